@@ -1,0 +1,36 @@
+# The single entry point for building, testing and running the platform. `make help` lists targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+# Tests that need PostgreSQL read this URL (a server where we may create databases).
+export TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## Install what a fresh machine lacks (test runner, SDKs for fidelity tests)
+	@command -v cargo-nextest >/dev/null || $(CARGO) install cargo-nextest --locked
+
+.PHONY: build
+build: ## Build every crate
+	$(CARGO) build --workspace --all-targets
+
+.PHONY: test
+test: ## Run every test (PostgreSQL tests use TEST_POSTGRES_URL)
+	$(CARGO) nextest run --workspace --no-fail-fast
+
+.PHONY: lint
+lint: ## Check formatting and run clippy with warnings as errors
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+.PHONY: fmt
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+.PHONY: bench
+bench: ## Run the benchmarks (figures go in the README)
+	$(CARGO) bench --workspace
