@@ -102,9 +102,16 @@ mod tests {
 
     #[test]
     fn names_resolve_case_insensitively() {
-        assert_eq!("SANDBOX".parse::<Environment>().unwrap(), Environment::Sandbox);
         assert_eq!(
-            "production".parse::<Environment>().unwrap().base_url().as_str(),
+            "SANDBOX".parse::<Environment>().unwrap(),
+            Environment::Sandbox
+        );
+        assert_eq!(
+            "production"
+                .parse::<Environment>()
+                .unwrap()
+                .base_url()
+                .as_str(),
             "https://api.belvo.com/"
         );
     }
@@ -113,7 +120,10 @@ mod tests {
     fn custom_urls_keep_their_path_with_a_trailing_slash() {
         let env: Environment = "http://127.0.0.1:8090/belvo".parse().unwrap();
         assert_eq!(env.base_url().as_str(), "http://127.0.0.1:8090/belvo/");
-        assert_eq!(env.base_url().join("api/links/").unwrap().path(), "/belvo/api/links/");
+        assert_eq!(
+            env.base_url().join("api/links/").unwrap().path(),
+            "/belvo/api/links/"
+        );
     }
 
     #[test]

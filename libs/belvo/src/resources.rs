@@ -1,0 +1,291 @@
+//! The data resources (Banking, Employment, Fiscal, enrichment) behind one generic API: list as
+//! a stream, retrieve (POST, sync or async, with the MFA resume), detail and delete.
+
+use std::marker::PhantomData;
+
+use futures::stream::BoxStream;
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::links::{Accepted, MfaResume};
+use crate::models;
+use crate::pagination::{Filters, Page};
+use crate::retry::Idempotency;
+
+/// A Belvo data resource: its collection path and object type.
+pub trait Resource {
+    /// The collection path, e.g. `api/transactions/`.
+    const PATH: &'static str;
+    /// The `fetch_resources` / webhook name, e.g. `TRANSACTIONS`.
+    const NAME: &'static str;
+    /// The object type.
+    type Item: DeserializeOwned + Send + 'static;
+}
+
+macro_rules! resources {
+    ($($(#[$doc:meta])* $marker:ident => $path:literal, $name:literal, $item:ty;)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy)]
+            pub struct $marker;
+
+            impl Resource for $marker {
+                const PATH: &'static str = $path;
+                const NAME: &'static str = $name;
+                type Item = $item;
+            }
+        )*
+    };
+}
+
+resources! {
+    /// `/api/accounts/`.
+    Accounts => "api/accounts/", "ACCOUNTS", models::Account;
+    /// `/api/transactions/` (`link` filter required; retrieve needs `date_from`/`date_to`).
+    Transactions => "api/transactions/", "TRANSACTIONS", models::Transaction;
+    /// `/api/balances/` (multi-region; retrieve needs `date_from`/`date_to`).
+    Balances => "api/balances/", "BALANCES", models::Balance;
+    /// `/api/owners/`.
+    Owners => "api/owners/", "OWNERS", models::Owner;
+    /// `/api/incomes/`.
+    Incomes => "api/incomes/", "INCOMES", models::Income;
+    /// `/api/recurring-expenses/`.
+    RecurringExpenses => "api/recurring-expenses/", "RECURRING_EXPENSES", models::RecurringExpense;
+    /// `/api/risk-insights/`.
+    RiskInsights => "api/risk-insights/", "RISK_INSIGHTS", models::RiskInsights;
+    /// `/api/employment-records/`.
+    EmploymentRecords => "api/employment-records/", "EMPLOYMENT_RECORDS", models::EmploymentRecord;
+    /// `/api/invoices/` (retrieve needs `date_from`, `date_to` at most 365 days apart, `type`).
+    Invoices => "api/invoices/", "INVOICES", models::Invoice;
+    /// `/api/tax-returns/` (retrieve: yearly `year_from`/`year_to`, or monthly dates).
+    TaxReturns => "api/tax-returns/", "TAX_RETURNS", models::TaxReturn;
+    /// `/api/tax-status/`.
+    TaxStatus => "api/tax-status/", "TAX_STATUS", models::TaxStatus;
+    /// `/api/tax-compliance-status/`.
+    TaxComplianceStatus => "api/tax-compliance-status/", "TAX_COMPLIANCE_STATUS", models::TaxComplianceStatus;
+    /// `/api/tax-retentions/` (retrieve needs `date_from`, `date_to`, `type`).
+    TaxRetentions => "api/tax-retentions/", "TAX_RETENTIONS", models::TaxRetention;
+}
+
+/// The body of a retrieve POST. Each resource needs a subset (see its docs); Belvo validates
+/// the rest and answers `400` naming the field.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RetrieveRequest {
+    /// The link to retrieve for.
+    pub link: Uuid,
+    /// Only this account (transactions, balances).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<Uuid>,
+    /// `YYYY-MM-DD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_from: Option<String>,
+    /// `YYYY-MM-DD`, not in the future.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_to: Option<String>,
+    /// `INFLOW`/`OUTFLOW` (invoices, retentions); `yearly`/`monthly` (tax returns).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Tax returns, yearly: first year (`"2018"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year_from: Option<String>,
+    /// Tax returns, yearly: last year.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year_to: Option<String>,
+    /// Include PDFs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach_pdf: Option<bool>,
+    /// Include XML.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach_xml: Option<bool>,
+    /// Incomes: income types to keep.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_income_types: Option<Vec<String>>,
+    /// Incomes: `HIGH`, `MEDIUM` or `LOW`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_confidence_level: Option<String>,
+    /// An MFA token, if the institution asks for one.
+    #[serde(
+        serialize_with = "crate::serde_secret::expose",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub token: Option<SecretString>,
+    /// Persist at Belvo (default true: 201); `false` answers 200 without storing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub save_data: Option<bool>,
+}
+
+impl RetrieveRequest {
+    /// A request for `link` with no other field.
+    pub fn for_link(link: Uuid) -> Self {
+        Self {
+            link,
+            ..Self::default()
+        }
+    }
+}
+
+/// Some retrieve endpoints answer an array, others a single object; both become a `Vec`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+impl<T> From<OneOrMany<T>> for Vec<T> {
+    fn from(v: OneOrMany<T>) -> Self {
+        match v {
+            OneOrMany::Many(v) => v,
+            OneOrMany::One(t) => vec![t],
+        }
+    }
+}
+
+/// One resource's endpoints, from [`Client::resource`] or the named shortcuts.
+#[derive(Debug)]
+pub struct Resources<'c, R> {
+    client: &'c Client,
+    resource: PhantomData<R>,
+}
+
+impl<R> Clone for Resources<'_, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for Resources<'_, R> {}
+
+impl Client {
+    /// The endpoints of resource `R`.
+    pub fn resource<R: Resource>(&self) -> Resources<'_, R> {
+        Resources {
+            client: self,
+            resource: PhantomData,
+        }
+    }
+}
+
+impl<R: Resource> Resources<'_, R> {
+    /// `GET` the whole listing as typed objects, one page in memory at a time.
+    pub fn list(&self, filters: &Filters) -> BoxStream<'static, Result<R::Item, Error>> {
+        self.client.list(R::PATH, filters)
+    }
+
+    /// `GET` the listing page by page, decoded as any `T` (for instance
+    /// `Box<serde_json::value::RawValue>` to keep Belvo's JSON verbatim). Each page's `next` is
+    /// a checkpoint for [`Client::pages_from`].
+    pub fn pages<T: DeserializeOwned + Send + 'static>(
+        &self,
+        filters: &Filters,
+    ) -> BoxStream<'static, Result<Page<T>, Error>> {
+        self.client.pages(R::PATH, filters)
+    }
+
+    /// `GET …/{id}/`.
+    pub async fn get(&self, id: Uuid) -> Result<R::Item, Error> {
+        let call = self.client.get(&format!("{}{id}/", R::PATH))?;
+        self.client.call(call).await?.json()
+    }
+
+    /// `DELETE …/{id}/` (204; an object already gone counts as deleted).
+    pub async fn delete(&self, id: Uuid) -> Result<(), Error> {
+        let mut call = self.client.get(&format!("{}{id}/", R::PATH))?;
+        call.method = Method::DELETE;
+        match self.client.call(call).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST`: Belvo fetches from the institution now. `428` comes back as
+    /// [`Error::TokenRequired`]; resume with [`Resources::resume`].
+    pub async fn retrieve(&self, body: &RetrieveRequest) -> Result<Vec<R::Item>, Error> {
+        let mut call = self
+            .client
+            .with_body(Method::POST, R::PATH, body, Idempotency::Safe)?;
+        call.long = true;
+        let many: OneOrMany<R::Item> = self.client.call(call).await?.json()?;
+        Ok(many.into())
+    }
+
+    /// `POST` with `X-Belvo-Request-Mode: async`: `202 {request_id}` now, a webhook later.
+    pub async fn retrieve_async(&self, body: &RetrieveRequest) -> Result<Accepted, Error> {
+        let mut call = self
+            .client
+            .with_body(Method::POST, R::PATH, body, Idempotency::Safe)?;
+        call.async_mode = true;
+        self.client.call(call).await?.json()
+    }
+
+    /// `PATCH` on the collection: resume a retrieval after `428` with the user's token.
+    pub async fn resume(&self, body: &MfaResume) -> Result<Vec<R::Item>, Error> {
+        let mut call = self
+            .client
+            .with_body(Method::PATCH, R::PATH, body, Idempotency::Unsafe)?;
+        call.long = true;
+        let many: OneOrMany<R::Item> = self.client.call(call).await?.json()?;
+        Ok(many.into())
+    }
+}
+
+impl Client {
+    /// `/api/accounts/`.
+    pub fn accounts(&self) -> Resources<'_, Accounts> {
+        self.resource()
+    }
+    /// `/api/transactions/`.
+    pub fn transactions(&self) -> Resources<'_, Transactions> {
+        self.resource()
+    }
+    /// `/api/balances/`.
+    pub fn balances(&self) -> Resources<'_, Balances> {
+        self.resource()
+    }
+    /// `/api/owners/`.
+    pub fn owners(&self) -> Resources<'_, Owners> {
+        self.resource()
+    }
+    /// `/api/incomes/`.
+    pub fn incomes(&self) -> Resources<'_, Incomes> {
+        self.resource()
+    }
+    /// `/api/recurring-expenses/`.
+    pub fn recurring_expenses(&self) -> Resources<'_, RecurringExpenses> {
+        self.resource()
+    }
+    /// `/api/risk-insights/`.
+    pub fn risk_insights(&self) -> Resources<'_, RiskInsights> {
+        self.resource()
+    }
+    /// `/api/employment-records/`.
+    pub fn employment_records(&self) -> Resources<'_, EmploymentRecords> {
+        self.resource()
+    }
+    /// `/api/invoices/`.
+    pub fn invoices(&self) -> Resources<'_, Invoices> {
+        self.resource()
+    }
+    /// `/api/tax-returns/`.
+    pub fn tax_returns(&self) -> Resources<'_, TaxReturns> {
+        self.resource()
+    }
+    /// `/api/tax-status/`.
+    pub fn tax_status(&self) -> Resources<'_, TaxStatus> {
+        self.resource()
+    }
+    /// `/api/tax-compliance-status/`.
+    pub fn tax_compliance_status(&self) -> Resources<'_, TaxComplianceStatus> {
+        self.resource()
+    }
+    /// `/api/tax-retentions/`.
+    pub fn tax_retentions(&self) -> Resources<'_, TaxRetentions> {
+        self.resource()
+    }
+}
