@@ -1,0 +1,36 @@
+//! The platform's gRPC contracts: the Rust code generated from `proto/` at build time
+//! (protox in `build.rs`, no system `protoc`), and the encoded file descriptor set that
+//! server reflection serves. Messages are always compiled; clients sit behind the `client`
+//! feature and servers behind `server`, so a crate that only calls services (the gateway)
+//! pulls no server code.
+
+/// `connect.common.v1`: types shared by every service.
+pub mod common {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
+        tonic::include_proto!("connect.common.v1");
+    }
+}
+
+/// `connect.token.v1`: token-service (widget access tokens).
+pub mod token {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
+        tonic::include_proto!("connect.token.v1");
+    }
+}
+
+/// `connect.link.v1`: link-service (links and their status).
+pub mod link {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
+        tonic::include_proto!("connect.link.v1");
+    }
+}
+
+/// The encoded `google.protobuf.FileDescriptorSet` of every file in `proto/` (and the
+/// well-known types they import), for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("connect_descriptor");
