@@ -195,7 +195,7 @@ impl Client {
     /// `GET /api/`: checks that Belvo is reachable and the keys are accepted (what Belvo's SDKs
     /// do at start-up).
     pub async fn check_credentials(&self) -> Result<(), Error> {
-        self.call(self.get("api/")?).await.map(drop)
+        self.call_empty(self.get("api/")?).await
     }
 
     /// The URL of a Belvo path such as `api/links/`.
@@ -246,14 +246,29 @@ impl Client {
         })
     }
 
-    /// Sends a call within the rate budget, retrying per the policy. Returns 2xx answers;
-    /// everything else becomes an [`Error`], with Belvo's request id logged.
-    pub(crate) async fn call(&self, call: Call<'_>) -> Result<Answer, Error> {
+    /// Sends a call and decodes its JSON answer.
+    pub(crate) async fn call_json<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, Error> {
+        self.send(call, Answer::json).await
+    }
+
+    /// Sends a call whose answer has no body we need (204, or any 2xx).
+    pub(crate) async fn call_empty(&self, call: Call<'_>) -> Result<(), Error> {
+        self.send(call, |_| Ok(())).await
+    }
+
+    /// Sends a call within the rate budget, retrying per the policy; decoding happens inside
+    /// the loop so that a malformed answer to a safe call is retried too. Everything but a
+    /// decoded 2xx becomes an [`Error`], logged with Belvo's request id.
+    async fn send<T>(
+        &self,
+        call: Call<'_>,
+        decode: impl Fn(&Answer) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut retry = 0;
         loop {
             self.rate.acquire().await;
-            let error = match self.attempt(&call).await {
-                Ok(answer) => return Ok(answer),
+            let error = match self.attempt(&call).await.and_then(|answer| decode(&answer)) {
+                Ok(value) => return Ok(value),
                 Err(error) => error,
             };
             match self.retry.delay(&error, retry, call.idempotency) {

@@ -30,6 +30,6 @@ impl Institutions<'_> {
     /// `GET /api/institutions/{id}/` (institutions have integer ids).
     pub async fn get(&self, id: i64) -> Result<Institution, Error> {
         let call = self.client.get(&format!("api/institutions/{id}/"))?;
-        self.client.call(call).await?.json()
+        self.client.call_json(call).await
     }
 }

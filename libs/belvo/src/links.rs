@@ -199,7 +199,7 @@ impl Links<'_> {
         let call = self
             .client
             .with_body(Method::POST, LINKS, body, Idempotency::Unsafe)?;
-        self.client.call(call).await?.json()
+        self.client.call_json(call).await
     }
 
     /// `PATCH /api/links/`: resume a registration with the user's MFA token. A wrong token
@@ -208,15 +208,14 @@ impl Links<'_> {
         let call = self
             .client
             .with_body(Method::PATCH, LINKS, body, Idempotency::Unsafe)?;
-        self.client.call(call).await?.json()
+        self.client.call_json(call).await
     }
 
     /// `GET /api/links/{id}/`.
     pub async fn get(&self, id: Uuid) -> Result<Link, Error> {
         self.client
-            .call(self.client.get(&format!("{LINKS}{id}/"))?)
-            .await?
-            .json()
+            .call_json(self.client.get(&format!("{LINKS}{id}/"))?)
+            .await
     }
 
     /// `PATCH /api/links/{id}/`: access mode, `stale_in`, `fetch_resources`.
@@ -225,7 +224,7 @@ impl Links<'_> {
         let call = self
             .client
             .with_body(Method::PATCH, &path, options, Idempotency::Safe)?;
-        self.client.call(call).await?.json()
+        self.client.call_json(call).await
     }
 
     /// `PUT /api/links/{id}/`: new credentials. May answer 428.
@@ -238,7 +237,7 @@ impl Links<'_> {
         let call = self
             .client
             .with_body(Method::PUT, &path, body, Idempotency::Unsafe)?;
-        self.client.call(call).await?.json()
+        self.client.call_json(call).await
     }
 
     /// `DELETE /api/links/{id}/` (204). A link already gone (404) counts as deleted, so a
@@ -246,8 +245,8 @@ impl Links<'_> {
     pub async fn delete(&self, id: Uuid) -> Result<(), Error> {
         let mut call = self.client.get(&format!("{LINKS}{id}/"))?;
         call.method = Method::DELETE;
-        match self.client.call(call).await {
-            Ok(_) => Ok(()),
+        match self.client.call_empty(call).await {
+            Ok(()) => Ok(()),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
             Err(e) => Err(e),
         }
@@ -259,7 +258,7 @@ impl Links<'_> {
         let mut call = self.client.get(&format!("{LINKS}{id}/"))?;
         call.method = Method::DELETE;
         call.async_mode = true;
-        self.client.call(call).await?.json()
+        self.client.call_json(call).await
     }
 
     /// `POST /api/links/{id}/refresh/`: 202 and `historical_update` webhooks follow. Within
@@ -275,6 +274,6 @@ impl Links<'_> {
         let call = self
             .client
             .with_body(Method::POST, &path, &body, Idempotency::Unsafe)?;
-        self.client.call(call).await?.json()
+        self.client.call_json(call).await
     }
 }

@@ -151,7 +151,7 @@ impl Client {
         let url = self.trusted(url)?;
         let mut call = self.get("api/")?;
         call.url = url;
-        self.call(call).await?.json()
+        self.call_json(call).await
     }
 
     /// Pages of a listing starting at `path` (e.g. `api/transactions/`) with `filters`.

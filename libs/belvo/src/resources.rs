@@ -190,15 +190,15 @@ impl<R: Resource> Resources<'_, R> {
     /// `GET …/{id}/`.
     pub async fn get(&self, id: Uuid) -> Result<R::Item, Error> {
         let call = self.client.get(&format!("{}{id}/", R::PATH))?;
-        self.client.call(call).await?.json()
+        self.client.call_json(call).await
     }
 
     /// `DELETE …/{id}/` (204; an object already gone counts as deleted).
     pub async fn delete(&self, id: Uuid) -> Result<(), Error> {
         let mut call = self.client.get(&format!("{}{id}/", R::PATH))?;
         call.method = Method::DELETE;
-        match self.client.call(call).await {
-            Ok(_) => Ok(()),
+        match self.client.call_empty(call).await {
+            Ok(()) => Ok(()),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
             Err(e) => Err(e),
         }
@@ -211,7 +211,7 @@ impl<R: Resource> Resources<'_, R> {
             .client
             .with_body(Method::POST, R::PATH, body, Idempotency::Safe)?;
         call.long = true;
-        let many: OneOrMany<R::Item> = self.client.call(call).await?.json()?;
+        let many: OneOrMany<R::Item> = self.client.call_json(call).await?;
         Ok(many.into())
     }
 
@@ -221,7 +221,7 @@ impl<R: Resource> Resources<'_, R> {
             .client
             .with_body(Method::POST, R::PATH, body, Idempotency::Safe)?;
         call.async_mode = true;
-        self.client.call(call).await?.json()
+        self.client.call_json(call).await
     }
 
     /// `PATCH` on the collection: resume a retrieval after `428` with the user's token.
@@ -230,7 +230,7 @@ impl<R: Resource> Resources<'_, R> {
             .client
             .with_body(Method::PATCH, R::PATH, body, Idempotency::Unsafe)?;
         call.long = true;
-        let many: OneOrMany<R::Item> = self.client.call(call).await?.json()?;
+        let many: OneOrMany<R::Item> = self.client.call_json(call).await?;
         Ok(many.into())
     }
 }

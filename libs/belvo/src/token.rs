@@ -211,6 +211,6 @@ impl Client {
         };
         // Minting a token has no side effect beyond the token, so it may be repeated.
         let call = self.with_body(Method::POST, "api/token/", &body, Idempotency::Safe)?;
-        self.call(call).await?.json()
+        self.call_json(call).await
     }
 }

@@ -14,6 +14,7 @@ pub struct Account {
     /// The unique identifier created by Belvo used to reference the current account.
     pub id: Option<Uuid>,
     /// The `link.id` the account belongs to.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub link: Option<String>,
     /// Details regarding the institution.
     pub institution: Option<AccountInstitution>,
@@ -26,20 +27,27 @@ pub struct Account {
     /// The type of account.
     pub category: Option<AccountCategory>,
     /// Indicates whether this account is either an `ASSET` or a `LIABILITY`.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub balance_type: Option<String>,
     /// The account type, as designated by the institution.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub r#type: Option<String>,
     /// The account name, as given by the institution.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub name: Option<String>,
     /// The account number, as designated by the institution.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub number: Option<String>,
     /// Details regarding the current and available balances for the account.
     pub balance: Option<AccountBalance>,
     /// The currency of the account.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub currency: Option<String>,
     /// The public name for the type of identification.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub public_identification_name: Option<String>,
     /// The value for the `public_identification_name`.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub public_identification_value: Option<String>,
     /// The ISO-8601 timestamp of Belvo's most recent successful access to the institution for the given link.
     #[serde(default, with = "crate::models::serde_lenient::timestamp")]
@@ -54,10 +62,15 @@ pub struct Account {
     pub receivables_data: Option<AccountReceivablesData>,
     /// *This field has been deprecated.* *The institution's product ID for the account type.*.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub bank_product_id: Option<String>,
     /// *This field has been deprecated.* *The institution's internal identification for the account.*.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub internal_identification: Option<String>,
+    /// The branch (agency) number, for Brazilian accounts (in Belvo's examples, not its schema).
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
+    pub agency: Option<String>,
 }
 
 /// Transaction
@@ -67,6 +80,7 @@ pub struct Transaction {
     /// Belvo's unique ID for the transaction.
     pub id: Option<Uuid>,
     /// The institution's internal identification for the transaction.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub internal_identification: Option<String>,
     /// Details regarding the account.
     pub account: Option<Account>,
@@ -87,10 +101,13 @@ pub struct Transaction {
     /// The balance at the end of the transaction.
     pub balance: Option<Decimal>,
     /// The three-letter currency code (ISO-4217).
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub currency: Option<String>,
     /// The description of transaction provided by the institution.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub description: Option<String>,
     /// Additional observations provided by the institution on the transaction.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub observations: Option<String>,
     /// Additional data regarding the merchant involved in the transaction.
     pub merchant: Option<Merchant>,
@@ -99,6 +116,7 @@ pub struct Transaction {
     /// The transactions subcategory.
     pub subcategory: Option<TransactionSubcategory>,
     /// The reference number of the transaction, provided by the bank.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub reference: Option<String>,
     /// The direction of the transaction: - `INFLOW` indicates money coming into the account.
     pub r#type: Option<TransactionType>,
@@ -126,6 +144,7 @@ pub struct Balance {
     pub current_balance: Option<Decimal>,
     /// *This field has been deprecated.* *The ID of the banking statement used to extract the `balance`.*.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub statement: Option<String>,
     /// This field has been deprecated.
     /// Deprecated by Belvo.
@@ -142,6 +161,7 @@ pub struct Owner {
     /// Belvo's unique ID for the current Link.
     pub link: Option<Uuid>,
     /// The institution's internal identifier for the owner.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub internal_identification: Option<String>,
     /// The ISO-8601 timestamp when the data point was collected.
     #[serde(default, with = "crate::models::serde_lenient::timestamp")]
@@ -150,26 +170,34 @@ pub struct Owner {
     #[serde(default, with = "crate::models::serde_lenient::timestamp")]
     pub created_at: Option<Timestamp>,
     /// The full name of the owner, as provided by the bank.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub display_name: Option<String>,
     /// The account owner's registered email address.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub email: Option<String>,
     /// The account owner's registered phone number.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub phone_number: Option<String>,
     /// The accounts owners registered address.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub address: Option<String>,
     /// Information regarding the identification document the owner provided to the bank.
     pub document_id: Option<OwnerDocumentId>,
     /// *This field has been deprecated.* *The last name of the account owner.*.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub last_name: Option<String>,
     /// *This field has been deprecated.* *The second last name of the account owner.*.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub second_last_name: Option<String>,
     /// *This field has been deprecated.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub business_name: Option<String>,
     /// *This field has been deprecated.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub first_name: Option<String>,
 }
 
@@ -178,6 +206,7 @@ pub struct Owner {
 #[serde(default)]
 pub struct AccountInstitution {
     /// The name of the institution, as designated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub name: Option<String>,
     /// The type of institution.
     pub r#type: Option<InstitutionType>,
@@ -203,8 +232,10 @@ pub struct AccountCreditData {
     #[serde(default, with = "crate::models::serde_lenient::timestamp")]
     pub collected_at: Option<Timestamp>,
     /// The closing date of the credit period.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub cutting_date: Option<String>,
     /// The due date for the next payment (`YYYY-MM-DD`).
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub next_payment_date: Option<String>,
     /// The minimum amount to be paid on the `next_payment_date`.
     pub minimum_payment: Option<Decimal>,
@@ -214,13 +245,17 @@ pub struct AccountCreditData {
     pub interest_rate: Option<Decimal>,
     /// *This field has been deprecated.*.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub end_date: Option<String>,
     /// *This field has been deprecated.* *The recurrent monthly payment, if applicable.*.
     /// Deprecated by Belvo.
     pub monthly_payment: Option<Decimal>,
     /// *This field has been deprecated.* *The date when the last credit payment was made.*.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub last_payment_date: Option<String>,
+    /// The balance at the end of the last billing period (in Belvo's examples, not its schema).
+    pub last_period_balance: Option<Decimal>,
 }
 
 /// AccountLoanData
@@ -235,8 +270,10 @@ pub struct AccountLoanData {
     /// Total amount of the loan (the amount the user receives).
     pub principal: Option<Decimal>,
     /// The type of the loan, according to the institution.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub loan_type: Option<String>,
     /// The day of the month by which the owner needs to pay the loan (`YYYY-MM-DD`).
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub payment_day: Option<String>,
     /// Outstanding loan amount, that is, how much remains to pay on the principal (not including interest).
     pub outstanding_principal: Option<Decimal>,
@@ -259,6 +296,7 @@ pub struct AccountLoanData {
     #[serde(default, with = "crate::models::serde_lenient::date")]
     pub contract_end_date: Option<NaiveDate>,
     /// The contract number of the loan, as given by the institution.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub contract_number: Option<String>,
     /// This field has been deprecated.
     /// Deprecated by Belvo.
@@ -271,15 +309,19 @@ pub struct AccountLoanData {
     pub interest_rate: Option<Decimal>,
     /// This field has been deprecated.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub limit_day: Option<String>,
     /// This field has been deprecated.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub cutting_day: Option<String>,
     /// This field has been deprecated.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub cutting_date: Option<String>,
     /// This field has been deprecated.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub last_payment_date: Option<String>,
     /// This field has been deprecated.
     /// Deprecated by Belvo.
@@ -291,8 +333,10 @@ pub struct AccountLoanData {
 #[serde(default)]
 pub struct AccountFundsData {
     /// The pension fund name.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub name: Option<String>,
     /// Type of pension fund.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub r#type: Option<String>,
     /// The fund's public IDs.
     pub public_identifications: Option<Vec<AccountFundsPublicIdentification>>,
@@ -300,6 +344,9 @@ pub struct AccountFundsData {
     pub balance: Option<Decimal>,
     /// How much this fund, as a percentage, contributes to the pension account's total.
     pub percentage: Option<Decimal>,
+    /// When the fund's data was collected (in Belvo's examples, not its schema).
+    #[serde(default, with = "crate::models::serde_lenient::timestamp")]
+    pub collected_at: Option<Timestamp>,
 }
 
 /// AccountReceivablesData
@@ -322,10 +369,13 @@ pub struct AccountReceivablesData {
 #[serde(default)]
 pub struct Merchant {
     /// The URL to the merchant's logo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub logo: Option<String>,
     /// The URL to the merchant's website.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub website: Option<String>,
     /// The name of the merchant.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub merchant_name: Option<String>,
 }
 
@@ -337,12 +387,14 @@ pub struct TransactionCreditCardData {
     #[serde(default, with = "crate::models::serde_lenient::timestamp")]
     pub collected_at: Option<Timestamp>,
     /// The title of the monthly credit card bill the transaction belongs to.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub bill_name: Option<String>,
     /// The status of the bill that the transaction appears on.
     pub bill_status: Option<TransactionBillStatus>,
     /// The aggregate bill amount, as of `collected_at`.
     pub bill_amount: Option<Decimal>,
     /// The total amount of the previous month's bill, if available.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub previous_bill_total: Option<String>,
 }
 
@@ -351,8 +403,10 @@ pub struct TransactionCreditCardData {
 #[serde(default)]
 pub struct OwnerDocumentId {
     /// The type of document the owner provided to the institution to open the account.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub document_type: Option<String>,
     /// The document's identification number.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub document_number: Option<String>,
 }
 
@@ -361,6 +415,7 @@ pub struct OwnerDocumentId {
 #[serde(default)]
 pub struct LoanInterestRate {
     /// The name of the type of interest rate applied to the loan.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub name: Option<String>,
     /// The period that the interest is applied to the loan.
     pub r#type: Option<LoanDataInterestRateType>,
@@ -383,8 +438,10 @@ pub struct LoanFee {
 #[serde(default)]
 pub struct AccountFundsPublicIdentification {
     /// The type of identification number for the fund.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub name: Option<String>,
     /// The fund's identification number.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub value: Option<String>,
 }
 

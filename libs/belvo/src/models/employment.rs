@@ -25,6 +25,7 @@ pub struct EmploymentRecord {
     #[serde(default, with = "crate::models::serde_lenient::date")]
     pub report_date: Option<NaiveDate>,
     /// Unique ID for user according to the institution.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub internal_identification: Option<String>,
     /// Details regarding the personal information of the individual.
     pub personal_data: Option<EmploymentRecordPersonalData>,
@@ -47,13 +48,17 @@ pub struct EmploymentRecord {
 #[serde(default)]
 pub struct EmploymentRecordPersonalData {
     /// The legal name of the individual.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub official_name: Option<String>,
     /// The first name of the individual.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub first_name: Option<String>,
     /// The last name of the individual.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub last_name: Option<String>,
     /// The email address of the individual (as provided in the initial POST request).
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub email: Option<String>,
     /// The date of the birth of the individual, in `YYYY-MM-DD` format.
     #[serde(default, with = "crate::models::serde_lenient::date")]
@@ -84,8 +89,10 @@ pub struct EmploymentRecordDetail {
     #[serde(default, with = "crate::models::serde_lenient::timestamp")]
     pub collected_at: Option<Timestamp>,
     /// The official name of the employer.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub employer: Option<String>,
     /// The official ID of the employer, according to the country.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub employer_id: Option<String>,
     /// Date when employment started, in `YYYY-MM-DD` format.
     #[serde(default, with = "crate::models::serde_lenient::date")]
@@ -96,12 +103,14 @@ pub struct EmploymentRecordDetail {
     /// Number of weeks that the individual was employed.
     pub weeks_employed: Option<i64>,
     /// In what geographical state the individual was employed, according to the country.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub state: Option<String>,
     /// The most recent base salary the individual earned.
     pub most_recent_base_salary: Option<Decimal>,
     /// The monthly salary of the individual, including any additional perks.
     pub monthly_salary: Option<Decimal>,
     /// The three-letter currency code in which the salary is paid.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub currency: Option<String>,
     /// Details regarding any employment changes of the individual.
     pub employment_status_updates: Option<Vec<EmploymentStatusUpdate>>,
@@ -112,8 +121,10 @@ pub struct EmploymentRecordDetail {
 #[serde(default)]
 pub struct EmploymentRecordFile {
     /// The title of the document.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub r#type: Option<String>,
     /// The PDF binary of the file (as a string).
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub value: Option<String>,
 }
 
@@ -126,6 +137,7 @@ pub struct EmploymentRecordScore {
     /// The number of months (in the future) that the score is calculated for.
     pub period: Option<i64>,
     /// The version of our employment score model used to perform the calculation.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub version: Option<String>,
 }
 
@@ -134,10 +146,12 @@ pub struct EmploymentRecordScore {
 #[serde(default)]
 pub struct EmploymentRecordSalaryEstimation {
     /// Current employment status estimated using an employment record with a past report date.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub employment_status_estimate: Option<String>,
     /// Current base salary (daily amount) estimated using an employment record with a past report date.
     pub base_salary_estimate: Option<Decimal>,
     /// The three-letter currency code (ISO-4217).
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub currency: Option<String>,
 }
 
@@ -163,6 +177,7 @@ pub struct EmploymentRecordDocumentId {
     /// The type of document related to the individual.
     pub document_type: Option<EmploymentRecordDocumentType>,
     /// The ID document's number (as a string).
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub document_number: Option<String>,
 }
 

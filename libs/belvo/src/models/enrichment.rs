@@ -22,6 +22,7 @@ pub struct Income {
     /// An array of enriched income stream objects.
     pub income_streams: Option<Vec<IncomeStream>>,
     /// The institution where the account is registered.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub institution: Option<String>,
     /// The type of source we generate income insights from.
     pub income_source_type: Option<IncomeSourceType>,
@@ -72,6 +73,7 @@ pub struct RecurringExpense {
     /// Details regarding the account.
     pub account: Option<Account>,
     /// The name for the recurring expense.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub name: Option<String>,
     /// An array of minified transaction objects used to evaluate the recurring expense.
     pub transactions: Option<Vec<RecurringExpenseSourceTransaction>>,
@@ -123,6 +125,7 @@ pub struct RiskInsights {
 #[serde(default)]
 pub struct IncomeStream {
     /// Unique ID for the bank account to be verified for income streams.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub account_id: Option<String>,
     /// The type of income used in the calculations.
     pub income_type: Option<IncomeStreamType>,
@@ -135,8 +138,10 @@ pub struct IncomeStream {
     /// The amount of the most recent income received from the source.
     pub last_income_amount: Option<Decimal>,
     /// The three-letter currency code of the income.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub currency: Option<String>,
     /// The description of the most recent income from the steam.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub last_income_description: Option<String>,
     /// The date when the most recent income from the stream was received, in `YYYY-MM-DD` format.
     #[serde(default, with = "crate::models::serde_lenient::date")]
@@ -168,6 +173,7 @@ pub struct RecurringExpenseSourceTransaction {
     /// The transaction amount.
     pub amount: Option<Decimal>,
     /// The description of the transaction provided by the institution.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub description: Option<String>,
     /// The date when the transaction occurred, in `YYYY-MM-DD` format.
     #[serde(default, with = "crate::models::serde_lenient::date")]

@@ -13,6 +13,7 @@ pub struct Link {
     /// Belvo's unique ID for the current Link.
     pub id: Option<Uuid>,
     /// Belvo's name for the institution.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub institution: Option<String>,
     /// The link type.
     pub access_mode: Option<AccessMode>,
@@ -23,8 +24,10 @@ pub struct Link {
     #[serde(default, with = "crate::models::serde_lenient::timestamp")]
     pub created_at: Option<Timestamp>,
     /// The `external_id` you provided as an additional identifier for the link.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub external_id: Option<String>,
     /// Info: Only applicable for links created after 08-02-2022.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub institution_user_id: Option<String>,
     /// The current status of the link.
     pub status: Option<LinkStatus>,
@@ -33,10 +36,12 @@ pub struct Link {
     /// The update refresh rate for the recurrent link.
     pub refresh_rate: Option<RefreshRate>,
     /// Indicates whether or not to store credentials (and the duration for which to store the credentials).
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub credentials_storage: Option<String>,
     /// An array of resources that you will receive a historical update for.
     pub fetch_resources: Option<Vec<String>>,
     /// Indicates how long any user-derived data should be stored in Belvo's database for the link (both single and recurrent).
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub stale_in: Option<String>,
 }
 
@@ -47,22 +52,29 @@ pub struct Institution {
     /// The ID of the institution as designated by Belvo.
     pub id: Option<i64>,
     /// The name of the institution, as designated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub name: Option<String>,
     /// The type of institution.
     pub r#type: Option<InstitutionType>,
     /// The URL of the institution's website.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub website: Option<String>,
     /// The customer-facing name of the institution.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub display_name: Option<String>,
     /// The country codes where the institution is available, for example: - 🇧🇷 BR (Brazil) - 🇨🇴 CO (Colombia) - 🇲🇽 MX (Mexico).
     pub country_codes: Option<Vec<String>>,
     /// The primary color on the institution's website.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub primary_color: Option<String>,
     /// The URL of the institution's logo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub logo: Option<String>,
     /// The URL of the institution's icon logo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub icon_logo: Option<String>,
     /// The URL of the institution's text logo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub text_logo: Option<String>,
     pub form_fields: Option<Vec<FormField>>,
     /// The features that the institution supports.
@@ -75,6 +87,7 @@ pub struct Institution {
     pub status: Option<InstitutionStatus>,
     /// This field is **deprecated** and will be removed in a future release.
     /// Deprecated by Belvo.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub code: Option<String>,
     /// Information about the institution on the Open Finance environment.
     pub openbanking_information: Option<InstitutionOpenBankingInformation>,
@@ -85,16 +98,22 @@ pub struct Institution {
 #[serde(default)]
 pub struct FormField {
     /// The username, password, or username type field.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub name: Option<String>,
     /// The input type for the form field.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub r#type: Option<String>,
     /// The label of the form field.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub label: Option<String>,
     /// The type of input validation used for the field.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub validation: Option<String>,
     /// The placeholder text in the form field.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub placeholder: Option<String>,
     /// The message displayed when an invalid input is provided in the form field.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub validation_message: Option<String>,
     /// If the form field is for documents, the institution may require additional input regarding the document type.
     pub values: Option<Vec<FormFieldValue>>,
@@ -105,8 +124,10 @@ pub struct FormField {
 #[serde(default)]
 pub struct InstitutionFeature {
     /// The name of the feature.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub name: Option<String>,
     /// The description of the feature.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub description: Option<String>,
 }
 
@@ -115,10 +136,12 @@ pub struct InstitutionFeature {
 #[serde(default)]
 pub struct InstitutionOpenBankingInformation {
     /// A short description of the institution on the Open Finance environment.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub description: Option<String>,
     /// List of brands' servers available from the institution in Open Finance.
     pub participants: Option<Vec<String>>,
     /// The authorization server ID (UUID) of the institution on the Open Finance Environment.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub authorization_server_id: Option<String>,
 }
 
@@ -127,14 +150,19 @@ pub struct InstitutionOpenBankingInformation {
 #[serde(default)]
 pub struct FormFieldValue {
     /// The code of the document.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub code: Option<String>,
     /// The label for the field.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub label: Option<String>,
     /// The type of input validation used for the field.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub validation: Option<String>,
     /// The message displayed when an invalid input is provided in the form field.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub validation_message: Option<String>,
     /// The placeholder text in the form field.
+    #[serde(deserialize_with = "crate::models::serde_lenient::string")]
     pub placeholder: Option<String>,
 }
 

@@ -1,4 +1,4 @@
-//! Lenient date and timestamp fields.
+//! Lenient text, date and timestamp fields.
 //!
 //! Belvo reserves the right to send 3 to 6 fractional digits with `Z` or `+00:00`, and the two
 //! API generations disagree on whether some fields are dates or timestamps. These accept every
@@ -63,6 +63,22 @@ pub mod date {
             None => s.serialize_none(),
         }
     }
+}
+
+/// `Option<String>` from a string, or from a number or boolean written as text (Belvo's
+/// examples send `"reference": 89608418` where the schema says string).
+pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
+        Some(other) => {
+            return Err(serde::de::Error::custom(format!(
+                "expected text, got {other}"
+            )));
+        }
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,331 @@
+//! Failures: which are retried (5xx, 429 with and without `Retry-After`, the firewall's HTML
+//! 403, `too_many_sessions`, malformed bodies of safe calls, timeouts) and which never are
+//! (other 4xx, unsafe calls after Belvo may have acted).
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use belvo::{Error, ErrorCode, RegisterLink, RetryPolicy};
+
+use crate::support::{client_for, fast_retries, link_json, stub};
+
+const LINK: &str = "30cb4806-6e00-48a4-91c9-ca55968576c8";
+const FIREWALL_HTML: &str = "<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n<center><h1>403 Forbidden</h1></center>\r\n<hr><center>openresty/1.15.8.2</center>\r\n</body>\r\n</html>";
+
+fn belvo_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!([{"code": code, "message": message,
+        "request_id": "a6e1c493d7a29d91aed4338e6fcf077d"}]))
+}
+
+fn link_id() -> uuid::Uuid {
+    LINK.parse().unwrap()
+}
+
+async fn mount_then_ok(server: &wiremock::MockServer, failure: ResponseTemplate, times: u64) {
+    Mock::given(method("GET"))
+        .and(path(format!("/api/links/{LINK}/")))
+        .respond_with(failure)
+        .up_to_n_times(times)
+        .expect(times)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/links/{LINK}/")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(link_json(LINK)))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn other_4xx_are_not_retried_and_keep_belvos_error() {
+    let (server, client) = stub().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/links/{LINK}/")))
+        .respond_with(belvo_error(404, "not_found", "Not found."))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client.links().get(link_id()).await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::NotFound));
+    assert_eq!(err.request_id(), Some("a6e1c493d7a29d91aed4338e6fcf077d"));
+
+    Mock::given(method("POST"))
+        .and(path("/api/links/"))
+        .respond_with(belvo_error(
+            400,
+            "login_error",
+            "Invalid credentials provided to login to the institution",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let register = RegisterLink {
+        institution: "erebor_mx_retail".into(),
+        username: "user_invalid".into(),
+        ..Default::default()
+    };
+    let err = client.links().register(&register).await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::LoginError));
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_then_succeed() {
+    let (server, client) = stub().await;
+    mount_then_ok(
+        &server,
+        belvo_error(503, "service_unavailable", "unavailable"),
+        3,
+    )
+    .await;
+    assert_eq!(
+        client.links().get(link_id()).await.unwrap().id,
+        Some(link_id())
+    );
+}
+
+#[tokio::test]
+async fn server_errors_give_up_after_five_retries() {
+    let (server, client) = stub().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/links/{LINK}/")))
+        .respond_with(ResponseTemplate::new(502).set_body_string("Bad gateway"))
+        .expect(6)
+        .mount(&server)
+        .await;
+    let err = client.links().get(link_id()).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Http { status, .. } if status == 502),
+        "{err:?}"
+    );
+    assert!(err.is_unavailable());
+}
+
+#[tokio::test]
+async fn unexpected_error_is_retried_at_most_three_times() {
+    let (server, client) = stub().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/links/{LINK}/")))
+        .respond_with(belvo_error(
+            500,
+            "unexpected_error",
+            "Belvo is unable to process the request",
+        ))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let err = client.links().get(link_id()).await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::UnexpectedError));
+}
+
+#[tokio::test]
+async fn registration_is_never_repeated_after_a_server_error() {
+    let (server, client) = stub().await;
+    Mock::given(method("POST"))
+        .and(path("/api/links/"))
+        .respond_with(belvo_error(500, "unexpected_error", "oops"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let register = RegisterLink {
+        institution: "erebor_mx_retail".into(),
+        username: "user_valid".into(),
+        ..Default::default()
+    };
+    assert!(client.links().register(&register).await.is_err());
+}
+
+#[tokio::test]
+async fn throttling_429_without_retry_after_backs_off_even_for_registration() {
+    let (server, client) = stub().await;
+    Mock::given(method("POST"))
+        .and(path("/api/links/"))
+        .respond_with(ResponseTemplate::new(429).set_body_string("Too Many Requests"))
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/links/"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(link_json(LINK)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let register = RegisterLink {
+        institution: "erebor_mx_retail".into(),
+        username: "user_valid".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        client.links().register(&register).await.unwrap().id,
+        Some(link_id())
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let server = wiremock::MockServer::start().await;
+    // Backoff alone would wait milliseconds; Retry-After asks for a full second.
+    let client = client_for(&server, fast_retries());
+    mount_then_ok(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+        1,
+    )
+    .await;
+    let started = Instant::now();
+    client.links().get(link_id()).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn retry_after_beyond_the_limit_returns_the_error_at_once() {
+    let server = wiremock::MockServer::start().await;
+    let client = client_for(
+        &server,
+        RetryPolicy {
+            max_retry_after: Duration::from_secs(5),
+            ..fast_retries()
+        },
+    );
+    Mock::given(method("GET"))
+        .and(path(format!("/api/links/{LINK}/")))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client.links().get(link_id()).await.unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
+}
+
+#[tokio::test]
+async fn the_firewalls_html_403_is_retried_then_reported() {
+    let (server, client) = stub().await;
+    mount_then_ok(
+        &server,
+        ResponseTemplate::new(403).set_body_raw(FIREWALL_HTML, "text/html"),
+        2,
+    )
+    .await;
+    client.links().get(link_id()).await.unwrap();
+
+    let (server, client) = stub().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/links/{LINK}/")))
+        .respond_with(ResponseTemplate::new(403).set_body_raw(FIREWALL_HTML, "text/html"))
+        .expect(6)
+        .mount(&server)
+        .await;
+    let err = client.links().get(link_id()).await.unwrap_err();
+    let Error::Http {
+        status, snippet, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*status, 403);
+    assert!(snippet.contains("403 Forbidden"));
+}
+
+#[tokio::test]
+async fn too_many_sessions_is_retried_for_safe_calls() {
+    let (server, client) = stub().await;
+    mount_then_ok(
+        &server,
+        belvo_error(
+            400,
+            "too_many_sessions",
+            "Impossible to login, a session is already opened",
+        ),
+        1,
+    )
+    .await;
+    client.links().get(link_id()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_malformed_body_is_a_decode_error_after_retries() {
+    let (server, client) = stub().await;
+    mount_then_ok(
+        &server,
+        ResponseTemplate::new(200).set_body_raw(r#"{"id": "30cb4806-"#, "application/json"),
+        1,
+    )
+    .await;
+    client.links().get(link_id()).await.unwrap();
+
+    let server = wiremock::MockServer::start().await;
+    let client = client_for(&server, RetryPolicy::none());
+    Mock::given(method("GET"))
+        .and(path(format!("/api/links/{LINK}/")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("[1, 2", "application/json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client.links().get(link_id()).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_slow_answer_times_out_as_a_transport_error() {
+    let server = wiremock::MockServer::start().await;
+    let client = belvo::Client::builder(
+        server.uri().parse().unwrap(),
+        belvo::Credentials::new("id", "pw"),
+    )
+    .retry_policy(RetryPolicy {
+        max_retries: 1,
+        ..fast_retries()
+    })
+    .rate_budget(belvo::RateBudget::unlimited())
+    .timeout(Duration::from_millis(200))
+    .build()
+    .unwrap();
+    Mock::given(method("GET"))
+        .and(path(format!("/api/links/{LINK}/")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(link_json(LINK))
+                .set_delay(Duration::from_secs(5)),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let err = client.links().get(link_id()).await.unwrap_err();
+    let Error::Transport(inner) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(inner.is_timeout());
+    assert!(err.is_unavailable());
+}
+
+#[tokio::test]
+async fn an_unreachable_belvo_is_unavailable() {
+    // A port nothing listens on: bind one, then close it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let client = belvo::Client::builder(
+        format!("http://{addr}").parse().unwrap(),
+        belvo::Credentials::new("id", "pw"),
+    )
+    .retry_policy(RetryPolicy {
+        max_retries: 1,
+        ..fast_retries()
+    })
+    .rate_budget(belvo::RateBudget::unlimited())
+    .build()
+    .unwrap();
+    let err = client.check_credentials().await.unwrap_err();
+    assert!(
+        matches!(err, Error::Transport(_)) && err.is_unavailable(),
+        "{err:?}"
+    );
+}
