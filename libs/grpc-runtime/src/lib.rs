@@ -1,0 +1,78 @@
+//! Everything a gRPC service needs around its own handlers, built once: the server
+//! bootstrap ([`serve`]) with `grpc.health.v1` (one status per service), server reflection
+//! v1 and v1alpha, and the tower layers every call passes through (request id, trace span
+//! with the caller's W3C trace context, Prometheus metrics, optional per-caller bearer
+//! tokens that leave health and reflection open, a timeout); the admin HTTP server with
+//! `/metrics`; the graceful-shutdown coordinator ([`Shutdown`]); and helpers that build
+//! `tonic::Status` values with structured details ([`status`]).
+//!
+//! A service's `main` wires itself like this:
+//!
+//! ```ignore
+//! let config: Config = settings::exit_on_error(
+//!     settings::Loader::new("TOKEN_SERVICE").env(std::env::vars()).load());
+//! let telemetry = telemetry::init("token-service", &config.telemetry)?;
+//! let db = database::Database::connect(&config.database).await?;
+//! db.migrate(&sqlx::migrate!("./migrations")).await?;
+//! let shutdown = Shutdown::new();
+//! shutdown.listen_for_signals()?; // SIGTERM/SIGINT; a second one exits at once
+//! let listeners = Listeners::bind(&config.server).await?;
+//! let registry = prometheus::Registry::new();
+//! let services = ServiceSet::new()
+//!     .service(TokenServiceServer::new(handlers))
+//!     .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
+//! let server = serve(services, listeners, &config.server, &registry, shutdown).await?;
+//! server.wait().await?;      // health NOT_SERVING, bounded drain
+//! db.close().await;          // then pools
+//! telemetry.shutdown()?;     // telemetry last
+//! ```
+
+mod config;
+mod layers;
+mod metrics;
+mod server;
+mod shutdown;
+pub mod status;
+
+pub use config::ServerConfig;
+pub use layers::auth::Caller;
+pub use metrics::GrpcMetrics;
+pub use server::{Drain, Listeners, RunningServer, ServiceSet, serve};
+pub use shutdown::Shutdown;
+pub use tonic_health::ServingStatus;
+pub use tonic_health::server::HealthReporter;
+
+/// What can go wrong while starting or running a server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address from the configuration.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A registered file descriptor set is not valid.
+    #[error("cannot build the reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The metrics could not be registered (a name registered twice).
+    #[error("cannot register metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// The gRPC server stopped with an error.
+    #[error("gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The admin HTTP server stopped with an error.
+    #[error("admin server failed: {0}")]
+    Admin(#[source] std::io::Error),
+    /// Installing the OS signal handlers failed.
+    #[error("cannot listen for OS signals: {0}")]
+    Signals(#[source] std::io::Error),
+    /// A server stopped by itself before the shutdown was triggered.
+    #[error("{0} stopped before the shutdown")]
+    StoppedEarly(&'static str),
+    /// A server task panicked or was cancelled.
+    #[error("server task ended abnormally: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
