@@ -1,0 +1,1 @@
+/* belvo-emulator widget: placeholder */
