@@ -1,0 +1,249 @@
+//! The services' SQL storage: one `sqlx::AnyPool` for a `sqlite:` or `postgres:` URL, set
+//! up the same way everywhere (SQLite files and their directory created if missing, WAL,
+//! a busy timeout and foreign keys on every connection), the service's migrations run at
+//! start-up, and the [`Backend`] exposed so the rare statement that must differ (job
+//! claiming with `FOR UPDATE SKIP LOCKED`, say) can pick its form in one visible place.
+//! Everything else is portable SQL through the Any driver: `$N` placeholders, times as
+//! BIGINT epoch milliseconds or ISO text, ids and JSON as TEXT.
+//!
+//! With the `testing` feature, [`testing::TestDatabase`] gives each test its own fresh
+//! database on either backend.
+
+mod config;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::{AnyPool, Executor as _};
+
+pub use config::{DatabaseConfig, DatabaseUrl};
+pub use sqlx;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite:` (a file, or `sqlite::memory:`).
+    Sqlite,
+    /// `postgres:` or `postgresql:`.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a URL names, from its scheme.
+    pub fn from_url(url: &str) -> Option<Self> {
+        let scheme = url.split_once(':')?.0;
+        match scheme {
+            "sqlite" => Some(Self::Sqlite),
+            "postgres" | "postgresql" => Some(Self::Postgres),
+            _ => None,
+        }
+    }
+
+    /// A seam for a statement that cannot be written portably: the SQLite form or the
+    /// PostgreSQL form.
+    pub fn pick<'a>(self, sqlite: &'a str, postgres: &'a str) -> &'a str {
+        match self {
+            Self::Sqlite => sqlite,
+            Self::Postgres => postgres,
+        }
+    }
+}
+
+/// What can go wrong with the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    /// The URL is neither `sqlite:` nor `postgres:`.
+    #[error("unsupported database URL {0} (expected sqlite: or postgres:)")]
+    UnsupportedUrl(String),
+    /// The directory of a SQLite file could not be created.
+    #[error("cannot create the directory of {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No connection could be opened.
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        /// The URL, password masked.
+        url: String,
+        /// Why.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] MigrateError),
+    /// A statement failed.
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// A connection pool and the backend it talks to.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Database {
+    /// Opens the pool and checks that one connection works. SQLite files (and their
+    /// directory) are created if missing.
+    pub async fn connect(config: &DatabaseConfig) -> Result<Self, DatabaseError> {
+        install_default_drivers();
+        let url = config.url.expose();
+        let redacted = config.url.redacted();
+        let backend =
+            Backend::from_url(url).ok_or(DatabaseError::UnsupportedUrl(redacted.clone()))?;
+        let mut options = AnyPoolOptions::new()
+            .max_connections(config.max_connections)
+            .min_connections(config.min_connections)
+            .acquire_timeout(config.acquire_timeout);
+        let url = match backend {
+            Backend::Postgres => url.to_owned(),
+            Backend::Sqlite => {
+                let (url, in_memory) = prepare_sqlite_url(url).await?;
+                if in_memory {
+                    // Every connection to `sqlite::memory:` is a database of its own: keep
+                    // exactly one, for the life of the pool.
+                    options = options
+                        .max_connections(1)
+                        .min_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None);
+                }
+                let pragmas = sqlite_pragmas(config.busy_timeout);
+                options = options.after_connect(move |conn, _meta| {
+                    let pragmas = pragmas.clone();
+                    Box::pin(async move {
+                        conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas)))
+                            .await
+                            .map(|_| ())
+                    })
+                });
+                url
+            }
+        };
+        let pool = options
+            .connect(&url)
+            .await
+            .map_err(|source| DatabaseError::Connect {
+                url: redacted.clone(),
+                source,
+            })?;
+        tracing::info!(url = %redacted, ?backend, "database connected");
+        Ok(Self { pool, backend })
+    }
+
+    /// Runs the service's migrations (`sqlx::migrate!("./migrations")`), each once.
+    pub async fn migrate(&self, migrator: &Migrator) -> Result<(), DatabaseError> {
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The pool, for queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which backend this is, for the few statements that differ.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that a connection can be had and answers (for readiness).
+    pub async fn ping(&self) -> Result<(), DatabaseError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool: waits for checked-out connections to return, then closes all.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The PRAGMAs every SQLite connection gets: WAL (readers do not block the writer), a busy
+/// timeout (writers wait instead of failing at once), foreign keys enforced, and NORMAL
+/// sync (safe with WAL).
+fn sqlite_pragmas(busy_timeout: Duration) -> String {
+    format!(
+        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
+         PRAGMA synchronous = NORMAL;",
+        busy_timeout.as_millis()
+    )
+}
+
+/// Adds `mode=rwc` (create if missing) to a SQLite file URL that sets no mode, and creates
+/// the file's directory. Returns the URL and whether it is an in-memory database.
+async fn prepare_sqlite_url(url: &str) -> Result<(String, bool), DatabaseError> {
+    let rest = url.trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = path.trim_start_matches("//");
+    let in_memory = path.is_empty() || path == ":memory:" || query.contains("mode=memory");
+    if in_memory {
+        return Ok((url.to_owned(), true));
+    }
+    if let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|source| DatabaseError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+    }
+    let url = if query.contains("mode=") {
+        url.to_owned()
+    } else if query.is_empty() {
+        format!("{url}?mode=rwc")
+    } else {
+        format!("{url}&mode=rwc")
+    };
+    Ok((url, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_from_urls() {
+        assert_eq!(
+            Backend::from_url("sqlite:.data/x.db"),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(Backend::from_url("sqlite::memory:"), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(Backend::from_url("mysql://u@h/db"), None);
+        assert_eq!(Backend::from_url("nonsense"), None);
+        assert_eq!(Backend::Postgres.pick("a", "b"), "b");
+    }
+
+    #[tokio::test]
+    async fn sqlite_urls_create_files_unless_told_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nested/dir/x.db");
+        let url = format!("sqlite:{}", file.display());
+        let (prepared, memory) = prepare_sqlite_url(&url).await.unwrap();
+        assert!(!memory);
+        assert_eq!(prepared, format!("{url}?mode=rwc"));
+        assert!(file.parent().unwrap().is_dir());
+        let (prepared, _) = prepare_sqlite_url(&format!("{url}?mode=ro")).await.unwrap();
+        assert!(prepared.ends_with("?mode=ro"));
+        assert!(prepare_sqlite_url("sqlite::memory:").await.unwrap().1);
+    }
+}
