@@ -1,0 +1,1 @@
+//! link-service (being built).

@@ -1,0 +1,3 @@
+//! Runs link-service.
+
+fn main() {}

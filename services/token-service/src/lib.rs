@@ -1,0 +1,1 @@
+//! token-service (being built).

@@ -1,0 +1,3 @@
+//! Runs token-service.
+
+fn main() {}
