@@ -3,8 +3,9 @@
 //! v1 and v1alpha, and the tower layers every call passes through (request id, trace span
 //! with the caller's W3C trace context, Prometheus metrics, optional per-caller bearer
 //! tokens that leave health and reflection open, a timeout); the admin HTTP server with
-//! `/metrics`; the graceful-shutdown coordinator ([`Shutdown`]); and helpers that build
-//! `tonic::Status` values with structured details ([`status`]).
+//! `/metrics`; the graceful-shutdown coordinator ([`Shutdown`]); helpers that build
+//! `tonic::Status` values with structured details ([`status`]); and channels for calling
+//! other services with the trace context and a bearer token ([`client`]).
 //!
 //! A service's `main` wires itself like this:
 //!
@@ -27,6 +28,7 @@
 //! telemetry.shutdown()?;     // telemetry last
 //! ```
 
+pub mod client;
 mod config;
 mod layers;
 mod metrics;

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -23,6 +23,9 @@ use crate::layers::observe::ObserveLayer;
 use crate::layers::timeout::TimeoutLayer;
 use crate::metrics::{GrpcMetrics, admin_router, log_admin_addr};
 use crate::{ServerConfig, ServerError, Shutdown};
+
+/// TCP keepalive on accepted gRPC connections.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// How long the admin server may take to stop after the gRPC server has drained.
 const ADMIN_STOP_GRACE: Duration = Duration::from_secs(2);
@@ -219,11 +222,15 @@ pub async fn serve(
         .layer(TimeoutLayer::new(config.request_timeout))
         .into_inner();
 
+    // No Nagle delay for small gRPC frames; keepalive finds dead peers.
+    let incoming = TcpIncoming::from(listeners.grpc)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(TCP_KEEPALIVE));
     let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
     let grpc = tonic::transport::Server::builder()
         .layer(layers)
         .add_routes(routes.routes())
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), async {
+        .serve_with_incoming_shutdown(incoming, async {
             let _ = grpc_stopped.await;
         });
     let grpc = tokio::spawn(grpc);

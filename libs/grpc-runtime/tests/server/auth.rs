@@ -100,3 +100,26 @@ async fn without_tokens_configured_calls_are_anonymous() {
         .unwrap();
     assert_eq!(response.into_inner().access_token, "anonymous");
 }
+
+#[tokio::test]
+async fn the_client_channel_sends_its_bearer_token() {
+    let server = TestServer::start_with(config_with_tokens()).await;
+    let mut config =
+        grpc_runtime::client::ClientConfig::new(format!("http://{}", server.running.grpc_addr()));
+    config.bearer_token = Some(SecretString::from(GATEWAY_TOKEN));
+    let channel = grpc_runtime::client::connect_lazy(&config).unwrap();
+    let mut client =
+        connect_proto::token::v1::token_service_client::TokenServiceClient::new(channel);
+    let response = client.create_widget_token(token_request()).await.unwrap();
+    assert_eq!(response.into_inner().access_token, "gateway");
+
+    config.bearer_token = None;
+    let channel = grpc_runtime::client::connect_lazy(&config).unwrap();
+    let mut client =
+        connect_proto::token::v1::token_service_client::TokenServiceClient::new(channel);
+    let status = client
+        .create_widget_token(token_request())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+}
