@@ -145,7 +145,7 @@ pub(crate) fn token_required(
                                  "value": "12345", "expects_user_input": true})
         }
         _ => json!({"instructions": "Enter the code sent to your device", "type": "numeric",
-                     "value": null, "expects_user_input": true}),
+                     "value": "", "expects_user_input": true}),
     };
     ApiError::new(
         StatusCode::PRECONDITION_REQUIRED,

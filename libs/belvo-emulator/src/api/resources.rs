@@ -116,11 +116,8 @@ pub(super) async fn detail(
         None => return ApiError::not_found().into_response(),
     };
     q.trim(&mut v);
-    // Belvo's spec answers incomes, recurring expenses and risk insights details as arrays.
-    let body = if matches!(
-        res,
-        Resource::Incomes | Resource::RecurringExpenses | Resource::RiskInsights
-    ) {
+    // Belvo's spec answers recurring expenses and risk insights details as arrays.
+    let body = if matches!(res, Resource::RecurringExpenses | Resource::RiskInsights) {
         json!([v])
     } else {
         v

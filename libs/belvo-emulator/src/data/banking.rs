@@ -665,6 +665,23 @@ pub(super) fn person(seed: u64) -> (String, String, String) {
     )
 }
 
+/// Lower-case ASCII for e-mail local parts ("Martínez" → "martinez").
+pub(super) fn ascii(s: &str) -> String {
+    s.to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'á' | 'à' | 'ä' => 'a',
+            'é' | 'è' | 'ë' => 'e',
+            'í' | 'ì' | 'ï' => 'i',
+            'ó' | 'ò' | 'ö' => 'o',
+            'ú' | 'ù' | 'ü' => 'u',
+            'ñ' => 'n',
+            c => c,
+        })
+        .filter(char::is_ascii_alphanumeric)
+        .collect()
+}
+
 fn owner(ctx: &LinkCtx, i: u64) -> Value {
     let (first, last, second) = person(ctx.seed);
     let mut v = super::template("legacy.Owner");
@@ -688,11 +705,7 @@ fn owner(ctx: &LinkCtx, i: u64) -> Value {
     set(
         &mut v,
         "email",
-        json!(format!(
-            "{}.{}@example.mx",
-            first.to_lowercase(),
-            last.to_lowercase()
-        )),
+        json!(format!("{}.{}@example.mx", ascii(&first), ascii(&last))),
     );
     set(
         &mut v,
@@ -777,7 +790,12 @@ fn recurring(ctx: &LinkCtx, i: u64) -> Value {
         "id",
         json!(object_id(&ctx.id, Resource::RecurringExpenses, i)),
     );
-    set(&mut v, "account", account(ctx, 0));
+    // The current spec embeds the Open Finance account shape here: three more keys.
+    let mut acct = account(ctx, 0);
+    for k in ["subtype", "agency", "check_digit"] {
+        set(&mut acct, k, Value::Null);
+    }
+    set(&mut v, "account", acct);
     set(&mut v, "name", json!(name));
     set(&mut v, "category", json!(category));
     set(&mut v, "average_transaction_amount", json!(amount));
@@ -806,6 +824,9 @@ fn risk(ctx: &LinkCtx, i: u64) -> Value {
     let accounts: Vec<Value> = (0..account_count(ctx))
         .map(|k| json!(object_id(&ctx.id, Resource::Accounts, k)))
         .collect();
+    if let Some(m) = v.get_mut("assets_metrics") {
+        set(m, "num_accounts", json!(accounts.len()));
+    }
     set(&mut v, "accounts", json!(accounts));
     v
 }

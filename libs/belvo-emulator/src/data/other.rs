@@ -60,8 +60,8 @@ pub(super) fn item(ctx: &LinkCtx, res: Resource, i: u64) -> Value {
             "email",
             json!(format!(
                 "{}.{}@example.mx",
-                first.to_lowercase(),
-                last.to_lowercase()
+                super::banking::ascii(&first),
+                super::banking::ascii(&last)
             )),
         );
         set(

@@ -65,15 +65,17 @@ fn token_invalid() -> ApiError {
     )
 }
 
-/// The widget token from `Authorization: Bearer …`, if still usable.
-fn token(s: &Shared, headers: &HeaderMap) -> Result<(String, WidgetToken), ApiError> {
-    let access = headers
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
-        .ok_or_else(token_invalid)?
-        .trim()
-        .to_owned();
+        .map(|t| t.trim().to_owned())
+}
+
+/// The widget token from `Authorization: Bearer …`, if still usable.
+fn token(s: &Shared, headers: &HeaderMap) -> Result<(String, WidgetToken), ApiError> {
+    let access = bearer(headers).ok_or_else(token_invalid)?;
     let store = s.store();
     let t = store.tokens.get(&access).ok_or_else(token_invalid)?;
     if t.used || t.expires <= Instant::now() {
@@ -85,7 +87,19 @@ fn token(s: &Shared, headers: &HeaderMap) -> Result<(String, WidgetToken), ApiEr
 async fn session(State(s): State<Shared>, headers: HeaderMap) -> Response {
     let (_, t) = match token(&s, &headers) {
         Ok(t) => t,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            // A spent or expired token still tells the hosted widget where to send its error.
+            let urls = bearer(&headers).and_then(|a| {
+                s.store()
+                    .tokens
+                    .get(&a)
+                    .and_then(|t| t.widget.get("callback_urls").cloned())
+            });
+            return match urls {
+                Some(u) => e.with("callback_urls", u).into_response(),
+                None => e.into_response(),
+            };
+        }
     };
     let link = t
         .link_id
