@@ -13,6 +13,11 @@ help: ## List the targets
 .PHONY: deps
 deps: ## Install what a fresh machine lacks (test runner, SDKs for fidelity tests)
 	@command -v cargo-nextest >/dev/null || $(CARGO) install cargo-nextest --locked
+	@# belvo-emulator's widget test (Debian's chromium, playwright-core) and SDK tests (belvo-python, belvo npm).
+	@[ -x /usr/bin/chromium ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@[ libs/belvo-emulator/tests/node_modules/.package-lock.json -nt libs/belvo-emulator/tests/package-lock.json ] || \
+		(cd libs/belvo-emulator/tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+	@python3 -c 'import belvo' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check belvo-python==0.39.1
 
 .PHONY: build
 build: ## Build every crate

@@ -90,6 +90,12 @@ impl Svc {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             fault: (!fault_name.is_empty()).then(|| fault_name.clone()),
         };
+        if method == "OPTIONS" && is_widget_path(&path) {
+            let mut r = StatusCode::NO_CONTENT.into_response();
+            allow_cors(&mut r);
+            self.shared.record_request(record(204));
+            return Ok(r);
+        }
         let resp = match &main {
             Some(Fault::Drop) => {
                 self.shared.record_request(record(0));
@@ -118,14 +124,42 @@ impl Svc {
                 }
             }
         };
-        let resp = match &main {
+        let mut resp = match &main {
             Some(Fault::Truncated) => truncate(resp).await,
             Some(Fault::Malformed) => malform(resp).await,
             _ => resp,
         };
+        if is_widget_path(&path) {
+            allow_cors(&mut resp);
+        }
         self.shared.record_request(record(resp.status().as_u16()));
         Ok(resp)
     }
+}
+
+/// The widget's script and browser endpoints, which pages on other origins call.
+fn is_widget_path(path: &str) -> bool {
+    path.starts_with("/_widget/") || path == "/belvo-widget-1-stable.js"
+}
+
+fn allow_cors(r: &mut Response<Body>) {
+    let h = r.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, PUT, PATCH, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
 }
 
 /// Announces the full length, sends half, then fails the body so the connection closes.

@@ -1,7 +1,9 @@
 //! The Connect Widget: the script pages load instead of Belvo's CDN script
 //! (`/belvo-widget-1-stable.js`), the hosted widget page (`/widget/?access_token=…`), and the
 //! token-authenticated endpoints the browser calls under `/_widget/api/` (the browser never
-//! holds secret keys). Link creation there runs the same code as `POST /api/links/`.
+//! holds secret keys). Link creation there runs the same code as `POST /api/links/`. Pages on
+//! any origin load the script and call these endpoints, so they answer CORS (see
+//! `crate::server`); Belvo's own `/api/` paths do not, as the real API does not.
 
 use std::time::Instant;
 
@@ -34,7 +36,6 @@ pub(crate) fn router() -> Router<Shared> {
             axum::routing::post(create_link).patch(resume_link),
         )
         .route("/_widget/api/links/{id}", put(update_link))
-        .layer(tower_http::cors::CorsLayer::permissive())
 }
 
 async fn script() -> Response {

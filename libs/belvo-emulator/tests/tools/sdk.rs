@@ -1,0 +1,1 @@
+//! Belvo's official SDKs against the emulator (filled in below).
