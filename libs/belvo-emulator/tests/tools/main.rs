@@ -4,7 +4,7 @@
 //! otherwise prints why it skips.
 
 // Test helpers outside `#[test]` functions may panic on broken setup; that is the point.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod sdk;
 mod widget;
