@@ -1,0 +1,271 @@
+//! End-user authentication: every `/v1` route (but dev login) needs `Authorization: Bearer
+//! <JWT>` issued by the host application, verified here with issuer, audience and expiry
+//! checked. Three modes: `hs256` (a shared secret), `jwks` (RS256/ES256 keys fetched from a
+//! JWKS URL, cached and refreshed, see [`crate::jwks`]) and `dev` (the gateway issues
+//! short-lived HS256 tokens itself at `POST /v1/dev/login`; refused in production by
+//! configuration validation). The token's `sub` is the user, the owner of their links.
+//! Failure reasons are logged; the client only learns that a valid token is required.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::FromRequestParts;
+use http::request::Parts;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::ExposeSecret as _;
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::config::{AuthConfig, AuthMode, DEV_AUDIENCE, DEV_ISSUER};
+use crate::error::ApiError;
+use crate::jwks::JwksCache;
+
+/// The authenticated end user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    /// The token's `sub`: the owner id passed to the services.
+    pub id: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
+    exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<u64>,
+}
+
+/// What can go wrong while setting up authentication.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthSetupError {
+    /// The mode needs a setting that is missing (validation normally catches this first).
+    #[error("auth mode {mode:?} needs `auth.{key}`")]
+    Missing {
+        /// The mode.
+        mode: AuthMode,
+        /// The missing key.
+        key: &'static str,
+    },
+    /// The JWKS HTTP client could not be built.
+    #[error("cannot build the JWKS HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// Verifies (and in dev mode issues) end-user tokens.
+#[derive(Debug)]
+pub enum Authenticator {
+    /// Shared-secret HS256.
+    Hs256 {
+        /// The secret as a key.
+        key: DecodingKey,
+        /// Algorithm, issuer, audience, expiry.
+        validation: Validation,
+    },
+    /// RS256/ES256 with keys from a JWKS URL.
+    Jwks {
+        /// The key cache.
+        keys: JwksCache,
+        /// Issuer, audience, expiry (the algorithm comes from the key).
+        validation: Validation,
+    },
+    /// Tokens the gateway issues itself.
+    Dev {
+        /// Verifying key.
+        key: DecodingKey,
+        /// Signing key.
+        signing: EncodingKey,
+        /// Fixed dev issuer and audience.
+        validation: Validation,
+        /// Lifetime of issued tokens.
+        ttl: Duration,
+    },
+}
+
+fn validation(
+    algorithms: &[Algorithm],
+    issuer: &str,
+    audience: &str,
+    leeway: Duration,
+) -> Validation {
+    let mut validation = Validation::new(algorithms.first().copied().unwrap_or(Algorithm::HS256));
+    validation.algorithms = algorithms.to_vec();
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.leeway = leeway.as_secs();
+    validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<HashSet<_>>();
+    validation
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+impl Authenticator {
+    /// Builds the authenticator of the configured mode.
+    pub fn new(config: &AuthConfig) -> Result<Self, AuthSetupError> {
+        match config.mode {
+            AuthMode::Hs256 => {
+                let secret = config
+                    .hs256_secret
+                    .as_ref()
+                    .ok_or(AuthSetupError::Missing {
+                        mode: AuthMode::Hs256,
+                        key: "hs256_secret",
+                    })?;
+                Ok(Self::Hs256 {
+                    key: DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+                    validation: validation(
+                        &[Algorithm::HS256],
+                        &config.issuer,
+                        &config.audience,
+                        config.leeway,
+                    ),
+                })
+            }
+            AuthMode::Jwks => {
+                let url = config.jwks_url.clone().ok_or(AuthSetupError::Missing {
+                    mode: AuthMode::Jwks,
+                    key: "jwks_url",
+                })?;
+                Ok(Self::Jwks {
+                    keys: JwksCache::new(
+                        url,
+                        config.jwks_refresh,
+                        config.jwks_min_refresh,
+                        config.jwks_timeout,
+                    )?,
+                    validation: validation(
+                        &[Algorithm::RS256, Algorithm::ES256],
+                        &config.issuer,
+                        &config.audience,
+                        config.leeway,
+                    ),
+                })
+            }
+            AuthMode::Dev => {
+                let secret = match &config.dev_secret {
+                    Some(secret) => secret.expose_secret().as_bytes().to_vec(),
+                    None => {
+                        format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()).into_bytes()
+                    }
+                };
+                Ok(Self::Dev {
+                    key: DecodingKey::from_secret(&secret),
+                    signing: EncodingKey::from_secret(&secret),
+                    validation: validation(
+                        &[Algorithm::HS256],
+                        DEV_ISSUER,
+                        DEV_AUDIENCE,
+                        config.leeway,
+                    ),
+                    ttl: config.dev_token_ttl,
+                })
+            }
+        }
+    }
+
+    /// Whether `POST /v1/dev/login` exists.
+    pub fn is_dev(&self) -> bool {
+        matches!(self, Self::Dev { .. })
+    }
+
+    /// Verifies a bearer token and returns its user.
+    pub async fn verify(&self, token: &str) -> Result<AuthUser, ApiError> {
+        let unauthenticated = |reason: String| ApiError::Unauthenticated { reason };
+        let claims = match self {
+            Self::Hs256 { key, validation }
+            | Self::Dev {
+                key, validation, ..
+            } => {
+                jsonwebtoken::decode::<Claims>(token, key, validation)
+                    .map_err(|e| unauthenticated(format!("token rejected: {e}")))?
+                    .claims
+            }
+            Self::Jwks { keys, validation } => {
+                let header = jsonwebtoken::decode_header(token)
+                    .map_err(|e| unauthenticated(format!("malformed token header: {e}")))?;
+                if !validation.algorithms.contains(&header.alg) {
+                    return Err(unauthenticated(format!(
+                        "algorithm {:?} not accepted",
+                        header.alg
+                    )));
+                }
+                let key = keys
+                    .key_for(header.kid.as_deref(), header.alg)
+                    .await
+                    .map_err(|e| unauthenticated(e.to_string()))?;
+                let mut validation = validation.clone();
+                validation.algorithms = vec![header.alg];
+                jsonwebtoken::decode::<Claims>(token, &key, &validation)
+                    .map_err(|e| unauthenticated(format!("token rejected: {e}")))?
+                    .claims
+            }
+        };
+        if claims.sub.trim().is_empty() {
+            return Err(unauthenticated("empty `sub`".to_owned()));
+        }
+        Ok(AuthUser { id: claims.sub })
+    }
+
+    /// Dev mode: a token for `user`, and its lifetime. `None` in other modes.
+    pub fn issue_dev_token(&self, user: &str) -> Option<Result<(String, Duration), ApiError>> {
+        let Self::Dev { signing, ttl, .. } = self else {
+            return None;
+        };
+        let now = now_secs();
+        let claims = Claims {
+            sub: user.to_owned(),
+            iss: Some(DEV_ISSUER.to_owned()),
+            aud: Some(DEV_AUDIENCE.to_owned()),
+            exp: now + ttl.as_secs(),
+            iat: Some(now),
+        };
+        Some(
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, signing)
+                .map(|token| (token, *ttl))
+                .map_err(|e| ApiError::Internal(format!("cannot sign a dev token: {e}"))),
+        )
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::Unauthenticated {
+                reason: "no Authorization header".to_owned(),
+            })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::Unauthenticated {
+                reason: "Authorization is not a bearer token".to_owned(),
+            })?;
+        let user = state.auth.verify(token).await?;
+        tracing::Span::current().record("user", user.id.as_str());
+        Ok(user)
+    }
+}

@@ -1,0 +1,423 @@
+//! The gateway's typed configuration: where it listens, how it reaches token-, link- and
+//! data-service, how it authenticates end users (dev, HS256 or JWKS), which browser origins
+//! may call it, its limits, and where the regions file is. Loaded with [`settings::Loader`]
+//! under the prefix `GATEWAY` (`GATEWAY__SERVER__LISTEN_ADDR`, `GATEWAY__AUTH__MODE`, ...) and
+//! validated before any port is bound; a production configuration refuses the `dev` auth
+//! mode.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use grpc_runtime::client::ClientConfig;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
+use settings::{Report, Validate};
+use telemetry::TelemetryConfig;
+
+/// The environment prefix of the gateway's variables.
+pub const ENV_PREFIX: &str = "GATEWAY";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// `development` (default) or `production`.
+    pub environment: Environment,
+    /// Listening and timeouts.
+    pub server: ServerSection,
+    /// Logs and traces.
+    pub telemetry: TelemetryConfig,
+    /// The three services.
+    pub clients: Clients,
+    /// End-user authentication.
+    pub auth: AuthConfig,
+    /// Browser origins allowed to call the API (CORS).
+    pub cors: CorsConfig,
+    /// Body sizes and rate limits.
+    pub limits: LimitsConfig,
+    /// Response security headers.
+    pub security: SecurityConfig,
+    /// The regions file (webhook Authorization values, default region). Unset: `$REGIONS_FILE`.
+    pub regions_file: Option<PathBuf>,
+}
+
+/// Where the gateway runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// A developer's machine or a test: `dev` auth is allowed.
+    #[default]
+    Development,
+    /// Production: `dev` auth is refused at start-up.
+    Production,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// HTTP address; port 0 picks a free port.
+    pub listen_addr: SocketAddr,
+    /// Longest time a request may take to produce its response head.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// After a shutdown signal, how long in-flight requests may take.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    /// How often an open event stream sends a keep-alive comment.
+    #[serde(with = "humantime_serde")]
+    pub sse_keep_alive: Duration,
+    /// How long a `/readyz` health check of one service may take.
+    #[serde(with = "humantime_serde")]
+    pub readiness_timeout: Duration,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen_addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 8080)),
+            request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(20),
+            sse_keep_alive: Duration::from_secs(15),
+            readiness_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// `[clients.*]`: one section per service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Clients {
+    /// token-service.
+    pub token_service: ClientConfig,
+    /// link-service.
+    pub link_service: ClientConfig,
+    /// data-service.
+    pub data_service: ClientConfig,
+}
+
+impl Default for Clients {
+    fn default() -> Self {
+        Self {
+            token_service: ClientConfig::new("http://127.0.0.1:50051"),
+            link_service: ClientConfig::new("http://127.0.0.1:50052"),
+            data_service: ClientConfig::new("http://127.0.0.1:50053"),
+        }
+    }
+}
+
+/// How end users authenticate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Local runs only: `POST /v1/dev/login` issues short-lived HS256 tokens.
+    #[default]
+    Dev,
+    /// Tokens signed by the host application with a shared HS256 secret.
+    Hs256,
+    /// RS256/ES256 tokens verified with the keys at a JWKS URL.
+    Jwks,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// `dev`, `hs256` or `jwks`.
+    pub mode: AuthMode,
+    /// Required `iss` claim (hs256, jwks).
+    pub issuer: String,
+    /// Required `aud` claim (hs256, jwks).
+    pub audience: String,
+    /// Clock skew allowed on `exp` and `nbf`.
+    #[serde(with = "humantime_serde")]
+    pub leeway: Duration,
+    /// The shared secret (hs256), at least 32 bytes.
+    #[serde(skip_serializing, default)]
+    pub hs256_secret: Option<SecretString>,
+    /// The JWKS URL (jwks).
+    pub jwks_url: Option<String>,
+    /// How long fetched keys are kept before they are fetched again (an unknown `kid`
+    /// refetches sooner, at most once per `jwks_min_refresh`).
+    #[serde(with = "humantime_serde")]
+    pub jwks_refresh: Duration,
+    /// The shortest time between two fetches.
+    #[serde(with = "humantime_serde")]
+    pub jwks_min_refresh: Duration,
+    /// Timeout of one JWKS fetch.
+    #[serde(with = "humantime_serde")]
+    pub jwks_timeout: Duration,
+    /// Dev mode: the signing secret. Unset: a random one per process.
+    #[serde(skip_serializing, default)]
+    pub dev_secret: Option<SecretString>,
+    /// Dev mode: lifetime of issued tokens.
+    #[serde(with = "humantime_serde")]
+    pub dev_token_ttl: Duration,
+}
+
+/// `iss` and `aud` of the tokens dev mode issues.
+pub const DEV_ISSUER: &str = "connect-gateway-dev";
+/// `aud` of the tokens dev mode issues.
+pub const DEV_AUDIENCE: &str = "connect-gateway";
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Dev,
+            issuer: String::new(),
+            audience: String::new(),
+            leeway: Duration::from_secs(30),
+            hs256_secret: None,
+            jwks_url: None,
+            jwks_refresh: Duration::from_secs(600),
+            jwks_min_refresh: Duration::from_secs(10),
+            jwks_timeout: Duration::from_secs(5),
+            dev_secret: None,
+            dev_token_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Shortest HS256 secret accepted (RFC 7518 §3.2: at least the hash size).
+const MIN_HS256_SECRET: usize = 32;
+
+/// `[cors]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorsConfig {
+    /// Exact origins (`https://app.example.com`). Empty: no cross-origin access.
+    pub allowed_origins: Vec<String>,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest JSON request body, in bytes.
+    pub body_bytes: usize,
+    /// Largest webhook body, in bytes.
+    pub webhook_body_bytes: usize,
+    /// Widget tokens one user may mint per `token_window`.
+    pub token_mints: u32,
+    /// The window of `token_mints`.
+    #[serde(with = "humantime_serde")]
+    pub token_window: Duration,
+    /// Failed webhook authentications one IP may make per `webhook_failure_window` before
+    /// every webhook from it is refused with 429.
+    pub webhook_auth_failures: u32,
+    /// The window of `webhook_auth_failures`.
+    #[serde(with = "humantime_serde")]
+    pub webhook_failure_window: Duration,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            body_bytes: 64 * 1024,
+            webhook_body_bytes: 256 * 1024,
+            token_mints: 20,
+            token_window: Duration::from_secs(60),
+            webhook_auth_failures: 10,
+            webhook_failure_window: Duration::from_secs(60),
+        }
+    }
+}
+
+/// `[security]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// The `Content-Security-Policy` of every response (the web app loads Belvo's widget
+    /// script and frame).
+    pub content_security_policy: String,
+    /// Send `Strict-Transport-Security` (behind TLS).
+    pub hsts: bool,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            content_security_policy: "default-src 'self'; script-src 'self' https://cdn.belvo.io; \
+                frame-src https://widget.belvo.io https://widget.belvo.com; connect-src 'self'; \
+                img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; \
+                frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+                .to_owned(),
+            hsts: false,
+        }
+    }
+}
+
+impl Validate for GatewayConfig {
+    fn validate(&self, report: &mut Report) {
+        report.section("telemetry", &self.telemetry);
+        report.section("clients.token_service", &self.clients.token_service);
+        report.section("clients.link_service", &self.clients.link_service);
+        report.section("clients.data_service", &self.clients.data_service);
+        report.section("auth", &self.auth);
+        report.check(
+            !(self.environment == Environment::Production && self.auth.mode == AuthMode::Dev),
+            "auth.mode",
+            "`dev` is for local runs only and is refused in production; use hs256 or jwks",
+        );
+        report.check(
+            !self.server.request_timeout.is_zero(),
+            "server.request_timeout",
+            "must be greater than zero",
+        );
+        report.check(
+            !self.server.sse_keep_alive.is_zero(),
+            "server.sse_keep_alive",
+            "must be greater than zero",
+        );
+        for (i, origin) in self.cors.allowed_origins.iter().enumerate() {
+            let ok = origin.parse::<http::Uri>().ok().is_some_and(|uri| {
+                matches!(uri.scheme_str(), Some("http" | "https"))
+                    && uri.host().is_some()
+                    && uri.path_and_query().is_none_or(|p| p.as_str() == "/")
+            }) && !origin.ends_with('/');
+            report.check(
+                ok,
+                &format!("cors.allowed_origins.{i}"),
+                "must be an exact origin such as https://app.example.com (no path, no wildcard)",
+            );
+        }
+        report.check(
+            self.limits.body_bytes > 0,
+            "limits.body_bytes",
+            "must be greater than zero",
+        );
+        report.check(
+            self.limits.webhook_body_bytes > 0,
+            "limits.webhook_body_bytes",
+            "must be greater than zero",
+        );
+        report.check(
+            self.limits.token_mints > 0 && !self.limits.token_window.is_zero(),
+            "limits.token_mints",
+            "must be greater than zero, with a non-zero token_window",
+        );
+        report.check(
+            self.limits.webhook_auth_failures > 0 && !self.limits.webhook_failure_window.is_zero(),
+            "limits.webhook_auth_failures",
+            "must be greater than zero, with a non-zero webhook_failure_window",
+        );
+    }
+}
+
+impl Validate for AuthConfig {
+    fn validate(&self, report: &mut Report) {
+        match self.mode {
+            AuthMode::Dev => {
+                if let Some(secret) = &self.dev_secret {
+                    report.check(
+                        secret.expose_secret().len() >= MIN_HS256_SECRET,
+                        "dev_secret",
+                        format!("must be at least {MIN_HS256_SECRET} bytes"),
+                    );
+                }
+                report.check(
+                    !self.dev_token_ttl.is_zero(),
+                    "dev_token_ttl",
+                    "must be greater than zero",
+                );
+            }
+            AuthMode::Hs256 => {
+                report.check(
+                    self.hs256_secret
+                        .as_ref()
+                        .is_some_and(|s| s.expose_secret().len() >= MIN_HS256_SECRET),
+                    "hs256_secret",
+                    format!("required in hs256 mode, at least {MIN_HS256_SECRET} bytes"),
+                );
+                self.require_claims(report);
+            }
+            AuthMode::Jwks => {
+                let ok = self.jwks_url.as_deref().is_some_and(|url| {
+                    url.parse::<http::Uri>()
+                        .ok()
+                        .is_some_and(|u| matches!(u.scheme_str(), Some("http" | "https")))
+                });
+                report.check(ok, "jwks_url", "required in jwks mode: an http(s) URL");
+                report.check(
+                    !self.jwks_refresh.is_zero(),
+                    "jwks_refresh",
+                    "must be greater than zero",
+                );
+                self.require_claims(report);
+            }
+        }
+    }
+}
+
+impl AuthConfig {
+    fn require_claims(&self, report: &mut Report) {
+        report.check(
+            !self.issuer.is_empty(),
+            "issuer",
+            "required: the `iss` the host application puts in its tokens",
+        );
+        report.check(
+            !self.audience.is_empty(),
+            "audience",
+            "required: the `aud` the host application puts in its tokens",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn violations(config: &GatewayConfig) -> Vec<String> {
+        let mut report = Report::new();
+        config.validate(&mut report);
+        report.violations().iter().map(|v| v.key.clone()).collect()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(violations(&GatewayConfig::default()).is_empty());
+    }
+
+    #[test]
+    fn production_refuses_dev_mode() {
+        let config = GatewayConfig {
+            environment: Environment::Production,
+            ..GatewayConfig::default()
+        };
+        assert_eq!(violations(&config), ["auth.mode"]);
+    }
+
+    #[test]
+    fn hs256_needs_a_long_secret_issuer_and_audience() {
+        let mut config = GatewayConfig::default();
+        config.auth.mode = AuthMode::Hs256;
+        config.auth.hs256_secret = Some(SecretString::from("short"));
+        assert_eq!(
+            violations(&config),
+            ["auth.hs256_secret", "auth.issuer", "auth.audience"]
+        );
+    }
+
+    #[test]
+    fn origins_must_be_exact() {
+        let mut config = GatewayConfig::default();
+        config.cors.allowed_origins = vec![
+            "https://app.example.com".into(),
+            "*".into(),
+            "https://app.example.com/path".into(),
+        ];
+        assert_eq!(
+            violations(&config),
+            ["cors.allowed_origins.1", "cors.allowed_origins.2"]
+        );
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let mut config = GatewayConfig::default();
+        config.auth.hs256_secret = Some(SecretString::from("super-secret-value-0123456789abcdef"));
+        assert!(!format!("{config:?}").contains("super-secret"));
+    }
+}

@@ -1,0 +1,304 @@
+//! The route table: every route once, with its handler and its documentation. The router
+//! and `/openapi.json` are both built from [`table`], so the published document cannot drift
+//! from what is served.
+
+mod api;
+mod data;
+mod ops;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::routing::MethodRouter;
+use http::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// How a route is documented.
+#[derive(Debug, Clone)]
+pub struct RouteDoc {
+    /// HTTP method.
+    pub method: Method,
+    /// Path template (`/v1/links/{id}`), the same syntax in axum and OpenAPI.
+    pub path: &'static str,
+    /// Unique operation id.
+    pub operation_id: String,
+    /// One line.
+    pub summary: String,
+    /// Group.
+    pub tag: &'static str,
+    /// Whether a bearer token is required.
+    pub auth: bool,
+    /// Query parameters: name and description.
+    pub query: Vec<(&'static str, &'static str)>,
+    /// JSON schema of the request body, if any.
+    pub body: Option<Value>,
+    /// Success statuses and what they mean.
+    pub responses: Vec<(u16, &'static str)>,
+}
+
+/// A documented route.
+pub struct Route {
+    /// Its documentation.
+    pub doc: RouteDoc,
+    /// Its handler.
+    pub handler: MethodRouter<Arc<AppState>>,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.doc.fmt(f)
+    }
+}
+
+impl RouteDoc {
+    pub(crate) fn new(
+        method: Method,
+        path: &'static str,
+        operation_id: impl Into<String>,
+        summary: impl Into<String>,
+        tag: &'static str,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            operation_id: operation_id.into(),
+            summary: summary.into(),
+            tag,
+            auth: true,
+            query: Vec::new(),
+            body: None,
+            responses: vec![(200, "OK")],
+        }
+    }
+
+    pub(crate) fn public(mut self) -> Self {
+        self.auth = false;
+        self
+    }
+
+    pub(crate) fn query(mut self, query: &[(&'static str, &'static str)]) -> Self {
+        self.query.extend_from_slice(query);
+        self
+    }
+
+    pub(crate) fn body(mut self, schema: Value) -> Self {
+        self.body = Some(schema);
+        self
+    }
+
+    pub(crate) fn responses(mut self, responses: &[(u16, &'static str)]) -> Self {
+        self.responses = responses.to_vec();
+        self
+    }
+
+    pub(crate) fn handler(self, handler: MethodRouter<Arc<AppState>>) -> Route {
+        Route { doc: self, handler }
+    }
+}
+
+/// Every route; `dev` adds `POST /v1/dev/login`.
+pub fn table(dev: bool) -> Vec<Route> {
+    let mut routes = Vec::new();
+    routes.extend(ops::routes());
+    routes.extend(api::routes(dev));
+    routes.extend(data::routes());
+    routes.extend(webhooks::routes());
+    routes
+}
+
+/// The router for a route table.
+pub fn router(routes: Vec<Route>) -> Router<Arc<AppState>> {
+    let docs: Vec<RouteDoc> = routes.iter().map(|r| r.doc.clone()).collect();
+    let mut router = Router::new();
+    for route in routes {
+        router = router.route(route.doc.path, route.handler);
+    }
+    let document = Arc::new(openapi(&docs));
+    router.route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let document = Arc::clone(&document);
+            async move { axum::Json((*document).clone()) }
+        }),
+    )
+}
+
+/// The OpenAPI 3.1 document of a route table (plus `/openapi.json` itself).
+pub fn openapi(routes: &[RouteDoc]) -> Value {
+    let mut paths = Map::new();
+    let mut all: Vec<RouteDoc> = routes.to_vec();
+    all.push(
+        RouteDoc::new(
+            Method::GET,
+            "/openapi.json",
+            "openapi",
+            "This document",
+            "operations",
+        )
+        .public(),
+    );
+    for route in &all {
+        let mut parameters = Vec::new();
+        for segment in route.path.split('/') {
+            if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                parameters.push(json!({
+                    "name": name, "in": "path", "required": true, "schema": {"type": "string"}
+                }));
+            }
+        }
+        for (name, description) in &route.query {
+            parameters.push(json!({
+                "name": name, "in": "query", "required": false,
+                "description": description, "schema": {"type": "string"}
+            }));
+        }
+        let mut responses = Map::new();
+        for (status, description) in &route.responses {
+            let mut response = json!({"description": description});
+            if *status != 204 {
+                response["content"] = json!({"application/json": {"schema": {"type": "object"}}});
+            }
+            responses.insert(status.to_string(), response);
+        }
+        responses.insert(
+            "default".to_owned(),
+            json!({
+                "description": "Error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            }),
+        );
+        let mut operation = json!({
+            "operationId": route.operation_id,
+            "summary": route.summary,
+            "tags": [route.tag],
+            "parameters": parameters,
+            "responses": responses,
+        });
+        if route.auth {
+            operation["security"] = json!([{"bearerAuth": []}]);
+        }
+        if let Some(schema) = &route.body {
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": {"application/json": {"schema": schema}}
+            });
+        }
+        let item = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        item[route.method.as_str().to_ascii_lowercase()] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Connect platform gateway",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The public JSON API over token-, link- and data-service, and Belvo's webhook receiver."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {
+                        "type": "object",
+                        "required": ["code", "message", "request_id"],
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "field": {"type": "string"},
+                            "request_id": {"type": "string"}
+                        }
+                    }}
+                }
+            }
+        }
+    })
+}
+
+/// A JSON request body: an empty body is `T::default()`, a too-large one is 413, and a bad
+/// one is 400 naming the field when serde says which.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T, S> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest(rejection.body_text())
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        serde_json::from_slice(&bytes).map(Self).map_err(|err| {
+            let message = err.to_string();
+            match field_of(&message) {
+                Some(field) => ApiError::field(field, message),
+                None => ApiError::BadRequest(format!("invalid JSON body: {message}")),
+            }
+        })
+    }
+}
+
+/// The field a serde message names (``missing field `link_id` ``, ``unknown field `x` ``).
+fn field_of(message: &str) -> Option<String> {
+    let rest = message.split("field `").nth(1)?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+/// Rejects anything but a Belvo link id (a UUID) as `field`.
+pub(crate) fn link_id_field(field: &str, value: &str) -> Result<(), ApiError> {
+    uuid::Uuid::parse_str(value)
+        .map(|_| ())
+        .map_err(|_| ApiError::field(field, "must be a Belvo link id (a UUID)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_name_fields() {
+        assert_eq!(
+            field_of("missing field `link_id` at line 1 column 2").as_deref(),
+            Some("link_id")
+        );
+        assert_eq!(field_of("expected value at line 1"), None);
+    }
+
+    #[test]
+    fn every_route_is_documented_once() {
+        let docs: Vec<RouteDoc> = table(true).into_iter().map(|r| r.doc).collect();
+        let mut seen = std::collections::HashSet::new();
+        for doc in &docs {
+            assert!(
+                seen.insert((doc.method.clone(), doc.path)),
+                "{} {}",
+                doc.method,
+                doc.path
+            );
+        }
+        let ids: std::collections::HashSet<_> = docs.iter().map(|d| &d.operation_id).collect();
+        assert_eq!(ids.len(), docs.len());
+    }
+}

@@ -1,0 +1,180 @@
+//! JSON shapes of what the services return, as the frontend sees them: snake_case keys,
+//! enums as lower-case words (`valid`, `recurrent`, `succeeded`), timestamps as RFC 3339, and
+//! stored Belvo objects as Belvo's own JSON.
+
+use connect_proto::common::v1::AccessMode;
+use connect_proto::data::v1::{LinkSync, Record, Resource, ResourceSync, SyncState};
+use connect_proto::link::v1::{Link, LinkOrigin, LinkStatus};
+use connect_proto::token::v1::{WidgetConfig, WidgetFamily};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+
+/// `LINK_STATUS_TOKEN_REQUIRED` with prefix `LINK_STATUS_` → `token_required`.
+fn word(name: &str, prefix: &str) -> Value {
+    let word = name
+        .strip_prefix(prefix)
+        .unwrap_or(name)
+        .to_ascii_lowercase();
+    if word == "unspecified" {
+        Value::Null
+    } else {
+        Value::String(word)
+    }
+}
+
+/// RFC 3339, or null.
+pub fn timestamp(ts: Option<&prost_types::Timestamp>) -> Value {
+    ts.and_then(|ts| {
+        let nanos = u32::try_from(ts.nanos).ok()?;
+        chrono::DateTime::from_timestamp(ts.seconds, nanos)
+    })
+    .map_or(Value::Null, |t| {
+        Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    })
+}
+
+fn access_mode(value: i32) -> Value {
+    word(
+        AccessMode::try_from(value)
+            .unwrap_or(AccessMode::Unspecified)
+            .as_str_name(),
+        "ACCESS_MODE_",
+    )
+}
+
+/// A link.
+pub fn link(link: &Link) -> Value {
+    json!({
+        "link_id": link.link_id,
+        "region": link.region,
+        "institution": link.institution,
+        "access_mode": access_mode(link.access_mode),
+        "status": word(
+            LinkStatus::try_from(link.status).unwrap_or(LinkStatus::Unspecified).as_str_name(),
+            "LINK_STATUS_",
+        ),
+        "refresh_rate": (!link.refresh_rate.is_empty()).then_some(&link.refresh_rate),
+        "fetch_resources": link.fetch_resources,
+        "external_id": link.external_id,
+        "origin": word(
+            LinkOrigin::try_from(link.origin).unwrap_or(LinkOrigin::Unspecified).as_str_name(),
+            "LINK_ORIGIN_",
+        ),
+        "belvo_created_at": timestamp(link.belvo_created_at.as_ref()),
+        "last_accessed_at": timestamp(link.last_accessed_at.as_ref()),
+        "registered_at": timestamp(link.registered_at.as_ref()),
+        "updated_at": timestamp(link.updated_at.as_ref()),
+        "status_changed_at": timestamp(link.status_changed_at.as_ref()),
+        "last_refresh_requested_at": timestamp(link.last_refresh_requested_at.as_ref()),
+        "deleted_at": timestamp(link.deleted_at.as_ref()),
+    })
+}
+
+/// The URL segment of a resource (`RESOURCE_RECURRING_EXPENSES` → `recurring-expenses`).
+pub fn resource_name(value: i32) -> Value {
+    match word(
+        Resource::try_from(value)
+            .unwrap_or(Resource::Unspecified)
+            .as_str_name(),
+        "RESOURCE_",
+    ) {
+        Value::String(s) => Value::String(s.replace('_', "-")),
+        other => other,
+    }
+}
+
+fn resource_sync(sync: &ResourceSync) -> Value {
+    json!({
+        "resource": resource_name(sync.resource),
+        "state": word(
+            SyncState::try_from(sync.state).unwrap_or(SyncState::Unspecified).as_str_name(),
+            "SYNC_STATE_",
+        ),
+        "records": sync.records,
+        "records_this_pull": sync.records_this_pull,
+        "expected_records": sync.expected_records,
+        "last_success_at": timestamp(sync.last_success_at.as_ref()),
+        "last_attempt_at": timestamp(sync.last_attempt_at.as_ref()),
+        "next_attempt_at": timestamp(sync.next_attempt_at.as_ref()),
+        "attempts": sync.attempts,
+        "last_error": (!sync.last_error.is_empty()).then_some(&sync.last_error),
+    })
+}
+
+/// A link's sync status.
+pub fn link_sync(sync: &LinkSync) -> Value {
+    json!({
+        "link_id": sync.link_id,
+        "resources": sync.resources.iter().map(resource_sync).collect::<Vec<_>>(),
+        "last_webhook_at": timestamp(sync.last_webhook_at.as_ref()),
+        "stale": sync.stale,
+    })
+}
+
+/// The widget's start-up configuration.
+pub fn widget(config: &WidgetConfig) -> Value {
+    json!({
+        "region": config.region,
+        "family": word(
+            WidgetFamily::try_from(config.family).unwrap_or(WidgetFamily::Unspecified).as_str_name(),
+            "WIDGET_FAMILY_",
+        ),
+        "script_url": (!config.script_url.is_empty()).then_some(&config.script_url),
+        "hosted_url": config.hosted_url,
+        "locale": config.locale,
+        "country_codes": config.country_codes,
+        "institution_types": config.institution_types,
+        "institutions": config.institutions,
+        "external_id": config.external_id,
+        "access_mode": access_mode(config.access_mode),
+        "fetch_resources": config.fetch_resources,
+        "link_id": config.link_id,
+    })
+}
+
+/// Belvo's objects of a page, parsed from the stored JSON.
+pub fn records(records: &[Record]) -> Result<Vec<Value>, ApiError> {
+    records
+        .iter()
+        .map(|record| {
+            serde_json::from_str(&record.belvo_json).map_err(|e| {
+                ApiError::Internal(format!(
+                    "data-service returned invalid JSON for record {}: {e}",
+                    record.id
+                ))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_become_words() {
+        let value = link(&Link {
+            status: LinkStatus::TokenRequired as i32,
+            access_mode: AccessMode::Recurrent as i32,
+            ..Link::default()
+        });
+        assert_eq!(value["status"], "token_required");
+        assert_eq!(value["access_mode"], "recurrent");
+        assert_eq!(value["origin"], Value::Null);
+        assert_eq!(
+            resource_name(Resource::RecurringExpenses as i32),
+            "recurring-expenses"
+        );
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        let ts = prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        };
+        assert_eq!(timestamp(Some(&ts)), "2023-11-14T22:13:20.000Z");
+        assert_eq!(timestamp(None), Value::Null);
+    }
+}
