@@ -665,6 +665,11 @@ pub(super) fn person(seed: u64) -> (String, String, String) {
     )
 }
 
+/// The first `n` letters of a name, upper-case ASCII ("Álvarez", 2 → "AL").
+pub(super) fn initials(s: &str, n: usize) -> String {
+    ascii(s).to_uppercase().chars().take(n).collect()
+}
+
 /// Lower-case ASCII for e-mail local parts ("Martínez" → "martinez").
 pub(super) fn ascii(s: &str) -> String {
     s.to_lowercase()
@@ -725,7 +730,7 @@ fn owner(ctx: &LinkCtx, i: u64) -> Value {
         &mut v,
         "document_id",
         json!({"document_type": "RFC", "document_number": format!("{}{}{:06}XX0",
-            &last[..2].to_uppercase(), &first[..1].to_uppercase(), ctx.seed % 1_000_000)}),
+            initials(&last, 2), initials(&first, 1), ctx.seed % 1_000_000)}),
     );
     v
 }

@@ -40,9 +40,9 @@ pub(super) fn rfc(ctx: &LinkCtx) -> String {
         let (first, last, second) = super::banking::person(ctx.seed);
         format!(
             "{}{}{}{:06}A1{}",
-            &last[..2].to_uppercase(),
-            &second[..1].to_uppercase(),
-            &first[..1].to_uppercase(),
+            super::banking::initials(&last, 2),
+            super::banking::initials(&second, 1),
+            super::banking::initials(&first, 1),
             ctx.seed % 1_000_000,
             ctx.seed % 10
         )

@@ -355,6 +355,47 @@ mod tests {
     }
 
     #[test]
+    fn every_generator_works_for_many_users() {
+        use crate::institutions;
+        let as_of = NaiveDate::from_ymd_opt(2026, 6, 30).unwrap();
+        for name in [
+            "erebor_mx_retail",
+            "tatooine_mx_fiscal",
+            "planet_mx_employment",
+        ] {
+            let inst = institutions::by_name(name).unwrap();
+            for seed in 0..300u64 {
+                let ctx = LinkCtx {
+                    id: Uuid::from_u128(u128::from(seed) + 1),
+                    institution: inst.clone(),
+                    username: format!("user{seed}"),
+                    profile: Profile::Full,
+                    scale: Scale {
+                        transactions: 50,
+                        invoices: 20,
+                    },
+                    created_at: Utc::now(),
+                    as_of,
+                    seed: ids::mix(seed),
+                };
+                for res in Resource::ALL {
+                    let n = len(&ctx, res);
+                    for i in [0, n / 2, n.saturating_sub(1)] {
+                        if i < n {
+                            let v = item(&ctx, res, i);
+                            assert_eq!(
+                                v["id"],
+                                serde_json::json!(object_id(&ctx.id, res, i)),
+                                "{res:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn day_mapping_is_monotone_and_inverts() {
         for n in [1u64, 7, 365, 1000, 1_000_000] {
             let mut prev = 0;
