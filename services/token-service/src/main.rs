@@ -1,3 +1,27 @@
-//! Runs token-service.
+//! The token-service binary: load and validate the configuration (exit 2 with every
+//! problem named before any port is bound), start telemetry, build the service, and run
+//! until SIGTERM/SIGINT with the shared graceful shutdown (health NOT_SERVING, bounded
+//! drain, pools closed, telemetry flushed last).
 
-fn main() {}
+use anyhow::Context as _;
+use token_service::{Application, Config};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = settings::exit_on_error(Config::load(std::env::vars()));
+    let telemetry =
+        telemetry::init("token-service", &config.telemetry).context("cannot start telemetry")?;
+    let app = Application::build(config, std::env::vars())
+        .await
+        .context("cannot start token-service")?;
+    app.shutdown()
+        .listen_for_signals()
+        .context("cannot listen for signals")?;
+    let drained = app
+        .run_until_stopped()
+        .await
+        .context("token-service failed")?;
+    tracing::info!(?drained, "token-service stopped");
+    telemetry.shutdown().context("cannot flush telemetry")?;
+    Ok(())
+}

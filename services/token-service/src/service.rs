@@ -1,0 +1,241 @@
+//! The `connect.token.v1.TokenService` handlers. `CreateWidgetToken`: check the request,
+//! in update mode ask link-service whether the owner has the link, derive and record the
+//! owner's external id, ask the region's Belvo account for a token, audit it, and answer
+//! with the token and the widget's start-up configuration. `ResolveExternalId`: look the
+//! id up among those handed out.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use connect_proto::common::v1 as common;
+use connect_proto::token::v1 as proto;
+use connect_proto::token::v1::token_service_server::TokenService;
+use grpc_runtime::Caller;
+use grpc_runtime::status::{FieldViolations, request_id};
+use regions::{AccessMode, RegionsConfig, WidgetFamily};
+use secrecy::ExposeSecret as _;
+use tonic::{Request, Response, Status};
+
+use crate::body;
+use crate::error::ServiceError;
+use crate::external_id::{self, ExternalIdKey};
+use crate::links::{LinkDirectory, Ownership};
+use crate::request::{self, WidgetTokenOrder};
+use crate::store::{AuditRecord, Store};
+
+/// How long Belvo documents a widget access token to be valid.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The handlers' shared state, built once at start-up.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) regions: RegionsConfig,
+    /// One Belvo client per region key, each with the region's keys and rate budget.
+    pub(crate) belvo: HashMap<String, belvo::Client>,
+    pub(crate) store: Store,
+    pub(crate) key: ExternalIdKey,
+    pub(crate) links: Option<LinkDirectory>,
+}
+
+/// The gRPC service.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenHandlers {
+    state: Arc<State>,
+}
+
+impl TokenHandlers {
+    pub(crate) fn new(state: State) -> Self {
+        Self {
+            state: Arc::new(state),
+        }
+    }
+
+    async fn create(
+        &self,
+        request: &proto::CreateWidgetTokenRequest,
+        request_id: Option<&str>,
+        caller: Option<&str>,
+    ) -> Result<proto::CreateWidgetTokenResponse, ServiceError> {
+        let state = &*self.state;
+        let order = request::check(&state.regions, request).map_err(ServiceError::Invalid)?;
+        let region_id = order.region.id().as_str();
+
+        if let Some(link_id) = order.link_id {
+            let links = state
+                .links
+                .as_ref()
+                .ok_or(ServiceError::LinkServiceNotConfigured)?;
+            match links
+                .ownership(&link_id.to_string(), &order.owner, request_id)
+                .await
+                .map_err(ServiceError::LinkLookup)?
+            {
+                Ownership::NotOwned => return Err(ServiceError::LinkNotFound),
+                Ownership::Owned { region } if region != region_id => {
+                    let mut violations = FieldViolations::new();
+                    violations.add(
+                        "link_id",
+                        format!("the link is in region `{region}`, not `{region_id}`"),
+                    );
+                    return Err(ServiceError::Invalid(violations));
+                }
+                Ownership::Owned { .. } => {}
+            }
+        }
+
+        let external_id = state.key.external_id(region_id, &order.owner);
+        debug_assert!(external_id::is_valid(&external_id));
+        let now = Utc::now();
+        state
+            .store
+            .record_external_id(&external_id, &order.owner, region_id, now)
+            .await?;
+
+        // Every configured region gets a client at start-up; a miss is a bug.
+        let client = state
+            .belvo
+            .get(region_id)
+            .ok_or_else(|| ServiceError::MissingClient(region_id.to_owned()))?;
+        let token = client
+            .create_widget_token(&body::token_request(&order, &external_id))
+            .await
+            .map_err(|source| ServiceError::Belvo {
+                region: region_id.to_owned(),
+                source,
+            })?;
+
+        state
+            .store
+            .audit(&AuditRecord {
+                issued_at: now,
+                owner: &order.owner,
+                region: region_id,
+                external_id: &external_id,
+                link_id: order.link_id.map(|id| id.to_string()),
+                products: order.products.iter().map(|p| p.as_str()).collect(),
+                fetch_resources: order.fetch_resources.iter().map(|r| r.as_str()).collect(),
+                caller,
+                request_id,
+            })
+            .await?;
+        tracing::info!(
+            request_id,
+            region = region_id,
+            update_mode = order.link_id.is_some(),
+            "widget token issued"
+        );
+
+        let expires_at =
+            now + chrono::Duration::from_std(TOKEN_LIFETIME).unwrap_or(chrono::Duration::zero());
+        Ok(proto::CreateWidgetTokenResponse {
+            access_token: token.access.expose_secret().to_owned(),
+            expires_at: Some(timestamp(expires_at)),
+            widget: Some(widget_config(&order, external_id)),
+        })
+    }
+
+    async fn resolve(
+        &self,
+        request: &proto::ResolveExternalIdRequest,
+    ) -> Result<proto::ResolveExternalIdResponse, ServiceError> {
+        if request.external_id.is_empty() {
+            let mut violations = FieldViolations::new();
+            violations.add("external_id", "is required");
+            return Err(ServiceError::Invalid(violations));
+        }
+        if !external_id::is_valid(&request.external_id) {
+            let mut violations = FieldViolations::new();
+            violations.add(
+                "external_id",
+                "must be 3 to 256 characters of A-Z, a-z, 0-9, `_` and `-`",
+            );
+            return Err(ServiceError::Invalid(violations));
+        }
+        let found = self
+            .state
+            .store
+            .resolve_external_id(&request.external_id)
+            .await?
+            .ok_or(ServiceError::ExternalIdNotFound)?;
+        Ok(proto::ResolveExternalIdResponse {
+            owner: found.owner,
+            first_issued_at: Some(timestamp(found.first_issued_at)),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl TokenService for TokenHandlers {
+    async fn create_widget_token(
+        &self,
+        request: Request<proto::CreateWidgetTokenRequest>,
+    ) -> Result<Response<proto::CreateWidgetTokenResponse>, Status> {
+        let id = request_id(&request).map(str::to_owned);
+        let caller = request.extensions().get::<Caller>().map(|c| c.0.clone());
+        self.create(request.get_ref(), id.as_deref(), caller.as_deref())
+            .await
+            .map(Response::new)
+            .map_err(|e| e.into_status(id.as_deref()))
+    }
+
+    async fn resolve_external_id(
+        &self,
+        request: Request<proto::ResolveExternalIdRequest>,
+    ) -> Result<Response<proto::ResolveExternalIdResponse>, Status> {
+        let id = request_id(&request).map(str::to_owned);
+        self.resolve(request.get_ref())
+            .await
+            .map(Response::new)
+            .map_err(|e| e.into_status(id.as_deref()))
+    }
+}
+
+/// The widget's start-up configuration for `order`.
+fn widget_config(order: &WidgetTokenOrder<'_>, external_id: String) -> proto::WidgetConfig {
+    let region = order.region;
+    let family = region.widget();
+    proto::WidgetConfig {
+        region: region.id().as_str().to_owned(),
+        family: match family {
+            WidgetFamily::MultiRegion => proto::WidgetFamily::MultiRegion,
+            WidgetFamily::Ofda => proto::WidgetFamily::Ofda,
+        } as i32,
+        script_url: match family {
+            WidgetFamily::MultiRegion => region.widget_script_url().to_string(),
+            WidgetFamily::Ofda => String::new(),
+        },
+        hosted_url: region.hosted_widget_url().to_string(),
+        locale: order.locale.as_str().to_owned(),
+        country_codes: order
+            .country_codes
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect(),
+        institution_types: order
+            .institution_types
+            .iter()
+            .map(|t| t.as_str().to_owned())
+            .collect(),
+        institutions: order.institutions.clone(),
+        external_id,
+        access_mode: match order.access_mode {
+            AccessMode::Single => common::AccessMode::Single,
+            AccessMode::Recurrent => common::AccessMode::Recurrent,
+        } as i32,
+        fetch_resources: order
+            .fetch_resources
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
+        link_id: order.link_id.map(|id| id.to_string()),
+    }
+}
+
+fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}

@@ -1,0 +1,103 @@
+//! External ids: stable per (owner, region), different across owners and regions, never
+//! the owner itself, and resolvable back to the owner.
+
+use connect_proto::common::v1::Product;
+use connect_proto::token::v1::{CreateWidgetTokenRequest, ResolveExternalIdRequest};
+use database::Backend;
+use tonic::Code;
+use tonic_types::StatusExt as _;
+
+use crate::support::{Harness, Links, error_info, on_both_backends};
+
+on_both_backends!(external_ids_are_stable_and_resolve_to_their_owner);
+
+async fn external_id(h: &Harness, region: &str, owner: &str) -> String {
+    h.create(CreateWidgetTokenRequest {
+        region: region.into(),
+        owner: owner.into(),
+        products: vec![Product::Banking as i32],
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .widget
+    .unwrap()
+    .external_id
+}
+
+async fn external_ids_are_stable_and_resolve_to_their_owner(backend: Backend) {
+    let Some(h) = Harness::start(backend, Links::None).await else {
+        return;
+    };
+    let first = external_id(&h, "mx", "alice@example.com").await;
+    let again = external_id(&h, "mx", "alice@example.com").await;
+    let colombia = external_id(&h, "co", "alice@example.com").await;
+    let bob = external_id(&h, "mx", "bob@example.com").await;
+    assert_eq!(first, again);
+    assert_ne!(first, colombia);
+    assert_ne!(first, bob);
+    for id in [&first, &colombia, &bob] {
+        assert!(
+            (3..=256).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+            "{id} breaks Belvo's external_id rules"
+        );
+        assert!(!id.contains("alice") && !id.contains("bob") && !id.contains('@'));
+    }
+
+    let mut client = h.client.clone();
+    let resolved = client
+        .resolve_external_id(ResolveExternalIdRequest {
+            external_id: first.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resolved.owner, "alice@example.com");
+    let issued = resolved.first_issued_at.unwrap();
+    assert!(issued.seconds > 1_700_000_000);
+    let resolved = client
+        .resolve_external_id(ResolveExternalIdRequest {
+            external_id: colombia,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resolved.owner, "alice@example.com");
+    // The first issue time is kept.
+    let later = client
+        .resolve_external_id(ResolveExternalIdRequest { external_id: first })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(later.first_issued_at.unwrap(), issued);
+
+    let missing = client
+        .resolve_external_id(ResolveExternalIdRequest {
+            external_id: "never-issued-external-id".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    assert_eq!(
+        error_info(&missing).0,
+        token_service::REASON_EXTERNAL_ID_NOT_FOUND
+    );
+
+    for bad in ["", "a b", "x"] {
+        let err = client
+            .resolve_external_id(ResolveExternalIdRequest {
+                external_id: bad.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{bad:?}");
+        assert_eq!(
+            err.get_details_bad_request().unwrap().field_violations[0].field,
+            "external_id"
+        );
+    }
+    h.stop().await;
+}

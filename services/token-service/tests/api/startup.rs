@@ -1,0 +1,73 @@
+//! Start-up from configuration: the regions file named in the typed config, the listeners
+//! on port 0, health SERVING, a graceful stop; a bad regions file is refused.
+
+use connect_proto::common::v1::Product;
+use connect_proto::token::v1::CreateWidgetTokenRequest;
+use connect_proto::token::v1::token_service_client::TokenServiceClient;
+use database::testing::TestDatabase;
+use token_service::{Application, StartError};
+
+use crate::support::{channel, regions_toml, start_emulator, test_config};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builds_from_a_regions_file_and_stops_gracefully() {
+    let emulator = start_emulator().await;
+    let db = TestDatabase::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("regions.toml");
+    std::fs::write(&path, regions_toml(emulator.url())).unwrap();
+    let mut config = test_config(&db);
+    config.regions_file = Some(path);
+    let app = Application::build(config, Vec::<(String, String)>::new())
+        .await
+        .unwrap();
+    assert_ne!(app.grpc_addr().port(), 0);
+    assert_ne!(app.admin_addr().port(), 0);
+
+    let mut client = TokenServiceClient::new(channel(app.grpc_addr()).await);
+    let response = client
+        .create_widget_token(CreateWidgetTokenRequest {
+            region: "mx".into(),
+            owner: "frank".into(),
+            products: vec![Product::Employment as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!response.access_token.is_empty());
+
+    let metrics = http_get(&format!("http://{}/metrics", app.admin_addr())).await;
+    assert!(metrics.contains("CreateWidgetToken"), "{metrics}");
+
+    app.stop().await.unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_missing_regions_file_is_refused() {
+    let db = TestDatabase::sqlite().await;
+    let mut config = test_config(&db);
+    config.regions_file = Some("/nonexistent/regions.toml".into());
+    let err = Application::build(config, Vec::<(String, String)>::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StartError::Regions(_)), "{err}");
+}
+
+/// A tiny HTTP GET over a raw TCP stream (the admin server speaks HTTP/1.1).
+async fn http_get(url: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    stream
+        .write_all(
+            format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.unwrap();
+    body
+}
