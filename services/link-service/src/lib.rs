@@ -1,1 +1,105 @@
-//! link-service (being built).
+//! link-service: the links end users created in Belvo's Connect Widget, who owns each one,
+//! and its status. It implements `connect.link.v1.LinkService`: verifies a link at Belvo
+//! in its region and checks its `external_id` against the owner through token-service
+//! before storing it, lists, reads, refreshes and deletes links, and moves them through
+//! their status machine on Belvo's `LINK` webhooks. [`Application::build`] assembles the
+//! whole service from a typed [`Config`] and a [`RegionsConfig`], so `main` and the tests
+//! start the same thing (tests on port 0).
+
+mod belvo_accounts;
+pub mod config;
+mod convert;
+mod error;
+mod owners;
+mod service;
+mod store;
+
+use std::net::SocketAddr;
+
+use connect_proto::link::v1::link_service_server::LinkServiceServer;
+use database::{Database, DatabaseError};
+use grpc_runtime::client::{ClientError, connect_lazy};
+use grpc_runtime::{Drain, Listeners, RunningServer, ServerError, ServiceSet, Shutdown, serve};
+use regions::RegionsConfig;
+
+pub use config::{Config, ENV_PREFIX};
+pub use error::{
+    EXTERNAL_ID_MISMATCH, EXTERNAL_ID_UNKNOWN, LINK_DELETED, LINK_NOT_FOUND,
+    LINK_OWNED_BY_ANOTHER_OWNER,
+};
+
+/// The service's migrations (`services/link-service/migrations`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// What can stop the service from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] DatabaseError),
+    /// A region's Belvo client could not be built.
+    #[error("cannot build a Belvo client: {0}")]
+    Belvo(#[from] belvo::Error),
+    /// The token-service channel could not be built.
+    #[error("token-service client: {0}")]
+    TokenService(#[from] ClientError),
+    /// The gRPC or admin server failed.
+    #[error(transparent)]
+    Server(#[from] ServerError),
+}
+
+/// A running link-service.
+#[derive(Debug)]
+pub struct Application {
+    server: RunningServer,
+    db: Database,
+}
+
+impl Application {
+    /// Opens the database (running migrations unless turned off), builds one Belvo client
+    /// per region and the token-service channel, binds the listeners and starts serving
+    /// until `shutdown` fires.
+    pub async fn build(
+        config: Config,
+        regions: RegionsConfig,
+        shutdown: Shutdown,
+    ) -> Result<Self, StartError> {
+        let db = Database::connect(&config.database).await?;
+        if config.database.run_migrations {
+            db.migrate(&MIGRATOR).await?;
+        }
+        let belvo = belvo_accounts::BelvoAccounts::build(&regions, &config.belvo)?;
+        let external_ids = owners::ExternalIds::new(connect_lazy(&config.clients.token_service)?);
+        let links = service::Links::new(store::Store::new(db.pool().clone()), belvo, external_ids);
+        let services = ServiceSet::new()
+            .service(LinkServiceServer::new(links))
+            .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
+        let listeners = Listeners::bind(&config.server).await?;
+        let registry = prometheus::Registry::new();
+        let server = serve(services, listeners, &config.server, &registry, shutdown).await?;
+        tracing::info!(
+            grpc = %server.grpc_addr(),
+            admin = %server.admin_addr(),
+            regions = ?regions.ids().collect::<Vec<_>>(),
+            "link-service listening"
+        );
+        Ok(Self { server, db })
+    }
+
+    /// The bound gRPC address.
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.server.grpc_addr()
+    }
+
+    /// The bound admin address (`/metrics`).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.server.admin_addr()
+    }
+
+    /// Runs until the shutdown fired and the server drained, then closes the pool.
+    pub async fn wait(self) -> Result<Drain, StartError> {
+        let drained = self.server.wait().await;
+        self.db.close().await;
+        Ok(drained?)
+    }
+}

@@ -1,0 +1,166 @@
+//! link-service's typed configuration: the shared `server`, `telemetry` and `database`
+//! sections, where the region file is, how to reach token-service, and how patient the
+//! Belvo clients are. Loaded by `settings::Loader` with the prefix [`ENV_PREFIX`]
+//! (`LINK_SERVICE__DATABASE__URL`, `LINK_SERVICE__CLIENTS__TOKEN_SERVICE__URL`, ...).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use database::DatabaseConfig;
+use grpc_runtime::ServerConfig;
+use grpc_runtime::client::ClientConfig;
+use serde::{Deserialize, Serialize};
+use settings::{Report, Validate};
+use telemetry::TelemetryConfig;
+
+/// Prefix of the environment variables (`LINK_SERVICE__<SECTION>__<KEY>`).
+pub const ENV_PREFIX: &str = "LINK_SERVICE";
+
+/// Default gRPC port.
+pub const DEFAULT_GRPC_PORT: u16 = 50052;
+/// Default admin (`/metrics`) port.
+pub const DEFAULT_ADMIN_PORT: u16 = 9052;
+
+/// Everything link-service needs to start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Listen and admin addresses, timeouts, internal bearer tokens.
+    pub server: ServerConfig,
+    /// Logs and traces.
+    pub telemetry: TelemetryConfig,
+    /// The service's own database (`sqlite:` or `postgres:`).
+    pub database: DatabaseConfig,
+    /// The region file (`libs/regions` format). Unset: `$REGIONS_FILE`.
+    pub regions_file: Option<PathBuf>,
+    /// The services link-service calls.
+    pub clients: Clients,
+    /// How the per-region Belvo clients behave.
+    pub belvo: BelvoSettings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::new(
+                SocketAddr::from((Ipv4Addr::UNSPECIFIED, DEFAULT_GRPC_PORT)),
+                SocketAddr::from((Ipv4Addr::UNSPECIFIED, DEFAULT_ADMIN_PORT)),
+            ),
+            telemetry: TelemetryConfig::default(),
+            database: DatabaseConfig::new("sqlite:.data/link-service.db"),
+            regions_file: None,
+            clients: Clients::default(),
+            belvo: BelvoSettings::default(),
+        }
+    }
+}
+
+/// The gRPC services link-service calls.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Clients {
+    /// token-service, for `ResolveExternalId` (default `http://127.0.0.1:50051`).
+    pub token_service: ClientConfig,
+}
+
+/// Retry and timeout settings of the Belvo clients. A gRPC call waits for them, so the
+/// defaults are much shorter than Belvo's background-job guidance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BelvoSettings {
+    /// Retries after a failed attempt (5xx, 429, transport errors).
+    pub max_retries: u32,
+    /// The first retry delay; each retry doubles it.
+    #[serde(with = "humantime_serde")]
+    pub retry_base_delay: Duration,
+    /// Timeout of one Belvo request.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for BelvoSettings {
+    fn default() -> Self {
+        Self {
+            max_retries: 2,
+            retry_base_delay: Duration::from_millis(500),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Validate for BelvoSettings {
+    fn validate(&self, report: &mut Report) {
+        report.check(
+            !self.timeout.is_zero(),
+            "timeout",
+            "must be greater than zero",
+        );
+        report.check(self.max_retries <= 10, "max_retries", "must be at most 10");
+    }
+}
+
+impl Validate for Config {
+    fn validate(&self, report: &mut Report) {
+        report.section("server", &self.server);
+        report.section("telemetry", &self.telemetry);
+        report.section("database", &self.database);
+        report.section("clients.token_service", &self.clients.token_service);
+        report.section("belvo", &self.belvo);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_listen_on_50052_and_are_valid() {
+        let config = Config::default();
+        assert_eq!(config.server.listen_addr.port(), DEFAULT_GRPC_PORT);
+        let mut report = Report::new();
+        config.validate(&mut report);
+        assert!(report.violations().is_empty(), "{:?}", report.violations());
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let config: Config = settings::Loader::new(ENV_PREFIX)
+            .env([
+                (
+                    "LINK_SERVICE__DATABASE__URL",
+                    "postgres://db.internal/links",
+                ),
+                (
+                    "LINK_SERVICE__CLIENTS__TOKEN_SERVICE__URL",
+                    "http://token-service:50051",
+                ),
+                ("LINK_SERVICE__BELVO__MAX_RETRIES", "0"),
+                ("LINK_SERVICE__REGIONS_FILE", "/etc/connect/regions.toml"),
+            ])
+            .load()
+            .unwrap();
+        assert_eq!(config.database.url.expose(), "postgres://db.internal/links");
+        assert_eq!(
+            config.clients.token_service.url,
+            "http://token-service:50051"
+        );
+        assert_eq!(config.belvo.max_retries, 0);
+        assert_eq!(
+            config.regions_file,
+            Some(PathBuf::from("/etc/connect/regions.toml"))
+        );
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        let err = settings::Loader::new(ENV_PREFIX)
+            .env([("LINK_SERVICE__CLIENTS__TOKEN_SERVICE__URL", "token:1")])
+            .load::<Config>()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("clients.token_service.url"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,228 @@
+//! What can go wrong in a link-service call, and the one exhaustive mapping from it to
+//! `tonic::Status` that follows `connect/common/v1/common.proto`: bad fields as
+//! INVALID_ARGUMENT with `BadRequest`, the platform's own reasons as `ErrorInfo` (domain
+//! `connect.platform`), Belvo's failures with Belvo's code kept (domain `belvo.com`), and
+//! everything unexpected as INTERNAL with a fixed message while the cause is logged.
+
+use std::time::Duration;
+
+use grpc_runtime::status::{self, FieldViolations};
+use tonic::{Code, Status};
+
+/// `ErrorInfo.reason`: the link's Belvo `external_id` is not the caller's.
+pub const EXTERNAL_ID_MISMATCH: &str = "EXTERNAL_ID_MISMATCH";
+/// `ErrorInfo.reason`: the link is already registered to another owner.
+pub const LINK_OWNED_BY_ANOTHER_OWNER: &str = "LINK_OWNED_BY_ANOTHER_OWNER";
+/// `ErrorInfo.reason`: token-service never minted the external id.
+pub const EXTERNAL_ID_UNKNOWN: &str = "EXTERNAL_ID_UNKNOWN";
+/// `ErrorInfo.reason`: the operation needs a link that is not DELETED.
+pub const LINK_DELETED: &str = "LINK_DELETED";
+/// `ErrorInfo.reason`: the link is not registered (or not the caller's).
+pub const LINK_NOT_FOUND: &str = "LINK_NOT_FOUND";
+
+/// Every way a call can fail.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServiceError {
+    /// Request fields are missing or malformed.
+    #[error("invalid request")]
+    InvalidArgument(FieldViolations),
+    /// The link is not registered, or (when the request named an owner) not the owner's.
+    #[error("link not found")]
+    LinkNotFound,
+    /// No configured region's Belvo account has the link.
+    #[error("link not found at Belvo in any configured region")]
+    NotAtBelvo,
+    /// The link's Belvo `external_id` does not belong to the caller.
+    #[error("the link's external id is not the owner's")]
+    ExternalIdMismatch,
+    /// Another owner registered the link first.
+    #[error("the link is registered to another owner")]
+    OwnedByAnotherOwner,
+    /// token-service never minted this external id.
+    #[error("unknown external id")]
+    ExternalIdUnknown,
+    /// The link is DELETED and the operation needs a live one.
+    #[error("the link is deleted")]
+    LinkDeleted,
+    /// Belvo failed or refused.
+    #[error("Belvo call failed")]
+    Belvo(#[source] belvo::Error),
+    /// token-service failed.
+    #[error("token-service call failed: {0}")]
+    TokenService(#[source] Status),
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// Anything else unexpected (a stored row that does not decode, ...).
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<FieldViolations> for ServiceError {
+    fn from(violations: FieldViolations) -> Self {
+        Self::InvalidArgument(violations)
+    }
+}
+
+impl From<belvo::Error> for ServiceError {
+    fn from(err: belvo::Error) -> Self {
+        Self::Belvo(err)
+    }
+}
+
+impl ServiceError {
+    /// The status sent to the caller. Internal causes are logged here, once.
+    pub(crate) fn into_status(self, request_id: Option<&str>) -> Status {
+        match self {
+            Self::InvalidArgument(violations) => violations.into_status(),
+            Self::LinkNotFound => {
+                status::platform_error(Code::NotFound, "link not found", LINK_NOT_FOUND)
+            }
+            Self::NotAtBelvo => belvo_reason(
+                Code::NotFound,
+                "Belvo has no such link in any configured region",
+                "not_found",
+            ),
+            Self::ExternalIdMismatch => status::platform_error(
+                Code::PermissionDenied,
+                "the link was not created for this owner",
+                EXTERNAL_ID_MISMATCH,
+            ),
+            Self::OwnedByAnotherOwner => status::platform_error(
+                Code::PermissionDenied,
+                "the link is registered to another owner",
+                LINK_OWNED_BY_ANOTHER_OWNER,
+            ),
+            Self::ExternalIdUnknown => status::platform_error(
+                Code::NotFound,
+                "the external id was not minted by this platform",
+                EXTERNAL_ID_UNKNOWN,
+            ),
+            Self::LinkDeleted => status::platform_error(
+                Code::FailedPrecondition,
+                "the link is deleted",
+                LINK_DELETED,
+            ),
+            Self::Belvo(err) => belvo_status(&err, request_id),
+            Self::TokenService(err) => match err.code() {
+                Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
+                    tracing::warn!(
+                        request_id = request_id.unwrap_or_default(),
+                        code = ?err.code(),
+                        message = err.message(),
+                        "token-service unavailable"
+                    );
+                    Status::unavailable("token-service is unavailable; retry later")
+                }
+                _ => status::internal(request_id, &TokenServiceFailure(err)),
+            },
+            Self::Database(err) => status::internal(request_id, &err),
+            Self::Internal(err) => status::internal(request_id, err.as_ref()),
+        }
+    }
+}
+
+/// A token-service status as an error for the log.
+#[derive(Debug, thiserror::Error)]
+#[error("token-service answered {:?}: {}", .0.code(), .0.message())]
+struct TokenServiceFailure(Status);
+
+fn belvo_reason(code: Code, message: &str, reason: &str) -> Status {
+    status::belvo_error(code, message, reason, None, None, None)
+}
+
+/// Belvo's failure as a status, Belvo's code and request id kept in `ErrorInfo`.
+fn belvo_status(err: &belvo::Error, request_id: Option<&str>) -> Status {
+    let http = err.status().map(|s| s.as_u16());
+    let belvo_code = err.code().map(|c| c.as_str().to_owned());
+    let reason = belvo_code.as_deref().unwrap_or("belvo_error");
+    let belvo_request_id = err.request_id();
+    let detailed = |code: Code, message: &str, retry: Option<Duration>| {
+        status::belvo_error(code, message, reason, http, belvo_request_id, retry)
+    };
+    if let Some(wait) = err.refresh_cooldown() {
+        return detailed(
+            Code::FailedPrecondition,
+            "the link was refreshed recently; retry after the cooldown",
+            Some(wait),
+        );
+    }
+    if err.is_unavailable() {
+        tracing::warn!(
+            request_id = request_id.unwrap_or_default(),
+            error = %err,
+            "Belvo unavailable"
+        );
+        return detailed(
+            Code::Unavailable,
+            "Belvo is unavailable; retry later",
+            err.retry_after(),
+        );
+    }
+    if matches!(err, belvo::Error::ForeignUrl) {
+        return status::internal(request_id, err);
+    }
+    match http {
+        Some(404) => detailed(Code::NotFound, "Belvo has no such link", None),
+        Some(401 | 403) => {
+            // Our own keys were refused: an operator problem, not the caller's.
+            status::internal(request_id, err)
+        }
+        Some(400) if is_argument_code(err) => {
+            detailed(Code::InvalidArgument, "Belvo refused the request", None)
+        }
+        _ => detailed(
+            Code::FailedPrecondition,
+            "Belvo refused the request for this link",
+            None,
+        ),
+    }
+}
+
+/// Belvo 400 codes that blame a request field rather than the link's state.
+fn is_argument_code(err: &belvo::Error) -> bool {
+    use belvo::ErrorCode as C;
+    matches!(
+        err.code(),
+        Some(
+            C::Required
+                | C::Null
+                | C::Invalid
+                | C::InvalidChoice
+                | C::NotAList
+                | C::ParseError
+                | C::InvalidFetchResources
+                | C::ValidationError
+        )
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic_types::StatusExt as _;
+
+    #[test]
+    fn platform_reasons_travel_as_error_info() {
+        let status = ServiceError::ExternalIdMismatch.into_status(None);
+        assert_eq!(status.code(), Code::PermissionDenied);
+        let info = status.get_details_error_info().unwrap();
+        assert_eq!(info.reason, EXTERNAL_ID_MISMATCH);
+        assert_eq!(info.domain, status::PLATFORM_DOMAIN);
+    }
+
+    #[test]
+    fn unexpected_errors_are_opaque() {
+        let err = ServiceError::Internal(anyhow::anyhow!("secret detail"));
+        let status = err.into_status(Some("req-9"));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("secret detail"));
+        assert!(status.message().contains("req-9"));
+    }
+
+    #[test]
+    fn token_service_outage_is_unavailable() {
+        let err = ServiceError::TokenService(Status::unavailable("connection refused"));
+        assert_eq!(err.into_status(None).code(), Code::Unavailable);
+    }
+}

@@ -1,0 +1,511 @@
+//! The `connect.link.v1.LinkService` handlers: request validation, the calls to Belvo and
+//! token-service, and the store operations. Each handler returns a [`ServiceError`] that is
+//! mapped to a status in one place ([`ServiceError::into_status`]).
+
+use anyhow::Context as _;
+use connect_proto::link::v1 as pb;
+use connect_proto::link::v1::link_service_server::LinkService;
+use grpc_runtime::status::{FieldViolations, request_id};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::belvo_accounts::BelvoAccounts;
+use crate::convert::{
+    belvo_fields, decode_page_token, encode_page_token, link_message, millis, now_ms, timestamp,
+};
+use crate::error::ServiceError;
+use crate::owners::ExternalIds;
+use crate::store::{LinkEvent, LinkRow, Origin, Status as LinkStatus, Store};
+
+/// ListLinks page size when the request gives none.
+const DEFAULT_PAGE_SIZE: i64 = 50;
+/// Largest ListLinks page.
+const MAX_PAGE_SIZE: i32 = 200;
+/// Longest owner, external id or webhook id accepted.
+const MAX_ID_LEN: usize = 256;
+
+/// The service's state: the store, the per-region Belvo clients, token-service.
+#[derive(Debug, Clone)]
+pub(crate) struct Links {
+    store: Store,
+    belvo: BelvoAccounts,
+    external_ids: ExternalIds,
+}
+
+type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+impl Links {
+    pub(crate) fn new(store: Store, belvo: BelvoAccounts, external_ids: ExternalIds) -> Self {
+        Self {
+            store,
+            belvo,
+            external_ids,
+        }
+    }
+
+    async fn register(&self, req: pb::RegisterLinkRequest) -> Result<pb::RegisterLinkResponse> {
+        let mut v = FieldViolations::new();
+        check_id(&mut v, "owner", &req.owner);
+        let link_id = check_uuid(&mut v, "link_id", &req.link_id);
+        if !req.region.is_empty() && self.belvo.get(&req.region).is_none() {
+            v.add("region", format!("unknown region `{}`", req.region));
+        }
+        let link_id = valid(v, link_id)?;
+        let (region, belvo_link) = self.find_at_belvo(link_id, &req.region).await?;
+        let Some(owner) = self
+            .owner_of(belvo_link.external_id.as_deref())
+            .await?
+            .filter(|owner| *owner == req.owner)
+        else {
+            return Err(ServiceError::ExternalIdMismatch);
+        };
+        let fields = belvo_fields(&belvo_link).context("cannot encode Belvo's link")?;
+        let id = link_id.to_string();
+        let now = now_ms();
+        let created = self
+            .store
+            .insert(&id, &owner, &region, Origin::Registered, &fields, now)
+            .await?;
+        if !created {
+            let existing = self.stored(&id).await?;
+            if existing.owner != owner {
+                return Err(ServiceError::OwnedByAnotherOwner);
+            }
+            self.store
+                .update_belvo_fields(&id, &owner, &fields, now)
+                .await?;
+        }
+        let link = self.stored(&id).await?;
+        Ok(pb::RegisterLinkResponse {
+            link: Some(link_message(&link)),
+            created,
+        })
+    }
+
+    async fn get(&self, req: pb::GetLinkRequest) -> Result<pb::GetLinkResponse> {
+        let mut v = FieldViolations::new();
+        let link_id = check_uuid(&mut v, "link_id", &req.link_id);
+        let link_id = valid(v, link_id)?;
+        let link = self.owned(link_id, &req.owner).await?;
+        Ok(pb::GetLinkResponse {
+            link: Some(link_message(&link)),
+        })
+    }
+
+    async fn list(&self, req: pb::ListLinksRequest) -> Result<pb::ListLinksResponse> {
+        let mut v = FieldViolations::new();
+        check_id(&mut v, "owner", &req.owner);
+        if !(0..=MAX_PAGE_SIZE).contains(&req.page_size) {
+            v.add(
+                "page_size",
+                format!("must be between 0 and {MAX_PAGE_SIZE}"),
+            );
+        }
+        let mut statuses = Vec::new();
+        for (i, value) in req.statuses.iter().enumerate() {
+            match LinkStatus::from_proto(*value) {
+                Some(status) if !statuses.contains(&status) => statuses.push(status),
+                Some(_) => {}
+                None => {
+                    v.add(
+                        format!("statuses[{i}]"),
+                        "must be a known, specified status",
+                    );
+                }
+            }
+        }
+        statuses.sort_by_key(|s| s.as_str());
+        let filter = if !statuses.is_empty() {
+            statuses
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        } else if req.include_deleted {
+            "*".to_owned()
+        } else {
+            "live".to_owned()
+        };
+        let after = if req.page_token.is_empty() {
+            None
+        } else {
+            let after = decode_page_token(&req.page_token, &filter);
+            if after.is_none() {
+                v.add(
+                    "page_token",
+                    "is not a token of this listing (the filters must not change between pages)",
+                );
+            }
+            after
+        };
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        if statuses.is_empty() && !req.include_deleted {
+            statuses = LinkStatus::ALL
+                .into_iter()
+                .filter(|s| *s != LinkStatus::Deleted)
+                .collect();
+        }
+        let page_size = if req.page_size == 0 {
+            DEFAULT_PAGE_SIZE
+        } else {
+            i64::from(req.page_size)
+        };
+        let mut rows = self
+            .store
+            .list(&req.owner, &statuses, after.as_ref(), page_size + 1)
+            .await?;
+        let more = rows.len() as i64 > page_size;
+        rows.truncate(usize::try_from(page_size).unwrap_or(usize::MAX));
+        let next_page_token = match rows.last() {
+            Some(last) if more => encode_page_token(last, &filter),
+            _ => String::new(),
+        };
+        Ok(pb::ListLinksResponse {
+            links: rows.iter().map(link_message).collect(),
+            next_page_token,
+        })
+    }
+
+    async fn delete(&self, req: pb::DeleteLinkRequest) -> Result<pb::DeleteLinkResponse> {
+        let mut v = FieldViolations::new();
+        let link_id = check_uuid(&mut v, "link_id", &req.link_id);
+        let link_id = valid(v, link_id)?;
+        let link = self.owned(link_id, &req.owner).await?;
+        if link.status == LinkStatus::Deleted {
+            return Ok(pb::DeleteLinkResponse {
+                link: Some(link_message(&link)),
+            });
+        }
+        // A 404 counts as deleted, so a retried DeleteLink completes.
+        self.region_client(&link)?.links().delete(link_id).await?;
+        self.store.mark_deleted(&link.link_id, now_ms()).await?;
+        // SEAM(data-service purge): once data-service exposes a purge call, ask it here to
+        // drop the link's stored data. Until then data-service purges on the `link_deleted`
+        // webhook that Belvo sends after this delete.
+        let link = self.stored(&link.link_id).await?;
+        Ok(pb::DeleteLinkResponse {
+            link: Some(link_message(&link)),
+        })
+    }
+
+    async fn refresh(&self, req: pb::RefreshLinkRequest) -> Result<pb::RefreshLinkResponse> {
+        let mut v = FieldViolations::new();
+        let link_id = check_uuid(&mut v, "link_id", &req.link_id);
+        for (i, resource) in req.fetch_resources.iter().enumerate() {
+            if resource.trim().is_empty() {
+                v.add(format!("fetch_resources[{i}]"), "must not be empty");
+            }
+        }
+        let link_id = valid(v, link_id)?;
+        let link = self.owned(link_id, &req.owner).await?;
+        if link.status == LinkStatus::Deleted {
+            return Err(ServiceError::LinkDeleted);
+        }
+        if !link.fetch_resources.is_empty() {
+            let mut v = FieldViolations::new();
+            for (i, resource) in req.fetch_resources.iter().enumerate() {
+                if !link.fetch_resources.contains(resource) {
+                    v.add(
+                        format!("fetch_resources[{i}]"),
+                        format!("`{resource}` is not one of the link's fetch_resources"),
+                    );
+                }
+            }
+            if !v.is_empty() {
+                return Err(v.into());
+            }
+        }
+        let resources = (!req.fetch_resources.is_empty()).then_some(req.fetch_resources.as_slice());
+        let accepted = self
+            .region_client(&link)?
+            .links()
+            .refresh(link_id, resources)
+            .await?;
+        let now = now_ms();
+        self.store.set_refreshed(&link.link_id, now).await?;
+        Ok(pb::RefreshLinkResponse {
+            belvo_request_id: accepted.request_id,
+            requested_at: Some(timestamp(now)),
+        })
+    }
+
+    async fn apply_event(
+        &self,
+        req: pb::ApplyLinkEventRequest,
+    ) -> Result<pb::ApplyLinkEventResponse> {
+        let mut v = FieldViolations::new();
+        let link_id = check_uuid(&mut v, "link_id", &req.link_id);
+        let code = match pb::LinkEventCode::try_from(req.code) {
+            Ok(pb::LinkEventCode::InvalidCredentials) => {
+                Some(("invalid_credentials", LinkStatus::Invalid))
+            }
+            Ok(pb::LinkEventCode::TokenRequired) => {
+                Some(("token_required", LinkStatus::TokenRequired))
+            }
+            Ok(pb::LinkEventCode::LinkDeleted) => Some(("link_deleted", LinkStatus::Deleted)),
+            Ok(pb::LinkEventCode::Unspecified) | Err(_) => {
+                v.add("code", "must be a specified LINK event code");
+                None
+            }
+        };
+        check_id(&mut v, "webhook_id", &req.webhook_id);
+        let received_at = match req.received_at.as_ref() {
+            None => {
+                v.add("received_at", "required");
+                None
+            }
+            Some(ts) => {
+                let ms = millis(ts);
+                if ms.is_none() {
+                    v.add("received_at", "is not a valid timestamp");
+                }
+                ms
+            }
+        };
+        let (Some(link_id), Some((code, new_status)), Some(received_at), true) =
+            (link_id, code, received_at, v.is_empty())
+        else {
+            return Err(v.into());
+        };
+        let id = link_id.to_string();
+        let event = LinkEvent {
+            link_id: &id,
+            webhook_id: &req.webhook_id,
+            code,
+            new_status,
+            received_at,
+            error_code: non_empty(&req.error_code),
+            error_message: non_empty(&req.error_message),
+        };
+        let outcome = self
+            .store
+            .apply_event(&event, now_ms())
+            .await?
+            .ok_or(ServiceError::LinkNotFound)?;
+        if outcome.changed {
+            tracing::info!(
+                link_id = %id,
+                webhook_id = %req.webhook_id,
+                from = outcome.previous.as_str(),
+                to = outcome.link.status.as_str(),
+                "link status changed"
+            );
+        }
+        Ok(pb::ApplyLinkEventResponse {
+            link: Some(link_message(&outcome.link)),
+            previous_status: outcome.previous.to_proto().into(),
+            changed: outcome.changed,
+        })
+    }
+
+    async fn adopt(&self, req: pb::AdoptLinkRequest) -> Result<pb::AdoptLinkResponse> {
+        let mut v = FieldViolations::new();
+        if req.region.is_empty() {
+            v.add("region", "required");
+        } else if self.belvo.get(&req.region).is_none() {
+            v.add("region", format!("unknown region `{}`", req.region));
+        }
+        let link_id = check_uuid(&mut v, "link_id", &req.link_id);
+        check_id(&mut v, "external_id", &req.external_id);
+        let link_id = valid(v, link_id)?;
+        let id = link_id.to_string();
+        if let Some(existing) = self.store.get(&id).await? {
+            return Ok(pb::AdoptLinkResponse {
+                link: Some(link_message(&existing)),
+                created: false,
+            });
+        }
+        let owner = self
+            .external_ids
+            .owner_of(&req.external_id)
+            .await
+            .map_err(ServiceError::TokenService)?
+            .ok_or(ServiceError::ExternalIdUnknown)?;
+        let (region, belvo_link) = self.find_at_belvo(link_id, &req.region).await?;
+        if belvo_link.external_id.as_deref() != Some(req.external_id.as_str()) {
+            return Err(ServiceError::ExternalIdMismatch);
+        }
+        let fields = belvo_fields(&belvo_link).context("cannot encode Belvo's link")?;
+        let created = self
+            .store
+            .insert(&id, &owner, &region, Origin::Adopted, &fields, now_ms())
+            .await?;
+        let link = self.stored(&id).await?;
+        Ok(pb::AdoptLinkResponse {
+            link: Some(link_message(&link)),
+            created,
+        })
+    }
+
+    /// The link at Belvo: in `region`, or in the first configured region that has it.
+    async fn find_at_belvo(
+        &self,
+        link_id: Uuid,
+        region: &str,
+    ) -> Result<(String, belvo::models::Link)> {
+        if !region.is_empty() {
+            let client = self
+                .belvo
+                .get(region)
+                .with_context(|| format!("region {region} has no Belvo client"))?;
+            let link = client.links().get(link_id).await?;
+            return Ok((region.to_owned(), link));
+        }
+        let mut failure = None;
+        for (region, client) in self.belvo.iter() {
+            match client.links().get(link_id).await {
+                Ok(link) => return Ok((region.to_owned(), link)),
+                Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => {}
+                Err(e) => {
+                    tracing::warn!(region, error = %e, "cannot look the link up in a region");
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        // A region that failed might have had it: say so rather than "not found".
+        Err(failure.map_or(ServiceError::NotAtBelvo, ServiceError::Belvo))
+    }
+
+    /// The owner token-service minted `external_id` for; `None` for none or an unknown one.
+    async fn owner_of(&self, external_id: Option<&str>) -> Result<Option<String>> {
+        match external_id.filter(|e| !e.is_empty()) {
+            None => Ok(None),
+            Some(external_id) => self
+                .external_ids
+                .owner_of(external_id)
+                .await
+                .map_err(ServiceError::TokenService),
+        }
+    }
+
+    /// A registered link that must exist (just written).
+    async fn stored(&self, id: &str) -> Result<LinkRow> {
+        Ok(self
+            .store
+            .get(id)
+            .await?
+            .with_context(|| format!("link {id} is missing right after it was written"))?)
+    }
+
+    /// A registered link, of `owner` when one is given.
+    async fn owned(&self, link_id: Uuid, owner: &str) -> Result<LinkRow> {
+        match self.store.get(&link_id.to_string()).await? {
+            Some(link) if owner.is_empty() || link.owner == owner => Ok(link),
+            _ => Err(ServiceError::LinkNotFound),
+        }
+    }
+
+    fn region_client(&self, link: &LinkRow) -> Result<&belvo::Client> {
+        Ok(self.belvo.get(&link.region).with_context(|| {
+            format!(
+                "link {} is in region {}, which is no longer configured",
+                link.link_id, link.region
+            )
+        })?)
+    }
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// Checks a required opaque id (owner, external id, webhook id).
+fn check_id(v: &mut FieldViolations, field: &str, value: &str) {
+    if value.trim().is_empty() {
+        v.add(field, "required");
+    } else if value.len() > MAX_ID_LEN {
+        v.add(field, format!("must be at most {MAX_ID_LEN} characters"));
+    }
+}
+
+/// Checks a required UUID field.
+fn check_uuid(v: &mut FieldViolations, field: &str, value: &str) -> Option<Uuid> {
+    if value.is_empty() {
+        v.add(field, "required");
+        return None;
+    }
+    match Uuid::try_parse(value) {
+        Ok(id) => Some(id),
+        Err(_) => {
+            v.add(field, "must be a UUID");
+            None
+        }
+    }
+}
+
+/// The parsed link id when there were no violations.
+fn valid(v: FieldViolations, link_id: Option<Uuid>) -> Result<Uuid> {
+    match link_id {
+        Some(id) if v.is_empty() => Ok(id),
+        _ => Err(v.into()),
+    }
+}
+
+/// Runs a handler and maps its error, with the call's request id.
+async fn answer<Req, Resp, F>(
+    request: Request<Req>,
+    handler: impl FnOnce(Req) -> F,
+) -> std::result::Result<Response<Resp>, Status>
+where
+    F: Future<Output = Result<Resp>>,
+{
+    let request_id = request_id(&request).map(str::to_owned);
+    handler(request.into_inner())
+        .await
+        .map(Response::new)
+        .map_err(|e| e.into_status(request_id.as_deref()))
+}
+
+#[tonic::async_trait]
+impl LinkService for Links {
+    async fn register_link(
+        &self,
+        request: Request<pb::RegisterLinkRequest>,
+    ) -> std::result::Result<Response<pb::RegisterLinkResponse>, Status> {
+        answer(request, |r| self.register(r)).await
+    }
+
+    async fn get_link(
+        &self,
+        request: Request<pb::GetLinkRequest>,
+    ) -> std::result::Result<Response<pb::GetLinkResponse>, Status> {
+        answer(request, |r| self.get(r)).await
+    }
+
+    async fn list_links(
+        &self,
+        request: Request<pb::ListLinksRequest>,
+    ) -> std::result::Result<Response<pb::ListLinksResponse>, Status> {
+        answer(request, |r| self.list(r)).await
+    }
+
+    async fn delete_link(
+        &self,
+        request: Request<pb::DeleteLinkRequest>,
+    ) -> std::result::Result<Response<pb::DeleteLinkResponse>, Status> {
+        answer(request, |r| self.delete(r)).await
+    }
+
+    async fn refresh_link(
+        &self,
+        request: Request<pb::RefreshLinkRequest>,
+    ) -> std::result::Result<Response<pb::RefreshLinkResponse>, Status> {
+        answer(request, |r| self.refresh(r)).await
+    }
+
+    async fn apply_link_event(
+        &self,
+        request: Request<pb::ApplyLinkEventRequest>,
+    ) -> std::result::Result<Response<pb::ApplyLinkEventResponse>, Status> {
+        answer(request, |r| self.apply_event(r)).await
+    }
+
+    async fn adopt_link(
+        &self,
+        request: Request<pb::AdoptLinkRequest>,
+    ) -> std::result::Result<Response<pb::AdoptLinkResponse>, Status> {
+        answer(request, |r| self.adopt(r)).await
+    }
+}

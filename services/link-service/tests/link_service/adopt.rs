@@ -1,0 +1,106 @@
+//! AdoptLink: a link first seen in a webhook, attributed through its external id.
+
+use connect_proto::link::v1::{AdoptLinkRequest, LinkOrigin, LinkStatus};
+use database::Backend;
+use tonic::Code;
+use tonic_types::StatusExt as _;
+
+use crate::harness::{Bench, on_both_backends};
+use crate::register::register;
+
+on_both_backends!(
+    adopts_a_link_for_the_owner_of_its_external_id,
+    unknown_external_ids_are_not_found,
+    a_mismatched_external_id_is_refused,
+);
+
+fn adopt(region: &str, link_id: &str, external_id: &str) -> AdoptLinkRequest {
+    AdoptLinkRequest {
+        region: region.into(),
+        link_id: link_id.into(),
+        external_id: external_id.into(),
+    }
+}
+
+async fn adopts_a_link_for_the_owner_of_its_external_id(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    let external_id = bench.tokens.mint("carol");
+    let id = bench
+        .create_link_with_external_id(&bench.mx, Some(external_id.clone()))
+        .await
+        .to_string();
+    let adopted = bench
+        .client()
+        .adopt_link(adopt("mx", &id, &external_id))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(adopted.created);
+    let link = adopted.link.unwrap();
+    assert_eq!(link.owner, "carol");
+    assert_eq!(link.origin(), LinkOrigin::Adopted);
+    assert_eq!(link.status(), LinkStatus::Valid);
+
+    // Again: the stored link, not created.
+    let again = bench
+        .client()
+        .adopt_link(adopt("mx", &id, &external_id))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!again.created);
+    assert_eq!(again.link.unwrap(), link);
+
+    // The owner registering it later finds it already theirs.
+    let registered = bench
+        .client()
+        .register_link(register("carol", &id, "mx"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!registered.created);
+    assert_eq!(registered.link.unwrap().origin(), LinkOrigin::Adopted);
+    bench.stop().await;
+}
+
+async fn unknown_external_ids_are_not_found(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    let id = bench
+        .create_link_with_external_id(&bench.mx, Some("minted-elsewhere".into()))
+        .await
+        .to_string();
+    let err = bench
+        .client()
+        .adopt_link(adopt("mx", &id, "minted-elsewhere"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    let info = err.get_details_error_info().unwrap();
+    assert_eq!(info.reason, link_service::EXTERNAL_ID_UNKNOWN);
+    assert_eq!(info.domain, "connect.platform");
+    bench.stop().await;
+}
+
+async fn a_mismatched_external_id_is_refused(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    // The webhook claims an external id the link at Belvo does not carry.
+    let id = bench.create_link(&bench.mx, "alice").await.to_string();
+    let someone_else = bench.tokens.mint("mallory");
+    let err = bench
+        .client()
+        .adopt_link(adopt("mx", &id, &someone_else))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(
+        err.get_details_error_info().unwrap().reason,
+        link_service::EXTERNAL_ID_MISMATCH
+    );
+    bench.stop().await;
+}

@@ -1,0 +1,229 @@
+//! DeleteLink (at Belvo, then locally) and RefreshLink with Belvo's cooldown.
+
+use std::time::Duration;
+
+use connect_proto::link::v1::{
+    DeleteLinkRequest, GetLinkRequest, LinkEventCode, LinkStatus, RefreshLinkRequest,
+};
+use database::Backend;
+use tonic::Code;
+use tonic_types::StatusExt as _;
+
+use crate::events::event;
+use crate::harness::{Bench, on_both_backends};
+use crate::register::register;
+
+on_both_backends!(
+    deleting_removes_the_link_at_belvo_and_marks_it_deleted,
+    only_the_owner_deletes,
+    refresh_then_cooldown,
+    refresh_checks_resources_and_owner,
+);
+
+async fn registered(bench: &Bench) -> uuid::Uuid {
+    let id = bench.create_link(&bench.mx, "alice").await;
+    bench
+        .client()
+        .register_link(register("alice", &id.to_string(), "mx"))
+        .await
+        .unwrap();
+    id
+}
+
+fn delete(id: &str, owner: &str) -> DeleteLinkRequest {
+    DeleteLinkRequest {
+        link_id: id.into(),
+        owner: owner.into(),
+    }
+}
+
+async fn deleting_removes_the_link_at_belvo_and_marks_it_deleted(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    let id = registered(&bench).await;
+    assert!(bench.emulator.control().link(id).is_ok());
+    let link = bench
+        .client()
+        .delete_link(delete(&id.to_string(), "alice"))
+        .await
+        .unwrap()
+        .into_inner()
+        .link
+        .unwrap();
+    assert_eq!(link.status(), LinkStatus::Deleted);
+    assert!(link.deleted_at.is_some());
+    // Belvo no longer has it.
+    assert!(bench.emulator.control().link(id).is_err());
+    let err = bench.mx.links().get(id).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+
+    // Deleting again returns it unchanged, without calling Belvo.
+    bench.emulator.control().clear_requests();
+    let again = bench
+        .client()
+        .delete_link(delete(&id.to_string(), "alice"))
+        .await
+        .unwrap()
+        .into_inner()
+        .link
+        .unwrap();
+    assert_eq!(again, link);
+    assert!(bench.emulator.control().requests().is_empty());
+
+    // Belvo's `link_deleted` webhook that follows changes nothing.
+    let after = bench
+        .client()
+        .apply_link_event(event(
+            &id.to_string(),
+            LinkEventCode::LinkDeleted,
+            "wh-deleted",
+            chrono::Utc::now().timestamp_millis() + 1_000,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!after.changed);
+    bench.stop().await;
+}
+
+async fn only_the_owner_deletes(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    let id = registered(&bench).await;
+    let err = bench
+        .client()
+        .delete_link(delete(&id.to_string(), "bob"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert!(bench.emulator.control().link(id).is_ok());
+    let link = bench
+        .client()
+        .get_link(GetLinkRequest {
+            link_id: id.to_string(),
+            owner: "alice".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .link
+        .unwrap();
+    assert_eq!(link.status(), LinkStatus::Valid);
+    bench.stop().await;
+}
+
+async fn refresh_then_cooldown(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    let id = registered(&bench).await;
+    let request = RefreshLinkRequest {
+        link_id: id.to_string(),
+        owner: "alice".into(),
+        fetch_resources: vec![],
+    };
+    let accepted = bench
+        .client()
+        .refresh_link(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!accepted.belvo_request_id.is_empty());
+    assert!(accepted.requested_at.is_some());
+    let link = bench
+        .client()
+        .get_link(GetLinkRequest {
+            link_id: id.to_string(),
+            owner: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .link
+        .unwrap();
+    assert_eq!(link.last_refresh_requested_at, accepted.requested_at);
+
+    let err = bench.client().refresh_link(request).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    let info = err.get_details_error_info().unwrap();
+    assert_eq!(info.reason, "link_refreshed");
+    assert_eq!(info.domain, "belvo.com");
+    assert_eq!(info.metadata["belvo_status"], "409");
+    let wait = err.get_details_retry_info().unwrap().retry_delay.unwrap();
+    assert!(
+        wait > Duration::ZERO && wait <= Duration::from_secs(600),
+        "{wait:?}"
+    );
+    bench.stop().await;
+}
+
+async fn refresh_checks_resources_and_owner(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    let id = registered(&bench).await;
+    let err = bench
+        .client()
+        .refresh_link(RefreshLinkRequest {
+            link_id: id.to_string(),
+            owner: "alice".into(),
+            fetch_resources: vec!["ACCOUNTS".into(), "INVOICES".into()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let fields: Vec<_> = err
+        .get_details_bad_request()
+        .unwrap()
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect();
+    assert_eq!(fields, ["fetch_resources[1]"]);
+
+    let err = bench
+        .client()
+        .refresh_link(RefreshLinkRequest {
+            link_id: id.to_string(),
+            owner: "bob".into(),
+            fetch_resources: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+
+    // A subset of the link's resources is accepted.
+    bench
+        .client()
+        .refresh_link(RefreshLinkRequest {
+            link_id: id.to_string(),
+            owner: "alice".into(),
+            fetch_resources: vec!["ACCOUNTS".into()],
+        })
+        .await
+        .unwrap();
+
+    // A deleted link cannot be refreshed.
+    bench
+        .client()
+        .delete_link(delete(&id.to_string(), "alice"))
+        .await
+        .unwrap();
+    let err = bench
+        .client()
+        .refresh_link(RefreshLinkRequest {
+            link_id: id.to_string(),
+            owner: "alice".into(),
+            fetch_resources: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(
+        err.get_details_error_info().unwrap().reason,
+        link_service::LINK_DELETED
+    );
+    bench.stop().await;
+}

@@ -1,0 +1,270 @@
+//! The test bench: an in-process Belvo emulator with two accounts (regions `mx` and `co`),
+//! a fake token-service that resolves the external ids a test minted, a fresh database on
+//! the chosen backend, and link-service itself on port 0.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use belvo_emulator::{Account, Emulator, EmulatorHandle};
+use connect_proto::link::v1::link_service_client::LinkServiceClient;
+use connect_proto::token::v1::token_service_server::{TokenService, TokenServiceServer};
+use connect_proto::token::v1::{
+    CreateWidgetTokenRequest, CreateWidgetTokenResponse, ResolveExternalIdRequest,
+    ResolveExternalIdResponse,
+};
+use database::Backend;
+use database::testing::TestDatabase;
+use grpc_runtime::client::ClientConfig;
+use grpc_runtime::{Listeners, RunningServer, ServerConfig, ServiceSet, Shutdown};
+use link_service::{Application, Config};
+use secrecy::SecretString;
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+pub(crate) const MX: (&str, &str) = ("mx-secret-id", "mx-secret-password");
+pub(crate) const CO: (&str, &str) = ("co-secret-id", "co-secret-password");
+
+/// Runs `$name(backend)` once on SQLite and once on PostgreSQL.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(database::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(database::Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_backends;
+
+/// external_id → owner, as token-service would have recorded when minting.
+#[derive(Clone, Default)]
+pub(crate) struct FakeTokens {
+    minted: Arc<Mutex<HashMap<String, String>>>,
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeTokens {
+    /// Mints an external id for `owner`.
+    pub(crate) fn mint(&self, owner: &str) -> String {
+        let external_id = format!("ext-{}", Uuid::new_v4().simple());
+        self.minted
+            .lock()
+            .unwrap()
+            .insert(external_id.clone(), owner.to_owned());
+        external_id
+    }
+
+    /// Makes an already minted external id resolve to another owner.
+    pub(crate) fn reassign(&self, external_id: &str, owner: &str) {
+        self.minted
+            .lock()
+            .unwrap()
+            .insert(external_id.to_owned(), owner.to_owned());
+    }
+
+    /// The external ids resolved so far.
+    pub(crate) fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[tonic::async_trait]
+impl TokenService for FakeTokens {
+    async fn create_widget_token(
+        &self,
+        _request: Request<CreateWidgetTokenRequest>,
+    ) -> Result<Response<CreateWidgetTokenResponse>, Status> {
+        Err(Status::unimplemented("not in this fake"))
+    }
+
+    async fn resolve_external_id(
+        &self,
+        request: Request<ResolveExternalIdRequest>,
+    ) -> Result<Response<ResolveExternalIdResponse>, Status> {
+        let external_id = request.into_inner().external_id;
+        self.calls.lock().unwrap().push(external_id.clone());
+        let owner = self.minted.lock().unwrap().get(&external_id).cloned();
+        match owner {
+            Some(owner) => Ok(Response::new(ResolveExternalIdResponse {
+                owner,
+                first_issued_at: None,
+            })),
+            None => Err(Status::not_found("external id not minted here")),
+        }
+    }
+}
+
+/// Everything a test talks to.
+pub(crate) struct Bench {
+    pub(crate) emulator: EmulatorHandle,
+    pub(crate) links: LinkServiceClient<Channel>,
+    pub(crate) tokens: FakeTokens,
+    pub(crate) mx: belvo::Client,
+    pub(crate) co: belvo::Client,
+    shutdown: Shutdown,
+    app: Application,
+    token_server: RunningServer,
+    _db: TestDatabase,
+}
+
+impl Bench {
+    /// Starts everything; `None` when PostgreSQL is unreachable outside CI (the skip is
+    /// reported by `TestDatabase`).
+    pub(crate) async fn start(backend: Backend) -> Option<Self> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Like [`Bench::start`], with a chance to change link-service's configuration.
+    pub(crate) async fn start_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Option<Self> {
+        let db = TestDatabase::new(backend).await?;
+        let emulator = Emulator::start(belvo_emulator::Config {
+            accounts: vec![Account::new(MX.0, MX.1), Account::new(CO.0, CO.1)],
+            delete_rate_per_minute: 0,
+            ..belvo_emulator::Config::for_tests()
+        })
+        .await
+        .unwrap();
+
+        let shutdown = Shutdown::new();
+        let tokens = FakeTokens::default();
+        let token_config = ServerConfig::for_tests();
+        let token_server = grpc_runtime::serve(
+            ServiceSet::new().service(TokenServiceServer::new(tokens.clone())),
+            Listeners::bind(&token_config).await.unwrap(),
+            &token_config,
+            &prometheus::Registry::new(),
+            shutdown.clone(),
+        )
+        .await
+        .unwrap();
+
+        let regions = regions::RegionsConfig::from_toml_str(
+            &regions_toml(emulator.url()),
+            Vec::<(String, String)>::new(),
+        )
+        .unwrap();
+        let mut config = Config::default();
+        config.server = ServerConfig::for_tests();
+        config.database = db.config();
+        config.clients.token_service =
+            ClientConfig::new(format!("http://{}", token_server.grpc_addr()));
+        config.belvo.max_retries = 0;
+        tweak(&mut config);
+        let app = Application::build(config, regions, shutdown.clone())
+            .await
+            .unwrap();
+        let links = LinkServiceClient::connect(format!("http://{}", app.grpc_addr()))
+            .await
+            .unwrap();
+        let belvo = |keys: (&str, &str)| {
+            belvo::Client::builder(
+                emulator.url().parse::<belvo::Environment>().unwrap(),
+                belvo::Credentials::new(SecretString::from(keys.0), SecretString::from(keys.1)),
+            )
+            .retry_policy(belvo::RetryPolicy::none())
+            .build()
+            .unwrap()
+        };
+        Some(Self {
+            mx: belvo(MX),
+            co: belvo(CO),
+            emulator,
+            links,
+            tokens,
+            shutdown,
+            app,
+            token_server,
+            _db: db,
+        })
+    }
+
+    /// Creates a link at the emulator (as the widget would) with an external id minted for
+    /// `owner`; returns its id.
+    pub(crate) async fn create_link(&self, account: &belvo::Client, owner: &str) -> Uuid {
+        let external_id = self.tokens.mint(owner);
+        self.create_link_with_external_id(account, Some(external_id))
+            .await
+    }
+
+    /// Creates a link at the emulator with this external id.
+    pub(crate) async fn create_link_with_external_id(
+        &self,
+        account: &belvo::Client,
+        external_id: Option<String>,
+    ) -> Uuid {
+        let user = format!("user_{}", Uuid::new_v4().simple());
+        let link = account
+            .links()
+            .register(&belvo::RegisterLink {
+                institution: "erebor_mx_retail".into(),
+                username: user,
+                password: Some(SecretString::from("pass_good")),
+                external_id,
+                access_mode: Some("recurrent".into()),
+                fetch_resources: Some(vec!["ACCOUNTS".into(), "TRANSACTIONS".into()]),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        link.id.unwrap()
+    }
+
+    /// A fresh client (the one in `links` needs `&mut` for calls).
+    pub(crate) fn client(&self) -> LinkServiceClient<Channel> {
+        self.links.clone()
+    }
+
+    /// Stops link-service, the fake token-service and the emulator.
+    pub(crate) async fn stop(self) {
+        self.shutdown.trigger();
+        self.app.wait().await.unwrap();
+        self.token_server.wait().await.unwrap();
+        self.emulator.shutdown().await;
+    }
+}
+
+fn regions_toml(emulator: &str) -> String {
+    let region = |id: &str, name: &str, keys: (&str, &str), country: &str| {
+        format!(
+            r#"
+[regions.{id}]
+display_name = "{name}"
+environment = "{emulator}"
+secret_id = {{ value = "{}" }}
+secret_password = {{ value = "{}" }}
+widget = "multi_region"
+locale = "es"
+country_codes = ["{country}"]
+widget_script_url = "{emulator}/belvo-widget-1-stable.js"
+hosted_widget_url = "{emulator}/widget/"
+
+[regions.{id}.branding]
+company_name = "Connect (tests)"
+company_icon = "http://127.0.0.1/icon.svg"
+company_logo = "http://127.0.0.1/logo.svg"
+company_terms_url = "http://127.0.0.1/terms"
+
+[regions.{id}.products.banking]
+fetch_resources = ["ACCOUNTS", "TRANSACTIONS", "OWNERS"]
+"#,
+            keys.0, keys.1
+        )
+    };
+    format!(
+        "{}{}",
+        region("mx", "Mexico (tests)", MX, "MX"),
+        region("co", "Colombia (tests)", CO, "CO")
+    )
+}
