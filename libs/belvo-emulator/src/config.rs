@@ -38,8 +38,9 @@ impl Mode {
 }
 
 /// One Belvo account: a secret key pair plus the webhook target configured in its dashboard.
-/// Links and webhooks belong to the account whose keys created them.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// Links and webhooks belong to the account whose keys created them. `Debug` hides the secret
+/// password and the webhook Authorization value.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Account {
     pub secret_id: String,
     pub secret_password: String,
@@ -49,6 +50,20 @@ pub struct Account {
     /// Sent verbatim as the `Authorization` header of every webhook delivery.
     #[serde(default)]
     pub webhook_authorization: Option<String>,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("secret_id", &self.secret_id)
+            .field("secret_password", &"<redacted>")
+            .field("webhook_url", &self.webhook_url)
+            .field(
+                "webhook_authorization",
+                &self.webhook_authorization.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl Account {

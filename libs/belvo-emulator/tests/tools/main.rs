@@ -6,6 +6,7 @@
 // Test helpers outside `#[test]` functions may panic on broken setup; that is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+mod binary;
 mod sdk;
 mod widget;
 
