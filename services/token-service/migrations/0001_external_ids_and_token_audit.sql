@@ -8,7 +8,9 @@ CREATE TABLE external_ids (
     first_issued_at_ms BIGINT NOT NULL
 );
 
-CREATE UNIQUE INDEX external_ids_owner_region ON external_ids (owner, region);
+-- Not unique: after a key rotation an owner has an old and a new external id in a region,
+-- and links made with either must still resolve.
+CREATE INDEX external_ids_owner_region ON external_ids (owner, region);
 
 -- One row per widget token issued: who, where, for which link and resources, when. Never
 -- the token itself.

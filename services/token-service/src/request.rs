@@ -61,8 +61,10 @@ pub(crate) fn check<'r>(
         }
     };
 
-    let owner = request.owner.trim();
-    if owner.is_empty() {
+    // The owner is used verbatim (it is hashed into the external id): no trimming, so two
+    // spellings never silently share an id.
+    let owner = request.owner.as_str();
+    if owner.trim().is_empty() {
         violations.add("owner", "is required");
     } else if owner.len() > MAX_OWNER_LEN {
         violations.add(

@@ -3,12 +3,19 @@
 
 use connect_proto::common::v1::Product;
 use connect_proto::token::v1::CreateWidgetTokenRequest;
+use connect_proto::token::v1::token_service_client::TokenServiceClient;
 use database::Backend;
+use secrecy::SecretString;
 use sqlx::Row as _;
+use tonic::Code;
+use tonic::metadata::MetadataValue;
 
 use crate::support::{Harness, Links, on_both_backends};
 
-on_both_backends!(every_issued_token_is_audited_without_the_token);
+on_both_backends!(
+    every_issued_token_is_audited_without_the_token,
+    internal_callers_need_their_bearer_token_and_are_audited,
+);
 
 async fn every_issued_token_is_audited_without_the_token(backend: Backend) {
     let Some(h) = Harness::start(backend, Links::None).await else {
@@ -95,5 +102,45 @@ async fn every_issued_token_is_audited_without_the_token(backend: Backend) {
     }
     regions.sort();
     assert_eq!(regions, ["co", "mx"]);
+    h.stop().await;
+}
+
+async fn internal_callers_need_their_bearer_token_and_are_audited(backend: Backend) {
+    const TOKEN: &str = "gateway-bearer-token-0123456789";
+    let Some(h) = Harness::start_with(backend, Links::None, |config| {
+        config
+            .server
+            .auth_tokens
+            .insert("gateway".into(), SecretString::from(TOKEN));
+    })
+    .await
+    else {
+        return;
+    };
+    let request = || CreateWidgetTokenRequest {
+        region: "mx".into(),
+        owner: "grace".into(),
+        products: vec![Product::Banking as i32],
+        ..Default::default()
+    };
+    let err = h.create(request()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+
+    let channel = crate::support::channel(h.addr).await;
+    let bearer: MetadataValue<_> = format!("Bearer {TOKEN}").parse().unwrap();
+    let mut client =
+        TokenServiceClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
+            r.metadata_mut().insert("authorization", bearer.clone());
+            Ok(r)
+        });
+    let response = client.create_widget_token(request()).await.unwrap();
+    assert!(!response.into_inner().access_token.is_empty());
+
+    let caller: Option<String> = sqlx::query("SELECT caller FROM token_audit")
+        .fetch_one(h.db.pool())
+        .await
+        .unwrap()
+        .get("caller");
+    assert_eq!(caller.as_deref(), Some("gateway"));
     h.stop().await;
 }

@@ -216,6 +216,9 @@ async fn belvo_failures_are_unavailable_and_refused_keys_are_not_internal(backen
         assert_eq!(err.code(), Code::Unavailable, "{fault:?}: {err:?}");
         assert!(h.emulator.control().remove_fault(id));
     }
+    // Nobody listening where Belvo should be.
+    let err = h.create(banking("off")).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
     // The firewall's HTML 403 is throttling: also UNAVAILABLE.
     let id = h.fail_tokens(Fault::Firewall);
     let err = h.create(banking("mx")).await.unwrap_err();

@@ -66,6 +66,7 @@ pub(crate) struct Harness {
     pub(crate) client: TokenServiceClient<Channel>,
     pub(crate) db: TestDatabase,
     pub(crate) links: FakeLinks,
+    pub(crate) addr: std::net::SocketAddr,
     app: Option<Application>,
     link_server: Option<(RunningServer, Shutdown)>,
 }
@@ -113,6 +114,8 @@ institution_types = ["retail", "business"]
     toml.push_str(&multi("mx", MX, "MX"));
     toml.push_str(&multi("co", CO, "CO"));
     toml.push_str(&multi("zz", ("unknown-id", "unknown-password"), "MX"));
+    // A Belvo nobody answers for: the connection is refused.
+    toml.push_str(&multi("off", MX, "MX").replace(emulator_url, "http://127.0.0.1:1"));
     toml.push_str(&format!(
         r#"
 [regions.br]
@@ -171,6 +174,15 @@ pub(crate) fn test_config(db: &TestDatabase) -> Config {
 impl Harness {
     /// Starts everything, or `None` when PostgreSQL is unreachable outside CI.
     pub(crate) async fn start(backend: Backend, links: Links) -> Option<Self> {
+        Self::start_with(backend, links, |_| {}).await
+    }
+
+    /// As [`Harness::start`], with the service's configuration adjusted by `customize`.
+    pub(crate) async fn start_with(
+        backend: Backend,
+        links: Links,
+        customize: impl FnOnce(&mut Config),
+    ) -> Option<Self> {
         let db = TestDatabase::new(backend).await?;
         let emulator = start_emulator().await;
         let regions = RegionsConfig::from_toml_str(
@@ -202,15 +214,19 @@ impl Harness {
                 (Some(directory), None)
             }
         };
-        let app = Application::build_with(test_config(&db), regions, directory)
+        let mut config = test_config(&db);
+        customize(&mut config);
+        let app = Application::build_with(config, regions, directory)
             .await
             .unwrap();
-        let client = TokenServiceClient::new(channel(app.grpc_addr()).await);
+        let addr = app.grpc_addr();
+        let client = TokenServiceClient::new(channel(addr).await);
         Some(Self {
             emulator,
             client,
             db,
             links: fake,
+            addr,
             app: Some(app),
             link_server,
         })
