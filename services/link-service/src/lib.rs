@@ -3,8 +3,9 @@
 //! in its region and checks its `external_id` against the owner through token-service
 //! before storing it, lists, reads, refreshes and deletes links, and moves them through
 //! their status machine on Belvo's `LINK` webhooks. [`Application::build`] assembles the
-//! whole service from a typed [`Config`] and a [`RegionsConfig`], so `main` and the tests
-//! start the same thing (tests on port 0).
+//! whole service from a typed [`Config`] (and [`Application::build_with`] from already
+//! loaded regions), so `main` and the tests start the same thing (tests on port 0) and
+//! read the bound addresses back.
 
 mod belvo_accounts;
 pub mod config;
@@ -34,6 +35,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// What can stop the service from starting or running.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The regions file is missing or invalid.
+    #[error("regions configuration: {0}")]
+    Regions(#[from] regions::ConfigError),
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Database(#[from] DatabaseError),
@@ -52,18 +56,29 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct Application {
     server: RunningServer,
+    shutdown: Shutdown,
     db: Database,
 }
 
 impl Application {
-    /// Opens the database (running migrations unless turned off), builds one Belvo client
-    /// per region and the token-service channel, binds the listeners and starts serving
-    /// until `shutdown` fires.
-    pub async fn build(
+    /// Loads the regions file (`config.regions_file`, else `$REGIONS_FILE`; secrets and
+    /// `REGION_*` overrides from `env`), then as [`Application::build_with`].
+    pub async fn build<K, V>(
         config: Config,
-        regions: RegionsConfig,
-        shutdown: Shutdown,
-    ) -> Result<Self, StartError> {
+        env: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, StartError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let regions = RegionsConfig::load(config.regions_file.as_deref(), env)?;
+        Self::build_with(config, regions).await
+    }
+
+    /// Opens the database (running migrations unless turned off), builds one Belvo client
+    /// per region and the token-service channel (`[clients.token_service]`, connected on
+    /// first use), binds the listeners and serves until [`Application::shutdown`] fires.
+    pub async fn build_with(config: Config, regions: RegionsConfig) -> Result<Self, StartError> {
         let db = Database::connect(&config.database).await?;
         if config.database.run_migrations {
             db.migrate(&MIGRATOR).await?;
@@ -76,14 +91,26 @@ impl Application {
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
         let listeners = Listeners::bind(&config.server).await?;
         let registry = prometheus::Registry::new();
-        let server = serve(services, listeners, &config.server, &registry, shutdown).await?;
+        let shutdown = Shutdown::new();
+        let server = serve(
+            services,
+            listeners,
+            &config.server,
+            &registry,
+            shutdown.clone(),
+        )
+        .await?;
         tracing::info!(
             grpc = %server.grpc_addr(),
             admin = %server.admin_addr(),
             regions = ?regions.ids().collect::<Vec<_>>(),
             "link-service listening"
         );
-        Ok(Self { server, db })
+        Ok(Self {
+            server,
+            shutdown,
+            db,
+        })
     }
 
     /// The bound gRPC address.
@@ -96,10 +123,23 @@ impl Application {
         self.server.admin_addr()
     }
 
-    /// Runs until the shutdown fired and the server drained, then closes the pool.
-    pub async fn wait(self) -> Result<Drain, StartError> {
+    /// The shutdown trigger: fire it (or let [`Shutdown::listen_for_signals`] fire it) to
+    /// stop the service.
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the shutdown fired and the server drained (health NOT_SERVING first),
+    /// then closes the database pool.
+    pub async fn run_until_stopped(self) -> Result<Drain, StartError> {
         let drained = self.server.wait().await;
         self.db.close().await;
         Ok(drained?)
+    }
+
+    /// Fires the shutdown and waits as [`Application::run_until_stopped`].
+    pub async fn stop(self) -> Result<Drain, StartError> {
+        self.shutdown.trigger();
+        self.run_until_stopped().await
     }
 }

@@ -1,56 +1,31 @@
-//! The link-service binary: configuration, telemetry, [`link_service::Application`], run
-//! until SIGTERM/SIGINT.
+//! The link-service binary: load and validate the configuration (exit 2 with every
+//! problem named before any port is bound), start telemetry, build the service, and run
+//! until SIGTERM/SIGINT with the shared graceful shutdown (health NOT_SERVING, bounded
+//! drain, pool closed, telemetry flushed last).
 
-use std::process::ExitCode;
-
+use anyhow::Context as _;
 use link_service::{Application, Config, ENV_PREFIX};
-use regions::RegionsConfig;
 
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn main() -> anyhow::Result<()> {
     let config: Config = settings::exit_on_error(
         settings::Loader::new(ENV_PREFIX)
             .env(std::env::vars())
             .load(),
     );
-    let regions = match RegionsConfig::from_process_env(config.regions_file.as_deref()) {
-        Ok(regions) => regions,
-        Err(err) => {
-            // A CLI start-up failure: nothing is listening yet and telemetry is not up.
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("link-service: invalid region configuration: {err}");
-            }
-            return ExitCode::from(2);
-        }
-    };
-    let telemetry = match telemetry::init("link-service", &config.telemetry) {
-        Ok(telemetry) => telemetry,
-        Err(err) => {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("link-service: cannot start telemetry: {err}");
-            }
-            return ExitCode::FAILURE;
-        }
-    };
-    let code = match run(config, regions).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(error = %err, "link-service failed");
-            ExitCode::FAILURE
-        }
-    };
-    if let Err(err) = telemetry.shutdown() {
-        tracing::warn!(error = %err, "telemetry flush failed");
-    }
-    code
-}
-
-async fn run(config: Config, regions: RegionsConfig) -> Result<(), link_service::StartError> {
-    let shutdown = grpc_runtime::Shutdown::new();
-    shutdown.listen_for_signals()?;
-    let app = Application::build(config, regions, shutdown).await?;
-    app.wait().await?;
+    let telemetry =
+        telemetry::init("link-service", &config.telemetry).context("cannot start telemetry")?;
+    let app = Application::build(config, std::env::vars())
+        .await
+        .context("cannot start link-service")?;
+    app.shutdown()
+        .listen_for_signals()
+        .context("cannot listen for signals")?;
+    let drained = app
+        .run_until_stopped()
+        .await
+        .context("link-service failed")?;
+    tracing::info!(?drained, "link-service stopped");
+    telemetry.shutdown().context("cannot flush telemetry")?;
     Ok(())
 }

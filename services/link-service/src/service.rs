@@ -312,6 +312,10 @@ impl Links {
         let link_id = valid(v, link_id)?;
         let id = link_id.to_string();
         if let Some(existing) = self.store.get(&id).await? {
+            // Registered already: the webhook must name the link's own external id.
+            if existing.external_id.as_deref() != Some(req.external_id.as_str()) {
+                return Err(ServiceError::ExternalIdMismatch);
+            }
             return Ok(pb::AdoptLinkResponse {
                 link: Some(link_message(&existing)),
                 created: false,

@@ -53,6 +53,14 @@ async fn adopts_a_link_for_the_owner_of_its_external_id(backend: Backend) {
     assert!(!again.created);
     assert_eq!(again.link.unwrap(), link);
 
+    // A webhook naming another external id for it is refused.
+    let err = bench
+        .client()
+        .adopt_link(adopt("mx", &id, &bench.tokens.mint("mallory")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+
     // The owner registering it later finds it already theirs.
     let registered = bench
         .client()

@@ -162,9 +162,7 @@ impl Bench {
             ClientConfig::new(format!("http://{}", token_server.grpc_addr()));
         config.belvo.max_retries = 0;
         tweak(&mut config);
-        let app = Application::build(config, regions, shutdown.clone())
-            .await
-            .unwrap();
+        let app = Application::build_with(config, regions).await.unwrap();
         let links = LinkServiceClient::connect(format!("http://{}", app.grpc_addr()))
             .await
             .unwrap();
@@ -228,8 +226,8 @@ impl Bench {
 
     /// Stops link-service, the fake token-service and the emulator.
     pub(crate) async fn stop(self) {
+        self.app.stop().await.unwrap();
         self.shutdown.trigger();
-        self.app.wait().await.unwrap();
         self.token_server.wait().await.unwrap();
         self.emulator.shutdown().await;
     }

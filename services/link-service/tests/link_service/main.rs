@@ -14,3 +14,4 @@ mod failures;
 mod invalid;
 mod list;
 mod register;
+mod startup;

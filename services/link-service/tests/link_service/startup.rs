@@ -1,0 +1,76 @@
+//! Start-up as `main` does it: configuration from the environment, the regions file named
+//! there, and the gRPC server with health and reflection.
+
+use connect_proto::link::v1::{GetLinkRequest, link_service_client::LinkServiceClient};
+use database::testing::TestDatabase;
+use link_service::{Application, Config, ENV_PREFIX};
+use tonic::Code;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_from_environment_and_a_regions_file() {
+    let db = TestDatabase::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let regions = dir.path().join("regions.toml");
+    std::fs::write(&regions, regions::shipped::LOCAL).unwrap();
+    let env = [
+        (
+            "LINK_SERVICE__SERVER__LISTEN_ADDR",
+            "127.0.0.1:0".to_owned(),
+        ),
+        ("LINK_SERVICE__SERVER__ADMIN_ADDR", "127.0.0.1:0".to_owned()),
+        ("LINK_SERVICE__DATABASE__URL", db.url().to_owned()),
+        ("LINK_SERVICE__REGIONS_FILE", regions.display().to_string()),
+    ];
+    let config: Config = settings::Loader::new(ENV_PREFIX)
+        .env(env.clone())
+        .load()
+        .unwrap();
+    let app = Application::build(config, env).await.unwrap();
+    assert_ne!(app.grpc_addr().port(), 0);
+
+    let mut client = LinkServiceClient::connect(format!("http://{}", app.grpc_addr()))
+        .await
+        .unwrap();
+    let err = client
+        .get_link(GetLinkRequest {
+            link_id: uuid::Uuid::new_v4().to_string(),
+            owner: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+
+    let mut health = tonic_health::pb::health_client::HealthClient::new(
+        tonic::transport::Channel::from_shared(format!("http://{}", app.grpc_addr()))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    );
+    let status = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "connect.link.v1.LinkService".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
+    assert_eq!(
+        status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_regions_file_stops_start_up() {
+    let db = TestDatabase::sqlite().await;
+    let mut config = Config::default();
+    config.server = grpc_runtime::ServerConfig::for_tests();
+    config.database = db.config();
+    config.regions_file = Some("/nonexistent/regions.toml".into());
+    let err = Application::build(config, Vec::<(String, String)>::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, link_service::StartError::Regions(_)), "{err}");
+}
