@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use connect_proto::link::v1::GetLinkRequest;
 use connect_proto::link::v1::link_service_client::LinkServiceClient;
+use connect_proto::link::v1::{GetLinkRequest, LinkStatus};
 use secrecy::{ExposeSecret as _, SecretString};
 use tonic::transport::{Channel, Endpoint};
 
@@ -103,11 +103,14 @@ impl LinkDirectory {
         }
         match self.client.clone().get_link(request).await {
             Ok(response) => match response.into_inner().link {
-                Some(link) if link.owner == owner => Ok(Ownership::Owned {
-                    region: link.region,
-                }),
-                // A link without an owner, or another owner's (a link-service that ignored
-                // the owner filter): never the caller's.
+                Some(link) if link.owner == owner && link.status != LinkStatus::Deleted as i32 => {
+                    Ok(Ownership::Owned {
+                        region: link.region,
+                    })
+                }
+                // A deleted link (Belvo no longer has it), a link without an owner, or
+                // another owner's (a link-service that ignored the owner filter): never one
+                // the caller can update.
                 _ => Ok(Ownership::NotOwned),
             },
             Err(status) => match status.code() {

@@ -342,6 +342,9 @@ pub(crate) fn error_info(status: &Status) -> (String, String, HashMap<String, St
     (info.reason, info.domain, info.metadata)
 }
 
+/// A link the fake knows: owner, region, status.
+type FakeLink = (String, String, LinkStatus);
+
 /// One `GetLink` call: link id, owner, `authorization` header.
 pub(crate) type GetLinkCall = (String, String, Option<String>);
 
@@ -349,16 +352,26 @@ pub(crate) type GetLinkCall = (String, String, Option<String>);
 /// link → (owner, region), `NOT_FOUND` for another owner's; every call is counted.
 #[derive(Clone, Default)]
 pub(crate) struct FakeLinks {
-    links: Arc<Mutex<HashMap<String, (String, String)>>>,
+    links: Arc<Mutex<HashMap<String, FakeLink>>>,
     calls: Arc<Mutex<Vec<GetLinkCall>>>,
 }
 
 impl FakeLinks {
     pub(crate) fn add(&self, link_id: uuid::Uuid, owner: &str, region: &str) {
+        self.add_with_status(link_id, owner, region, LinkStatus::Valid);
+    }
+
+    pub(crate) fn add_with_status(
+        &self,
+        link_id: uuid::Uuid,
+        owner: &str,
+        region: &str,
+        status: LinkStatus,
+    ) {
         self.links
             .lock()
             .unwrap()
-            .insert(link_id.to_string(), (owner.into(), region.into()));
+            .insert(link_id.to_string(), (owner.into(), region.into(), status));
     }
 
     /// (link_id, owner, authorization header) of every GetLink call.
@@ -404,12 +417,13 @@ impl LinkService for FakeLinks {
             .push((link_id.clone(), owner.clone(), auth));
         let found = self.links.lock().unwrap().get(&link_id).cloned();
         match found {
-            Some((link_owner, region)) if owner.is_empty() || owner == link_owner => {
+            Some((link_owner, region, status)) if owner.is_empty() || owner == link_owner => {
                 Ok(Response::new(GetLinkResponse {
                     link: Some(Link {
                         link_id,
                         owner: link_owner,
                         region,
+                        status: status as i32,
                         ..Default::default()
                     }),
                 }))

@@ -3,6 +3,7 @@
 //! and clearly when link-service is not configured or down.
 
 use connect_proto::common::v1::Product;
+use connect_proto::link::v1::LinkStatus;
 use connect_proto::token::v1::CreateWidgetTokenRequest;
 use database::Backend;
 use serde_json::json;
@@ -72,6 +73,15 @@ async fn update_mode_only_for_the_owners_link(backend: Backend) {
     // A link nobody has.
     let err = h
         .create(update("mx", "erin", &uuid::Uuid::new_v4().to_string()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    // A link link-service knows as deleted.
+    let deleted = uuid::Uuid::new_v4();
+    h.links
+        .add_with_status(deleted, "erin", "mx", LinkStatus::Deleted);
+    let err = h
+        .create(update("mx", "erin", &deleted.to_string()))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
