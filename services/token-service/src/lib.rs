@@ -15,6 +15,7 @@ mod config;
 mod error;
 mod external_id;
 mod links;
+mod metrics;
 mod request;
 mod service;
 mod store;
@@ -138,17 +139,19 @@ impl Application {
             })?;
             belvo_clients.insert(region.id().as_str().to_owned(), client);
         }
+        let registry = prometheus::Registry::new();
+        let metrics = metrics::Metrics::register(&registry).map_err(ServerError::Metrics)?;
         let handlers = service::TokenHandlers::new(service::State {
             regions,
             belvo: belvo_clients,
             store: store::Store::new(db.clone()),
             key: external_id::ExternalIdKey::new(config.external_id_key.expose_secret().as_bytes()),
             links,
+            metrics,
         });
 
         let shutdown = Shutdown::new();
         let listeners = Listeners::bind(&config.server).await?;
-        let registry = prometheus::Registry::new();
         let services = ServiceSet::new()
             .service(TokenServiceServer::new(handlers))
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use connect_proto::common::v1 as common;
@@ -22,6 +22,7 @@ use crate::body;
 use crate::error::ServiceError;
 use crate::external_id::{self, ExternalIdKey};
 use crate::links::{LinkDirectory, Ownership};
+use crate::metrics::{BelvoOutcome, Metrics};
 use crate::request::{self, WidgetTokenOrder};
 use crate::store::{AuditRecord, Store};
 
@@ -37,6 +38,7 @@ pub(crate) struct State {
     pub(crate) store: Store,
     pub(crate) key: ExternalIdKey,
     pub(crate) links: Option<LinkDirectory>,
+    pub(crate) metrics: Metrics,
 }
 
 /// The gRPC service.
@@ -98,13 +100,17 @@ impl TokenHandlers {
             .belvo
             .get(region_id)
             .ok_or_else(|| ServiceError::MissingClient(region_id.to_owned()))?;
-        let token = client
+        let started = Instant::now();
+        let result = client
             .create_widget_token(&body::token_request(&order, &external_id))
-            .await
-            .map_err(|source| ServiceError::Belvo {
-                region: region_id.to_owned(),
-                source,
-            })?;
+            .await;
+        state
+            .metrics
+            .belvo_call(region_id, BelvoOutcome::of(&result), started.elapsed());
+        let token = result.map_err(|source| ServiceError::Belvo {
+            region: region_id.to_owned(),
+            source,
+        })?;
 
         state
             .store
@@ -120,6 +126,7 @@ impl TokenHandlers {
                 request_id,
             })
             .await?;
+        state.metrics.issued(region_id);
         tracing::info!(
             request_id,
             region = region_id,

@@ -39,6 +39,14 @@ async fn builds_from_a_regions_file_and_stops_gracefully() {
 
     let metrics = http_get(&format!("http://{}/metrics", app.admin_addr())).await;
     assert!(metrics.contains("CreateWidgetToken"), "{metrics}");
+    assert!(
+        metrics.contains(r#"token_service_widget_tokens_issued_total{region="mx"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"token_service_belvo_token_calls_total{outcome="ok",region="mx"} 1"#),
+        "{metrics}"
+    );
 
     app.stop().await.unwrap();
     emulator.shutdown().await;
