@@ -76,6 +76,7 @@ impl Links {
                 .await?;
         }
         let link = self.stored(&id).await?;
+        tracing::info!(link_id = %id, region = %link.region, created, "link registered");
         Ok(pb::RegisterLinkResponse {
             link: Some(link_message(&link)),
             created,
@@ -185,6 +186,7 @@ impl Links {
         // drop the link's stored data. Until then data-service purges on the `link_deleted`
         // webhook that Belvo sends after this delete.
         let link = self.stored(&link.link_id).await?;
+        tracing::info!(link_id = %link.link_id, region = %link.region, "link deleted");
         Ok(pb::DeleteLinkResponse {
             link: Some(link_message(&link)),
         })
@@ -337,6 +339,7 @@ impl Links {
             .insert(&id, &owner, &region, Origin::Adopted, &fields, now_ms())
             .await?;
         let link = self.stored(&id).await?;
+        tracing::info!(link_id = %id, region = %link.region, created, "link adopted");
         Ok(pb::AdoptLinkResponse {
             link: Some(link_message(&link)),
             created,

@@ -14,6 +14,7 @@ on_both_backends!(
     belvo_5xx_is_unavailable,
     belvo_unreachable_is_unavailable,
     token_service_down_is_unavailable,
+    belvo_4xx_keeps_belvos_code,
 );
 
 fn fault(path: &str, status: u16) -> FaultSpec {
@@ -139,5 +140,39 @@ async fn token_service_down_is_unavailable(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unavailable);
+    bench.stop().await;
+}
+
+async fn belvo_4xx_keeps_belvos_code(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    let id = bench.create_link(&bench.mx, "alice").await;
+    bench
+        .client()
+        .register_link(register("alice", &id.to_string(), "mx"))
+        .await
+        .unwrap();
+    // Belvo considers the link invalid (its credentials stopped working).
+    bench
+        .emulator
+        .control()
+        .set_link_status(id, belvo_emulator::LinkStatus::Invalid, false)
+        .unwrap();
+    let err = bench
+        .client()
+        .refresh_link(RefreshLinkRequest {
+            link_id: id.to_string(),
+            owner: "alice".into(),
+            fetch_resources: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    let info = err.get_details_error_info().unwrap();
+    assert_eq!(info.domain, "belvo.com");
+    assert_eq!(info.reason, "invalid_link");
+    assert_eq!(info.metadata["belvo_status"], "400");
+    assert!(info.metadata.contains_key("request_id"));
     bench.stop().await;
 }
