@@ -7,7 +7,7 @@
 //! user, and `CreateWidgetTokenRequest` has no field for it yet, so it is sent empty; Belvo's
 //! real OFDA endpoint requires one or two entries (the emulator does not check).
 
-use regions::{Region, WidgetFamily};
+use regions::{AccessMode, CredentialsStorage, Region, WidgetFamily};
 
 use crate::request::WidgetTokenOrder;
 
@@ -34,7 +34,12 @@ pub(crate) fn token_request(
         .map(|r| r.as_str().to_owned())
         .collect();
     body.stale_in = Some(region.stale_in().to_string());
-    body.credentials_storage = region.credentials_storage().map(|c| c.to_string());
+    body.credentials_storage = match (order.access_mode, region.credentials_storage()) {
+        // Belvo accepts only `store` for recurrent links; a region whose default is single
+        // (and keeps credentials for some days) may still be asked for a recurrent widget.
+        (AccessMode::Recurrent, Some(_)) => Some(CredentialsStorage::Store.to_string()),
+        (_, storage) => storage.map(|c| c.to_string()),
+    };
     body.external_id = Some(external_id.to_owned());
     let widget = body.widget.get_or_insert_with(belvo::Widget::default);
     widget.branding = Some(branding(region));
@@ -86,7 +91,7 @@ fn consent(region: &Region) -> belvo::Consent {
 
 #[cfg(test)]
 mod tests {
-    use connect_proto::common::v1::Product;
+    use connect_proto::common::v1::{AccessMode as AccessModeProto, Product};
     use connect_proto::token::v1::CreateWidgetTokenRequest;
     use regions::RegionsConfig;
     use serde_json::{Value, json};
@@ -170,6 +175,32 @@ mod tests {
         );
         assert_eq!(update["scopes"], "read_institutions,write_links,read_links");
         assert_eq!(update["link_id"], "30cb4806-6e00-48a4-91c9-ca55968576c8");
+    }
+
+    #[test]
+    fn recurrent_widgets_always_store_credentials() {
+        let toml = regions::shipped::MEXICO_BRAZIL;
+        let mexico = &toml[..toml.find("[regions.br]").unwrap()]
+            .replace("access_mode = \"recurrent\"", "access_mode = \"single\"")
+            .replace(
+                "credentials_storage = \"store\"",
+                "credentials_storage = \"30d\"",
+            );
+        let regions = RegionsConfig::from_toml_str(mexico, TEST_ENV).unwrap();
+        let request = |access_mode: AccessModeProto| CreateWidgetTokenRequest {
+            region: "mx".into(),
+            owner: "user-1".into(),
+            products: vec![Product::Banking as i32],
+            widget: Some(connect_proto::token::v1::WidgetOverrides {
+                access_mode: access_mode as i32,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let single = body_for(&regions, request(AccessModeProto::Unspecified));
+        assert_eq!(single["credentials_storage"], "30d");
+        let recurrent = body_for(&regions, request(AccessModeProto::Recurrent));
+        assert_eq!(recurrent["credentials_storage"], "store");
     }
 
     #[test]
