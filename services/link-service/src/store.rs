@@ -438,3 +438,71 @@ fn decode(row: &AnyRow) -> Result<LinkRow, StoreError> {
         deleted_at: row.try_get("deleted_at")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use database::Backend;
+    use database::testing::TestDatabase;
+
+    use super::*;
+
+    fn fields() -> BelvoFields {
+        BelvoFields {
+            institution: "erebor_mx_retail".into(),
+            access_mode: Some("recurrent".into()),
+            status: Status::Valid,
+            refresh_rate: Some("7d".into()),
+            fetch_resources: vec!["ACCOUNTS".into()],
+            external_id: Some("ext-1".into()),
+            institution_user_id: None,
+            belvo_created_at: Some(1_700_000_000_000),
+            last_accessed_at: None,
+            json: "{}".into(),
+        }
+    }
+
+    /// Many owners racing to insert one link: exactly one wins and the row is theirs.
+    async fn one_owner_wins_a_race(backend: Backend) {
+        let Some(db) = TestDatabase::new(backend).await else {
+            return;
+        };
+        db.migrate(&crate::MIGRATOR).await.unwrap();
+        let store = Store::new(db.pool().clone());
+        let fields = fields();
+        let attempts = (0..8).map(|i| {
+            let store = store.clone();
+            let fields = fields.clone();
+            tokio::spawn(async move {
+                let owner = format!("owner-{i}");
+                let won = store
+                    .insert("link-1", &owner, "mx", Origin::Registered, &fields, 1)
+                    .await
+                    .unwrap();
+                (owner, won)
+            })
+        });
+        let mut winners = Vec::new();
+        for attempt in attempts {
+            let (owner, won) = attempt.await.unwrap();
+            if won {
+                winners.push(owner);
+            }
+        }
+        assert_eq!(winners.len(), 1, "{winners:?}");
+        let row = store.get("link-1").await.unwrap().unwrap();
+        assert_eq!(row.owner, winners[0]);
+        assert_eq!(row.fetch_resources, ["ACCOUNTS"]);
+        assert_eq!(row.belvo_created_at, Some(1_700_000_000_000));
+        assert_eq!(row.last_accessed_at, None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_owner_wins_a_race_sqlite() {
+        one_owner_wins_a_race(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_owner_wins_a_race_postgres() {
+        one_owner_wins_a_race(Backend::Postgres).await;
+    }
+}

@@ -74,3 +74,49 @@ async fn a_missing_regions_file_stops_start_up() {
         .unwrap_err();
     assert!(matches!(err, link_service::StartError::Regions(_)), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_bearer_tokens_are_enforced_when_configured() {
+    const TOKEN: &str = "gateway-token-0123456789";
+    let db = TestDatabase::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let regions = dir.path().join("regions.toml");
+    std::fs::write(&regions, regions::shipped::LOCAL).unwrap();
+    let env = [
+        (
+            "LINK_SERVICE__SERVER__LISTEN_ADDR",
+            "127.0.0.1:0".to_owned(),
+        ),
+        ("LINK_SERVICE__SERVER__ADMIN_ADDR", "127.0.0.1:0".to_owned()),
+        (
+            "LINK_SERVICE__SERVER__AUTH_TOKENS__GATEWAY",
+            TOKEN.to_owned(),
+        ),
+        ("LINK_SERVICE__DATABASE__URL", db.url().to_owned()),
+        ("LINK_SERVICE__REGIONS_FILE", regions.display().to_string()),
+    ];
+    let config: Config = settings::Loader::new(ENV_PREFIX)
+        .env(env.clone())
+        .load()
+        .unwrap();
+    let app = Application::build(config, env).await.unwrap();
+    let mut client = LinkServiceClient::connect(format!("http://{}", app.grpc_addr()))
+        .await
+        .unwrap();
+    let request = || {
+        tonic::Request::new(GetLinkRequest {
+            link_id: uuid::Uuid::new_v4().to_string(),
+            owner: String::new(),
+        })
+    };
+    let err = client.get_link(request()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+
+    let mut authorized = request();
+    authorized
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    let err = client.get_link(authorized).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "past authentication");
+    app.stop().await.unwrap();
+}
