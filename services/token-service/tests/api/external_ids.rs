@@ -74,6 +74,29 @@ async fn external_ids_are_stable_and_resolve_to_their_owner(backend: Backend) {
         .into_inner();
     assert_eq!(later.first_issued_at.unwrap(), issued);
 
+    // A link the user makes with the widget carries the external id, which resolves back
+    // to its owner (what link-service and data-service rely on).
+    let token = h
+        .create(CreateWidgetTokenRequest {
+            region: "mx".into(),
+            owner: "heidi".into(),
+            products: vec![Product::Banking as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let link = h.link_through_widget(&token.access_token).await;
+    let link_external_id = link["external_id"].as_str().unwrap().to_owned();
+    assert_eq!(link_external_id, token.widget.unwrap().external_id);
+    let resolved = client
+        .resolve_external_id(ResolveExternalIdRequest {
+            external_id: link_external_id,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resolved.owner, "heidi");
+
     let missing = client
         .resolve_external_id(ResolveExternalIdRequest {
             external_id: "never-issued-external-id".into(),

@@ -307,6 +307,45 @@ pub(crate) async fn channel(addr: std::net::SocketAddr) -> Channel {
         .unwrap()
 }
 
+impl Harness {
+    /// What the emulator's widget sees for a token: the body Belvo received (mode, link,
+    /// fetch_resources, external_id, branding, callback_urls).
+    pub(crate) async fn widget_session(&self, access_token: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .get(format!("{}/_widget/api/session", self.emulator.url()))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a link through the emulator's widget with a token, as the user would, and
+    /// returns Belvo's link.
+    pub(crate) async fn link_through_widget(&self, access_token: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .post(format!("{}/_widget/api/links", self.emulator.url()))
+            .bearer_auth(access_token)
+            .json(&serde_json::json!({
+                "institution": "erebor_mx_retail",
+                "username": format!("user_{}", uuid::Uuid::new_v4().simple()),
+                "password": "pass_valid",
+            }))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
 /// The claims of the emulator's JWT-shaped access token: what Belvo received.
 pub(crate) fn claims(access_token: &str) -> serde_json::Value {
     let payload = access_token.split('.').nth(1).unwrap();

@@ -88,6 +88,15 @@ async fn mexico_products_ask_for_their_fetch_resources(backend: Backend) {
         assert_eq!(widget.external_id.len(), 43);
         assert!(!widget.external_id.contains("user-1"));
 
+        let session = h.widget_session(&response.access_token).await;
+        assert_eq!(session["mode"], "create");
+        assert_eq!(session["external_id"], json!(widget.external_id));
+        assert_eq!(session["branding"]["company_name"], "ACME mx");
+        assert_eq!(
+            session["branding"]["company_terms_url"],
+            "https://acme.example/terms"
+        );
+
         let expires = response.expires_at.unwrap();
         let lifetime = expires.seconds - before.as_secs() as i64;
         assert!((595..=605).contains(&lifetime), "lifetime {lifetime}");
@@ -181,7 +190,18 @@ async fn ofda_region_gets_an_ofda_token(backend: Backend) {
         json!(["ACCOUNTS", "TRANSACTIONS", "OWNERS"])
     );
     assert_eq!(sent["credentials_storage"], serde_json::Value::Null);
+    let session = h.widget_session(&response.access_token).await;
+    assert_eq!(session["branding"]["company_name"], "ACME BR");
+    assert_eq!(
+        session["callback_urls"],
+        json!({
+            "success": "https://acme.example/success",
+            "exit": "https://acme.example/exit",
+            "event": "https://acme.example/event"
+        })
+    );
     let widget = response.widget.unwrap();
+    assert_eq!(session["external_id"], json!(widget.external_id));
     assert_eq!(widget.family, WidgetFamily::Ofda as i32);
     assert_eq!(widget.script_url, "");
     assert_eq!(widget.locale, "pt");
