@@ -250,13 +250,24 @@ where
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(T::default()));
         }
-        serde_json::from_slice(&bytes).map(Self).map_err(|err| {
-            let message = err.to_string();
-            match field_of(&message) {
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+            let path = err.path().to_string();
+            let message = err.inner().to_string();
+            let field = if path == "." || path.is_empty() {
+                field_of(&message)
+            } else {
+                Some(path)
+            };
+            match field {
                 Some(field) => ApiError::field(field, message),
                 None => ApiError::BadRequest(format!("invalid JSON body: {message}")),
             }
-        })
+        })?;
+        deserializer
+            .end()
+            .map_err(|err| ApiError::BadRequest(format!("invalid JSON body: {err}")))?;
+        Ok(Self(value))
     }
 }
 

@@ -1,0 +1,310 @@
+//! End-user authentication: HS256, JWKS (served by a local HTTP server), dev mode, and the
+//! production refusal of dev mode.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use gateway::config::{AuthMode, Environment};
+use gateway::{Application, Shutdown};
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+async fn status_with(app: &TestApp, bearer: Option<&str>) -> reqwest::Response {
+    let mut request = app.http.get(app.url("/v1/links"));
+    if let Some(bearer) = bearer {
+        request = request.header("authorization", bearer);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn missing_or_malformed_tokens_are_401() {
+    let app = TestApp::start().await;
+    let response = status_with(&app, None).await;
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    let body = error(response, 401).await;
+    assert_eq!(body["code"], "unauthenticated");
+    error(status_with(&app, Some("Basic abc")).await, 401).await;
+    error(status_with(&app, Some("Bearer not.a.jwt")).await, 401).await;
+    // Nothing reached link-service.
+    assert!(app.fakes.link.journal.calls().is_empty());
+    // A good token passes.
+    let ok = status_with(&app, Some(&format!("Bearer {}", token("alice")))).await;
+    assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test]
+async fn expired_wrong_issuer_audience_or_key_are_401() {
+    let app = TestApp::start().await;
+    let cases = [
+        (
+            "expired",
+            json!({"sub": "a", "iss": ISSUER, "aud": AUDIENCE, "exp": now() - 3600}),
+            SECRET,
+        ),
+        (
+            "wrong issuer",
+            json!({"sub": "a", "iss": "https://evil.example", "aud": AUDIENCE, "exp": now() + 300}),
+            SECRET,
+        ),
+        (
+            "wrong audience",
+            json!({"sub": "a", "iss": ISSUER, "aud": "other", "exp": now() + 300}),
+            SECRET,
+        ),
+        (
+            "no exp",
+            json!({"sub": "a", "iss": ISSUER, "aud": AUDIENCE}),
+            SECRET,
+        ),
+        (
+            "empty sub",
+            json!({"sub": "", "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 300}),
+            SECRET,
+        ),
+        (
+            "wrong key",
+            json!({"sub": "a", "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 300}),
+            "another-secret-0123456789-0123456789-xyz",
+        ),
+    ];
+    for (what, claims, secret) in cases {
+        let response = status_with(
+            &app,
+            Some(&format!("Bearer {}", sign_hs256(&claims, secret))),
+        )
+        .await;
+        assert_eq!(response.status(), 401, "{what}");
+        let body: Value = response.json().await.unwrap();
+        // The reason stays in the log.
+        assert_eq!(
+            body["error"]["message"], "a valid bearer token is required",
+            "{what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dev_mode_issues_tokens_that_work() {
+    let app = TestApp::start_with(|c| c.auth.mode = AuthMode::Dev).await;
+    let (status, body) = json(
+        app.http
+            .post(app.url("/v1/dev/login"))
+            .json(&json!({"user": "dev-user"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap();
+    assert!(body["expires_in"].as_u64().unwrap() > 0);
+    let response = app
+        .http
+        .get(app.url("/v1/links"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let seen = app.fakes.link.journal.of("ListLinks");
+    assert!(
+        seen[0].request.contains("owner: \"dev-user\""),
+        "{:?}",
+        seen
+    );
+    // An HS256 token of the host application's secret is not a dev token.
+    error(
+        status_with(
+            &app,
+            Some(&format!("Bearer {}", crate::harness::token("x"))),
+        )
+        .await,
+        401,
+    )
+    .await;
+    // Login needs a user.
+    let response = app
+        .http
+        .post(app.url("/v1/dev/login"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(response, 400).await["field"], "user");
+}
+
+#[tokio::test]
+async fn dev_login_does_not_exist_outside_dev_mode() {
+    let app = TestApp::start().await;
+    let response = app
+        .http
+        .post(app.url("/v1/dev/login"))
+        .json(&json!({"user": "mallory"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn production_refuses_dev_mode_at_start_up() {
+    let mut config = config(&dead_url());
+    config.environment = Environment::Production;
+    config.auth.mode = AuthMode::Dev;
+    let err = Application::build(config, regions(), Shutdown::new())
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("auth.mode"), "{message}");
+    assert!(message.contains("GATEWAY__AUTH__MODE"), "{message}");
+    // The same production configuration with hs256 starts.
+    let mut config = crate::harness::config(&dead_url());
+    config.environment = Environment::Production;
+    assert!(
+        Application::build(config, regions(), Shutdown::new())
+            .await
+            .is_ok()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// JWKS
+
+const RSA: &[u8] = include_bytes!("keys/rsa.pem");
+const RSA_OTHER: &[u8] = include_bytes!("keys/rsa-other.pem");
+const EC: &[u8] = include_bytes!("keys/ec.pem");
+
+fn jwk(key: &EncodingKey, alg: Algorithm, kid: &str) -> Jwk {
+    let mut jwk = Jwk::from_encoding_key(key, alg).unwrap();
+    jwk.common.key_id = Some(kid.to_owned());
+    jwk
+}
+
+struct JwksServer {
+    addr: SocketAddr,
+    keys: Arc<Mutex<Vec<Jwk>>>,
+    fetches: Arc<AtomicUsize>,
+}
+
+async fn jwks_server(keys: Vec<Jwk>) -> JwksServer {
+    let keys = Arc::new(Mutex::new(keys));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let (k, f) = (Arc::clone(&keys), Arc::clone(&fetches));
+    let router = axum::Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get(move || {
+            let (k, f) = (Arc::clone(&k), Arc::clone(&f));
+            async move {
+                f.fetch_add(1, Ordering::SeqCst);
+                axum::Json(JwkSet {
+                    keys: k.lock().unwrap().clone(),
+                })
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    JwksServer {
+        addr,
+        keys,
+        fetches,
+    }
+}
+
+fn sign(key: &EncodingKey, alg: Algorithm, kid: Option<&str>, claims: &Value) -> String {
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, key).unwrap()
+}
+
+fn claims(sub: &str) -> Value {
+    json!({"sub": sub, "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 300})
+}
+
+#[tokio::test]
+async fn jwks_keys_verify_rs256_and_es256_and_are_cached() {
+    let rsa = EncodingKey::from_rsa_pem(RSA).unwrap();
+    let ec = EncodingKey::from_ec_pem(EC).unwrap();
+    let other = EncodingKey::from_rsa_pem(RSA_OTHER).unwrap();
+    let server = jwks_server(vec![
+        jwk(&rsa, Algorithm::RS256, "rsa-1"),
+        jwk(&ec, Algorithm::ES256, "ec-1"),
+    ])
+    .await;
+    let url = format!("http://{}/.well-known/jwks.json", server.addr);
+    let app = TestApp::start_with(|c| {
+        c.auth.mode = AuthMode::Jwks;
+        c.auth.jwks_url = Some(url);
+        c.auth.hs256_secret = None;
+        c.auth.jwks_min_refresh = std::time::Duration::ZERO;
+    })
+    .await;
+    let bearer = |t: String| format!("Bearer {t}");
+
+    let rs = sign(&rsa, Algorithm::RS256, Some("rsa-1"), &claims("alice"));
+    assert_eq!(
+        status_with(&app, Some(&bearer(rs.clone()))).await.status(),
+        200
+    );
+    let es = sign(&ec, Algorithm::ES256, Some("ec-1"), &claims("alice"));
+    assert_eq!(status_with(&app, Some(&bearer(es))).await.status(), 200);
+    assert_eq!(status_with(&app, Some(&bearer(rs))).await.status(), 200);
+    assert_eq!(server.fetches.load(Ordering::SeqCst), 1, "keys are cached");
+
+    // Signed by a key that is not the published one.
+    let forged = sign(&other, Algorithm::RS256, Some("rsa-1"), &claims("alice"));
+    error(status_with(&app, Some(&bearer(forged))).await, 401).await;
+    // Wrong issuer with a good key.
+    let wrong_iss = sign(
+        &rsa,
+        Algorithm::RS256,
+        Some("rsa-1"),
+        &json!({"sub": "a", "iss": "https://evil.example", "aud": AUDIENCE, "exp": now() + 300}),
+    );
+    error(status_with(&app, Some(&bearer(wrong_iss))).await, 401).await;
+    // Expired with a good key.
+    let expired = sign(
+        &rsa,
+        Algorithm::RS256,
+        Some("rsa-1"),
+        &json!({"sub": "a", "iss": ISSUER, "aud": AUDIENCE, "exp": now() - 3600}),
+    );
+    error(status_with(&app, Some(&bearer(expired))).await, 401).await;
+    // HS256 is not accepted in jwks mode (no algorithm confusion).
+    error(status_with(&app, Some(&bearer(token("alice")))).await, 401).await;
+
+    // Key rotation: an unknown kid refetches the set.
+    server
+        .keys
+        .lock()
+        .unwrap()
+        .push(jwk(&other, Algorithm::RS256, "rsa-2"));
+    let rotated = sign(&other, Algorithm::RS256, Some("rsa-2"), &claims("alice"));
+    assert_eq!(
+        status_with(&app, Some(&bearer(rotated))).await.status(),
+        200
+    );
+    assert_eq!(server.fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_jwks_is_401_not_500() {
+    let app = TestApp::start_with(|c| {
+        c.auth.mode = AuthMode::Jwks;
+        c.auth.jwks_url = Some(format!("{}/jwks.json", dead_url()));
+    })
+    .await;
+    let rsa = EncodingKey::from_rsa_pem(RSA).unwrap();
+    let token = sign(&rsa, Algorithm::RS256, Some("rsa-1"), &claims("alice"));
+    error(
+        status_with(&app, Some(&format!("Bearer {token}"))).await,
+        401,
+    )
+    .await;
+}

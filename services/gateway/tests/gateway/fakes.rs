@@ -1,0 +1,590 @@
+//! Small in-memory stand-ins for token-, link- and data-service, served over real gRPC on
+//! port 0 (with health) by grpc-runtime. They record what the gateway sent them and can be
+//! told to fail.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use connect_proto::data::v1::data_service_server::{DataService, DataServiceServer};
+use connect_proto::data::v1::*;
+use connect_proto::link::v1::link_service_server::{LinkService, LinkServiceServer};
+use connect_proto::link::v1::*;
+use connect_proto::token::v1::token_service_server::{TokenService, TokenServiceServer};
+use connect_proto::token::v1::*;
+use futures::{Stream, StreamExt as _};
+use grpc_runtime::{RunningServer, ServerConfig, ServiceSet, Shutdown, serve};
+use tokio::sync::broadcast;
+use tonic::{Code, Request, Response, Status};
+
+/// What a fake saw of one call: the method, the request's debug form and its metadata.
+#[derive(Debug, Clone)]
+pub(crate) struct Seen {
+    pub(crate) method: &'static str,
+    pub(crate) request: String,
+    pub(crate) request_id: String,
+    pub(crate) traceparent: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Journal {
+    calls: Mutex<Vec<Seen>>,
+}
+
+impl Journal {
+    fn record<T: std::fmt::Debug>(&self, method: &'static str, request: &Request<T>) {
+        let get = |key: &str| {
+            request
+                .metadata()
+                .get(key)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        self.calls.lock().unwrap().push(Seen {
+            method,
+            request: format!("{:?}", request.get_ref()),
+            request_id: get("x-request-id"),
+            traceparent: get("traceparent"),
+        });
+    }
+
+    pub(crate) fn calls(&self) -> Vec<Seen> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    pub(crate) fn of(&self, method: &str) -> Vec<Seen> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == method)
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// token-service
+
+/// `region` `code-N` answers gRPC code N; `bad-field` answers a BadRequest on
+/// `widget.locale`; `belvo-error` a PERMISSION_DENIED with a Belvo ErrorInfo.
+#[derive(Debug, Default)]
+pub(crate) struct FakeToken {
+    pub(crate) journal: Journal,
+}
+
+#[tonic::async_trait]
+impl TokenService for FakeToken {
+    async fn create_widget_token(
+        &self,
+        request: Request<CreateWidgetTokenRequest>,
+    ) -> Result<Response<CreateWidgetTokenResponse>, Status> {
+        self.journal.record("CreateWidgetToken", &request);
+        let r = request.into_inner();
+        if let Some(n) = r.region.strip_prefix("code-") {
+            let code = Code::from_i32(n.parse().unwrap());
+            return Err(Status::new(code, format!("fake says {code:?}")));
+        }
+        match r.region.as_str() {
+            "bad-field" => {
+                return Err(grpc_runtime::status::invalid_field(
+                    "widget.locale",
+                    "must be es, en or pt",
+                ));
+            }
+            "belvo-error" => {
+                return Err(grpc_runtime::status::belvo_error(
+                    Code::PermissionDenied,
+                    "Belvo refused the keys",
+                    "authentication_failed",
+                    Some(401),
+                    None,
+                    None,
+                ));
+            }
+            _ => {}
+        }
+        Ok(Response::new(CreateWidgetTokenResponse {
+            access_token: format!("access-for-{}", r.owner),
+            expires_at: Some(prost_types::Timestamp {
+                seconds: 1_900_000_000,
+                nanos: 0,
+            }),
+            widget: Some(WidgetConfig {
+                region: r.region,
+                family: WidgetFamily::MultiRegion as i32,
+                external_id: format!("ext-{}", r.owner),
+                access_mode: connect_proto::common::v1::AccessMode::Recurrent as i32,
+                fetch_resources: r.products.iter().map(|p| format!("product-{p}")).collect(),
+                link_id: r.link_id,
+                locale: "es".into(),
+                ..WidgetConfig::default()
+            }),
+        }))
+    }
+
+    async fn resolve_external_id(
+        &self,
+        _request: Request<ResolveExternalIdRequest>,
+    ) -> Result<Response<ResolveExternalIdResponse>, Status> {
+        Err(Status::unimplemented("not in the fake"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// link-service
+
+/// Links by id, each with an owner. `RegisterLink` of an unknown id creates it for the
+/// caller (institution `erebor_mx_retail`); of another owner's id answers PERMISSION_DENIED.
+/// `RefreshLink` answers FAILED_PRECONDITION with RetryInfo (Belvo's cooldown).
+#[derive(Debug, Default)]
+pub(crate) struct FakeLink {
+    pub(crate) journal: Journal,
+    pub(crate) links: Mutex<HashMap<String, Link>>,
+    /// When set, every call answers this.
+    pub(crate) fail_with: Mutex<Option<Status>>,
+}
+
+impl FakeLink {
+    pub(crate) fn insert(&self, link_id: &str, owner: &str) {
+        self.links.lock().unwrap().insert(
+            link_id.to_owned(),
+            Link {
+                link_id: link_id.to_owned(),
+                owner: owner.to_owned(),
+                region: "mx".into(),
+                institution: "erebor_mx_retail".into(),
+                status: LinkStatus::Valid as i32,
+                ..Link::default()
+            },
+        );
+    }
+
+    pub(crate) fn set_status(&self, link_id: &str, status: LinkStatus) {
+        self.links.lock().unwrap().get_mut(link_id).unwrap().status = status as i32;
+    }
+
+    fn fail(&self) -> Result<(), Status> {
+        match self.fail_with.lock().unwrap().clone() {
+            Some(status) => Err(status),
+            None => Ok(()),
+        }
+    }
+
+    fn owned(&self, link_id: &str, owner: &str) -> Result<Link, Status> {
+        self.fail()?;
+        self.links
+            .lock()
+            .unwrap()
+            .get(link_id)
+            .filter(|l| owner.is_empty() || l.owner == owner)
+            .cloned()
+            .ok_or_else(|| Status::not_found("link not found"))
+    }
+}
+
+#[tonic::async_trait]
+impl LinkService for FakeLink {
+    async fn register_link(
+        &self,
+        request: Request<RegisterLinkRequest>,
+    ) -> Result<Response<RegisterLinkResponse>, Status> {
+        self.journal.record("RegisterLink", &request);
+        self.fail()?;
+        let r = request.into_inner();
+        let existing = self.links.lock().unwrap().get(&r.link_id).cloned();
+        match existing {
+            Some(link) if link.owner != r.owner => Err(grpc_runtime::status::platform_error(
+                Code::PermissionDenied,
+                "the link is registered to another owner",
+                "LINK_OWNED_BY_ANOTHER_OWNER",
+            )),
+            Some(link) => Ok(Response::new(RegisterLinkResponse {
+                link: Some(link),
+                created: false,
+            })),
+            None => {
+                self.insert(&r.link_id, &r.owner);
+                let link = self.links.lock().unwrap()[&r.link_id].clone();
+                Ok(Response::new(RegisterLinkResponse {
+                    link: Some(link),
+                    created: true,
+                }))
+            }
+        }
+    }
+
+    async fn get_link(
+        &self,
+        request: Request<GetLinkRequest>,
+    ) -> Result<Response<GetLinkResponse>, Status> {
+        self.journal.record("GetLink", &request);
+        let r = request.into_inner();
+        let link = self.owned(&r.link_id, &r.owner)?;
+        Ok(Response::new(GetLinkResponse { link: Some(link) }))
+    }
+
+    async fn list_links(
+        &self,
+        request: Request<ListLinksRequest>,
+    ) -> Result<Response<ListLinksResponse>, Status> {
+        self.journal.record("ListLinks", &request);
+        self.fail()?;
+        let r = request.into_inner();
+        let mut links: Vec<Link> = self
+            .links
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|l| l.owner == r.owner)
+            .cloned()
+            .collect();
+        links.sort_by(|a, b| a.link_id.cmp(&b.link_id));
+        let start: usize = r.page_token.parse().unwrap_or(0);
+        let size = if r.page_size == 0 {
+            50
+        } else {
+            r.page_size as usize
+        };
+        let page: Vec<Link> = links.iter().skip(start).take(size).cloned().collect();
+        let next = if start + size < links.len() {
+            (start + size).to_string()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ListLinksResponse {
+            links: page,
+            next_page_token: next,
+        }))
+    }
+
+    async fn delete_link(
+        &self,
+        request: Request<DeleteLinkRequest>,
+    ) -> Result<Response<DeleteLinkResponse>, Status> {
+        self.journal.record("DeleteLink", &request);
+        let r = request.into_inner();
+        let mut link = self.owned(&r.link_id, &r.owner)?;
+        link.status = LinkStatus::Deleted as i32;
+        self.links
+            .lock()
+            .unwrap()
+            .insert(r.link_id.clone(), link.clone());
+        Ok(Response::new(DeleteLinkResponse { link: Some(link) }))
+    }
+
+    async fn refresh_link(
+        &self,
+        request: Request<RefreshLinkRequest>,
+    ) -> Result<Response<RefreshLinkResponse>, Status> {
+        self.journal.record("RefreshLink", &request);
+        let r = request.into_inner();
+        let link = self.owned(&r.link_id, &r.owner)?;
+        if link.last_refresh_requested_at.is_some() {
+            return Err(grpc_runtime::status::belvo_error(
+                Code::FailedPrecondition,
+                "the link was refreshed recently",
+                "link_refreshed",
+                Some(400),
+                None,
+                Some(std::time::Duration::from_secs(540)),
+            ));
+        }
+        let mut link = link;
+        link.last_refresh_requested_at = Some(prost_types::Timestamp::default());
+        self.links.lock().unwrap().insert(r.link_id, link);
+        Ok(Response::new(RefreshLinkResponse {
+            belvo_request_id: "belvo-req-1".into(),
+            requested_at: Some(prost_types::Timestamp {
+                seconds: 1_800_000_000,
+                nanos: 0,
+            }),
+        }))
+    }
+
+    async fn apply_link_event(
+        &self,
+        _request: Request<ApplyLinkEventRequest>,
+    ) -> Result<Response<ApplyLinkEventResponse>, Status> {
+        Err(Status::unimplemented("not in the fake"))
+    }
+
+    async fn adopt_link(
+        &self,
+        _request: Request<AdoptLinkRequest>,
+    ) -> Result<Response<AdoptLinkResponse>, Status> {
+        Err(Status::unimplemented("not in the fake"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// data-service
+
+/// Webhooks are kept (duplicates by `webhook_id`); a body without `webhook_id` is
+/// INVALID_ARGUMENT. Every list answers the records stored for (link, resource), a page at a
+/// time (the token is an offset). `WatchSyncStatus` sends a snapshot, then whatever
+/// [`FakeData::push_sync`] sends.
+#[derive(Debug)]
+pub(crate) struct FakeData {
+    pub(crate) journal: Journal,
+    pub(crate) webhooks: Mutex<Vec<(String, Vec<u8>)>>,
+    pub(crate) records: Mutex<HashMap<(String, i32), Vec<Record>>>,
+    pub(crate) sync: broadcast::Sender<LinkSync>,
+}
+
+impl Default for FakeData {
+    fn default() -> Self {
+        Self {
+            journal: Journal::default(),
+            webhooks: Mutex::default(),
+            records: Mutex::default(),
+            sync: broadcast::channel(16).0,
+        }
+    }
+}
+
+impl FakeData {
+    pub(crate) fn add_record(&self, link_id: &str, resource: Resource, belvo_json: &str) {
+        let mut records = self.records.lock().unwrap();
+        let list = records
+            .entry((link_id.to_owned(), resource as i32))
+            .or_default();
+        list.push(Record {
+            id: format!("rec-{}", list.len()),
+            link_id: link_id.to_owned(),
+            resource: resource as i32,
+            belvo_json: belvo_json.to_owned(),
+            ..Record::default()
+        });
+    }
+
+    pub(crate) fn push_sync(&self, sync: LinkSync) {
+        let _ = self.sync.send(sync);
+    }
+
+    fn page(
+        &self,
+        link_id: &str,
+        resource: Resource,
+        page: Option<&PageRequest>,
+    ) -> (Vec<Record>, String) {
+        let all = self
+            .records
+            .lock()
+            .unwrap()
+            .get(&(link_id.to_owned(), resource as i32))
+            .cloned()
+            .unwrap_or_default();
+        let page = page.cloned().unwrap_or_default();
+        let start: usize = page.page_token.parse().unwrap_or(0);
+        let size = if page.page_size == 0 {
+            100
+        } else {
+            page.page_size as usize
+        };
+        let next = if start + size < all.len() {
+            (start + size).to_string()
+        } else {
+            String::new()
+        };
+        (all.into_iter().skip(start).take(size).collect(), next)
+    }
+}
+
+pub(crate) fn snapshot(link_id: &str, state: SyncState, records: i64) -> LinkSync {
+    LinkSync {
+        link_id: link_id.to_owned(),
+        owner: String::new(),
+        resources: vec![ResourceSync {
+            resource: Resource::Accounts as i32,
+            state: state as i32,
+            records,
+            ..ResourceSync::default()
+        }],
+        last_webhook_at: None,
+        stale: false,
+    }
+}
+
+macro_rules! lists {
+    ($($method:ident, $name:literal, $req:ty, $resp:ident, $resource:expr;)+) => {
+        $(
+            // Spelled as `async_trait` expands an `async fn` (it cannot see into macros).
+            fn $method<'a, 'async_trait>(
+                &'a self,
+                request: Request<$req>,
+            ) -> Pin<Box<dyn Future<Output = Result<Response<$resp>, Status>> + Send + 'async_trait>>
+            where
+                'a: 'async_trait,
+                Self: 'async_trait,
+            {
+                Box::pin(async move {
+                    self.journal.record($name, &request);
+                    let r = request.into_inner();
+                    let (records, next_page_token) = self.page(&r.link_id, $resource, r.page.as_ref());
+                    Ok(Response::new($resp { records, next_page_token }))
+                })
+            }
+        )+
+    };
+}
+
+type SyncStream = Pin<Box<dyn Stream<Item = Result<WatchSyncStatusResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl DataService for FakeData {
+    async fn ingest_webhook(
+        &self,
+        request: Request<IngestWebhookRequest>,
+    ) -> Result<Response<IngestWebhookResponse>, Status> {
+        self.journal.record("IngestWebhook", &request);
+        let r = request.into_inner();
+        let body: serde_json::Value = serde_json::from_slice(&r.body)
+            .map_err(|_| grpc_runtime::status::invalid_field("body", "not JSON"))?;
+        let Some(id) = body["webhook_id"].as_str() else {
+            return Err(grpc_runtime::status::invalid_field(
+                "body.webhook_id",
+                "required",
+            ));
+        };
+        let mut webhooks = self.webhooks.lock().unwrap();
+        let duplicate = webhooks.iter().any(|(_, b)| {
+            serde_json::from_slice::<serde_json::Value>(b).unwrap()["webhook_id"] == id
+        });
+        if !duplicate {
+            webhooks.push((r.region, r.body.clone()));
+        }
+        Ok(Response::new(IngestWebhookResponse {
+            outcome: if duplicate {
+                IngestOutcome::Duplicate
+            } else {
+                IngestOutcome::Accepted
+            } as i32,
+            webhook_id: id.to_owned(),
+        }))
+    }
+
+    async fn notify_link_registered(
+        &self,
+        _request: Request<NotifyLinkRegisteredRequest>,
+    ) -> Result<Response<NotifyLinkRegisteredResponse>, Status> {
+        Err(Status::unimplemented("not in the fake"))
+    }
+
+    lists! {
+        list_accounts, "ListAccounts", ListAccountsRequest, ListAccountsResponse, Resource::Accounts;
+        list_transactions, "ListTransactions", ListTransactionsRequest, ListTransactionsResponse, Resource::Transactions;
+        list_balances, "ListBalances", ListBalancesRequest, ListBalancesResponse, Resource::Balances;
+        list_owners, "ListOwners", ListOwnersRequest, ListOwnersResponse, Resource::Owners;
+        list_incomes, "ListIncomes", ListIncomesRequest, ListIncomesResponse, Resource::Incomes;
+        list_recurring_expenses, "ListRecurringExpenses", ListRecurringExpensesRequest, ListRecurringExpensesResponse, Resource::RecurringExpenses;
+        list_risk_insights, "ListRiskInsights", ListRiskInsightsRequest, ListRiskInsightsResponse, Resource::RiskInsights;
+        list_employment_records, "ListEmploymentRecords", ListEmploymentRecordsRequest, ListEmploymentRecordsResponse, Resource::EmploymentRecords;
+        list_invoices, "ListInvoices", ListInvoicesRequest, ListInvoicesResponse, Resource::Invoices;
+        list_tax_returns, "ListTaxReturns", ListTaxReturnsRequest, ListTaxReturnsResponse, Resource::TaxReturns;
+        list_tax_status, "ListTaxStatus", ListTaxStatusRequest, ListTaxStatusResponse, Resource::TaxStatus;
+        list_tax_compliance_status, "ListTaxComplianceStatus", ListTaxComplianceStatusRequest, ListTaxComplianceStatusResponse, Resource::TaxComplianceStatus;
+        list_tax_retentions, "ListTaxRetentions", ListTaxRetentionsRequest, ListTaxRetentionsResponse, Resource::TaxRetentions;
+    }
+
+    async fn get_sync_status(
+        &self,
+        request: Request<GetSyncStatusRequest>,
+    ) -> Result<Response<GetSyncStatusResponse>, Status> {
+        self.journal.record("GetSyncStatus", &request);
+        let r = request.into_inner();
+        Ok(Response::new(GetSyncStatusResponse {
+            link: Some(snapshot(&r.link_id, SyncState::Succeeded, 3)),
+        }))
+    }
+
+    type WatchSyncStatusStream = SyncStream;
+
+    async fn watch_sync_status(
+        &self,
+        request: Request<WatchSyncStatusRequest>,
+    ) -> Result<Response<Self::WatchSyncStatusStream>, Status> {
+        self.journal.record("WatchSyncStatus", &request);
+        let r = request.into_inner();
+        let updates = self.sync.subscribe();
+        let first = WatchSyncStatusResponse {
+            link: Some(snapshot(&r.link_id, SyncState::Pending, 0)),
+        };
+        let stream = futures::stream::once(async move { Ok(first) }).chain(
+            futures::stream::unfold(updates, |mut updates| async move {
+                let sync = updates.recv().await.ok()?;
+                Some((Ok(WatchSyncStatusResponse { link: Some(sync) }), updates))
+            }),
+        );
+        let stream: SyncStream = Box::pin(stream);
+        Ok(Response::new(stream))
+    }
+
+    async fn resync_link(
+        &self,
+        _request: Request<ResyncLinkRequest>,
+    ) -> Result<Response<ResyncLinkResponse>, Status> {
+        Err(Status::unimplemented("not in the fake"))
+    }
+
+    async fn purge_link(
+        &self,
+        _request: Request<PurgeLinkRequest>,
+    ) -> Result<Response<PurgeLinkResponse>, Status> {
+        Err(Status::unimplemented("not in the fake"))
+    }
+
+    async fn list_webhook_events(
+        &self,
+        _request: Request<ListWebhookEventsRequest>,
+    ) -> Result<Response<ListWebhookEventsResponse>, Status> {
+        Err(Status::unimplemented("not in the fake"))
+    }
+
+    async fn replay_webhook_event(
+        &self,
+        _request: Request<ReplayWebhookEventRequest>,
+    ) -> Result<Response<ReplayWebhookEventResponse>, Status> {
+        Err(Status::unimplemented("not in the fake"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// The three fakes, served.
+pub(crate) struct Fakes {
+    pub(crate) token: Arc<FakeToken>,
+    pub(crate) link: Arc<FakeLink>,
+    pub(crate) data: Arc<FakeData>,
+    pub(crate) server: RunningServer,
+    pub(crate) shutdown: Shutdown,
+}
+
+impl Fakes {
+    pub(crate) async fn start() -> Self {
+        let token = Arc::new(FakeToken::default());
+        let link = Arc::new(FakeLink::default());
+        let data = Arc::new(FakeData::default());
+        let config = ServerConfig::for_tests();
+        let services = ServiceSet::new()
+            .service(TokenServiceServer::from_arc(Arc::clone(&token)))
+            .service(LinkServiceServer::from_arc(Arc::clone(&link)))
+            .service(DataServiceServer::from_arc(Arc::clone(&data)));
+        let listeners = grpc_runtime::Listeners::bind(&config).await.unwrap();
+        let shutdown = Shutdown::new();
+        let registry = prometheus::Registry::new();
+        let server = serve(services, listeners, &config, &registry, shutdown.clone())
+            .await
+            .unwrap();
+        Self {
+            token,
+            link,
+            data,
+            server,
+            shutdown,
+        }
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.server.grpc_addr())
+    }
+}

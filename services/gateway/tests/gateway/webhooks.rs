@@ -1,0 +1,106 @@
+//! `POST /webhooks/belvo/{region}`: constant-time Authorization check, nothing stored from a
+//! rejected request, body limit, per-IP limit on failed authentication, 503 when data-service
+//! is down (so Belvo retries), and outcomes in the metrics.
+
+use crate::harness::*;
+
+const BODY: &str = r#"{"webhook_id":"wh-1","webhook_type":"TRANSACTIONS","webhook_code":"historical_update","link_id":"0b7b1b7e-1d55-4a4f-9a63-6f7c2c0e0a01","request_id":"r1","external_id":"ext","data":{}}"#;
+
+#[tokio::test]
+async fn an_authorized_webhook_is_persisted_before_the_200() {
+    let app = TestApp::start().await;
+    let (status, body) = json(app.webhook("mx", Some(WEBHOOK_AUTH), BODY).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "accepted");
+    assert_eq!(body["webhook_id"], "wh-1");
+    let stored = app.fakes.data.webhooks.lock().unwrap().clone();
+    assert_eq!(stored, vec![("mx".to_owned(), BODY.as_bytes().to_vec())]);
+    // Belvo's redelivery is acknowledged as a duplicate.
+    let (status, body) = json(app.webhook("mx", Some(WEBHOOK_AUTH), BODY).await).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("duplicate")));
+    assert_eq!(app.fakes.data.webhooks.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn wrong_or_missing_authorization_is_401_and_nothing_reaches_data_service() {
+    let app = TestApp::start().await;
+    for auth in [
+        None,
+        Some("Bearer wrong-token"),
+        Some("Bearer local-webhook-toke"),
+        Some("Bearer local-webhook-token-and-more"),
+        Some("bearer local-webhook-token"),
+    ] {
+        let error = error(app.webhook("mx", auth, BODY).await, 401).await;
+        assert_eq!(error["code"], "unauthenticated", "{auth:?}");
+        // The configured value never appears in an answer.
+        assert!(!error.to_string().contains("local-webhook-token"));
+    }
+    assert!(app.fakes.data.journal.calls().is_empty());
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"gateway_webhooks_total{outcome="unauthorized",region="mx"} 5"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_region_is_404() {
+    let app = TestApp::start().await;
+    error(app.webhook("zz", Some(WEBHOOK_AUTH), BODY).await, 404).await;
+    assert!(app.fakes.data.journal.calls().is_empty());
+}
+
+#[tokio::test]
+async fn bodies_over_the_webhook_limit_are_413_and_not_stored() {
+    let app = TestApp::start_with(|c| c.limits.webhook_body_bytes = 512).await;
+    let big = format!(r#"{{"webhook_id":"wh-big","pad":"{}"}}"#, "x".repeat(2048));
+    let error = error(app.webhook("mx", Some(WEBHOOK_AUTH), &big).await, 413).await;
+    assert_eq!(error["code"], "payload_too_large");
+    assert!(app.fakes.data.journal.calls().is_empty());
+    // A body within the limit still goes through.
+    assert_eq!(
+        app.webhook("mx", Some(WEBHOOK_AUTH), BODY).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_a_webhook_is_400() {
+    let app = TestApp::start().await;
+    let error = error(
+        app.webhook("mx", Some(WEBHOOK_AUTH), r#"{"hello":1}"#)
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(error["field"], "body.webhook_id");
+}
+
+#[tokio::test]
+async fn data_service_down_is_503_so_belvo_retries() {
+    let app = TestApp::start_with(|c| c.clients.data_service.url = dead_url()).await;
+    let error = error(app.webhook("mx", Some(WEBHOOK_AUTH), BODY).await, 503).await;
+    assert_eq!(error["code"], "unavailable");
+}
+
+#[tokio::test]
+async fn repeated_failed_authentication_from_one_ip_is_429() {
+    let app = TestApp::start_with(|c| c.limits.webhook_auth_failures = 2).await;
+    for _ in 0..2 {
+        error(app.webhook("mx", Some("Bearer guess"), BODY).await, 401).await;
+    }
+    // Now even the right value from that IP waits.
+    let response = app.webhook("mx", Some(WEBHOOK_AUTH), BODY).await;
+    assert!(response.headers().contains_key("retry-after"));
+    error(response, 429).await;
+    assert!(app.fakes.data.journal.calls().is_empty());
+}
