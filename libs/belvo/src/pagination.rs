@@ -154,17 +154,21 @@ impl Client {
         self.call_json(call).await
     }
 
+    /// The absolute URL of a listing's first page: a checkpoint to start [`Client::pages_from`]
+    /// at.
+    pub fn first_page_url(&self, path: &str, filters: &Filters) -> Result<String, Error> {
+        let mut url = self.url(path)?;
+        filters.apply(&mut url);
+        Ok(url.to_string())
+    }
+
     /// Pages of a listing starting at `path` (e.g. `api/transactions/`) with `filters`.
     pub fn pages<T: DeserializeOwned + Send + 'static>(
         &self,
         path: &str,
         filters: &Filters,
     ) -> BoxStream<'static, Result<Page<T>, Error>> {
-        let first = self.url(path).map(|mut url| {
-            filters.apply(&mut url);
-            url.to_string()
-        });
-        match first {
+        match self.first_page_url(path, filters) {
             Ok(first) => self.pages_from(first),
             Err(e) => stream::once(async { Err(e) }).boxed(),
         }

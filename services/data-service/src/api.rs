@@ -1,0 +1,770 @@
+//! The `connect.data.v1.DataService` handlers: validation, the mapping of stored rows to
+//! protobuf, and one exhaustive mapping from data-service errors to `tonic::Status`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use connect_proto::data::v1 as pb;
+use connect_proto::data::v1::data_service_server::DataService;
+use futures::Stream;
+use grpc_runtime::status::{FieldViolations, internal, invalid_field, request_id};
+use tokio::sync::broadcast::error::RecvError;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::inbox::{Inbox, IngestError, timestamp};
+use crate::resource::Resource;
+use crate::store::{
+    Ingested, LinkRow, RecordFilter, StatusRow, StoreError, StoredRecord, StoredWebhook, SyncState,
+    WebhookFilter, WebhookState, now_ms,
+};
+
+/// The handlers.
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub inbox: Inbox,
+}
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    #[error("invalid request")]
+    Invalid(FieldViolations),
+    #[error("link {0} not found")]
+    LinkNotFound(String),
+    #[error("webhook {0} not found")]
+    WebhookNotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Ingest(IngestError),
+}
+
+impl ApiError {
+    fn field(field: &str, description: &str) -> Self {
+        let mut v = FieldViolations::new();
+        v.add(field, description);
+        Self::Invalid(v)
+    }
+
+    fn into_status(self, request_id: Option<&str>) -> Status {
+        match self {
+            Self::Invalid(violations) => violations.into_status(),
+            Self::LinkNotFound(id) => Status::not_found(format!("link {id} not found")),
+            Self::WebhookNotFound(id) => Status::not_found(format!("webhook {id} not found")),
+            Self::Store(StoreError::BadPageToken) => {
+                invalid_field("page.page_token", "not a token this service issued")
+            }
+            Self::Store(e @ (StoreError::Database(_) | StoreError::LeaseLost)) => {
+                internal(request_id, &e)
+            }
+            Self::Ingest(IngestError::NotAWebhook(e)) => {
+                invalid_field("body", &format!("not a Belvo webhook envelope: {e}"))
+            }
+            Self::Ingest(IngestError::UnknownRegion(region)) => {
+                invalid_field("region", &format!("region `{region}` is not configured"))
+            }
+            Self::Ingest(IngestError::Store(e)) => internal(request_id, &e),
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn respond<T>(request_id: Option<String>, result: ApiResult<T>) -> Result<Response<T>, Status> {
+    result
+        .map(Response::new)
+        .map_err(|e| e.into_status(request_id.as_deref()))
+}
+
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: i32 = 500;
+
+/// Page size and token from a request.
+fn page(page: Option<&pb::PageRequest>, v: &mut FieldViolations) -> (usize, Option<String>) {
+    let Some(p) = page else {
+        return (DEFAULT_PAGE, None);
+    };
+    v.check(
+        (0..=MAX_PAGE).contains(&p.page_size),
+        "page.page_size",
+        "must be 0 (default 100) to 500",
+    );
+    let size = if p.page_size <= 0 {
+        DEFAULT_PAGE
+    } else {
+        p.page_size.min(MAX_PAGE) as usize
+    };
+    let token = (!p.page_token.is_empty()).then(|| p.page_token.clone());
+    (size, token)
+}
+
+fn date(value: &str, field: &str, v: &mut FieldViolations) -> Option<String> {
+    if value.is_empty() {
+        return None;
+    }
+    let ok = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok() && value.len() == 10;
+    v.check(ok, field, "must be a date YYYY-MM-DD");
+    Some(value.to_owned())
+}
+
+fn range(
+    r: Option<&pb::DateRange>,
+    field: &str,
+    v: &mut FieldViolations,
+) -> (Option<String>, Option<String>) {
+    let Some(r) = r else { return (None, None) };
+    let from = date(&r.from, &format!("{field}.from"), v);
+    let to = date(&r.to, &format!("{field}.to"), v);
+    if let (Some(f), Some(t)) = (&from, &to) {
+        v.check(f <= t, &format!("{field}.to"), "must not be before `from`");
+    }
+    (from, to)
+}
+
+fn check_link_id(link_id: &str, v: &mut FieldViolations) {
+    v.check(
+        uuid::Uuid::parse_str(link_id).is_ok(),
+        "link_id",
+        "must be a Belvo link id (UUID)",
+    );
+}
+
+impl Api {
+    /// The link, if it exists and (when `owner` is given) is the owner's.
+    async fn owned_link(&self, link_id: &str, owner: &str) -> ApiResult<LinkRow> {
+        let link = self.inbox.engine.store.link(link_id).await?;
+        match link {
+            Some(link) if owner.is_empty() || link.owner == owner => Ok(link),
+            _ => Err(ApiError::LinkNotFound(link_id.to_owned())),
+        }
+    }
+
+    async fn list(
+        &self,
+        link_id: &str,
+        owner: &str,
+        resource: Resource,
+        filter: RecordFilter,
+        page_request: Option<&pb::PageRequest>,
+        mut v: FieldViolations,
+    ) -> ApiResult<(Vec<pb::Record>, String)> {
+        check_link_id(link_id, &mut v);
+        let (limit, token) = page(page_request, &mut v);
+        if !v.is_empty() {
+            return Err(ApiError::Invalid(v));
+        }
+        self.owned_link(link_id, owner).await?;
+        let page = self
+            .inbox
+            .engine
+            .store
+            .list_records(link_id, resource, &filter, limit, token.as_deref())
+            .await?;
+        Ok((
+            page.records.into_iter().map(record).collect(),
+            page.next_token.unwrap_or_default(),
+        ))
+    }
+
+    async fn link_sync(&self, link: &LinkRow) -> ApiResult<pb::LinkSync> {
+        let rows = self.inbox.engine.store.statuses(&link.link_id).await?;
+        Ok(link_sync(
+            link,
+            &rows,
+            self.inbox.engine.config.freshness_margin,
+        ))
+    }
+}
+
+fn record(r: StoredRecord) -> pb::Record {
+    let c = r.columns;
+    pb::Record {
+        id: r.id,
+        link_id: r.link_id,
+        resource: r.resource.to_proto() as i32,
+        account_id: c.account_id,
+        date: c.day,
+        amount: c.amount,
+        currency: c.currency,
+        r#type: c.kind,
+        status: c.status,
+        description: c.description,
+        belvo_created_at: c.created_at.map(timestamp),
+        synced_at: Some(timestamp(r.synced_at)),
+        belvo_json: r.body,
+    }
+}
+
+fn sync_state(s: SyncState) -> pb::SyncState {
+    match s {
+        SyncState::Waiting => pb::SyncState::Waiting,
+        SyncState::Pending => pb::SyncState::Pending,
+        SyncState::Running => pb::SyncState::Running,
+        SyncState::Succeeded => pb::SyncState::Succeeded,
+        SyncState::Retrying => pb::SyncState::Retrying,
+        SyncState::Failed => pb::SyncState::Failed,
+    }
+}
+
+/// A link's sync state: every resource it fetches (waiting until announced) and any other
+/// resource that has a state.
+fn link_sync(link: &LinkRow, rows: &[StatusRow], margin: std::time::Duration) -> pb::LinkSync {
+    let mut resources: Vec<pb::ResourceSync> = rows
+        .iter()
+        .map(|s| pb::ResourceSync {
+            resource: s.resource.to_proto() as i32,
+            state: sync_state(s.state) as i32,
+            records: s.records,
+            records_this_pull: s.records_this_pull,
+            expected_records: s.expected_records.unwrap_or_default(),
+            last_success_at: s.last_success_at.map(timestamp),
+            last_attempt_at: s.last_attempt_at.map(timestamp),
+            next_attempt_at: s.next_attempt_at.map(timestamp),
+            attempts: s.attempts,
+            last_error: s.last_error.clone().unwrap_or_default(),
+        })
+        .collect();
+    for resource in crate::sync::stored_resources(&link.fetch_resources) {
+        if !rows.iter().any(|s| s.resource == resource) {
+            resources.push(pb::ResourceSync {
+                resource: resource.to_proto() as i32,
+                state: pb::SyncState::Waiting as i32,
+                ..Default::default()
+            });
+        }
+    }
+    resources.sort_by_key(|r| r.resource);
+    pb::LinkSync {
+        link_id: link.link_id.clone(),
+        owner: link.owner.clone(),
+        resources,
+        last_webhook_at: link.last_webhook_at.map(timestamp),
+        stale: crate::watchdog::is_stale(link, now_ms(), margin),
+    }
+}
+
+fn webhook_state(s: WebhookState) -> pb::WebhookState {
+    match s {
+        WebhookState::Received => pb::WebhookState::Received,
+        WebhookState::Processed => pb::WebhookState::Processed,
+        WebhookState::Held => pb::WebhookState::Held,
+        WebhookState::Ignored => pb::WebhookState::Ignored,
+        WebhookState::Failed => pb::WebhookState::Failed,
+    }
+}
+
+fn webhook(w: StoredWebhook) -> pb::WebhookEvent {
+    pb::WebhookEvent {
+        webhook_id: w.webhook_id,
+        region: w.region,
+        link_id: w.link_id,
+        webhook_type: w.webhook_type,
+        webhook_code: w.webhook_code,
+        process_type: w.process_type.unwrap_or_default(),
+        request_id: w.request_id.unwrap_or_default(),
+        state: webhook_state(w.state) as i32,
+        error: w.error.unwrap_or_default(),
+        deliveries: w.deliveries,
+        received_at: Some(timestamp(w.received_at)),
+        processed_at: w.processed_at.map(timestamp),
+        body: w.body.into_bytes(),
+    }
+}
+
+/// The list RPCs differ only in their resource and filters.
+macro_rules! list_rpc {
+    ($method:ident, $req:ident, $resp:ident, $resource:expr, |$r:ident, $v:ident| $filter:expr) => {
+        // Written out as `async_trait` would expand it: the attribute does not see methods
+        // that a macro produces.
+        fn $method<'life0, 'async_trait>(
+            &'life0 self,
+            request: Request<pb::$req>,
+        ) -> Pin<Box<dyn Future<Output = Result<Response<pb::$resp>, Status>> + Send + 'async_trait>>
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(async move {
+                let id = request_id(&request).map(str::to_owned);
+                let $r = request.into_inner();
+                let mut $v = FieldViolations::new();
+                let filter: RecordFilter = $filter;
+                let result = self
+                    .list(&$r.link_id, &$r.owner, $resource, filter, $r.page.as_ref(), $v)
+                    .await
+                    .map(|(records, next_page_token)| pb::$resp { records, next_page_token });
+                respond(id, result)
+            })
+        }
+    };
+}
+
+fn no_filter(_v: &mut FieldViolations) -> RecordFilter {
+    RecordFilter::default()
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchSyncStatusResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl DataService for Api {
+    async fn ingest_webhook(
+        &self,
+        request: Request<pb::IngestWebhookRequest>,
+    ) -> Result<Response<pb::IngestWebhookResponse>, Status> {
+        let id = request_id(&request).map(str::to_owned);
+        let r = request.into_inner();
+        let result = async {
+            if r.region.is_empty() {
+                return Err(ApiError::field("region", "required"));
+            }
+            let (ingested, webhook_id) = self
+                .inbox
+                .ingest(&r.region, &r.body)
+                .await
+                .map_err(ApiError::Ingest)?;
+            let outcome = match ingested {
+                Ingested::New => pb::IngestOutcome::Accepted,
+                Ingested::Duplicate => pb::IngestOutcome::Duplicate,
+            };
+            Ok(pb::IngestWebhookResponse {
+                outcome: outcome as i32,
+                webhook_id,
+            })
+        }
+        .await;
+        respond(id, result)
+    }
+
+    async fn notify_link_registered(
+        &self,
+        request: Request<pb::NotifyLinkRegisteredRequest>,
+    ) -> Result<Response<pb::NotifyLinkRegisteredResponse>, Status> {
+        let id = request_id(&request).map(str::to_owned);
+        let r = request.into_inner();
+        let result = async {
+            let mut v = FieldViolations::new();
+            check_link_id(&r.link_id, &mut v);
+            v.check(
+                self.inbox.engine.belvo.has(&r.region),
+                "region",
+                "not a configured region",
+            );
+            v.check(!r.owner.is_empty(), "owner", "required");
+            if !v.is_empty() {
+                return Err(ApiError::Invalid(v));
+            }
+            let released = self
+                .inbox
+                .link_registered(LinkRow {
+                    link_id: r.link_id,
+                    region: r.region,
+                    owner: r.owner,
+                    fetch_resources: r.fetch_resources,
+                    refresh_rate: r.refresh_rate,
+                    registered_at: now_ms(),
+                    last_webhook_at: None,
+                    last_reconciled_at: None,
+                })
+                .await
+                .map_err(ApiError::Ingest)?;
+            Ok(pb::NotifyLinkRegisteredResponse {
+                released_webhooks: released as i32,
+            })
+        }
+        .await;
+        respond(id, result)
+    }
+
+    list_rpc!(
+        list_accounts,
+        ListAccountsRequest,
+        ListAccountsResponse,
+        Resource::Accounts,
+        |r, v| RecordFilter {
+            kinds: r.categories.clone(),
+            ..no_filter(&mut v)
+        }
+    );
+    list_rpc!(
+        list_transactions,
+        ListTransactionsRequest,
+        ListTransactionsResponse,
+        Resource::Transactions,
+        |r, v| {
+            let (day_from, day_to) = range(r.value_date.as_ref(), "value_date", &mut v);
+            RecordFilter {
+                day_from,
+                day_to,
+                account_id: (!r.account_id.is_empty()).then(|| r.account_id.clone()),
+                kinds: r.types.clone(),
+                statuses: r.statuses.clone(),
+            }
+        }
+    );
+    list_rpc!(
+        list_balances,
+        ListBalancesRequest,
+        ListBalancesResponse,
+        Resource::Balances,
+        |r, v| {
+            let (day_from, day_to) = range(r.value_date.as_ref(), "value_date", &mut v);
+            RecordFilter {
+                day_from,
+                day_to,
+                account_id: (!r.account_id.is_empty()).then(|| r.account_id.clone()),
+                ..RecordFilter::default()
+            }
+        }
+    );
+    list_rpc!(
+        list_owners,
+        ListOwnersRequest,
+        ListOwnersResponse,
+        Resource::Owners,
+        |r, v| no_filter(&mut v)
+    );
+    list_rpc!(
+        list_incomes,
+        ListIncomesRequest,
+        ListIncomesResponse,
+        Resource::Incomes,
+        |r, v| no_filter(&mut v)
+    );
+    list_rpc!(
+        list_recurring_expenses,
+        ListRecurringExpensesRequest,
+        ListRecurringExpensesResponse,
+        Resource::RecurringExpenses,
+        |r, v| RecordFilter {
+            account_id: (!r.account_id.is_empty()).then(|| r.account_id.clone()),
+            ..no_filter(&mut v)
+        }
+    );
+    list_rpc!(
+        list_risk_insights,
+        ListRiskInsightsRequest,
+        ListRiskInsightsResponse,
+        Resource::RiskInsights,
+        |r, v| no_filter(&mut v)
+    );
+    list_rpc!(
+        list_employment_records,
+        ListEmploymentRecordsRequest,
+        ListEmploymentRecordsResponse,
+        Resource::EmploymentRecords,
+        |r, v| no_filter(&mut v)
+    );
+    list_rpc!(
+        list_invoices,
+        ListInvoicesRequest,
+        ListInvoicesResponse,
+        Resource::Invoices,
+        |r, v| {
+            let (day_from, day_to) = range(r.invoice_date.as_ref(), "invoice_date", &mut v);
+            RecordFilter {
+                day_from,
+                day_to,
+                kinds: r.types.clone(),
+                statuses: r.statuses.clone(),
+                ..RecordFilter::default()
+            }
+        }
+    );
+    list_rpc!(
+        list_tax_returns,
+        ListTaxReturnsRequest,
+        ListTaxReturnsResponse,
+        Resource::TaxReturns,
+        |r, v| RecordFilter {
+            kinds: r.types.clone(),
+            ..no_filter(&mut v)
+        }
+    );
+    list_rpc!(
+        list_tax_status,
+        ListTaxStatusRequest,
+        ListTaxStatusResponse,
+        Resource::TaxStatus,
+        |r, v| no_filter(&mut v)
+    );
+    list_rpc!(
+        list_tax_compliance_status,
+        ListTaxComplianceStatusRequest,
+        ListTaxComplianceStatusResponse,
+        Resource::TaxComplianceStatus,
+        |r, v| no_filter(&mut v)
+    );
+    list_rpc!(
+        list_tax_retentions,
+        ListTaxRetentionsRequest,
+        ListTaxRetentionsResponse,
+        Resource::TaxRetentions,
+        |r, v| {
+            let (day_from, day_to) = range(r.issued.as_ref(), "issued", &mut v);
+            RecordFilter {
+                day_from,
+                day_to,
+                ..RecordFilter::default()
+            }
+        }
+    );
+
+    async fn get_sync_status(
+        &self,
+        request: Request<pb::GetSyncStatusRequest>,
+    ) -> Result<Response<pb::GetSyncStatusResponse>, Status> {
+        let id = request_id(&request).map(str::to_owned);
+        let r = request.into_inner();
+        let result = async {
+            let mut v = FieldViolations::new();
+            check_link_id(&r.link_id, &mut v);
+            if !v.is_empty() {
+                return Err(ApiError::Invalid(v));
+            }
+            let link = self.owned_link(&r.link_id, &r.owner).await?;
+            Ok(pb::GetSyncStatusResponse {
+                link: Some(self.link_sync(&link).await?),
+            })
+        }
+        .await;
+        respond(id, result)
+    }
+
+    type WatchSyncStatusStream = WatchStream;
+
+    async fn watch_sync_status(
+        &self,
+        request: Request<pb::WatchSyncStatusRequest>,
+    ) -> Result<Response<Self::WatchSyncStatusStream>, Status> {
+        let id = request_id(&request).map(str::to_owned);
+        let r = request.into_inner();
+        let result = async {
+            let mut v = FieldViolations::new();
+            v.check(
+                !r.link_id.is_empty() || !r.owner.is_empty(),
+                "link_id",
+                "link_id or owner is required",
+            );
+            if !r.link_id.is_empty() {
+                check_link_id(&r.link_id, &mut v);
+            }
+            if !v.is_empty() {
+                return Err(ApiError::Invalid(v));
+            }
+            let store = &self.inbox.engine.store;
+            let initial = if r.link_id.is_empty() {
+                store.links_of(&r.owner).await?
+            } else {
+                vec![self.owned_link(&r.link_id, &r.owner).await?]
+            };
+            let mut changes = self.inbox.engine.changes.subscribe();
+            let (tx, rx) = tokio::sync::mpsc::channel(16);
+            let api = self.clone();
+            let (link_filter, owner_filter) = (r.link_id, r.owner);
+            tokio::spawn(async move {
+                for link in &initial {
+                    let Ok(snapshot) = api.link_sync(link).await else {
+                        return;
+                    };
+                    if tx
+                        .send(Ok(pb::WatchSyncStatusResponse {
+                            link: Some(snapshot),
+                        }))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                loop {
+                    let changed = tokio::select! {
+                        () = tx.closed() => return,
+                        changed = changes.recv() => changed,
+                    };
+                    let link_id = match changed {
+                        Ok(link_id) => link_id,
+                        // A slow watcher skips intermediate states; the next change catches up.
+                        Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return,
+                    };
+                    if !link_filter.is_empty() && link_id != link_filter {
+                        continue;
+                    }
+                    let Ok(Some(link)) = api.inbox.engine.store.link(&link_id).await else {
+                        continue;
+                    };
+                    if !owner_filter.is_empty() && link.owner != owner_filter {
+                        continue;
+                    }
+                    let Ok(snapshot) = api.link_sync(&link).await else {
+                        continue;
+                    };
+                    if tx
+                        .send(Ok(pb::WatchSyncStatusResponse {
+                            link: Some(snapshot),
+                        }))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+            Ok(Box::pin(ReceiverStream::new(rx)) as WatchStream)
+        }
+        .await;
+        respond(id, result)
+    }
+
+    async fn resync_link(
+        &self,
+        request: Request<pb::ResyncLinkRequest>,
+    ) -> Result<Response<pb::ResyncLinkResponse>, Status> {
+        let id = request_id(&request).map(str::to_owned);
+        let r = request.into_inner();
+        let result = async {
+            let mut v = FieldViolations::new();
+            check_link_id(&r.link_id, &mut v);
+            let mut resources = Vec::new();
+            for (i, value) in r.resources.iter().enumerate() {
+                match Resource::from_proto(*value) {
+                    Some(resource) => resources.push(resource),
+                    None => {
+                        v.add(
+                            format!("resources[{i}]"),
+                            "not a resource data-service stores",
+                        );
+                    }
+                }
+            }
+            if !v.is_empty() {
+                return Err(ApiError::Invalid(v));
+            }
+            let link = self.owned_link(&r.link_id, &r.owner).await?;
+            if resources.is_empty() {
+                resources = crate::sync::stored_resources(&link.fetch_resources);
+            }
+            let now = now_ms();
+            for resource in &resources {
+                self.inbox
+                    .engine
+                    .store
+                    .enqueue_job(
+                        &link.link_id,
+                        *resource,
+                        crate::store::JobMode::Full,
+                        None,
+                        now,
+                    )
+                    .await?;
+            }
+            self.inbox.engine.wake.notify_waiters();
+            self.inbox.engine.changed(&link.link_id);
+            Ok(pb::ResyncLinkResponse {
+                scheduled: resources.iter().map(|r| r.to_proto() as i32).collect(),
+            })
+        }
+        .await;
+        respond(id, result)
+    }
+
+    async fn purge_link(
+        &self,
+        request: Request<pb::PurgeLinkRequest>,
+    ) -> Result<Response<pb::PurgeLinkResponse>, Status> {
+        let id = request_id(&request).map(str::to_owned);
+        let r = request.into_inner();
+        let result = async {
+            let mut v = FieldViolations::new();
+            check_link_id(&r.link_id, &mut v);
+            if !v.is_empty() {
+                return Err(ApiError::Invalid(v));
+            }
+            let deleted = self.inbox.engine.store.purge_link(&r.link_id).await?;
+            self.inbox.engine.changed(&r.link_id);
+            Ok(pb::PurgeLinkResponse {
+                records_deleted: deleted as i64,
+            })
+        }
+        .await;
+        respond(id, result)
+    }
+
+    async fn list_webhook_events(
+        &self,
+        request: Request<pb::ListWebhookEventsRequest>,
+    ) -> Result<Response<pb::ListWebhookEventsResponse>, Status> {
+        let id = request_id(&request).map(str::to_owned);
+        let r = request.into_inner();
+        let result = async {
+            let mut v = FieldViolations::new();
+            let (limit, token) = page(r.page.as_ref(), &mut v);
+            let mut states = Vec::new();
+            for (i, s) in r.states.iter().enumerate() {
+                match pb::WebhookState::try_from(*s) {
+                    Ok(pb::WebhookState::Received) => states.push(WebhookState::Received),
+                    Ok(pb::WebhookState::Processed) => states.push(WebhookState::Processed),
+                    Ok(pb::WebhookState::Held) => states.push(WebhookState::Held),
+                    Ok(pb::WebhookState::Ignored) => states.push(WebhookState::Ignored),
+                    Ok(pb::WebhookState::Failed) => states.push(WebhookState::Failed),
+                    Ok(pb::WebhookState::Unspecified) => {}
+                    Err(_) => {
+                        v.add(format!("states[{i}]"), "not a webhook state");
+                    }
+                }
+            }
+            if !v.is_empty() {
+                return Err(ApiError::Invalid(v));
+            }
+            let filter = WebhookFilter {
+                link_id: (!r.link_id.is_empty()).then_some(r.link_id),
+                region: (!r.region.is_empty()).then_some(r.region),
+                states,
+            };
+            let (events, next) = self
+                .inbox
+                .engine
+                .store
+                .list_webhooks(&filter, limit, token.as_deref())
+                .await?;
+            Ok(pb::ListWebhookEventsResponse {
+                events: events.into_iter().map(webhook).collect(),
+                next_page_token: next.unwrap_or_default(),
+            })
+        }
+        .await;
+        respond(id, result)
+    }
+
+    async fn replay_webhook_event(
+        &self,
+        request: Request<pb::ReplayWebhookEventRequest>,
+    ) -> Result<Response<pb::ReplayWebhookEventResponse>, Status> {
+        let id = request_id(&request).map(str::to_owned);
+        let r = request.into_inner();
+        let result = async {
+            if r.webhook_id.is_empty() {
+                return Err(ApiError::field("webhook_id", "required"));
+            }
+            let store = &self.inbox.engine.store;
+            let event = store
+                .webhook(&r.webhook_id)
+                .await?
+                .ok_or_else(|| ApiError::WebhookNotFound(r.webhook_id.clone()))?;
+            self.inbox
+                .reprocess(&event)
+                .await
+                .map_err(ApiError::Ingest)?;
+            let event = store
+                .webhook(&r.webhook_id)
+                .await?
+                .ok_or_else(|| ApiError::WebhookNotFound(r.webhook_id.clone()))?;
+            Ok(pb::ReplayWebhookEventResponse {
+                event: Some(webhook(event)),
+            })
+        }
+        .await;
+        respond(id, result)
+    }
+}

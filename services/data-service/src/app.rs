@@ -1,0 +1,164 @@
+//! Builds data-service from its configuration and runs it: the gRPC server, the sync workers,
+//! the freshness watchdog and the pass that retries unprocessed webhooks; all stop together on
+//! shutdown (server drained first, workers hand back their jobs, then the pool closes).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use connect_proto::data::v1::data_service_server::DataServiceServer;
+use connect_proto::link::v1::link_service_client::LinkServiceClient;
+use database::Database;
+use grpc_runtime::{Listeners, RunningServer, ServiceSet, Shutdown};
+use tokio::sync::{Notify, broadcast};
+use tokio::task::JoinSet;
+
+use crate::api::Api;
+use crate::belvo_clients::BelvoClients;
+use crate::config::Config;
+use crate::inbox::{Inbox, LinkClient};
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::sync::Engine;
+use crate::watchdog;
+
+/// What can stop data-service from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Database(#[from] database::DatabaseError),
+    #[error(transparent)]
+    Server(#[from] grpc_runtime::ServerError),
+    #[error("cannot build a Belvo client: {0}")]
+    Belvo(#[from] belvo::Error),
+    #[error("cannot reach link-service: {0}")]
+    LinkService(#[from] grpc_runtime::client::ClientError),
+    #[error("cannot register metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+/// The migrations (portable SQL for both backends).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A running data-service.
+#[derive(Debug)]
+pub struct App {
+    server: RunningServer,
+    engine: Engine,
+    tasks: JoinSet<()>,
+    db: Database,
+}
+
+impl App {
+    /// Connects the database (migrating it), starts the gRPC server on `config.server` and
+    /// `config.sync.workers` workers. `belvo` holds one client per region.
+    pub async fn build(
+        config: &Config,
+        belvo: BelvoClients,
+        shutdown: Shutdown,
+    ) -> Result<Self, AppError> {
+        let db = Database::connect(&config.database).await?;
+        if config.database.run_migrations {
+            db.migrate(&MIGRATOR).await?;
+        }
+        let links: Option<LinkClient> = match &config.link_service {
+            Some(client) => Some(LinkServiceClient::new(grpc_runtime::client::connect_lazy(
+                client,
+            )?)),
+            None => None,
+        };
+        let registry = prometheus::Registry::new();
+        let metrics = Metrics::register(&registry)?;
+        let (changes, _) = broadcast::channel(1024);
+        let engine = Engine {
+            metrics,
+            store: Store::new(db.clone()),
+            belvo: Arc::new(belvo),
+            config: config.sync.clone(),
+            wake: Arc::new(Notify::new()),
+            changes,
+            stop: shutdown.clone(),
+        };
+        let inbox = Inbox {
+            engine: engine.clone(),
+            links,
+        };
+        let services = ServiceSet::new()
+            .service(DataServiceServer::new(Api {
+                inbox: inbox.clone(),
+            }))
+            .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
+        let listeners = Listeners::bind(&config.server).await?;
+        let server =
+            grpc_runtime::serve(services, listeners, &config.server, &registry, shutdown).await?;
+
+        let mut tasks = JoinSet::new();
+        let host = std::process::id();
+        for n in 0..config.sync.workers {
+            let worker = format!("{host}-{n}-{}", uuid::Uuid::new_v4().simple());
+            tasks.spawn(engine.clone().run_worker(worker));
+        }
+        tasks.spawn(background(inbox, engine.clone()));
+        Ok(Self {
+            server,
+            engine,
+            tasks,
+            db,
+        })
+    }
+
+    /// The gRPC address (tests start on port 0).
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.server.grpc_addr()
+    }
+
+    /// The admin (`/metrics`) address.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.server.admin_addr()
+    }
+
+    /// The sync engine (tests drive and observe it).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Waits for shutdown: the server drains, workers hand back their jobs, the pool closes.
+    pub async fn wait(mut self) -> Result<(), AppError> {
+        let drained = self.server.wait().await;
+        while self.tasks.join_next().await.is_some() {}
+        self.db.close().await;
+        drained?;
+        Ok(())
+    }
+}
+
+/// The watchdog and the retry pass for webhooks left unprocessed, until shutdown.
+async fn background(inbox: Inbox, engine: Engine) {
+    let stop = engine.stop.clone();
+    let mut watchdog_tick = tokio::time::interval(engine.config.watchdog_interval);
+    let mut retry_tick = tokio::time::interval(
+        engine
+            .config
+            .poll_interval
+            .max(std::time::Duration::from_secs(1))
+            * 5,
+    );
+    loop {
+        tokio::select! {
+            () = stop.triggered() => return,
+            _ = watchdog_tick.tick() => {
+                if let Err(e) = watchdog::reconcile_overdue(&engine).await {
+                    tracing::error!(error = %e, "freshness watchdog failed");
+                }
+            }
+            _ = retry_tick.tick() => {
+                if let Err(e) = inbox.retry_unprocessed().await {
+                    tracing::error!(error = %e, "retrying unprocessed webhooks failed");
+                }
+                if let Ok((depth, oldest_ms)) = engine.store.queue_depth(crate::store::now_ms()).await {
+                    engine.metrics.queue_depth.set(depth);
+                    engine.metrics.oldest_job_age.set(oldest_ms / 1000);
+                }
+            }
+        }
+    }
+}

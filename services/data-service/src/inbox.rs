@@ -1,0 +1,319 @@
+//! The webhook inbox: store each webhook once, acknowledge, then act on it. The payload is only
+//! a hint: data always comes from Belvo. `LINK` events go to link-service; `link_deleted`
+//! purges; a webhook for a link data-service does not know yet is held (or the link adopted
+//! through link-service) and processed when the link appears.
+
+use belvo::webhook::{WebhookCode, WebhookEnvelope, WebhookType};
+use connect_proto::link::v1 as link_pb;
+use tonic::Code;
+
+use crate::resource::Resource;
+use crate::store::{
+    Ingested, JobMode, LinkRow, NewWebhook, StoreError, StoredWebhook, WebhookState, now_ms,
+};
+use crate::sync::Engine;
+
+/// link-service, as data-service calls it.
+pub type LinkClient =
+    link_pb::link_service_client::LinkServiceClient<grpc_runtime::client::ClientChannel>;
+
+/// Why a webhook body was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("the body is not a Belvo webhook: {0}")]
+    NotAWebhook(#[from] serde_json::Error),
+    #[error("region `{0}` is not configured")]
+    UnknownRegion(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The inbox.
+#[derive(Debug, Clone)]
+pub struct Inbox {
+    pub engine: Engine,
+    pub links: Option<LinkClient>,
+}
+
+/// What processing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Processed,
+    Held,
+    Ignored,
+}
+
+impl Inbox {
+    /// Stores a webhook (once per id) and processes it. Processing failures leave the event
+    /// `received` for the background pass to retry; the webhook is still acknowledged.
+    pub async fn ingest(
+        &self,
+        region: &str,
+        body: &[u8],
+    ) -> Result<(Ingested, String), IngestError> {
+        let envelope = WebhookEnvelope::parse(body)?;
+        if !self.engine.belvo.has(region) {
+            return Err(IngestError::UnknownRegion(region.to_owned()));
+        }
+        let event = NewWebhook {
+            webhook_id: envelope.webhook_id.clone(),
+            region: region.to_owned(),
+            link_id: envelope.link_id.clone(),
+            webhook_type: envelope.webhook_type.as_str().to_owned(),
+            webhook_code: envelope.webhook_code.as_str().to_owned(),
+            process_type: envelope
+                .process_type
+                .as_ref()
+                .map(|p| p.as_str().to_owned()),
+            request_id: envelope.request_id.clone(),
+            external_id: envelope.external_id.clone(),
+            body: String::from_utf8_lossy(body).into_owned(),
+            received_at: now_ms(),
+        };
+        let ingested = self.engine.store.insert_webhook(&event).await?;
+        let outcome = match ingested {
+            Ingested::New => "accepted",
+            Ingested::Duplicate => "duplicate",
+        };
+        self.engine
+            .metrics
+            .webhooks
+            .with_label_values(&[outcome])
+            .inc();
+        if ingested == Ingested::New
+            && let Err(e) = self.process(&envelope, region).await
+        {
+            tracing::warn!(webhook_id = %envelope.webhook_id, error = %e,
+                "processing a webhook failed; it stays received for a retry");
+        }
+        Ok((ingested, envelope.webhook_id))
+    }
+
+    /// Processes a stored webhook again (operators' replay, the background pass).
+    pub async fn reprocess(&self, stored: &StoredWebhook) -> Result<(), IngestError> {
+        let envelope = WebhookEnvelope::parse(stored.body.as_bytes())?;
+        self.process(&envelope, &stored.region).await
+    }
+
+    /// Acts on a webhook and records the outcome.
+    async fn process(&self, envelope: &WebhookEnvelope, region: &str) -> Result<(), IngestError> {
+        let store = &self.engine.store;
+        let (state, error) = match self.act(envelope, region).await {
+            Ok(Outcome::Processed) => (WebhookState::Processed, None),
+            Ok(Outcome::Held) => (WebhookState::Held, None),
+            Ok(Outcome::Ignored) => (WebhookState::Ignored, None),
+            Err(ActError::Store(e)) => return Err(IngestError::Store(e)),
+            Err(ActError::LinkService(status)) if is_transient(status.code()) => {
+                // Leave it received: the background pass retries once link-service is back.
+                tracing::warn!(webhook_id = %envelope.webhook_id, status = %status.message(),
+                    "link-service unavailable; the webhook will be retried");
+                return Ok(());
+            }
+            Err(ActError::LinkService(status)) => (
+                WebhookState::Failed,
+                Some(format!("link-service: {}", status.message())),
+            ),
+        };
+        store
+            .set_webhook_state(&envelope.webhook_id, state, error.as_deref(), now_ms())
+            .await?;
+        Ok(())
+    }
+
+    async fn act(&self, envelope: &WebhookEnvelope, region: &str) -> Result<Outcome, ActError> {
+        let store = &self.engine.store;
+        let link_id = envelope.link_id.as_str();
+        let link_code = match (&envelope.webhook_type, &envelope.webhook_code) {
+            (_, WebhookCode::LinkDeleted) => Some(link_pb::LinkEventCode::LinkDeleted),
+            (WebhookType::Link, WebhookCode::InvalidCredentials) => {
+                Some(link_pb::LinkEventCode::InvalidCredentials)
+            }
+            (WebhookType::Link, WebhookCode::TokenRequired) => {
+                Some(link_pb::LinkEventCode::TokenRequired)
+            }
+            (WebhookType::Link, _) => return Ok(Outcome::Ignored),
+            _ => None,
+        };
+        if let Some(code) = link_code {
+            return self.link_event(envelope, code).await;
+        }
+
+        let Ok(resource) = envelope.webhook_type.as_str().parse::<Resource>() else {
+            return Ok(Outcome::Ignored);
+        };
+        let mode = match &envelope.webhook_code {
+            WebhookCode::HistoricalUpdate
+            | WebhookCode::TransactionsUpdated
+            | WebhookCode::TransactionsDeleted
+            | WebhookCode::InitialInflowUpdate
+            | WebhookCode::InitialOutflowUpdate
+            | WebhookCode::HistoricalInflowUpdate
+            | WebhookCode::HistoricalOutflowUpdate
+            | WebhookCode::EmploymentChanges => JobMode::Full,
+            code if code.as_str().starts_with("new_") && code.as_str().ends_with("_available") => {
+                if resource.incremental() {
+                    JobMode::Incremental
+                } else {
+                    JobMode::Full
+                }
+            }
+            _ => return Ok(Outcome::Ignored),
+        };
+        if store.link(link_id).await?.is_none() && !self.adopt(envelope, region).await? {
+            return Ok(Outcome::Held);
+        }
+        let expected = envelope
+            .data
+            .get(expected_key(resource))
+            .and_then(serde_json::Value::as_i64);
+        let now = now_ms();
+        store
+            .enqueue_job(link_id, resource, mode, expected, now)
+            .await?;
+        store.touch_link(link_id, now).await?;
+        self.engine.wake.notify_waiters();
+        self.engine.changed(link_id);
+        Ok(Outcome::Processed)
+    }
+
+    async fn link_event(
+        &self,
+        envelope: &WebhookEnvelope,
+        code: link_pb::LinkEventCode,
+    ) -> Result<Outcome, ActError> {
+        let store = &self.engine.store;
+        if code == link_pb::LinkEventCode::LinkDeleted {
+            let purged = store.purge_link(&envelope.link_id).await?;
+            tracing::info!(link_id = %envelope.link_id, purged, "link deleted at Belvo; data purged");
+            self.engine.changed(&envelope.link_id);
+        }
+        let Some(mut links) = self.links.clone() else {
+            // Without link-service there is nobody to tell; deletion was handled locally.
+            return Ok(if code == link_pb::LinkEventCode::LinkDeleted {
+                Outcome::Processed
+            } else {
+                Outcome::Held
+            });
+        };
+        let data = envelope.data.as_object();
+        let text = |key: &str| {
+            data.and_then(|d| d.get(key))
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let request = link_pb::ApplyLinkEventRequest {
+            link_id: envelope.link_id.clone(),
+            code: code as i32,
+            webhook_id: envelope.webhook_id.clone(),
+            received_at: Some(timestamp(now_ms())),
+            error_code: text("error_code"),
+            error_message: text("error_message"),
+        };
+        match links.apply_link_event(request).await {
+            Ok(_) => Ok(Outcome::Processed),
+            Err(status) if status.code() == Code::NotFound => Ok(Outcome::Held),
+            Err(status) => Err(ActError::LinkService(status)),
+        }
+    }
+
+    /// Asks link-service to adopt a link first seen in a webhook. True when it did (the link is
+    /// then recorded here too).
+    async fn adopt(&self, envelope: &WebhookEnvelope, region: &str) -> Result<bool, ActError> {
+        let (Some(mut links), Some(external_id)) =
+            (self.links.clone(), envelope.external_id.clone())
+        else {
+            return Ok(false);
+        };
+        let request = link_pb::AdoptLinkRequest {
+            region: region.to_owned(),
+            link_id: envelope.link_id.clone(),
+            external_id,
+        };
+        let link = match links.adopt_link(request).await {
+            Ok(response) => response.into_inner().link,
+            Err(status) if matches!(status.code(), Code::NotFound | Code::PermissionDenied) => {
+                return Ok(false);
+            }
+            Err(status) => return Err(ActError::LinkService(status)),
+        };
+        let Some(link) = link else { return Ok(false) };
+        self.engine
+            .store
+            .upsert_link(&LinkRow {
+                link_id: link.link_id,
+                region: region.to_owned(),
+                owner: link.owner,
+                fetch_resources: link.fetch_resources,
+                refresh_rate: link.refresh_rate,
+                registered_at: now_ms(),
+                last_webhook_at: None,
+                last_reconciled_at: None,
+            })
+            .await?;
+        Ok(true)
+    }
+
+    /// Records a link link-service registered and processes the webhooks held for it.
+    pub async fn link_registered(&self, link: LinkRow) -> Result<usize, IngestError> {
+        let link_id = link.link_id.clone();
+        self.engine.store.upsert_link(&link).await?;
+        let held = self.engine.store.held_webhooks(&link_id).await?;
+        for event in &held {
+            self.reprocess(event).await?;
+        }
+        self.engine.changed(&link_id);
+        Ok(held.len())
+    }
+
+    /// Processes webhooks left `received` (a crash or an unavailable link-service).
+    pub async fn retry_unprocessed(&self) -> Result<usize, IngestError> {
+        let pending = self.engine.store.unprocessed_webhooks(100).await?;
+        for event in &pending {
+            self.reprocess(event).await?;
+        }
+        Ok(pending.len())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ActError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("link-service: {0}")]
+    LinkService(tonic::Status),
+}
+
+fn is_transient(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Aborted
+    )
+}
+
+/// The `data` key that announces how many objects a historical update has.
+fn expected_key(resource: Resource) -> &'static str {
+    match resource {
+        Resource::Accounts => "total_accounts",
+        Resource::Transactions => "total_transactions",
+        Resource::Balances => "total_balances",
+        Resource::Owners => "total_owners",
+        Resource::Incomes => "total_incomes",
+        Resource::RecurringExpenses => "total_recurring_expenses",
+        Resource::RiskInsights => "total_risk_insights",
+        Resource::EmploymentRecords => "total_employment_record_profiles",
+        Resource::Invoices => "total_invoices",
+        Resource::TaxReturns => "total_tax_returns",
+        Resource::TaxStatus => "total_tax_status",
+        Resource::TaxComplianceStatus => "total_tax_compliance_status",
+        Resource::TaxRetentions => "total_tax_retentions",
+    }
+}
+
+/// Epoch milliseconds as a protobuf timestamp.
+pub fn timestamp(ms: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}

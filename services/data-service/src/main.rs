@@ -1,0 +1,33 @@
+//! Runs data-service: configuration (`DATA_SERVICE__…`, file from `DATA_SERVICE_CONFIG`),
+//! telemetry, the regions file, then the service until SIGTERM/SIGINT.
+
+use data_service::app::App;
+use data_service::belvo_clients::BelvoClients;
+use data_service::config::Config;
+use grpc_runtime::Shutdown;
+use regions::RegionsConfig;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config: Config = settings::exit_on_error(
+        settings::Loader::new("DATA_SERVICE")
+            .env(std::env::vars())
+            .load(),
+    );
+    let telemetry = telemetry::init("data-service", &config.telemetry)?;
+    let regions = match RegionsConfig::from_process_env(config.regions_file.as_deref()) {
+        Ok(regions) => regions,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid regions configuration");
+            std::process::exit(2);
+        }
+    };
+    let belvo = BelvoClients::from_regions(&regions)?;
+    let shutdown = Shutdown::new();
+    shutdown.listen_for_signals()?;
+    let app = App::build(&config, belvo, shutdown).await?;
+    tracing::info!(grpc = %app.grpc_addr(), admin = %app.admin_addr(), "data-service listening");
+    let result = app.wait().await;
+    telemetry.shutdown()?;
+    Ok(result?)
+}

@@ -1,0 +1,118 @@
+//! The links data-service syncs, as link-service registered them.
+
+use database::sqlx::{self, Row};
+
+use super::{Store, StoreError};
+
+/// A registered link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRow {
+    pub link_id: String,
+    pub region: String,
+    pub owner: String,
+    pub fetch_resources: Vec<String>,
+    pub refresh_rate: String,
+    pub registered_at: i64,
+    pub last_webhook_at: Option<i64>,
+    pub last_reconciled_at: Option<i64>,
+}
+
+impl LinkRow {
+    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        let resources: String = row.try_get("fetch_resources")?;
+        Ok(Self {
+            link_id: row.try_get("link_id")?,
+            region: row.try_get("region")?,
+            owner: row.try_get("owner")?,
+            fetch_resources: resources
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            refresh_rate: row.try_get("refresh_rate")?,
+            registered_at: row.try_get("registered_at")?,
+            last_webhook_at: row.try_get("last_webhook_at")?,
+            last_reconciled_at: row.try_get("last_reconciled_at")?,
+        })
+    }
+}
+
+const COLUMNS: &str = "link_id, region, owner, fetch_resources, refresh_rate, registered_at, \
+                       last_webhook_at, last_reconciled_at";
+
+impl Store {
+    /// Records (or updates) a registered link. Returns true when it was new.
+    pub async fn upsert_link(&self, link: &LinkRow) -> Result<bool, StoreError> {
+        let existed = self.link(&link.link_id).await?.is_some();
+        sqlx::query(
+            "INSERT INTO links (link_id, region, owner, fetch_resources, refresh_rate, registered_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (link_id) DO UPDATE SET region = excluded.region, owner = excluded.owner, \
+             fetch_resources = excluded.fetch_resources, refresh_rate = excluded.refresh_rate",
+        )
+        .bind(&link.link_id)
+        .bind(&link.region)
+        .bind(&link.owner)
+        .bind(link.fetch_resources.join(","))
+        .bind(&link.refresh_rate)
+        .bind(link.registered_at)
+        .execute(self.db.pool())
+        .await?;
+        Ok(!existed)
+    }
+
+    /// One link.
+    pub async fn link(&self, link_id: &str) -> Result<Option<LinkRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM links WHERE link_id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(link_id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.as_ref().map(LinkRow::from_row).transpose()?)
+    }
+
+    /// An owner's links.
+    pub async fn links_of(&self, owner: &str) -> Result<Vec<LinkRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM links WHERE owner = $1 ORDER BY link_id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner)
+            .fetch_all(self.db.pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .map(LinkRow::from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Recurrent links (those with a refresh rate).
+    pub async fn recurrent_links(&self) -> Result<Vec<LinkRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM links WHERE refresh_rate <> '' ORDER BY link_id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.db.pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .map(LinkRow::from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Notes that Belvo announced data for the link.
+    pub async fn touch_link(&self, link_id: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE links SET last_webhook_at = $1 WHERE link_id = $2")
+            .bind(at)
+            .bind(link_id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Notes that the watchdog scheduled a reconciliation.
+    pub async fn mark_reconciled(&self, link_id: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE links SET last_reconciled_at = $1 WHERE link_id = $2")
+            .bind(at)
+            .bind(link_id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+}

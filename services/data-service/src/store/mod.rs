@@ -1,0 +1,65 @@
+//! data-service's storage: one portable set of SQL for SQLite and PostgreSQL (sqlx `Any`),
+//! with one explicit seam, job claiming (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+
+mod jobs;
+mod links;
+mod records;
+mod status;
+mod webhooks;
+
+use database::{Backend, Database};
+
+pub use jobs::{Job, JobMode, JobState};
+pub use links::LinkRow;
+pub use records::{NewRecord, Page, RecordFilter, StoredRecord};
+pub use status::{StatusRow, SyncState};
+pub use webhooks::{Ingested, NewWebhook, StoredWebhook, WebhookFilter, WebhookState};
+
+/// The store's errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] database::sqlx::Error),
+    /// A page token that this store did not issue.
+    #[error("the page token is not valid")]
+    BadPageToken,
+    /// The job's lease went to another worker (this one was too slow or presumed dead).
+    #[error("the job's lease was lost")]
+    LeaseLost,
+}
+
+/// The database, with the queries data-service needs.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Wraps a connected, migrated database.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+}
+
+/// Now, in epoch milliseconds (the store's time unit).
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// `$first, $first+1, ...` placeholders for `count` values.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,275 @@
+//! Stored Belvo objects: batched idempotent upserts keyed on Belvo's ids, the sweep of rows a
+//! full pull no longer saw, and keyset pages that neither skip nor repeat a row while new
+//! rows arrive.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use database::sqlx::{self, Any, Row, Transaction};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError, placeholders};
+use crate::resource::{Columns, Resource};
+
+/// Rows per INSERT statement: 14 parameters each stays far below both backends' limits.
+const ROWS_PER_STATEMENT: usize = 400;
+const COLUMN_COUNT: usize = 14;
+
+/// One object to store.
+#[derive(Debug, Clone)]
+pub struct NewRecord<'a> {
+    pub id: &'a str,
+    pub columns: Columns,
+    pub body: &'a str,
+}
+
+/// One stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub id: String,
+    pub link_id: String,
+    pub resource: Resource,
+    pub columns: Columns,
+    pub synced_at: i64,
+    pub body: String,
+}
+
+/// Which rows a list returns.
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter {
+    /// Inclusive `YYYY-MM-DD` bounds on the object's date.
+    pub day_from: Option<String>,
+    pub day_to: Option<String>,
+    pub account_id: Option<String>,
+    /// Any of these types (empty: all).
+    pub kinds: Vec<String>,
+    /// Any of these statuses (empty: all).
+    pub statuses: Vec<String>,
+}
+
+/// A page of rows and the token of the next one.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub records: Vec<StoredRecord>,
+    pub next_token: Option<String>,
+}
+
+/// The position after the last row of a page: newest day first, then id.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    d: String,
+    i: String,
+}
+
+fn encode(cursor: &Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
+}
+
+fn decode(token: &str) -> Result<Cursor, StoreError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| StoreError::BadPageToken)?;
+    serde_json::from_slice(&bytes).map_err(|_| StoreError::BadPageToken)
+}
+
+impl Store {
+    /// Inserts or updates `rows` of one link's resource, tagged with `generation`, in the
+    /// caller's transaction.
+    pub async fn upsert_records(
+        tx: &mut Transaction<'static, Any>,
+        link_id: &str,
+        resource: Resource,
+        generation: i64,
+        synced_at: i64,
+        rows: &[NewRecord<'_>],
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let values = (0..chunk.len())
+                .map(|r| format!("({})", placeholders(r * COLUMN_COUNT + 1, COLUMN_COUNT)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO records (resource, id, link_id, account_id, day, amount, currency, kind, \
+                 status, description, belvo_created_at, generation, synced_at, body) VALUES {values} \
+                 ON CONFLICT (resource, id) DO UPDATE SET link_id = excluded.link_id, \
+                 account_id = excluded.account_id, day = excluded.day, amount = excluded.amount, \
+                 currency = excluded.currency, kind = excluded.kind, status = excluded.status, \
+                 description = excluded.description, belvo_created_at = excluded.belvo_created_at, \
+                 generation = excluded.generation, synced_at = excluded.synced_at, body = excluded.body"
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for row in chunk {
+                let c = &row.columns;
+                query = query
+                    .bind(resource.name())
+                    .bind(row.id)
+                    .bind(link_id)
+                    .bind(c.account_id.as_str())
+                    .bind(c.day.as_str())
+                    .bind(c.amount.as_str())
+                    .bind(c.currency.as_str())
+                    .bind(c.kind.as_str())
+                    .bind(c.status.as_str())
+                    .bind(c.description.as_str())
+                    .bind(c.created_at)
+                    .bind(generation)
+                    .bind(synced_at)
+                    .bind(row.body);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the rows of one link's resource older than `generation` (those the complete
+    /// pull of that generation did not see).
+    pub async fn sweep_records(
+        tx: &mut Transaction<'static, Any>,
+        link_id: &str,
+        resource: Resource,
+        generation: i64,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM records WHERE link_id = $1 AND resource = $2 AND generation < $3",
+        )
+        .bind(link_id)
+        .bind(resource.name())
+        .bind(generation)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Rows stored for one link's resource.
+    pub async fn count_records(
+        &self,
+        link_id: &str,
+        resource: Resource,
+    ) -> Result<i64, StoreError> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM records WHERE link_id = $1 AND resource = $2")
+                .bind(link_id)
+                .bind(resource.name())
+                .fetch_one(self.db.pool())
+                .await?;
+        Ok(row.try_get::<i64, _>("n")?)
+    }
+
+    /// The newest Belvo `created_at` stored for one link's resource.
+    pub async fn newest_created_at(
+        &self,
+        link_id: &str,
+        resource: Resource,
+    ) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MAX(belvo_created_at) AS newest FROM records WHERE link_id = $1 AND resource = $2",
+        )
+        .bind(link_id)
+        .bind(resource.name())
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>("newest")?)
+    }
+
+    /// One page of a link's resource, newest day first, after `token`.
+    pub async fn list_records(
+        &self,
+        link_id: &str,
+        resource: Resource,
+        filter: &RecordFilter,
+        limit: usize,
+        token: Option<&str>,
+    ) -> Result<Page, StoreError> {
+        let mut sql = String::from(
+            "SELECT id, link_id, account_id, day, amount, currency, kind, status, description, \
+             belvo_created_at, synced_at, body FROM records WHERE link_id = $1 AND resource = $2",
+        );
+        let mut binds: Vec<String> = vec![link_id.to_owned(), resource.name().to_owned()];
+        let mut push = |sql: &mut String, clause: &str, value: String| {
+            binds.push(value);
+            sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
+        };
+        if let Some(from) = &filter.day_from {
+            push(&mut sql, " AND day >= ?", from.clone());
+        }
+        if let Some(to) = &filter.day_to {
+            push(&mut sql, " AND day <= ?", to.clone());
+        }
+        if let Some(account) = &filter.account_id {
+            push(&mut sql, " AND account_id = ?", account.clone());
+        }
+        for (column, values) in [("kind", &filter.kinds), ("status", &filter.statuses)] {
+            if !values.is_empty() {
+                let first = binds.len() + 1;
+                sql.push_str(&format!(
+                    " AND {column} IN ({})",
+                    placeholders(first, values.len())
+                ));
+                binds.extend(values.iter().cloned());
+            }
+        }
+        if let Some(token) = token {
+            let cursor = decode(token)?;
+            let (d, i) = (binds.len() + 1, binds.len() + 2);
+            sql.push_str(&format!(" AND (day < ${d} OR (day = ${d} AND id < ${i}))"));
+            binds.push(cursor.d);
+            binds.push(cursor.i);
+        }
+        // One more row than asked tells whether a next page exists.
+        sql.push_str(&format!(" ORDER BY day DESC, id DESC LIMIT {}", limit + 1));
+
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for value in &binds {
+            query = query.bind(value.as_str());
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
+        let mut records = rows
+            .iter()
+            .map(|row| {
+                Ok(StoredRecord {
+                    id: row.try_get("id")?,
+                    link_id: row.try_get("link_id")?,
+                    resource,
+                    columns: Columns {
+                        account_id: row.try_get("account_id")?,
+                        day: row.try_get("day")?,
+                        amount: row.try_get("amount")?,
+                        currency: row.try_get("currency")?,
+                        kind: row.try_get("kind")?,
+                        status: row.try_get("status")?,
+                        description: row.try_get("description")?,
+                        created_at: row.try_get("belvo_created_at")?,
+                    },
+                    synced_at: row.try_get("synced_at")?,
+                    body: row.try_get("body")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let next_token = if records.len() > limit {
+            records.truncate(limit);
+            records.last().map(|last| {
+                encode(&Cursor {
+                    d: last.columns.day.clone(),
+                    i: last.id.clone(),
+                })
+            })
+        } else {
+            None
+        };
+        Ok(Page {
+            records,
+            next_token,
+        })
+    }
+
+    /// Deletes every stored object of a link.
+    pub async fn purge_records(
+        tx: &mut Transaction<'static, Any>,
+        link_id: &str,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM records WHERE link_id = $1")
+            .bind(link_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,250 @@
+//! The sync state of each link's resource, as the read API and the progress stream show it.
+
+use database::sqlx::{self, Any, Row, Transaction};
+
+use super::{Store, StoreError};
+use crate::resource::Resource;
+
+/// Where a link's resource stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncState {
+    Waiting,
+    Pending,
+    Running,
+    Succeeded,
+    Retrying,
+    Failed,
+}
+
+impl SyncState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Retrying => "retrying",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "pending" => Self::Pending,
+            "running" => Self::Running,
+            "succeeded" => Self::Succeeded,
+            "retrying" => Self::Retrying,
+            "failed" => Self::Failed,
+            _ => Self::Waiting,
+        }
+    }
+}
+
+/// One link's resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRow {
+    pub link_id: String,
+    pub resource: Resource,
+    pub state: SyncState,
+    pub generation: i64,
+    pub records: i64,
+    pub records_this_pull: i64,
+    pub expected_records: Option<i64>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub last_success_at: Option<i64>,
+    pub last_attempt_at: Option<i64>,
+    pub next_attempt_at: Option<i64>,
+}
+
+impl Store {
+    /// A pull is scheduled (a running pull keeps showing as running).
+    pub(super) async fn mark_pending(
+        &self,
+        link_id: &str,
+        resource: Resource,
+        expected: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sync_status (link_id, resource, state, generation, records, \
+             records_this_pull, expected_records, attempts, next_attempt_at, updated_at) \
+             VALUES ($1, $2, 'pending', 0, 0, 0, $3, 0, $4, $4) \
+             ON CONFLICT (link_id, resource) DO UPDATE SET \
+             state = CASE WHEN sync_status.state = 'running' THEN 'running' ELSE 'pending' END, \
+             expected_records = COALESCE(excluded.expected_records, sync_status.expected_records), \
+             next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at",
+        )
+        .bind(link_id)
+        .bind(resource.name())
+        .bind(expected)
+        .bind(now)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// A worker started (or resumed) a pull.
+    pub async fn mark_running(
+        &self,
+        link_id: &str,
+        resource: Resource,
+        attempts: i32,
+        rows_so_far: i64,
+        expected: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sync_status SET state = 'running', attempts = $1, records_this_pull = $2, \
+             expected_records = COALESCE($3, expected_records), last_attempt_at = $4, \
+             next_attempt_at = NULL, updated_at = $4 WHERE link_id = $5 AND resource = $6",
+        )
+        .bind(attempts)
+        .bind(rows_so_far)
+        .bind(expected)
+        .bind(now)
+        .bind(link_id)
+        .bind(resource.name())
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// In a page's transaction: rows written by the pull so far.
+    pub async fn mark_progress(
+        tx: &mut Transaction<'static, Any>,
+        link_id: &str,
+        resource: Resource,
+        rows_this_pull: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sync_status SET records_this_pull = $1, updated_at = $2 \
+             WHERE link_id = $3 AND resource = $4",
+        )
+        .bind(rows_this_pull)
+        .bind(now)
+        .bind(link_id)
+        .bind(resource.name())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// In the final transaction: the pull completed; `generation` is the full pull's (or the
+    /// unchanged one of an incremental pull).
+    pub async fn mark_succeeded(
+        tx: &mut Transaction<'static, Any>,
+        link_id: &str,
+        resource: Resource,
+        generation: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sync_status SET state = 'succeeded', generation = $1, \
+             records = (SELECT COUNT(*) FROM records WHERE link_id = $2 AND resource = $3), \
+             attempts = 0, last_error = NULL, last_success_at = $4, next_attempt_at = NULL, \
+             updated_at = $4 WHERE link_id = $2 AND resource = $3",
+        )
+        .bind(generation)
+        .bind(link_id)
+        .bind(resource.name())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// An attempt failed: `Some(next)` → retrying then, `None` → failed for good.
+    pub async fn mark_attempt_failed(
+        &self,
+        link_id: &str,
+        resource: Resource,
+        error: &str,
+        next_attempt_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let state = if next_attempt_at.is_some() {
+            SyncState::Retrying
+        } else {
+            SyncState::Failed
+        };
+        sqlx::query(
+            "UPDATE sync_status SET state = $1, last_error = $2, next_attempt_at = $3, updated_at = $4 \
+             WHERE link_id = $5 AND resource = $6",
+        )
+        .bind(state.as_str())
+        .bind(error)
+        .bind(next_attempt_at)
+        .bind(now)
+        .bind(link_id)
+        .bind(resource.name())
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The generation of the last complete full pull (0 before any).
+    pub async fn status_generation(
+        &self,
+        link_id: &str,
+        resource: Resource,
+    ) -> Result<i64, StoreError> {
+        let row =
+            sqlx::query("SELECT generation FROM sync_status WHERE link_id = $1 AND resource = $2")
+                .bind(link_id)
+                .bind(resource.name())
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(row
+            .map(|r| r.try_get::<i64, _>("generation"))
+            .transpose()?
+            .unwrap_or(0))
+    }
+
+    /// Every resource of a link that has a state.
+    pub async fn statuses(&self, link_id: &str) -> Result<Vec<StatusRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT link_id, resource, state, generation, records, records_this_pull, expected_records, \
+             attempts, last_error, last_success_at, last_attempt_at, next_attempt_at \
+             FROM sync_status WHERE link_id = $1 ORDER BY resource",
+        )
+        .bind(link_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let Ok(resource) = row.try_get::<String, _>("resource")?.parse::<Resource>() else {
+                continue;
+            };
+            out.push(StatusRow {
+                link_id: row.try_get("link_id")?,
+                resource,
+                state: SyncState::parse(&row.try_get::<String, _>("state")?),
+                generation: row.try_get("generation")?,
+                records: row.try_get("records")?,
+                records_this_pull: row.try_get("records_this_pull")?,
+                expected_records: row.try_get("expected_records")?,
+                attempts: row.try_get("attempts")?,
+                last_error: row.try_get("last_error")?,
+                last_success_at: row.try_get("last_success_at")?,
+                last_attempt_at: row.try_get("last_attempt_at")?,
+                next_attempt_at: row.try_get("next_attempt_at")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Deletes a link's data, jobs and sync state (webhooks stay, for audit).
+    pub async fn purge_link(&self, link_id: &str) -> Result<u64, StoreError> {
+        let mut tx = self.db.pool().begin().await?;
+        let deleted = Store::purge_records(&mut tx, link_id).await?;
+        Store::purge_jobs(&mut tx, link_id).await?;
+        sqlx::query("DELETE FROM sync_status WHERE link_id = $1")
+            .bind(link_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+}

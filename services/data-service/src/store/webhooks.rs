@@ -1,0 +1,261 @@
+//! The webhook inbox: every event stored once per `webhook_id` (redeliveries only count),
+//! with its processing state.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use database::sqlx::{self, Row};
+
+use super::{Store, StoreError, placeholders};
+
+/// Where a stored webhook stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookState {
+    Received,
+    Processed,
+    Held,
+    Ignored,
+    Failed,
+}
+
+impl WebhookState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Processed => "processed",
+            Self::Held => "held",
+            Self::Ignored => "ignored",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "processed" => Self::Processed,
+            "held" => Self::Held,
+            "ignored" => Self::Ignored,
+            "failed" => Self::Failed,
+            _ => Self::Received,
+        }
+    }
+}
+
+/// A webhook as it arrived.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub webhook_id: String,
+    pub region: String,
+    pub link_id: String,
+    pub webhook_type: String,
+    pub webhook_code: String,
+    pub process_type: Option<String>,
+    pub request_id: Option<String>,
+    pub external_id: Option<String>,
+    pub body: String,
+    pub received_at: i64,
+}
+
+/// A stored webhook.
+#[derive(Debug, Clone)]
+pub struct StoredWebhook {
+    pub webhook_id: String,
+    pub region: String,
+    pub link_id: String,
+    pub webhook_type: String,
+    pub webhook_code: String,
+    pub process_type: Option<String>,
+    pub request_id: Option<String>,
+    pub external_id: Option<String>,
+    pub body: String,
+    pub state: WebhookState,
+    pub error: Option<String>,
+    pub deliveries: i32,
+    pub received_at: i64,
+    pub processed_at: Option<i64>,
+}
+
+/// Whether an ingest stored something new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    New,
+    Duplicate,
+}
+
+/// Which webhooks a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookFilter {
+    pub link_id: Option<String>,
+    pub region: Option<String>,
+    pub states: Vec<WebhookState>,
+}
+
+const COLUMNS: &str = "webhook_id, region, link_id, webhook_type, webhook_code, process_type, \
+                       request_id, external_id, body, state, error, deliveries, received_at, processed_at";
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<StoredWebhook, sqlx::Error> {
+    Ok(StoredWebhook {
+        webhook_id: row.try_get("webhook_id")?,
+        region: row.try_get("region")?,
+        link_id: row.try_get("link_id")?,
+        webhook_type: row.try_get("webhook_type")?,
+        webhook_code: row.try_get("webhook_code")?,
+        process_type: row.try_get("process_type")?,
+        request_id: row.try_get("request_id")?,
+        external_id: row.try_get("external_id")?,
+        body: row.try_get("body")?,
+        state: WebhookState::parse(&row.try_get::<String, _>("state")?),
+        error: row.try_get("error")?,
+        deliveries: row.try_get("deliveries")?,
+        received_at: row.try_get("received_at")?,
+        processed_at: row.try_get("processed_at")?,
+    })
+}
+
+impl Store {
+    /// Stores a webhook once per `webhook_id`; a redelivery only increments its count.
+    pub async fn insert_webhook(&self, w: &NewWebhook) -> Result<Ingested, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO webhook_events (webhook_id, region, link_id, webhook_type, webhook_code, \
+             process_type, request_id, external_id, body, state, deliveries, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', 1, $10) \
+             ON CONFLICT (webhook_id) DO UPDATE SET deliveries = webhook_events.deliveries + 1 \
+             RETURNING deliveries",
+        )
+        .bind(&w.webhook_id)
+        .bind(&w.region)
+        .bind(&w.link_id)
+        .bind(&w.webhook_type)
+        .bind(&w.webhook_code)
+        .bind(&w.process_type)
+        .bind(&w.request_id)
+        .bind(&w.external_id)
+        .bind(&w.body)
+        .bind(w.received_at)
+        .fetch_one(self.db.pool())
+        .await?;
+        let deliveries: i32 = row.try_get("deliveries")?;
+        Ok(if deliveries == 1 {
+            Ingested::New
+        } else {
+            Ingested::Duplicate
+        })
+    }
+
+    /// One stored webhook.
+    pub async fn webhook(&self, webhook_id: &str) -> Result<Option<StoredWebhook>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM webhook_events WHERE webhook_id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(webhook_id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.as_ref().map(from_row).transpose()?)
+    }
+
+    /// Records the outcome of processing a webhook.
+    pub async fn set_webhook_state(
+        &self,
+        webhook_id: &str,
+        state: WebhookState,
+        error: Option<&str>,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE webhook_events SET state = $1, error = $2, processed_at = $3 WHERE webhook_id = $4",
+        )
+        .bind(state.as_str())
+        .bind(error)
+        .bind(at)
+        .bind(webhook_id)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Webhooks waiting for their link, oldest first.
+    pub async fn held_webhooks(&self, link_id: &str) -> Result<Vec<StoredWebhook>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM webhook_events WHERE link_id = $1 AND state IN ('held', 'received') \
+             ORDER BY received_at, webhook_id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(link_id)
+            .fetch_all(self.db.pool())
+            .await?;
+        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Webhooks received but not processed (a crash between storing and processing).
+    pub async fn unprocessed_webhooks(&self, limit: i64) -> Result<Vec<StoredWebhook>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM webhook_events WHERE state = 'received' \
+             ORDER BY received_at, webhook_id LIMIT $1"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(limit)
+            .fetch_all(self.db.pool())
+            .await?;
+        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// A page of webhooks, newest first.
+    pub async fn list_webhooks(
+        &self,
+        filter: &WebhookFilter,
+        limit: usize,
+        token: Option<&str>,
+    ) -> Result<(Vec<StoredWebhook>, Option<String>), StoreError> {
+        let mut sql = format!("SELECT {COLUMNS} FROM webhook_events WHERE 1 = 1");
+        let mut texts: Vec<String> = Vec::new();
+        if let Some(link) = &filter.link_id {
+            texts.push(link.clone());
+            sql.push_str(&format!(" AND link_id = ${}", texts.len()));
+        }
+        if let Some(region) = &filter.region {
+            texts.push(region.clone());
+            sql.push_str(&format!(" AND region = ${}", texts.len()));
+        }
+        if !filter.states.is_empty() {
+            let first = texts.len() + 1;
+            sql.push_str(&format!(
+                " AND state IN ({})",
+                placeholders(first, filter.states.len())
+            ));
+            texts.extend(filter.states.iter().map(|s| s.as_str().to_owned()));
+        }
+        let mut after: Option<(i64, String)> = None;
+        if let Some(token) = token {
+            let bytes = URL_SAFE_NO_PAD
+                .decode(token)
+                .map_err(|_| StoreError::BadPageToken)?;
+            let (at, id): (i64, String) =
+                serde_json::from_slice(&bytes).map_err(|_| StoreError::BadPageToken)?;
+            let (a, i) = (texts.len() + 1, texts.len() + 2);
+            sql.push_str(&format!(
+                " AND (received_at < ${a} OR (received_at = ${a} AND webhook_id < ${i}))"
+            ));
+            after = Some((at, id));
+        }
+        sql.push_str(&format!(
+            " ORDER BY received_at DESC, webhook_id DESC LIMIT {}",
+            limit + 1
+        ));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for t in &texts {
+            query = query.bind(t.as_str());
+        }
+        if let Some((at, id)) = &after {
+            query = query.bind(*at).bind(id.as_str());
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
+        let mut events = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        let next = if events.len() > limit {
+            events.truncate(limit);
+            events.last().map(|e| {
+                URL_SAFE_NO_PAD
+                    .encode(serde_json::to_vec(&(e.received_at, &e.webhook_id)).unwrap_or_default())
+            })
+        } else {
+            None
+        };
+        Ok((events, next))
+    }
+}

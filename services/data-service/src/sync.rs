@@ -1,0 +1,342 @@
+//! The sync workers: claim a job, pull its pages from Belvo from the job's checkpoint, commit
+//! each page's rows with the next checkpoint in one transaction, then (for a full pull) sweep
+//! the rows Belvo no longer returned. Failures retry with exponential backoff and jitter up to
+//! a bounded number of attempts; a lost lease means another worker has the job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use belvo::{Filters, Page};
+use futures::TryStreamExt;
+use rand::Rng;
+use serde_json::value::RawValue;
+use tokio::sync::{Notify, broadcast};
+
+use crate::belvo_clients::BelvoClients;
+use crate::config::SyncConfig;
+use crate::resource::Resource;
+use crate::store::{Job, JobMode, NewRecord, Store, StoreError, now_ms};
+
+/// Why one attempt of a job stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    #[error("Belvo: {0}")]
+    Belvo(#[from] belvo::Error),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("Belvo returned an object without an id")]
+    MissingId,
+    #[error("Belvo returned an object that is not JSON: {0}")]
+    BadObject(#[from] serde_json::Error),
+    #[error("the link is not registered")]
+    UnknownLink,
+    #[error("no Belvo client for region `{0}`")]
+    UnknownRegion(String),
+    #[error("the link id `{0}` is not a UUID")]
+    BadLinkId(String),
+    #[error("stopped for shutdown")]
+    Stopped,
+}
+
+impl PullError {
+    /// Worth another attempt later.
+    fn retryable(&self) -> bool {
+        !matches!(
+            self,
+            Self::UnknownLink | Self::UnknownRegion(_) | Self::BadLinkId(_)
+        )
+    }
+}
+
+/// What workers share.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub store: Store,
+    pub metrics: crate::metrics::Metrics,
+    pub belvo: Arc<BelvoClients>,
+    pub config: SyncConfig,
+    /// Wakes idle workers when a job is enqueued.
+    pub wake: Arc<Notify>,
+    /// Link ids whose sync status changed (for the status streams).
+    pub changes: broadcast::Sender<String>,
+    /// Fires at shutdown: workers stop between pages and hand their job back.
+    pub stop: grpc_runtime::Shutdown,
+}
+
+impl Engine {
+    /// Tells workers and watchers that `link_id` has new work or progress.
+    pub fn changed(&self, link_id: &str) {
+        // No receiver is fine: nobody is watching.
+        let _ = self.changes.send(link_id.to_owned());
+    }
+
+    /// Runs one worker until `stop` fires.
+    pub async fn run_worker(self, worker: String) {
+        let stop = self.stop.clone();
+        loop {
+            if stop.is_triggered() {
+                return;
+            }
+            let now = now_ms();
+            match self
+                .store
+                .claim_job(&worker, now, now + self.lease_ms())
+                .await
+            {
+                Ok(Some(job)) => self.run_job(&worker, job).await,
+                Ok(None) => {
+                    tokio::select! {
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep(self.config.poll_interval) => {}
+                        () = stop.triggered() => return,
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming a sync job failed");
+                    tokio::select! {
+                        () = tokio::time::sleep(self.config.poll_interval) => {}
+                        () = stop.triggered() => return,
+                    }
+                }
+            }
+        }
+    }
+
+    fn lease_ms(&self) -> i64 {
+        self.config.lease.as_millis() as i64
+    }
+
+    /// Runs one claimed job to its end (done, retry scheduled, failed, or lease lost).
+    pub async fn run_job(&self, worker: &str, job: Job) {
+        let span = tracing::info_span!("sync", link_id = %job.link_id, resource = %job.resource,
+            mode = job.mode.as_str(), attempt = job.attempts);
+        let _enter = span.enter();
+        match self.pull(worker, &job).await {
+            Ok(rows) => {
+                tracing::info!(rows, "sync complete");
+            }
+            Err(PullError::Store(StoreError::LeaseLost)) => {
+                tracing::warn!("lease lost; another worker continues this job");
+            }
+            Err(PullError::Stopped) => {
+                // Hand the job back as it stands: the next worker resumes from its checkpoint.
+                let now = now_ms();
+                if let Err(e) = self
+                    .store
+                    .release_job(&job, worker, "stopped for shutdown", Some(now), now)
+                    .await
+                {
+                    tracing::error!(error = %e, "could not hand a job back at shutdown");
+                }
+            }
+            Err(error) => {
+                let now = now_ms();
+                let message = error.to_string();
+                let next = (error.retryable() && job.attempts < self.config.max_attempts)
+                    .then(|| now + self.backoff(job.attempts).as_millis() as i64);
+                tracing::warn!(error = %message, belvo_request_id = ?belvo_request_id(&error),
+                    retry_at = ?next, "sync attempt failed");
+                if let Err(e) = self
+                    .store
+                    .release_job(&job, worker, &message, next, now)
+                    .await
+                {
+                    tracing::error!(error = %e, "could not release a failed job");
+                }
+                if let Err(e) = self
+                    .store
+                    .mark_attempt_failed(&job.link_id, job.resource, &message, next, now)
+                    .await
+                {
+                    tracing::error!(error = %e, "could not record a failed attempt");
+                }
+                self.changed(&job.link_id);
+            }
+        }
+    }
+
+    /// Exponential backoff with equal jitter.
+    fn backoff(&self, attempts: i32) -> Duration {
+        let exp = self
+            .config
+            .retry_base
+            .saturating_mul(2u32.saturating_pow(attempts.saturating_sub(1).max(0) as u32))
+            .min(self.config.retry_max);
+        let half = exp / 2;
+        half + Duration::from_millis(rand::rng().random_range(0..=half.as_millis() as u64))
+    }
+
+    async fn pull(&self, worker: &str, job: &Job) -> Result<i64, PullError> {
+        let link = self
+            .store
+            .link(&job.link_id)
+            .await?
+            .ok_or(PullError::UnknownLink)?;
+        let client = self
+            .belvo
+            .get(&link.region)
+            .ok_or_else(|| PullError::UnknownRegion(link.region.clone()))?;
+        let link_uuid: uuid::Uuid = job
+            .link_id
+            .parse()
+            .map_err(|_| PullError::BadLinkId(job.link_id.clone()))?;
+        let generation = match job.mode {
+            JobMode::Full => self.store.assign_generation(job).await?,
+            JobMode::Incremental => {
+                self.store
+                    .status_generation(&job.link_id, job.resource)
+                    .await?
+            }
+        };
+        self.store
+            .mark_running(
+                &job.link_id,
+                job.resource,
+                job.attempts,
+                job.rows_written,
+                job.expected_rows,
+                now_ms(),
+            )
+            .await?;
+        self.changed(&job.link_id);
+
+        let start = match &job.cursor {
+            Some(cursor) => cursor.clone(),
+            None => {
+                let mut filters = Filters::new()
+                    .link(link_uuid)
+                    .page_size(self.config.page_size);
+                if job.mode == JobMode::Incremental
+                    && let Some(newest) = self
+                        .store
+                        .newest_created_at(&job.link_id, job.resource)
+                        .await?
+                {
+                    // `gte`: an object created in the same millisecond is upserted again,
+                    // never missed.
+                    filters = filters.gte("created_at", iso(newest));
+                }
+                client.first_page_url(job.resource.path(), &filters)?
+            }
+        };
+        let mut rows_written = job.rows_written;
+        let mut pages = client.pages_from::<Box<RawValue>>(start);
+        while let Some(page) = pages.try_next().await? {
+            rows_written += self
+                .store_page(worker, job, generation, &page, rows_written)
+                .await?;
+            self.changed(&job.link_id);
+            if self.stop.is_triggered() && page.next.is_some() {
+                return Err(PullError::Stopped);
+            }
+        }
+
+        let now = now_ms();
+        let mut tx = self
+            .store
+            .db()
+            .pool()
+            .begin()
+            .await
+            .map_err(StoreError::from)?;
+        if job.mode == JobMode::Full {
+            let swept =
+                Store::sweep_records(&mut tx, &job.link_id, job.resource, generation).await?;
+            if swept > 0 {
+                tracing::info!(swept, "removed rows Belvo no longer returns");
+            }
+        }
+        Store::mark_succeeded(&mut tx, &job.link_id, job.resource, generation, now).await?;
+        Store::finish_job(&mut tx, job, worker, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.changed(&job.link_id);
+        Ok(rows_written)
+    }
+
+    /// Writes one page and its checkpoint atomically; returns the rows written.
+    async fn store_page(
+        &self,
+        worker: &str,
+        job: &Job,
+        generation: i64,
+        page: &Page<Box<RawValue>>,
+        rows_before: i64,
+    ) -> Result<i64, PullError> {
+        let mut parsed = Vec::with_capacity(page.results.len());
+        for raw in &page.results {
+            let value: serde_json::Value = serde_json::from_str(raw.get())?;
+            let id = value
+                .get("id")
+                .and_then(serde_json::Value::as_str)
+                .ok_or(PullError::MissingId)?
+                .to_owned();
+            parsed.push((id, job.resource.columns(&value), raw.get()));
+        }
+        let rows: Vec<NewRecord<'_>> = parsed
+            .iter()
+            .map(|(id, columns, body)| NewRecord {
+                id,
+                columns: columns.clone(),
+                body,
+            })
+            .collect();
+        let now = now_ms();
+        let mut tx = self
+            .store
+            .db()
+            .pool()
+            .begin()
+            .await
+            .map_err(StoreError::from)?;
+        Store::upsert_records(&mut tx, &job.link_id, job.resource, generation, now, &rows).await?;
+        let count = rows.len() as i64;
+        Store::checkpoint_job(
+            &mut tx,
+            job,
+            worker,
+            page.next.as_deref(),
+            count,
+            now,
+            now + self.lease_ms(),
+        )
+        .await?;
+        Store::mark_progress(
+            &mut tx,
+            &job.link_id,
+            job.resource,
+            rows_before + count,
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.metrics
+            .rows_synced
+            .with_label_values(&[job.resource.name()])
+            .inc_by(count as u64);
+        Ok(count)
+    }
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn belvo_request_id(error: &PullError) -> Option<&str> {
+    match error {
+        PullError::Belvo(e) => e.request_id(),
+        _ => None,
+    }
+}
+
+/// Resource names of a link's `fetch_resources` that data-service stores.
+pub fn stored_resources(fetch_resources: &[String]) -> Vec<Resource> {
+    let mut out: Vec<Resource> = fetch_resources
+        .iter()
+        .filter_map(|r| r.parse().ok())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}

@@ -1,0 +1,102 @@
+//! The freshness watchdog: a recurrent link whose expected update did not come within its
+//! refresh rate plus a margin gets a reconciliation pull of every resource it fetches.
+
+use std::time::Duration;
+
+use crate::store::{JobMode, LinkRow, StoreError, now_ms};
+use crate::sync::{Engine, stored_resources};
+
+/// Belvo's refresh rate (`6h`, `12h`, `24h`, `7d`, `30d`) as a duration.
+pub fn refresh_interval(rate: &str) -> Option<Duration> {
+    let (number, unit) = rate.split_at(rate.len().checked_sub(1)?);
+    let n: u64 = number.parse().ok()?;
+    match unit {
+        "h" => Some(Duration::from_secs(n * 3600)),
+        "d" => Some(Duration::from_secs(n * 86_400)),
+        _ => None,
+    }
+}
+
+/// Whether a recurrent link's data is overdue at `now`: no webhook (or reconciliation) within
+/// its refresh rate plus `margin` since the last one, or since registration.
+pub fn is_stale(link: &LinkRow, now: i64, margin: Duration) -> bool {
+    let Some(interval) = refresh_interval(&link.refresh_rate) else {
+        return false;
+    };
+    let last = [
+        Some(link.registered_at),
+        link.last_webhook_at,
+        link.last_reconciled_at,
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(link.registered_at);
+    now - last > (interval + margin).as_millis() as i64
+}
+
+/// Schedules a reconciliation for every overdue link; returns how many.
+pub async fn reconcile_overdue(engine: &Engine) -> Result<usize, StoreError> {
+    let now = now_ms();
+    let mut scheduled = 0;
+    for link in engine.store.recurrent_links().await? {
+        if !is_stale(&link, now, engine.config.freshness_margin) {
+            continue;
+        }
+        for resource in stored_resources(&link.fetch_resources) {
+            engine
+                .store
+                .enqueue_job(&link.link_id, resource, JobMode::Full, None, now)
+                .await?;
+        }
+        engine.store.mark_reconciled(&link.link_id, now).await?;
+        tracing::info!(link_id = %link.link_id, refresh_rate = %link.refresh_rate,
+            "expected Belvo update overdue; reconciling");
+        engine.changed(&link.link_id);
+        scheduled += 1;
+    }
+    if scheduled > 0 {
+        engine.wake.notify_waiters();
+    }
+    Ok(scheduled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(rate: &str, registered_at: i64, last_webhook_at: Option<i64>) -> LinkRow {
+        LinkRow {
+            link_id: "l".into(),
+            region: "mx".into(),
+            owner: "o".into(),
+            fetch_resources: vec![],
+            refresh_rate: rate.into(),
+            registered_at,
+            last_webhook_at,
+            last_reconciled_at: None,
+        }
+    }
+
+    #[test]
+    fn refresh_rates_parse() {
+        assert_eq!(refresh_interval("6h"), Some(Duration::from_secs(21_600)));
+        assert_eq!(refresh_interval("7d"), Some(Duration::from_secs(604_800)));
+        assert_eq!(refresh_interval(""), None);
+        assert_eq!(refresh_interval("weekly"), None);
+    }
+
+    #[test]
+    fn only_recurrent_links_past_rate_plus_margin_are_stale() {
+        let hour = 3_600_000;
+        let margin = Duration::from_secs(3600);
+        assert!(!is_stale(&link("6h", 0, None), 7 * hour - 1, margin));
+        assert!(is_stale(&link("6h", 0, None), 7 * hour + 1, margin));
+        assert!(!is_stale(
+            &link("6h", 0, Some(5 * hour)),
+            7 * hour + 1,
+            margin
+        ));
+        assert!(!is_stale(&link("", 0, None), 1000 * hour, margin));
+    }
+}

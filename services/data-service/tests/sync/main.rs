@@ -1,0 +1,7 @@
+//! data-service in-process on port 0 against the in-process Belvo emulator, on SQLite and on
+//! PostgreSQL (each test its own database): the inbox, the durable sync engine and the read API.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod scenarios;
+mod support;

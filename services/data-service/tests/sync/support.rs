@@ -1,0 +1,292 @@
+//! The harness: an emulator, a fresh database, data-service on port 0, and helpers to create
+//! links at the emulator, feed its webhooks to data-service and wait for conditions.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use belvo::{Client, Credentials, Filters, RateBudget, RegisterLink, RetryPolicy};
+use belvo_emulator::{Config as EmulatorConfig, Emulator, EmulatorHandle};
+use connect_proto::data::v1 as pb;
+use connect_proto::data::v1::data_service_client::DataServiceClient;
+use data_service::app::App;
+use data_service::belvo_clients::BelvoClients;
+use data_service::config::{Config, SyncConfig};
+use database::Backend;
+use database::testing::TestDatabase;
+use futures::TryStreamExt;
+use grpc_runtime::{ServerConfig, Shutdown};
+use serde_json::Value;
+use tonic::transport::Channel;
+
+pub(crate) const REGION: &str = "mx";
+pub(crate) const OWNER: &str = "user-1";
+
+pub(crate) struct Harness {
+    pub(crate) emulator: EmulatorHandle,
+    pub(crate) belvo: Client,
+    /// Kept alive for the test; dropped (and the database with it) at the end.
+    pub(crate) _db: TestDatabase,
+    pub(crate) app: Option<App>,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) data: DataServiceClient<Channel>,
+}
+
+pub(crate) fn fast_sync() -> SyncConfig {
+    SyncConfig {
+        workers: 2,
+        lease: Duration::from_secs(2),
+        max_attempts: 30,
+        retry_base: Duration::from_millis(10),
+        retry_max: Duration::from_millis(100),
+        poll_interval: Duration::from_millis(50),
+        page_size: 50,
+        ..SyncConfig::default()
+    }
+}
+
+/// A Belvo client for the emulator with quick retries.
+pub(crate) fn belvo_client(emulator: &EmulatorHandle) -> Client {
+    let account = &emulator_config().accounts[0];
+    Client::builder(
+        emulator.url().parse().unwrap(),
+        Credentials::new(account.secret_id.clone(), account.secret_password.clone()),
+    )
+    .retry_policy(RetryPolicy {
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        ..RetryPolicy::default()
+    })
+    .rate_budget(RateBudget::unlimited())
+    .build()
+    .unwrap()
+}
+
+fn emulator_config() -> EmulatorConfig {
+    EmulatorConfig::for_tests()
+}
+
+impl Harness {
+    /// Everything started with `sync`; `None` when PostgreSQL is unreachable outside CI.
+    pub(crate) async fn start(backend: Backend, sync: SyncConfig) -> Option<Self> {
+        let db = TestDatabase::new(backend).await?;
+        let emulator = Emulator::start(emulator_config()).await.unwrap();
+        let belvo = belvo_client(&emulator);
+        let shutdown = Shutdown::new();
+        let config = Config {
+            server: ServerConfig::for_tests(),
+            database: db.config(),
+            sync,
+            ..Config::default()
+        };
+        let clients = BelvoClients::from_clients([(REGION.to_owned(), belvo.clone())]);
+        let app = App::build(&config, clients, shutdown.clone())
+            .await
+            .unwrap();
+        let data = DataServiceClient::connect(format!("http://{}", app.grpc_addr()))
+            .await
+            .unwrap();
+        Some(Self {
+            emulator,
+            belvo,
+            _db: db,
+            app: Some(app),
+            shutdown,
+            data,
+        })
+    }
+
+    /// Creates a banking link at the emulator (its `historical_update` webhooks are recorded
+    /// there, not delivered: tests feed them to data-service themselves).
+    pub(crate) async fn create_link(&self, username: &str, fetch: &[&str]) -> uuid::Uuid {
+        let link = self
+            .belvo
+            .links()
+            .register(&RegisterLink {
+                institution: "erebor_mx_retail".into(),
+                username: username.into(),
+                password: Some("full".into()),
+                external_id: Some("ext-user-1".into()),
+                fetch_resources: Some(fetch.iter().map(|s| s.to_string()).collect()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        link.id.unwrap()
+    }
+
+    /// Tells data-service the link is registered (what link-service does).
+    pub(crate) async fn register(&mut self, link: uuid::Uuid, fetch: &[&str]) -> i32 {
+        self.data
+            .notify_link_registered(pb::NotifyLinkRegisteredRequest {
+                link_id: link.to_string(),
+                region: REGION.into(),
+                owner: OWNER.into(),
+                fetch_resources: fetch.iter().map(|s| s.to_string()).collect(),
+                refresh_rate: "7d".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .released_webhooks
+    }
+
+    /// The webhooks the emulator produced for `link` (oldest first), waiting for `count`.
+    pub(crate) async fn webhooks(&self, link: uuid::Uuid, count: usize) -> Vec<Value> {
+        let link = link.to_string();
+        let records = self
+            .emulator
+            .control()
+            .wait_for_webhooks(Duration::from_secs(10), |all| {
+                all.iter()
+                    .filter(|w| w.event["link_id"] == link.as_str())
+                    .count()
+                    >= count
+            })
+            .await
+            .expect("the emulator produced the webhooks");
+        records
+            .into_iter()
+            .filter(|w| w.event["link_id"] == link.as_str())
+            .map(|w| w.event)
+            .collect()
+    }
+
+    /// Feeds one webhook body to data-service.
+    pub(crate) async fn ingest(&mut self, event: &Value) -> pb::IngestOutcome {
+        let response = self
+            .data
+            .ingest_webhook(pb::IngestWebhookRequest {
+                region: REGION.into(),
+                body: serde_json::to_vec(event).unwrap(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        pb::IngestOutcome::try_from(response.outcome).unwrap()
+    }
+
+    /// Waits until `resource` of `link` has succeeded with `records` rows.
+    pub(crate) async fn wait_synced(
+        &mut self,
+        link: uuid::Uuid,
+        resource: pb::Resource,
+        records: Option<i64>,
+    ) {
+        let data = self.data.clone();
+        eventually(Duration::from_secs(60), || {
+            let mut data = data.clone();
+            async move {
+                let status = data
+                    .get_sync_status(pb::GetSyncStatusRequest {
+                        link_id: link.to_string(),
+                        owner: String::new(),
+                    })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .link?;
+                let r = status
+                    .resources
+                    .iter()
+                    .find(|r| r.resource == resource as i32)?;
+                let done = r.state == pb::SyncState::Succeeded as i32
+                    && records.is_none_or(|n| r.records == n);
+                done.then_some(())
+            }
+        })
+        .await
+        .unwrap_or_else(|| panic!("{resource:?} of {link} did not finish syncing"));
+    }
+
+    /// Every transaction id Belvo (the emulator) has for `link`.
+    pub(crate) async fn belvo_ids(&self, link: uuid::Uuid, path: &str) -> BTreeSet<String> {
+        self.belvo
+            .list::<Value>(path, &Filters::new().link(link).page_size(1000))
+            .map_ok(|v| v["id"].as_str().unwrap().to_owned())
+            .try_collect()
+            .await
+            .unwrap()
+    }
+
+    /// Every transaction id data-service serves for `link`, paging through the API.
+    pub(crate) async fn stored_transactions(&mut self, link: uuid::Uuid) -> Vec<pb::Record> {
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = self
+                .data
+                .list_transactions(pb::ListTransactionsRequest {
+                    link_id: link.to_string(),
+                    page: Some(pb::PageRequest {
+                        page_size: 500,
+                        page_token: token.clone(),
+                    }),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            out.extend(page.records);
+            if page.next_page_token.is_empty() {
+                return out;
+            }
+            token = page.next_page_token;
+        }
+    }
+
+    /// Requests the emulator received on `path` (GETs).
+    pub(crate) fn belvo_gets(&self, path: &str) -> usize {
+        self.emulator
+            .control()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == path)
+            .count()
+    }
+
+    pub(crate) async fn stop(mut self) {
+        self.shutdown.trigger();
+        if let Some(app) = self.app.take() {
+            app.wait().await.unwrap();
+        }
+        self.emulator.shutdown().await;
+    }
+}
+
+/// Polls `check` until it returns `Some`, or gives up after `deadline`.
+pub(crate) async fn eventually<T, F, Fut>(deadline: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let until = Instant::now() + deadline;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if Instant::now() > until {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Runs a scenario on SQLite, then on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            use database::Backend;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario(Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$scenario(Backend::Postgres).await;
+            }
+        }
+    };
+}
