@@ -56,8 +56,8 @@ pub enum AuthSetupError {
     Http(#[from] reqwest::Error),
 }
 
-/// Verifies (and in dev mode issues) end-user tokens.
-#[derive(Debug)]
+/// Verifies (and in dev mode issues) end-user tokens. Its `Debug` names the mode only: the
+/// keys (a shared secret in hs256 and dev modes) never print.
 pub enum Authenticator {
     /// Shared-secret HS256.
     Hs256 {
@@ -84,6 +84,19 @@ pub enum Authenticator {
         /// Lifetime of issued tokens.
         ttl: Duration,
     },
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Hs256 { .. } => f.write_str("Authenticator::Hs256"),
+            Self::Jwks { keys, .. } => f.debug_tuple("Authenticator::Jwks").field(keys).finish(),
+            Self::Dev { ttl, .. } => f
+                .debug_struct("Authenticator::Dev")
+                .field("ttl", ttl)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 fn validation(
@@ -267,5 +280,38 @@ impl FromRequestParts<Arc<AppState>> for AuthUser {
         let user = state.auth.verify(token).await?;
         tracing::Span::current().record("user", user.id.as_str());
         Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    #[test]
+    fn keys_never_print() {
+        let config = AuthConfig {
+            mode: AuthMode::Hs256,
+            hs256_secret: Some(SecretString::from("the-shared-secret-0123456789abcdef")),
+            issuer: "i".into(),
+            audience: "a".into(),
+            ..AuthConfig::default()
+        };
+        let auth = Authenticator::new(&config).unwrap();
+        let printed = format!("{auth:?}");
+        assert!(!printed.contains("the-shared-secret"), "{printed}");
+        // Nor the secret's bytes.
+        assert!(!printed.contains("116, 104, 101"), "{printed}");
+    }
+
+    #[tokio::test]
+    async fn dev_tokens_verify_and_expire_by_configuration() {
+        let auth = Authenticator::new(&AuthConfig::default()).unwrap();
+        let (token, ttl) = auth.issue_dev_token("dana").unwrap().unwrap();
+        assert_eq!(ttl, AuthConfig::default().dev_token_ttl);
+        assert_eq!(auth.verify(&token).await.unwrap().id, "dana");
+        // Another process's random dev secret does not verify it.
+        let other = Authenticator::new(&AuthConfig::default()).unwrap();
+        assert!(other.verify(&token).await.is_err());
     }
 }

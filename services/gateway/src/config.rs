@@ -71,6 +71,11 @@ pub struct ServerSection {
     /// How long a `/readyz` health check of one service may take.
     #[serde(with = "humantime_serde")]
     pub readiness_timeout: Duration,
+    /// Behind a trusted proxy (an ingress): the header that carries the client address, e.g.
+    /// `x-forwarded-for`; its rightmost address (the one the proxy saw) is the client for
+    /// per-IP limits. Unset: the TCP peer. Never set it when clients reach the gateway
+    /// directly, or they could choose their own address.
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for ServerSection {
@@ -81,6 +86,7 @@ impl Default for ServerSection {
             shutdown_grace: Duration::from_secs(20),
             sse_keep_alive: Duration::from_secs(15),
             readiness_timeout: Duration::from_secs(2),
+            client_ip_header: None,
         }
     }
 }
@@ -270,6 +276,13 @@ impl Validate for GatewayConfig {
             "server.sse_keep_alive",
             "must be greater than zero",
         );
+        if let Some(name) = &self.server.client_ip_header {
+            report.check(
+                http::HeaderName::from_bytes(name.as_bytes()).is_ok(),
+                "server.client_ip_header",
+                "must be a header name such as x-forwarded-for",
+            );
+        }
         for (i, origin) in self.cors.allowed_origins.iter().enumerate() {
             let ok = origin.parse::<http::Uri>().ok().is_some_and(|uri| {
                 matches!(uri.scheme_str(), Some("http" | "https"))

@@ -40,6 +40,9 @@ pub enum ApiError {
     /// Not there, or not this user's.
     #[error("not found")]
     NotFound,
+    /// The path exists, the method does not.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// The body is larger than allowed.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -157,6 +160,7 @@ impl ApiError {
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::InvalidField { .. } | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -188,6 +192,11 @@ impl IntoResponse for ApiError {
             ),
             Self::BadRequest(message) => ("invalid_argument".to_owned(), message.clone(), None),
             Self::NotFound => ("not_found".to_owned(), "not found".to_owned(), None),
+            Self::MethodNotAllowed => (
+                "method_not_allowed".to_owned(),
+                "this method is not allowed here".to_owned(),
+                None,
+            ),
             Self::PayloadTooLarge => (
                 "payload_too_large".to_owned(),
                 "the request body is too large".to_owned(),

@@ -92,6 +92,7 @@ pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next:
         request_id = %request_id,
         method = %method,
         route = %route,
+        user = tracing::field::Empty,
     );
     telemetry::propagation::set_parent_from_headers(&span, request.headers());
     let timeout = state.config.server.request_timeout;

@@ -300,13 +300,7 @@ async fn list_links(
     user: AuthUser,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|e| {
-        let message = e.body_text();
-        match super::field_of(&message) {
-            Some(field) => ApiError::field(field, message),
-            None => ApiError::BadRequest(message),
-        }
-    })?;
+    let Query(query) = query.map_err(|e| super::query_error(&e))?;
     let page_size = match query.limit.as_deref() {
         None | Some("") => 0,
         Some(limit) => limit

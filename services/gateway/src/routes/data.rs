@@ -7,6 +7,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
@@ -191,7 +192,7 @@ pub(super) fn routes() -> Vec<Route> {
                 move |state: State<Arc<AppState>>,
                       user: AuthUser,
                       path: Path<String>,
-                      query: Query<Vec<(String, String)>>| {
+                      query: Result<Query<Vec<(String, String)>>, QueryRejection>| {
                     list(state, user, path, query, resource)
                 },
             ))
@@ -276,9 +277,10 @@ async fn list(
     State(state): State<Arc<AppState>>,
     user: AuthUser,
     Path(id): Path<String>,
-    Query(query): Query<Vec<(String, String)>>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     resource: ResourceRoute,
 ) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|e| super::query_error(&e))?;
     let filters = parse_query(&resource, query)?;
     owned_link(&state, &user, &id).await?;
     let (records, next) = fetch(&state, resource.kind, id, user.id, filters).await?;

@@ -121,6 +121,9 @@ pub fn router(routes: Vec<Route>) -> Router<Arc<AppState>> {
         router = router.route(route.doc.path, route.handler);
     }
     let document = Arc::new(openapi(&docs));
+    router = router
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     router.route(
         "/openapi.json",
         axum::routing::get(move || {
@@ -275,6 +278,15 @@ where
 fn field_of(message: &str) -> Option<String> {
     let rest = message.split("field `").nth(1)?;
     Some(rest.split('`').next()?.to_owned())
+}
+
+/// A query string that does not parse, as a 400 naming the parameter when possible.
+pub(crate) fn query_error(rejection: &axum::extract::rejection::QueryRejection) -> ApiError {
+    let message = rejection.body_text();
+    match field_of(&message) {
+        Some(field) => ApiError::field(field, message),
+        None => ApiError::BadRequest(message),
+    }
 }
 
 /// Rejects anything but a Belvo link id (a UUID) as `field`.

@@ -6,7 +6,7 @@
 //! data-service cannot be reached the answer is 503, so Belvo retries. Nothing is sent to
 //! data-service from a rejected request, and the Authorization value is never logged.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Json;
@@ -46,7 +46,7 @@ async fn receive(
     Path(region_id): Path<String>,
     request_in: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let ip = peer.ip();
+    let ip = client_ip(&state, peer, request_in.headers());
     let outcome = |outcome: &str| {
         let label = if state.regions.region(&region_id).is_ok() {
             region_id.as_str()
@@ -134,4 +134,19 @@ async fn receive(
             }
         },
     }
+}
+
+/// The client address for per-IP limits: the TCP peer, or behind a trusted proxy the
+/// rightmost address of the configured header.
+fn client_ip(state: &AppState, peer: SocketAddr, headers: &http::HeaderMap) -> IpAddr {
+    state
+        .config
+        .server
+        .client_ip_header
+        .as_deref()
+        .and_then(|name| headers.get(name))
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<IpAddr>().ok())
+        .unwrap_or_else(|| peer.ip())
 }

@@ -200,3 +200,12 @@ async fn cors_allows_only_configured_origins() {
     let denied = preflight("https://evil.example.com").await.unwrap();
     assert!(!denied.headers().contains_key("access-control-allow-origin"));
 }
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_in_the_error_shape() {
+    let app = TestApp::start().await;
+    let response = app.http.get(app.url("/nowhere")).send().await.unwrap();
+    assert_eq!(error(response, 404).await["code"], "not_found");
+    let response = app.http.put(app.url("/v1/links")).send().await.unwrap();
+    assert_eq!(error(response, 405).await["code"], "method_not_allowed");
+}

@@ -104,3 +104,36 @@ async fn repeated_failed_authentication_from_one_ip_is_429() {
     error(response, 429).await;
     assert!(app.fakes.data.journal.calls().is_empty());
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_limited() {
+    let app = TestApp::start_with(|c| {
+        c.limits.webhook_auth_failures = 1;
+        c.server.client_ip_header = Some("x-forwarded-for".into());
+    })
+    .await;
+    let send = |forwarded: &'static str, auth: &'static str| {
+        app.http
+            .post(app.url("/webhooks/belvo/mx"))
+            .header("authorization", auth)
+            .header("x-forwarded-for", forwarded)
+            .body(BODY)
+            .send()
+    };
+    // The client cannot pick its address: the proxy's (rightmost) entry counts.
+    error(
+        send("1.1.1.1, 203.0.113.7", "Bearer guess").await.unwrap(),
+        401,
+    )
+    .await;
+    error(
+        send("2.2.2.2, 203.0.113.7", WEBHOOK_AUTH).await.unwrap(),
+        429,
+    )
+    .await;
+    // Another client behind the same proxy is not affected.
+    assert_eq!(
+        send("203.0.113.8", WEBHOOK_AUTH).await.unwrap().status(),
+        200
+    );
+}
