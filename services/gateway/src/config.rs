@@ -180,7 +180,7 @@ impl Default for AuthConfig {
             jwks_min_refresh: Duration::from_secs(10),
             jwks_timeout: Duration::from_secs(5),
             dev_secret: None,
-            dev_token_ttl: Duration::from_secs(3600),
+            dev_token_ttl: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -215,6 +215,10 @@ pub struct LimitsConfig {
     /// The window of `webhook_auth_failures`.
     #[serde(with = "humantime_serde")]
     pub webhook_failure_window: Duration,
+    /// Deadline of data-service's `IngestWebhook`: past it the webhook is answered 503, well
+    /// before Belvo's 5 s, so that Belvo retries instead of recording a timeout.
+    #[serde(with = "humantime_serde")]
+    pub webhook_ingest_timeout: Duration,
 }
 
 impl Default for LimitsConfig {
@@ -226,6 +230,7 @@ impl Default for LimitsConfig {
             token_window: Duration::from_secs(60),
             webhook_auth_failures: 10,
             webhook_failure_window: Duration::from_secs(60),
+            webhook_ingest_timeout: Duration::from_secs(4),
         }
     }
 }
@@ -295,6 +300,11 @@ impl Validate for GatewayConfig {
                 "must be an exact origin such as https://app.example.com (no path, no wildcard)",
             );
         }
+        report.check(
+            !self.limits.webhook_ingest_timeout.is_zero(),
+            "limits.webhook_ingest_timeout",
+            "must be greater than zero",
+        );
         report.check(
             self.limits.body_bytes > 0,
             "limits.body_bytes",

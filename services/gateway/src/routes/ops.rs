@@ -52,6 +52,11 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.shutdown.is_triggered() {
+        // Draining: stop receiving new traffic.
+        let body = json!({"status": "shutting_down", "checks": {}});
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let checks = state
         .services
         .readiness(state.config.server.readiness_timeout)

@@ -100,10 +100,14 @@ async fn receive(
         .services
         .data
         .clone()
-        .ingest_webhook(request(IngestWebhookRequest {
-            region: region_id.clone(),
-            body: body.to_vec(),
-        }))
+        .ingest_webhook({
+            let mut ingest = request(IngestWebhookRequest {
+                region: region_id.clone(),
+                body: body.to_vec(),
+            });
+            ingest.set_timeout(state.config.limits.webhook_ingest_timeout);
+            ingest
+        })
         .await;
     match result {
         Ok(response) => {

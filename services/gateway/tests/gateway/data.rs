@@ -241,3 +241,21 @@ async fn the_event_stream_delivers_sync_progress_and_link_status() {
         seen[0]
     );
 }
+
+#[tokio::test]
+async fn event_streams_end_when_the_gateway_shuts_down() {
+    let app = TestApp::start().await;
+    app.fakes.link.insert(LINK_A, "alice");
+    let response = app
+        .get(&format!("/v1/links/{LINK_A}/events"), "alice")
+        .await;
+    let mut events = Events {
+        response,
+        buffer: String::new(),
+    };
+    assert_eq!(events.next().await.0, "link");
+    assert_eq!(events.next().await.0, "sync");
+    app.stop();
+    // The stream closes (the drain is not held up by it); a hang fails within the deadline.
+    while let Ok(Some(_rest)) = within("the stream to end", events.response.chunk()).await {}
+}

@@ -440,6 +440,9 @@ impl DataService for FakeData {
         let r = request.into_inner();
         let body: serde_json::Value = serde_json::from_slice(&r.body)
             .map_err(|_| grpc_runtime::status::invalid_field("body", "not JSON"))?;
+        if body["webhook_id"] == "never-answers" {
+            std::future::pending::<()>().await;
+        }
         let Some(id) = body["webhook_id"].as_str() else {
             return Err(grpc_runtime::status::invalid_field(
                 "body.webhook_id",

@@ -86,6 +86,11 @@ impl TestApp {
         }
     }
 
+    /// Fires the gateway's shutdown (the fakes keep running).
+    pub(crate) fn stop(&self) {
+        self.shutdown.trigger();
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

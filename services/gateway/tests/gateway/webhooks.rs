@@ -137,3 +137,21 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_limited() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_slow_data_service_is_503_before_belvos_deadline() {
+    let app = TestApp::start_with(|c| {
+        c.limits.webhook_ingest_timeout = std::time::Duration::from_millis(200);
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let response = app
+        .webhook(
+            "mx",
+            Some(WEBHOOK_AUTH),
+            r#"{"webhook_id":"never-answers"}"#,
+        )
+        .await;
+    assert_eq!(error(response, 503).await["code"], "unavailable");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
