@@ -31,7 +31,8 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SyncConfig {
-    /// Concurrent pull workers in this process.
+    /// Concurrent pull workers in this process; 0 makes a replica that only ingests webhooks
+    /// and serves reads (workers then run in other replicas).
     pub workers: usize,
     /// How long a claimed job stays a worker's without a checkpoint before another worker may
     /// take it over.
@@ -83,7 +84,7 @@ impl Validate for Config {
 
 impl Validate for SyncConfig {
     fn validate(&self, report: &mut Report) {
-        report.check(self.workers >= 1, "workers", "must be at least 1");
+        report.check(self.workers <= 256, "workers", "must be at most 256");
         report.check(self.max_attempts >= 1, "max_attempts", "must be at least 1");
         report.check(
             self.lease >= Duration::from_secs(1),

@@ -3,5 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fake_link_service;
 mod scenarios;
 mod support;

@@ -176,3 +176,564 @@ async fn unknown_webhooks(backend: Backend) {
     assert!(err.message().contains("body"), "{}", err.message());
     h.stop().await;
 }
+
+/// Everything a link's webhooks announce, synced; returns the transactions' ids at Belvo.
+async fn sync_link(
+    h: &mut Harness,
+    username: &str,
+    fetch: &[&str],
+) -> (uuid::Uuid, std::collections::BTreeSet<String>) {
+    let link = h.create_link(username, fetch).await;
+    h.register(link, fetch).await;
+    for event in h.webhooks(link, fetch.len()).await {
+        h.ingest(&event).await;
+    }
+    let ids = h.belvo_ids(link, "api/transactions/").await;
+    h.wait_synced(link, pb::Resource::Transactions, Some(ids.len() as i64))
+        .await;
+    (link, ids)
+}
+
+fn stored_ids(records: &[pb::Record]) -> std::collections::BTreeSet<String> {
+    records.iter().map(|r| r.id.clone()).collect()
+}
+
+both_backends!(webhooks_out_of_order_still_end_complete, out_of_order);
+async fn out_of_order(backend: Backend) {
+    let Some(mut h) = Harness::start(backend, fast_sync()).await else {
+        return;
+    };
+    let link = h.create_link("bnk100", &["TRANSACTIONS"]).await;
+    h.register(link, &["TRANSACTIONS"]).await;
+    let historical = h.webhooks(link, 1).await.remove(0);
+    h.emulator
+        .control()
+        .add_objects(
+            link,
+            "transactions",
+            vec![serde_json::json!({"description": "LATE COFFEE"})],
+        )
+        .unwrap();
+    let newer = h
+        .trigger(link, "TRANSACTIONS", "new_transactions_available")
+        .await;
+    // The recurrent update arrives before the historical one it follows.
+    h.ingest(&newer).await;
+    h.ingest(&historical).await;
+    let expected = h.belvo_ids(link, "api/transactions/").await;
+    h.wait_synced(
+        link,
+        pb::Resource::Transactions,
+        Some(expected.len() as i64),
+    )
+    .await;
+    assert_eq!(stored_ids(&h.stored_transactions(link).await), expected);
+    h.stop().await;
+}
+
+both_backends!(
+    deleted_and_modified_transactions_are_swept_and_updated,
+    deleted_and_modified
+);
+async fn deleted_and_modified(backend: Backend) {
+    let Some(mut h) = Harness::start(backend, fast_sync()).await else {
+        return;
+    };
+    let (link, before) = sync_link(&mut h, "bnk100", &["TRANSACTIONS"]).await;
+    let mut ids = before.iter();
+    let (gone_a, gone_b, changed) = (
+        ids.next().unwrap(),
+        ids.next().unwrap(),
+        ids.next().unwrap(),
+    );
+    let control = h.emulator.control();
+    control
+        .delete_object(link, "transactions", gone_a.parse().unwrap())
+        .unwrap();
+    control
+        .delete_object(link, "transactions", gone_b.parse().unwrap())
+        .unwrap();
+    let mut patch = serde_json::Map::new();
+    patch.insert("amount".into(), serde_json::json!(4242.42));
+    patch.insert("status".into(), serde_json::json!("PENDING"));
+    control
+        .modify_object(link, "transactions", changed.parse().unwrap(), patch)
+        .unwrap();
+    for code in ["transactions_deleted", "transactions_updated"] {
+        let event = h.trigger(link, "TRANSACTIONS", code).await;
+        assert_eq!(h.ingest(&event).await, pb::IngestOutcome::Accepted);
+    }
+    let expected = h.belvo_ids(link, "api/transactions/").await;
+    assert_eq!(expected.len(), before.len() - 2);
+    h.wait_synced(
+        link,
+        pb::Resource::Transactions,
+        Some(expected.len() as i64),
+    )
+    .await;
+    let stored = h.stored_transactions(link).await;
+    assert_eq!(stored_ids(&stored), expected, "deleted rows swept");
+    let modified = stored.iter().find(|r| &r.id == changed).unwrap();
+    assert_eq!(
+        (modified.amount.as_str(), modified.status.as_str()),
+        ("4242.42", "PENDING")
+    );
+    h.stop().await;
+}
+
+both_backends!(new_transactions_are_pulled_incrementally, incremental);
+async fn incremental(backend: Backend) {
+    let Some(mut h) = Harness::start(backend, fast_sync()).await else {
+        return;
+    };
+    let (link, before) = sync_link(&mut h, "bnk100", &["TRANSACTIONS"]).await;
+    let added = h
+        .emulator
+        .control()
+        .add_objects(
+            link,
+            "transactions",
+            vec![
+                serde_json::json!({"description": "NEW A"}),
+                serde_json::json!({"description": "NEW B"}),
+            ],
+        )
+        .unwrap();
+    h.emulator.control().clear_requests();
+    let event = h
+        .trigger(link, "TRANSACTIONS", "new_transactions_available")
+        .await;
+    h.ingest(&event).await;
+    h.wait_synced(
+        link,
+        pb::Resource::Transactions,
+        Some(before.len() as i64 + 2),
+    )
+    .await;
+    let stored = stored_ids(&h.stored_transactions(link).await);
+    for a in &added {
+        assert!(stored.contains(a["id"].as_str().unwrap()));
+    }
+    // Incremental: one filtered request from the watermark, not a full re-pull.
+    let requests = h.emulator.control().requests();
+    let pulls: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path == "/api/transactions/")
+        .collect();
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    assert!(
+        pulls[0]
+            .query
+            .as_deref()
+            .unwrap_or("")
+            .contains("created_at__gte="),
+        "{pulls:?}"
+    );
+    h.stop().await;
+}
+
+both_backends!(link_token_required_goes_to_link_service, link_events);
+async fn link_events(backend: Backend) {
+    let fake = crate::fake_link_service::FakeLinkService::default();
+    let url = fake.start().await;
+    let client = grpc_runtime::client::ClientConfig::new(url);
+    let Some(mut h) = Harness::start_with(backend, fast_sync(), Some(client)).await else {
+        return;
+    };
+    let link = h.create_link("bnk100", &["ACCOUNTS"]).await;
+    h.register(link, &["ACCOUNTS"]).await;
+    let event = h.trigger(link, "LINK", "token_required").await;
+    assert_eq!(h.ingest(&event).await, pb::IngestOutcome::Accepted);
+    let forwarded = fake.events.lock().unwrap().clone();
+    assert_eq!(forwarded.len(), 1);
+    assert_eq!(forwarded[0].link_id, link.to_string());
+    assert_eq!(
+        forwarded[0].code,
+        connect_proto::link::v1::LinkEventCode::TokenRequired as i32
+    );
+    assert_eq!(forwarded[0].error_code, "token_required");
+    assert_eq!(
+        forwarded[0].webhook_id,
+        event["webhook_id"].as_str().unwrap()
+    );
+    h.stop().await;
+}
+
+both_backends!(purge_and_link_deleted_remove_a_links_data, purge);
+async fn purge(backend: Backend) {
+    let Some(mut h) = Harness::start(backend, fast_sync()).await else {
+        return;
+    };
+    let (first, _) = sync_link(&mut h, "bnk100", &["TRANSACTIONS"]).await;
+    let (second, second_ids) = sync_link(&mut h, "bnk200", &["TRANSACTIONS"]).await;
+    let purged = h
+        .data
+        .purge_link(pb::PurgeLinkRequest {
+            link_id: first.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(purged.records_deleted > 0);
+    assert!(h.stored_transactions(first).await.is_empty());
+    assert_eq!(
+        stored_ids(&h.stored_transactions(second).await),
+        second_ids,
+        "other links untouched"
+    );
+
+    let deleted = h.trigger(second, "LINK", "link_deleted").await;
+    h.ingest(&deleted).await;
+    assert!(h.stored_transactions(second).await.is_empty());
+    h.stop().await;
+}
+
+both_backends!(
+    keyset_pages_neither_skip_nor_repeat_while_rows_arrive,
+    keyset_pages
+);
+async fn keyset_pages(backend: Backend) {
+    let Some(mut h) = Harness::start(backend, fast_sync()).await else {
+        return;
+    };
+    let (link, before) = sync_link(&mut h, "bnk100", &["TRANSACTIONS"]).await;
+    let store = h.app.as_ref().unwrap().engine().store.clone();
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    let mut inserted = 0;
+    loop {
+        let page = h
+            .data
+            .list_transactions(pb::ListTransactionsRequest {
+                link_id: link.to_string(),
+                page: Some(pb::PageRequest {
+                    page_size: 7,
+                    page_token: token.clone(),
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.records.iter().map(|r| r.id.clone()));
+        // Between pages, rows arrive both newer and older than the cursor.
+        for day in ["2099-01-01", "1999-01-01"] {
+            inserted += 1;
+            let id = format!("inserted-{inserted}");
+            let body = serde_json::json!({"id": id, "value_date": day}).to_string();
+            let columns = data_service::resource::Resource::Transactions
+                .columns(&serde_json::from_str(&body).unwrap());
+            let mut tx = store.db().pool().begin().await.unwrap();
+            data_service::store::Store::upsert_records(
+                &mut tx,
+                &link.to_string(),
+                data_service::resource::Resource::Transactions,
+                1,
+                0,
+                &[data_service::store::NewRecord {
+                    id: &id,
+                    columns,
+                    body: &body,
+                }],
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let original: Vec<&String> = seen.iter().filter(|id| before.contains(*id)).collect();
+    assert_eq!(
+        original.len(),
+        before.len(),
+        "every original row exactly once"
+    );
+    let unique: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no row repeated");
+    h.stop().await;
+}
+
+both_backends!(bad_requests_name_their_field, bad_requests);
+async fn bad_requests(backend: Backend) {
+    let Some(mut h) = Harness::start(backend, fast_sync()).await else {
+        return;
+    };
+    let (link, _) = sync_link(&mut h, "bnk100", &["TRANSACTIONS"]).await;
+    let cases = [
+        (
+            pb::ListTransactionsRequest {
+                link_id: "not-a-uuid".into(),
+                ..Default::default()
+            },
+            "link_id",
+        ),
+        (
+            pb::ListTransactionsRequest {
+                link_id: link.to_string(),
+                page: Some(pb::PageRequest {
+                    page_size: 501,
+                    page_token: String::new(),
+                }),
+                ..Default::default()
+            },
+            "page.page_size",
+        ),
+        (
+            pb::ListTransactionsRequest {
+                link_id: link.to_string(),
+                page: Some(pb::PageRequest {
+                    page_size: 10,
+                    page_token: "garbage".into(),
+                }),
+                ..Default::default()
+            },
+            "page.page_token",
+        ),
+        (
+            pb::ListTransactionsRequest {
+                link_id: link.to_string(),
+                value_date: Some(pb::DateRange {
+                    from: "2023-13-01".into(),
+                    to: String::new(),
+                }),
+                ..Default::default()
+            },
+            "value_date.from",
+        ),
+    ];
+    for (request, field) in cases {
+        let err = h.data.list_transactions(request).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{field}");
+        let details = tonic_types::StatusExt::get_error_details(&err);
+        let violations = details
+            .bad_request()
+            .expect("BadRequest detail")
+            .field_violations
+            .clone();
+        assert_eq!(violations[0].field, field);
+    }
+    // Another owner's link, and an unknown one, are not found.
+    for (link_id, owner) in [
+        (link.to_string(), "someone-else"),
+        (uuid::Uuid::new_v4().to_string(), ""),
+    ] {
+        let err = h
+            .data
+            .list_transactions(pb::ListTransactionsRequest {
+                link_id,
+                owner: owner.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::NotFound);
+    }
+    h.stop().await;
+}
+
+both_backends!(
+    every_sync_completes_while_belvo_fails_a_fifth_of_calls,
+    flaky_belvo
+);
+async fn flaky_belvo(backend: Backend) {
+    use belvo_emulator::{Fault, FaultSpec, Scale};
+    let sync = data_service::config::SyncConfig {
+        page_size: 20,
+        ..fast_sync()
+    };
+    let Some(mut h) = Harness::start(backend, sync).await else {
+        return;
+    };
+    h.emulator.control().set_default_scale(Scale {
+        transactions: 600,
+        invoices: 40,
+    });
+    let fetch = ["ACCOUNTS", "TRANSACTIONS", "OWNERS"];
+    let mut links = Vec::new();
+    for user in ["bnk100", "bnk200", "bnk300"] {
+        let link = h.create_link(user, &fetch).await;
+        h.register(link, &fetch).await;
+        let expected = h.belvo_ids(link, "api/transactions/").await;
+        links.push((link, expected, h.webhooks(link, fetch.len()).await));
+    }
+    // About one call in five fails, in every way Belvo and its firewall fail.
+    let faults = [
+        Fault::Status {
+            status: 429,
+            retry_after: None,
+        },
+        Fault::Status {
+            status: 429,
+            retry_after: Some(1),
+        },
+        Fault::Status {
+            status: 500,
+            retry_after: None,
+        },
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        Fault::Status {
+            status: 408,
+            retry_after: None,
+        },
+        Fault::Firewall,
+        Fault::Malformed,
+        Fault::Truncated,
+    ];
+    for (i, fault) in faults.into_iter().enumerate() {
+        let probability = if matches!(
+            fault,
+            Fault::Status {
+                retry_after: Some(_),
+                ..
+            }
+        ) {
+            0.01
+        } else {
+            0.027
+        };
+        h.emulator.control().add_fault(FaultSpec {
+            path: "/api/".into(),
+            method: Some("GET".into()),
+            fault,
+            probability: Some(probability),
+            count: None,
+            seed: Some(7 + i as u64),
+        });
+    }
+    for (_, _, events) in &links {
+        for event in events {
+            h.ingest(event).await;
+        }
+    }
+    for (link, expected, _) in &links {
+        h.wait_synced(
+            *link,
+            pb::Resource::Transactions,
+            Some(expected.len() as i64),
+        )
+        .await;
+        h.wait_synced(*link, pb::Resource::Accounts, None).await;
+        h.wait_synced(*link, pb::Resource::Owners, None).await;
+    }
+    let requests = h.emulator.control().requests();
+    let gets = requests
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/api/"))
+        .count();
+    let fired = requests.iter().filter(|r| r.fault.is_some()).count();
+    assert!(
+        gets >= 90 && fired * 10 >= gets,
+        "about a fifth of the calls failed ({fired} of {gets})"
+    );
+    h.emulator.control().clear_faults();
+    for (link, expected, _) in &links {
+        assert_eq!(&stored_ids(&h.stored_transactions(*link).await), expected);
+    }
+    h.stop().await;
+}
+
+both_backends!(
+    a_worker_killed_between_pages_is_resumed_by_another,
+    killed_worker
+);
+async fn killed_worker(backend: Backend) {
+    use belvo_emulator::{Fault, FaultSpec, Scale};
+    use std::time::Duration;
+    // No workers in the service: this test runs and kills them itself.
+    let sync = data_service::config::SyncConfig {
+        workers: 0,
+        lease: Duration::from_millis(800),
+        ..fast_sync()
+    };
+    let Some(mut h) = Harness::start(backend, sync).await else {
+        return;
+    };
+    h.emulator.control().set_default_scale(Scale {
+        transactions: 1500,
+        invoices: 40,
+    });
+    let link = h.create_link("bnk100", &["TRANSACTIONS"]).await;
+    h.register(link, &["TRANSACTIONS"]).await;
+    let expected = h.belvo_ids(link, "api/transactions/").await;
+    assert_eq!(expected.len(), 1500);
+    let event = h.webhooks(link, 1).await.remove(0);
+    h.ingest(&event).await;
+    // Slow pages, so the kill lands mid-pull.
+    h.emulator.control().add_fault(FaultSpec {
+        path: "/api/transactions/".into(),
+        method: Some("GET".into()),
+        fault: Fault::Latency { ms: 40 },
+        probability: None,
+        count: None,
+        seed: None,
+    });
+    h.emulator.control().clear_requests();
+
+    let engine = h.app.as_ref().unwrap().engine().clone();
+    let doomed = tokio::spawn(engine.clone().run_worker("doomed".into()));
+    let data = h.data.clone();
+    crate::support::eventually(Duration::from_secs(30), || {
+        let mut data = data.clone();
+        async move {
+            let status = data
+                .get_sync_status(pb::GetSyncStatusRequest {
+                    link_id: link.to_string(),
+                    owner: String::new(),
+                })
+                .await
+                .ok()?
+                .into_inner()
+                .link?;
+            let r = status
+                .resources
+                .iter()
+                .find(|r| r.resource == pb::Resource::Transactions as i32)?;
+            (r.records_this_pull >= 300).then_some(())
+        }
+    })
+    .await
+    .expect("the first worker stored some pages");
+    doomed.abort();
+    let _ = doomed.await;
+    let pages_before = h
+        .emulator
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/transactions/")
+        .count();
+
+    // Another worker takes the job over once the dead one's lease expires, and resumes.
+    let survivor = tokio::spawn(engine.clone().run_worker("survivor".into()));
+    h.wait_synced(link, pb::Resource::Transactions, Some(1500))
+        .await;
+    survivor.abort();
+    let stored = h.stored_transactions(link).await;
+    assert_eq!(stored.len(), 1500, "no duplicates");
+    assert_eq!(stored_ids(&stored), expected, "exactly Belvo's rows");
+    let requests = h.emulator.control().requests();
+    let pulls: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path == "/api/transactions/")
+        .collect();
+    let first_page_fetches = pulls
+        .iter()
+        .filter(|r| !r.query.as_deref().unwrap_or("").contains("page="))
+        .count();
+    assert_eq!(
+        first_page_fetches, 1,
+        "resumed from the checkpoint, not restarted"
+    );
+    assert!(
+        pulls.len() <= 30 + 2,
+        "about one request per page ({} for 30 pages; {pages_before} before the kill)",
+        pulls.len()
+    );
+    h.stop().await;
+}

@@ -68,6 +68,15 @@ fn emulator_config() -> EmulatorConfig {
 impl Harness {
     /// Everything started with `sync`; `None` when PostgreSQL is unreachable outside CI.
     pub(crate) async fn start(backend: Backend, sync: SyncConfig) -> Option<Self> {
+        Self::start_with(backend, sync, None).await
+    }
+
+    /// The same, with a link-service at `link_service`.
+    pub(crate) async fn start_with(
+        backend: Backend,
+        sync: SyncConfig,
+        link_service: Option<grpc_runtime::client::ClientConfig>,
+    ) -> Option<Self> {
         let db = TestDatabase::new(backend).await?;
         let emulator = Emulator::start(emulator_config()).await.unwrap();
         let belvo = belvo_client(&emulator);
@@ -76,6 +85,7 @@ impl Harness {
             server: ServerConfig::for_tests(),
             database: db.config(),
             sync,
+            link_service,
             ..Config::default()
         };
         let clients = BelvoClients::from_clients([(REGION.to_owned(), belvo.clone())]);
@@ -149,6 +159,37 @@ impl Harness {
             .filter(|w| w.event["link_id"] == link.as_str())
             .map(|w| w.event)
             .collect()
+    }
+
+    /// Makes the emulator send a webhook for `link` now; returns its body.
+    pub(crate) async fn trigger(&self, link: uuid::Uuid, webhook_type: &str, code: &str) -> Value {
+        let id = self
+            .emulator
+            .control()
+            .trigger_webhook(
+                link,
+                belvo_emulator::WebhookTrigger {
+                    webhook_type: webhook_type.into(),
+                    webhook_code: code.into(),
+                    data: None,
+                    process_type: None,
+                    request_id: None,
+                },
+            )
+            .unwrap();
+        let records = self
+            .emulator
+            .control()
+            .wait_for_webhooks(Duration::from_secs(10), |all| {
+                all.iter().any(|w| w.event["webhook_id"] == id.as_str())
+            })
+            .await
+            .unwrap();
+        records
+            .into_iter()
+            .find(|w| w.event["webhook_id"] == id.as_str())
+            .unwrap()
+            .event
     }
 
     /// Feeds one webhook body to data-service.

@@ -1,0 +1,80 @@
+//! A link-service stand-in on port 0 that records the `LINK` events data-service forwards.
+
+use std::sync::{Arc, Mutex};
+
+use connect_proto::link::v1 as pb;
+use connect_proto::link::v1::link_service_server::{LinkService, LinkServiceServer};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status};
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FakeLinkService {
+    pub(crate) events: Arc<Mutex<Vec<pb::ApplyLinkEventRequest>>>,
+}
+
+impl FakeLinkService {
+    /// Serves it on a free port; returns its URL.
+    pub(crate) async fn start(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let service = LinkServiceServer::new(self.clone());
+        tokio::spawn(async move {
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(TcpListenerStream::new(listener))
+                .await
+        });
+        url
+    }
+}
+
+#[tonic::async_trait]
+impl LinkService for FakeLinkService {
+    async fn register_link(
+        &self,
+        _: Request<pb::RegisterLinkRequest>,
+    ) -> Result<Response<pb::RegisterLinkResponse>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+    async fn get_link(
+        &self,
+        _: Request<pb::GetLinkRequest>,
+    ) -> Result<Response<pb::GetLinkResponse>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+    async fn list_links(
+        &self,
+        _: Request<pb::ListLinksRequest>,
+    ) -> Result<Response<pb::ListLinksResponse>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+    async fn delete_link(
+        &self,
+        _: Request<pb::DeleteLinkRequest>,
+    ) -> Result<Response<pb::DeleteLinkResponse>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+    async fn refresh_link(
+        &self,
+        _: Request<pb::RefreshLinkRequest>,
+    ) -> Result<Response<pb::RefreshLinkResponse>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+    async fn apply_link_event(
+        &self,
+        request: Request<pb::ApplyLinkEventRequest>,
+    ) -> Result<Response<pb::ApplyLinkEventResponse>, Status> {
+        self.events.lock().unwrap().push(request.into_inner());
+        Ok(Response::new(pb::ApplyLinkEventResponse {
+            link: None,
+            previous_status: 0,
+            changed: true,
+        }))
+    }
+    async fn adopt_link(
+        &self,
+        _: Request<pb::AdoptLinkRequest>,
+    ) -> Result<Response<pb::AdoptLinkResponse>, Status> {
+        Err(Status::not_found("unknown external id"))
+    }
+}
