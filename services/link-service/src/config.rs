@@ -1,7 +1,8 @@
 //! link-service's typed configuration: the shared `server`, `telemetry` and `database`
 //! sections, where the region file is, how to reach token-service, and how patient the
 //! Belvo clients are. Loaded by `settings::Loader` with the prefix [`ENV_PREFIX`]
-//! (`LINK_SERVICE__DATABASE__URL`, `LINK_SERVICE__CLIENTS__TOKEN_SERVICE__URL`, ...).
+//! (`LINK_SERVICE__DATABASE__URL`, `LINK_SERVICE__CLIENTS__TOKEN_SERVICE__URL`,
+//! `LINK_SERVICE__CLIENTS__DATA_SERVICE__URL`, ...).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -62,6 +63,10 @@ impl Default for Config {
 pub struct Clients {
     /// token-service, for `ResolveExternalId` (default `http://127.0.0.1:50051`).
     pub token_service: ClientConfig,
+    /// data-service, told about registered links (`NotifyLinkRegistered`) and asked to purge
+    /// deleted ones (`PurgeLink`). Unset: link-service calls no data-service, and
+    /// data-service still purges on Belvo's `link_deleted` webhook.
+    pub data_service: Option<ClientConfig>,
 }
 
 /// Retry and timeout settings of the Belvo clients. A gRPC call waits for them, so the
@@ -106,6 +111,9 @@ impl Validate for Config {
         report.section("telemetry", &self.telemetry);
         report.section("database", &self.database);
         report.section("clients.token_service", &self.clients.token_service);
+        if let Some(data_service) = &self.clients.data_service {
+            report.section("clients.data_service", data_service);
+        }
         report.section("belvo", &self.belvo);
     }
 }
@@ -149,6 +157,33 @@ mod tests {
         assert_eq!(
             config.regions_file,
             Some(PathBuf::from("/etc/connect/regions.toml"))
+        );
+    }
+
+    #[test]
+    fn data_service_client_is_optional_and_set_by_its_url() {
+        assert!(Config::default().clients.data_service.is_none());
+        let config: Config = settings::Loader::new(ENV_PREFIX)
+            .env([(
+                "LINK_SERVICE__CLIENTS__DATA_SERVICE__URL",
+                "http://data-service:50053",
+            )])
+            .load()
+            .unwrap();
+        let data_service = config.clients.data_service.unwrap();
+        assert_eq!(data_service.url, "http://data-service:50053");
+        assert_eq!(
+            data_service.request_timeout,
+            ClientConfig::default().request_timeout
+        );
+
+        let err = settings::Loader::new(ENV_PREFIX)
+            .env([("LINK_SERVICE__CLIENTS__DATA_SERVICE__URL", "data:1")])
+            .load::<Config>()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("clients.data_service.url"),
+            "{err}"
         );
     }
 

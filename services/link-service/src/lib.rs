@@ -10,6 +10,7 @@
 mod belvo_accounts;
 pub mod config;
 mod convert;
+mod data_service;
 mod error;
 mod owners;
 mod service;
@@ -44,9 +45,9 @@ pub enum StartError {
     /// A region's Belvo client could not be built.
     #[error("cannot build a Belvo client: {0}")]
     Belvo(#[from] belvo::Error),
-    /// The token-service channel could not be built.
-    #[error("token-service client: {0}")]
-    TokenService(#[from] ClientError),
+    /// The token-service or data-service channel could not be built.
+    #[error("service client: {0}")]
+    Client(#[from] ClientError),
     /// The gRPC or admin server failed.
     #[error(transparent)]
     Server(#[from] ServerError),
@@ -76,8 +77,8 @@ impl Application {
     }
 
     /// Opens the database (running migrations unless turned off), builds one Belvo client
-    /// per region and the token-service channel (`[clients.token_service]`, connected on
-    /// first use), binds the listeners and serves until [`Application::shutdown`] fires.
+    /// per region, the token-service channel (`[clients.token_service]`) and the optional
+    /// data-service channel (`[clients.data_service]`), both connected on first use, binds the listeners and serves until [`Application::shutdown`] fires.
     pub async fn build_with(config: Config, regions: RegionsConfig) -> Result<Self, StartError> {
         let db = Database::connect(&config.database).await?;
         if config.database.run_migrations {
@@ -85,7 +86,20 @@ impl Application {
         }
         let belvo = belvo_accounts::BelvoAccounts::build(&regions, &config.belvo)?;
         let external_ids = owners::ExternalIds::new(connect_lazy(&config.clients.token_service)?);
-        let links = service::Links::new(store::Store::new(db.pool().clone()), belvo, external_ids);
+        let data = data_service::DataService::new(
+            config
+                .clients
+                .data_service
+                .as_ref()
+                .map(connect_lazy)
+                .transpose()?,
+        );
+        let links = service::Links::new(
+            store::Store::new(db.pool().clone()),
+            belvo,
+            external_ids,
+            data,
+        );
         let services = ServiceSet::new()
             .service(LinkServiceServer::new(links))
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);

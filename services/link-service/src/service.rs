@@ -13,6 +13,7 @@ use crate::belvo_accounts::BelvoAccounts;
 use crate::convert::{
     belvo_fields, decode_page_token, encode_page_token, link_message, millis, now_ms, timestamp,
 };
+use crate::data_service::DataService;
 use crate::error::ServiceError;
 use crate::owners::ExternalIds;
 use crate::store::{LinkEvent, LinkRow, Origin, Status as LinkStatus, Store};
@@ -24,22 +25,30 @@ const MAX_PAGE_SIZE: i32 = 200;
 /// Longest owner, external id or webhook id accepted.
 const MAX_ID_LEN: usize = 256;
 
-/// The service's state: the store, the per-region Belvo clients, token-service.
+/// The service's state: the store, the per-region Belvo clients, token-service and
+/// (optionally) data-service.
 #[derive(Debug, Clone)]
 pub(crate) struct Links {
     store: Store,
     belvo: BelvoAccounts,
     external_ids: ExternalIds,
+    data: DataService,
 }
 
 type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
 impl Links {
-    pub(crate) fn new(store: Store, belvo: BelvoAccounts, external_ids: ExternalIds) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        belvo: BelvoAccounts,
+        external_ids: ExternalIds,
+        data: DataService,
+    ) -> Self {
         Self {
             store,
             belvo,
             external_ids,
+            data,
         }
     }
 
@@ -77,6 +86,10 @@ impl Links {
         }
         let link = self.stored(&id).await?;
         tracing::info!(link_id = %id, region = %link.region, created, "link registered");
+        // Awaited (bounded by the client's request timeout), so the webhooks data-service
+        // held for the link are scheduled by the time the caller hears back. Idempotent, so
+        // a repeated registration repeats it (and repairs an earlier failed notice).
+        self.data.link_registered(&link).await;
         Ok(pb::RegisterLinkResponse {
             link: Some(link_message(&link)),
             created,
@@ -182,11 +195,11 @@ impl Links {
         // A 404 counts as deleted, so a retried DeleteLink completes.
         self.region_client(&link)?.links().delete(link_id).await?;
         self.store.mark_deleted(&link.link_id, now_ms()).await?;
-        // SEAM(data-service purge): once data-service exposes a purge call, ask it here to
-        // drop the link's stored data. Until then data-service purges on the `link_deleted`
-        // webhook that Belvo sends after this delete.
         let link = self.stored(&link.link_id).await?;
         tracing::info!(link_id = %link.link_id, region = %link.region, "link deleted");
+        // After the delete, and never undoing it: an unreachable data-service is logged, and
+        // it purges anyway on the `link_deleted` webhook Belvo sends after this delete.
+        self.data.purge(&link.link_id).await;
         Ok(pb::DeleteLinkResponse {
             link: Some(link_message(&link)),
         })
@@ -340,6 +353,14 @@ impl Links {
             .await?;
         let link = self.stored(&id).await?;
         tracing::info!(link_id = %id, region = %link.region, created, "link adopted");
+        if created {
+            // Not awaited: data-service calls AdoptLink while it processes a webhook, and
+            // answering that call must not wait on data-service handling a notice about the
+            // same link (it records the adopted link itself from our answer).
+            let data = self.data.clone();
+            let notified = link.clone();
+            tokio::spawn(async move { data.link_registered(&notified).await });
+        }
         Ok(pb::AdoptLinkResponse {
             link: Some(link_message(&link)),
             created,

@@ -1,11 +1,13 @@
 //! The test bench: an in-process Belvo emulator with two accounts (regions `mx` and `co`),
-//! a fake token-service that resolves the external ids a test minted, a fresh database on
-//! the chosen backend, and link-service itself on port 0.
+//! a fake token-service that resolves the external ids a test minted, a fake data-service
+//! that records what link-service tells it, a fresh database on the chosen backend, and
+//! link-service itself on port 0.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use belvo_emulator::{Account, Emulator, EmulatorHandle};
+use connect_proto::data::v1::data_service_server::DataServiceServer;
 use connect_proto::link::v1::link_service_client::LinkServiceClient;
 use connect_proto::token::v1::token_service_server::{TokenService, TokenServiceServer};
 use connect_proto::token::v1::{
@@ -21,6 +23,8 @@ use secrecy::SecretString;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
+
+use crate::fake_data::FakeData;
 
 pub(crate) const MX: (&str, &str) = ("mx-secret-id", "mx-secret-password");
 pub(crate) const CO: (&str, &str) = ("co-secret-id", "co-secret-password");
@@ -108,6 +112,7 @@ pub(crate) struct Bench {
     pub(crate) emulator: EmulatorHandle,
     pub(crate) links: LinkServiceClient<Channel>,
     pub(crate) tokens: FakeTokens,
+    pub(crate) data: FakeData,
     pub(crate) mx: belvo::Client,
     pub(crate) co: belvo::Client,
     shutdown: Shutdown,
@@ -139,9 +144,13 @@ impl Bench {
 
         let shutdown = Shutdown::new();
         let tokens = FakeTokens::default();
+        let data = FakeData::default();
         let token_config = ServerConfig::for_tests();
+        // One server for both fakes: token-service and data-service.
         let token_server = grpc_runtime::serve(
-            ServiceSet::new().service(TokenServiceServer::new(tokens.clone())),
+            ServiceSet::new()
+                .service(TokenServiceServer::new(tokens.clone()))
+                .service(DataServiceServer::new(data.clone())),
             Listeners::bind(&token_config).await.unwrap(),
             &token_config,
             &prometheus::Registry::new(),
@@ -160,6 +169,10 @@ impl Bench {
         config.database = db.config();
         config.clients.token_service =
             ClientConfig::new(format!("http://{}", token_server.grpc_addr()));
+        config.clients.data_service = Some(ClientConfig::new(format!(
+            "http://{}",
+            token_server.grpc_addr()
+        )));
         config.belvo.max_retries = 0;
         tweak(&mut config);
         let app = Application::build_with(config, regions).await.unwrap();
@@ -181,6 +194,7 @@ impl Bench {
             emulator,
             links,
             tokens,
+            data,
             shutdown,
             app,
             token_server,
