@@ -123,11 +123,13 @@ pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next:
         elapsed.as_secs_f64(),
     );
     span.in_scope(|| {
-        tracing::info!(
-            status = status.as_u16(),
-            latency_ms = elapsed.as_millis() as u64,
-            "request"
-        );
+        let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        // Probes and scrapes arrive every few seconds; they are logged only at debug.
+        if matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics") && status.is_success() {
+            tracing::debug!(status = status.as_u16(), latency_ms, "request");
+        } else {
+            tracing::info!(status = status.as_u16(), latency_ms, "request");
+        }
     });
     response
 }

@@ -44,6 +44,7 @@ pub(super) fn routes(dev: bool) -> Vec<Route> {
             }
         }))
         .responses(&[(200, "Token and widget configuration")])
+        .returns("WidgetToken")
         .handler(post(create_widget_token)),
         RouteDoc::new(
             Method::POST,
@@ -62,6 +63,7 @@ pub(super) fn routes(dev: bool) -> Vec<Route> {
             }
         }))
         .responses(&[(201, "Registered"), (200, "Already registered to this user")])
+        .returns("Registered")
         .handler(post(register_link)),
         RouteDoc::new(Method::GET, "/v1/links", "listLinks", "The user's links, newest first", "links")
             .query(&[
@@ -70,6 +72,7 @@ pub(super) fn routes(dev: bool) -> Vec<Route> {
                 ("status", "Only these statuses (comma-separated): valid, invalid, unconfirmed, token_required, deleted"),
                 ("include_deleted", "true: also deleted links"),
             ])
+            .returns("LinkPage")
             .handler(get(list_links)),
         RouteDoc::new(
             Method::GET,
@@ -78,8 +81,10 @@ pub(super) fn routes(dev: bool) -> Vec<Route> {
             "One link with the sync status of each resource",
             "links",
         )
+        .returns("LinkDetail")
         .handler(get(get_link)),
         RouteDoc::new(Method::DELETE, "/v1/links/{id}", "deleteLink", "Delete a link (at Belvo too)", "links")
+            .returns("Link")
             .handler(delete(delete_link)),
         RouteDoc::new(
             Method::POST,
@@ -89,6 +94,7 @@ pub(super) fn routes(dev: bool) -> Vec<Route> {
             "links",
         )
         .responses(&[(202, "Accepted; webhooks follow")])
+        .returns("RefreshAccepted")
         .handler(post(refresh_link)),
     ];
     if dev {
@@ -102,6 +108,7 @@ pub(super) fn routes(dev: bool) -> Vec<Route> {
             )
             .public()
             .body(json!({"type": "object", "required": ["user"], "properties": {"user": {"type": "string"}}}))
+            .returns("DevToken")
             .handler(post(dev_login)),
         );
     }

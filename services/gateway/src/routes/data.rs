@@ -188,6 +188,7 @@ pub(super) fn routes() -> Vec<Route> {
             )
             .query(&PAGING)
             .query(resource.filters)
+            .returns("Page")
             .handler(get(
                 move |state: State<Arc<AppState>>,
                       user: AuthUser,
@@ -206,7 +207,8 @@ pub(super) fn routes() -> Vec<Route> {
             "Server-Sent Events: `link` (the link, again whenever its status changes) and `sync` (sync progress)",
             "data",
         )
-        .responses(&[(200, "text/event-stream")])
+        .responses(&[(200, "Server-Sent Events")])
+        .returns("text/event-stream")
         .handler(get(events)),
     );
     routes

@@ -5,6 +5,7 @@
 mod api;
 mod data;
 mod ops;
+mod schemas;
 mod webhooks;
 
 use std::sync::Arc;
@@ -41,6 +42,9 @@ pub struct RouteDoc {
     pub body: Option<Value>,
     /// Success statuses and what they mean.
     pub responses: Vec<(u16, &'static str)>,
+    /// The success body: a schema in `components.schemas`, `text/event-stream` or
+    /// `text/plain`.
+    pub returns: &'static str,
 }
 
 /// A documented route.
@@ -75,6 +79,7 @@ impl RouteDoc {
             query: Vec::new(),
             body: None,
             responses: vec![(200, "OK")],
+            returns: "Status",
         }
     }
 
@@ -95,6 +100,11 @@ impl RouteDoc {
 
     pub(crate) fn responses(mut self, responses: &[(u16, &'static str)]) -> Self {
         self.responses = responses.to_vec();
+        self
+    }
+
+    pub(crate) fn returns(mut self, returns: &'static str) -> Self {
+        self.returns = returns;
         self
     }
 
@@ -145,7 +155,8 @@ pub fn openapi(routes: &[RouteDoc]) -> Value {
             "This document",
             "operations",
         )
-        .public(),
+        .public()
+        .returns("OpenApi"),
     );
     for route in &all {
         let mut parameters = Vec::new();
@@ -165,9 +176,13 @@ pub fn openapi(routes: &[RouteDoc]) -> Value {
         let mut responses = Map::new();
         for (status, description) in &route.responses {
             let mut response = json!({"description": description});
-            if *status != 204 {
-                response["content"] = json!({"application/json": {"schema": {"type": "object"}}});
-            }
+            response["content"] = if *status >= 400 {
+                json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}})
+            } else if route.returns.contains('/') {
+                json!({(route.returns): {"schema": {"type": "string"}}})
+            } else {
+                json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{}", route.returns)}}})
+            };
             responses.insert(status.to_string(), response);
         }
         responses.insert(
@@ -208,22 +223,7 @@ pub fn openapi(routes: &[RouteDoc]) -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {
-                        "type": "object",
-                        "required": ["code", "message", "request_id"],
-                        "properties": {
-                            "code": {"type": "string"},
-                            "message": {"type": "string"},
-                            "field": {"type": "string"},
-                            "request_id": {"type": "string"}
-                        }
-                    }}
-                }
-            }
+            "schemas": schemas::components(),
         }
     })
 }
@@ -307,6 +307,23 @@ mod tests {
             Some("link_id")
         );
         assert_eq!(field_of("expected value at line 1"), None);
+    }
+
+    #[test]
+    fn every_schema_reference_resolves() {
+        let docs: Vec<RouteDoc> = table(true).into_iter().map(|r| r.doc).collect();
+        let document = openapi(&docs);
+        let text = document.to_string();
+        let mut refs = 0;
+        for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = reference.split('"').next().unwrap();
+            assert!(
+                document["components"]["schemas"].get(name).is_some(),
+                "unresolved schema {name}"
+            );
+            refs += 1;
+        }
+        assert!(refs > 20, "{refs}");
     }
 
     #[test]

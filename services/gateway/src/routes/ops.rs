@@ -33,7 +33,10 @@ pub(super) fn routes() -> Vec<Route> {
             "operations",
         )
         .public()
-        .responses(&[(200, "Ready"), (503, "A dependency is not ready")])
+        .responses(&[(
+            200,
+            "Ready (503 with the same body when a dependency is not)",
+        )])
         .handler(get(readyz)),
         RouteDoc::new(
             Method::GET,
@@ -43,6 +46,7 @@ pub(super) fn routes() -> Vec<Route> {
             "operations",
         )
         .public()
+        .returns("text/plain")
         .handler(get(metrics)),
     ]
 }

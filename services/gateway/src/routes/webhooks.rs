@@ -36,6 +36,7 @@ pub(super) fn routes() -> Vec<Route> {
         .public()
         .body(json!({"type": "object", "description": "Belvo's webhook envelope"}))
         .responses(&[(200, "Stored (or a duplicate)")])
+        .returns("WebhookAck")
         .handler(post(receive)),
     ]
 }

@@ -271,3 +271,34 @@ async fn the_trace_context_reaches_the_services() {
         seen.traceparent
     );
 }
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_is_504() {
+    let app = TestApp::start_with(|c| {
+        c.server.request_timeout = std::time::Duration::from_millis(300);
+    })
+    .await;
+    app.fakes
+        .link
+        .hang
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let error = error(app.get("/v1/links", "alice").await, 504).await;
+    assert_eq!(error["code"], "timeout");
+}
+
+#[tokio::test]
+async fn a_service_refusing_the_gateways_token_is_an_opaque_500() {
+    let app = TestApp::start().await;
+    *app.fakes.link.fail_with.lock().unwrap() = Some(tonic::Status::unauthenticated(
+        "bad service token for caller gateway",
+    ));
+    let error = error(app.get("/v1/links", "alice").await, 500).await;
+    assert_eq!(error["code"], "internal");
+    assert!(!error["message"].as_str().unwrap().contains("service token"));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains(error["request_id"].as_str().unwrap())
+    );
+}

@@ -142,6 +142,8 @@ pub(crate) struct FakeLink {
     pub(crate) links: Mutex<HashMap<String, Link>>,
     /// When set, every call answers this.
     pub(crate) fail_with: Mutex<Option<Status>>,
+    /// When set, `ListLinks` never answers.
+    pub(crate) hang: std::sync::atomic::AtomicBool,
 }
 
 impl FakeLink {
@@ -229,6 +231,9 @@ impl LinkService for FakeLink {
     ) -> Result<Response<ListLinksResponse>, Status> {
         self.journal.record("ListLinks", &request);
         self.fail()?;
+        if self.hang.load(std::sync::atomic::Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
         let r = request.into_inner();
         let mut links: Vec<Link> = self
             .links

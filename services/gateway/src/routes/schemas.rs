@@ -1,0 +1,159 @@
+//! JSON schemas of the response bodies, for `/openapi.json`. They describe what
+//! [`crate::views`] and the handlers build; the route table names one per route.
+
+use serde_json::{Value, json};
+
+fn nullable(kind: &str) -> Value {
+    json!({"type": [kind, "null"]})
+}
+
+fn timestamp() -> Value {
+    json!({"type": ["string", "null"], "format": "date-time"})
+}
+
+/// Every named schema, for `components.schemas`.
+pub(super) fn components() -> Value {
+    let strings = json!({"type": "array", "items": {"type": "string"}});
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {
+                "type": "object",
+                "required": ["code", "message", "request_id"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "field": {"type": "string"},
+                    "request_id": {"type": "string"}
+                }
+            }}
+        },
+        "Link": {
+            "type": "object",
+            "properties": {
+                "link_id": {"type": "string"},
+                "region": {"type": "string"},
+                "institution": {"type": "string"},
+                "access_mode": {"enum": ["single", "recurrent", null]},
+                "status": {"enum": ["valid", "invalid", "unconfirmed", "token_required", "deleted", null]},
+                "refresh_rate": nullable("string"),
+                "fetch_resources": strings,
+                "external_id": {"type": "string"},
+                "origin": {"enum": ["registered", "adopted", null]},
+                "belvo_created_at": timestamp(),
+                "last_accessed_at": timestamp(),
+                "registered_at": timestamp(),
+                "updated_at": timestamp(),
+                "status_changed_at": timestamp(),
+                "last_refresh_requested_at": timestamp(),
+                "deleted_at": timestamp()
+            }
+        },
+        "LinkDetail": {
+            "allOf": [
+                {"$ref": "#/components/schemas/Link"},
+                {"type": "object", "properties": {"sync": {"anyOf": [
+                    {"$ref": "#/components/schemas/LinkSync"}, {"type": "null"}
+                ]}}}
+            ]
+        },
+        "LinkSync": {
+            "type": "object",
+            "properties": {
+                "link_id": {"type": "string"},
+                "resources": {"type": "array", "items": {"$ref": "#/components/schemas/ResourceSync"}},
+                "last_webhook_at": timestamp(),
+                "stale": {"type": "boolean"}
+            }
+        },
+        "ResourceSync": {
+            "type": "object",
+            "properties": {
+                "resource": {"type": "string"},
+                "state": {"enum": ["waiting", "pending", "running", "succeeded", "retrying", "failed", null]},
+                "records": {"type": "integer"},
+                "records_this_pull": {"type": "integer"},
+                "expected_records": {"type": "integer"},
+                "last_success_at": timestamp(),
+                "last_attempt_at": timestamp(),
+                "next_attempt_at": timestamp(),
+                "attempts": {"type": "integer"},
+                "last_error": nullable("string")
+            }
+        },
+        "LinkPage": {
+            "type": "object",
+            "properties": {
+                "data": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}},
+                "has_more": {"type": "boolean"},
+                "next_cursor": nullable("string")
+            }
+        },
+        "Registered": {
+            "type": "object",
+            "properties": {
+                "link": {"$ref": "#/components/schemas/Link"},
+                "created": {"type": "boolean"}
+            }
+        },
+        "RefreshAccepted": {
+            "type": "object",
+            "properties": {"belvo_request_id": {"type": "string"}, "requested_at": timestamp()}
+        },
+        "WidgetToken": {
+            "type": "object",
+            "properties": {
+                "access_token": {"type": "string"},
+                "expires_at": timestamp(),
+                "widget": {
+                    "type": "object",
+                    "properties": {
+                        "region": {"type": "string"},
+                        "family": {"enum": ["multi_region", "ofda", null]},
+                        "script_url": nullable("string"),
+                        "hosted_url": {"type": "string"},
+                        "locale": {"type": "string"},
+                        "country_codes": strings,
+                        "institution_types": strings,
+                        "institutions": strings,
+                        "external_id": {"type": "string"},
+                        "access_mode": {"enum": ["single", "recurrent", null]},
+                        "fetch_resources": strings,
+                        "link_id": nullable("string")
+                    }
+                }
+            }
+        },
+        "DevToken": {
+            "type": "object",
+            "properties": {
+                "access_token": {"type": "string"},
+                "token_type": {"const": "Bearer"},
+                "expires_in": {"type": "integer"},
+                "user": {"type": "string"}
+            }
+        },
+        "Page": {
+            "type": "object",
+            "description": "Belvo's objects, as Belvo returned them",
+            "properties": {
+                "data": {"type": "array", "items": {"type": "object"}},
+                "has_more": {"type": "boolean"},
+                "next_cursor": nullable("string")
+            }
+        },
+        "WebhookAck": {
+            "type": "object",
+            "properties": {
+                "status": {"enum": ["accepted", "duplicate"]},
+                "webhook_id": {"type": "string"}
+            }
+        },
+        "OpenApi": {"type": "object", "description": "An OpenAPI 3.1 document"},
+        "Status": {
+            "type": "object",
+            "properties": {"status": {"type": "string"}, "checks": {"type": "object"}}
+        }
+    })
+}
