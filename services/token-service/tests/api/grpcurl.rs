@@ -74,6 +74,7 @@ async fn grpcurl(program: &str, args: &[&str]) -> Output {
 }
 
 /// grpcurl, or `None` after reporting why the test skips; under `CI=true`, a failure.
+#[allow(clippy::print_stderr)] // a skipped test says why
 fn grpcurl_or_skip() -> Option<String> {
     match find_grpcurl() {
         Ok(path) => Some(path),
@@ -81,7 +82,6 @@ fn grpcurl_or_skip() -> Option<String> {
             panic!("CI=true and {why}")
         }
         Err(why) => {
-            #[allow(clippy::print_stderr)] // the skip says why, as the conventions ask
             eprintln!("skipping the grpcurl test: {why}");
             None
         }
