@@ -200,11 +200,7 @@ impl Application {
 /// The router with every route and layer.
 fn app(state: Arc<AppState>, dev: bool) -> Result<Router, GatewayError> {
     let mut router = routes::router(routes::table(dev))
-        .layer(DefaultBodyLimit::max(state.config.limits.body_bytes))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            middleware::observe,
-        ));
+        .layer(DefaultBodyLimit::max(state.config.limits.body_bytes));
     if !state.config.cors.allowed_origins.is_empty() {
         let origins = state
             .config
@@ -230,5 +226,11 @@ fn app(state: Arc<AppState>, dev: bool) -> Result<Router, GatewayError> {
                 .max_age(std::time::Duration::from_secs(600)),
         );
     }
+    // Outermost, so that every response (CORS preflights too) gets a request id, security
+    // headers, a log line and metrics.
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        Arc::clone(&state),
+        middleware::observe,
+    ));
     Ok(router.with_state(state))
 }

@@ -244,7 +244,7 @@ async fn the_event_stream_delivers_sync_progress_and_link_status() {
 
 #[tokio::test]
 async fn event_streams_end_when_the_gateway_shuts_down() {
-    let app = TestApp::start().await;
+    let mut app = TestApp::start().await;
     app.fakes.link.insert(LINK_A, "alice");
     let response = app
         .get(&format!("/v1/links/{LINK_A}/events"), "alice")
@@ -255,7 +255,12 @@ async fn event_streams_end_when_the_gateway_shuts_down() {
     };
     assert_eq!(events.next().await.0, "link");
     assert_eq!(events.next().await.0, "sync");
-    app.stop();
-    // The stream closes (the drain is not held up by it); a hang fails within the deadline.
-    while let Ok(Some(_rest)) = within("the stream to end", events.response.chunk()).await {}
+    // The stream closes and the server returns: the drain is not held up by the stream (a
+    // hang fails at the deadline).
+    let drained = async { while let Ok(Some(_rest)) = events.response.chunk().await {} };
+    let (stopped, ()) = within("the gateway to stop", async {
+        tokio::join!(app.stop_and_wait(), drained)
+    })
+    .await;
+    stopped.unwrap();
 }

@@ -54,6 +54,7 @@ pub(crate) struct TestApp {
     pub(crate) fakes: Fakes,
     pub(crate) http: reqwest::Client,
     shutdown: Shutdown,
+    running: Option<tokio::task::JoinHandle<Result<(), gateway::GatewayError>>>,
 }
 
 impl Drop for TestApp {
@@ -77,18 +78,26 @@ impl TestApp {
             .await
             .unwrap();
         let addr = app.local_addr();
-        tokio::spawn(app.run_until_stopped());
+        let running = tokio::spawn(app.run_until_stopped());
         Self {
             addr,
             fakes,
             http: reqwest::Client::new(),
             shutdown,
+            running: Some(running),
         }
     }
 
     /// Fires the gateway's shutdown (the fakes keep running).
     pub(crate) fn stop(&self) {
         self.shutdown.trigger();
+    }
+
+    /// Fires the shutdown and waits for the server to return.
+    pub(crate) async fn stop_and_wait(&mut self) -> Result<(), gateway::GatewayError> {
+        self.stop();
+        let running = self.running.take().unwrap();
+        running.await.unwrap()
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

@@ -197,6 +197,7 @@ async fn cors_allows_only_configured_origins() {
         allowed.headers()["access-control-allow-origin"],
         "https://app.example.com"
     );
+    assert!(allowed.headers().contains_key("x-request-id"));
     let denied = preflight("https://evil.example.com").await.unwrap();
     assert!(!denied.headers().contains_key("access-control-allow-origin"));
 }
