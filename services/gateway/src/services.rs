@@ -32,7 +32,8 @@ pub struct Services {
     pub link: LinkServiceClient<ClientChannel>,
     /// data-service.
     pub data: DataServiceClient<ClientChannel>,
-    health: Vec<(&'static str, HealthClient<ClientChannel>)>,
+    /// Per dependency: its name in `/readyz`, its gRPC service name, a health client.
+    health: Vec<(&'static str, &'static str, HealthClient<ClientChannel>)>,
 }
 
 impl Services {
@@ -46,25 +47,20 @@ impl Services {
             link: LinkServiceClient::new(link.clone()),
             data: DataServiceClient::new(data.clone()),
             health: vec![
-                ("token_service", HealthClient::new(token)),
-                ("link_service", HealthClient::new(link)),
-                ("data_service", HealthClient::new(data)),
+                ("token_service", TOKEN_SERVICE, HealthClient::new(token)),
+                ("link_service", LINK_SERVICE, HealthClient::new(link)),
+                ("data_service", DATA_SERVICE, HealthClient::new(data)),
             ],
         })
     }
 
     /// Each dependency and whether it reports SERVING, checked concurrently.
     pub async fn readiness(&self, timeout: Duration) -> Vec<(&'static str, Result<(), String>)> {
-        let checks = self.health.iter().map(|(name, client)| {
+        let checks = self.health.iter().map(|(name, service, client)| {
             let mut client = client.clone();
-            let service = match *name {
-                "token_service" => TOKEN_SERVICE,
-                "link_service" => LINK_SERVICE,
-                _ => DATA_SERVICE,
-            };
             async move {
                 let check = client.check(request(HealthCheckRequest {
-                    service: service.to_owned(),
+                    service: (*service).to_owned(),
                 }));
                 let result = match tokio::time::timeout(timeout, check).await {
                     Err(_) => Err("health check timed out".to_owned()),

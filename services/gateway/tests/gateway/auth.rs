@@ -308,3 +308,37 @@ async fn an_unreachable_jwks_is_401_not_500() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn forged_kids_do_not_make_the_gateway_hammer_the_jwks_url() {
+    let rsa = EncodingKey::from_rsa_pem(RSA).unwrap();
+    let server = jwks_server(vec![jwk(&rsa, Algorithm::RS256, "rsa-1")]).await;
+    let url = format!("http://{}/.well-known/jwks.json", server.addr);
+    let app = TestApp::start_with(|c| {
+        c.auth.mode = AuthMode::Jwks;
+        c.auth.jwks_url = Some(url);
+        c.auth.jwks_min_refresh = std::time::Duration::from_secs(3600);
+    })
+    .await;
+    let good = sign(&rsa, Algorithm::RS256, Some("rsa-1"), &claims("alice"));
+    assert_eq!(
+        status_with(&app, Some(&format!("Bearer {good}")))
+            .await
+            .status(),
+        200
+    );
+    for i in 0..5 {
+        let forged = sign(
+            &rsa,
+            Algorithm::RS256,
+            Some(&format!("made-up-{i}")),
+            &claims("alice"),
+        );
+        error(
+            status_with(&app, Some(&format!("Bearer {forged}"))).await,
+            401,
+        )
+        .await;
+    }
+    assert_eq!(server.fetches.load(Ordering::SeqCst), 1);
+}
