@@ -562,6 +562,7 @@ impl DataService for Api {
             let (tx, rx) = tokio::sync::mpsc::channel(16);
             let api = self.clone();
             let (link_filter, owner_filter) = (r.link_id, r.owner);
+            let stop = self.inbox.engine.stop.clone();
             tokio::spawn(async move {
                 for link in &initial {
                     let Ok(snapshot) = api.link_sync(link).await else {
@@ -578,8 +579,10 @@ impl DataService for Api {
                     }
                 }
                 loop {
+                    // The stream ends when the client goes away or the server shuts down.
                     let changed = tokio::select! {
                         () = tx.closed() => return,
+                        () = stop.triggered() => return,
                         changed = changes.recv() => changed,
                     };
                     let link_id = match changed {

@@ -737,3 +737,154 @@ async fn killed_worker(backend: Backend) {
     );
     h.stop().await;
 }
+
+both_backends!(sync_status_is_streamed_until_complete, watch_status);
+async fn watch_status(backend: Backend) {
+    let Some(mut h) = Harness::start(backend, fast_sync()).await else {
+        return;
+    };
+    let link = h.create_link("bnk100", &["TRANSACTIONS"]).await;
+    h.register(link, &["TRANSACTIONS"]).await;
+    let mut stream = h
+        .data
+        .watch_sync_status(pb::WatchSyncStatusRequest {
+            link_id: String::new(),
+            owner: crate::support::OWNER.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // The first message is the current snapshot: nothing announced yet.
+    let first = stream.message().await.unwrap().unwrap().link.unwrap();
+    assert_eq!(first.link_id, link.to_string());
+    assert_eq!(first.resources[0].state, pb::SyncState::Waiting as i32);
+
+    let event = h.webhooks(link, 1).await.remove(0);
+    h.ingest(&event).await;
+    let total = h.belvo_ids(link, "api/transactions/").await.len() as i64;
+    let mut states = Vec::new();
+    loop {
+        let snapshot = tokio::time::timeout(std::time::Duration::from_secs(30), stream.message())
+            .await
+            .expect("a change within the deadline")
+            .unwrap()
+            .unwrap()
+            .link
+            .unwrap();
+        let r = &snapshot.resources[0];
+        states.push(r.state);
+        if r.state == pb::SyncState::Succeeded as i32 {
+            assert_eq!(r.records, total);
+            assert!(r.last_success_at.is_some());
+            break;
+        }
+    }
+    assert!(
+        states.contains(&(pb::SyncState::Running as i32)),
+        "progress was streamed: {states:?}"
+    );
+    h.stop().await;
+}
+
+both_backends!(resync_and_replay_pull_again_from_belvo, resync_and_replay);
+async fn resync_and_replay(backend: Backend) {
+    let Some(mut h) = Harness::start(backend, fast_sync()).await else {
+        return;
+    };
+    let (link, ids) = sync_link(&mut h, "bnk100", &["TRANSACTIONS"]).await;
+    h.emulator.control().clear_requests();
+    let scheduled = h
+        .data
+        .resync_link(pb::ResyncLinkRequest {
+            link_id: link.to_string(),
+            owner: String::new(),
+            resources: vec![],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .scheduled;
+    assert_eq!(scheduled, vec![pb::Resource::Transactions as i32]);
+    crate::support::eventually(std::time::Duration::from_secs(30), || async {
+        (h.belvo_gets("/api/transactions/") > 0).then_some(())
+    })
+    .await
+    .expect("ResyncLink pulled from Belvo again");
+    h.wait_synced(link, pb::Resource::Transactions, Some(ids.len() as i64))
+        .await;
+
+    let events = h
+        .data
+        .list_webhook_events(pb::ListWebhookEventsRequest {
+            link_id: link.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    h.emulator.control().clear_requests();
+    let replayed = h
+        .data
+        .replay_webhook_event(pb::ReplayWebhookEventRequest {
+            webhook_id: events[0].webhook_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .event
+        .unwrap();
+    assert_eq!(replayed.state, pb::WebhookState::Processed as i32);
+    crate::support::eventually(std::time::Duration::from_secs(30), || async {
+        (h.belvo_gets("/api/transactions/") > 0).then_some(())
+    })
+    .await
+    .expect("the replay pulled from Belvo again");
+    let err = h
+        .data
+        .replay_webhook_event(pb::ReplayWebhookEventRequest {
+            webhook_id: "nope".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    h.stop().await;
+}
+
+both_backends!(the_watchdog_reconciles_overdue_recurrent_links, watchdog);
+async fn watchdog(backend: Backend) {
+    use std::time::Duration;
+    // Every recurrent link is overdue at once: no margin, and a watchdog that looks often.
+    let sync = data_service::config::SyncConfig {
+        freshness_margin: Duration::ZERO,
+        watchdog_interval: Duration::from_millis(100),
+        ..fast_sync()
+    };
+    let Some(mut h) = Harness::start(backend, sync).await else {
+        return;
+    };
+    let link = h.create_link("bnk100", &["TRANSACTIONS"]).await;
+    // Registered with a refresh rate whose expected update "did not come": the link's
+    // registration is backdated past it.
+    h.register(link, &["TRANSACTIONS"]).await;
+    let store = h.app.as_ref().unwrap().engine().store.clone();
+    let row = store.link(&link.to_string()).await.unwrap().unwrap();
+    sqlx::query("UPDATE links SET registered_at = $1 WHERE link_id = $2")
+        .bind(row.registered_at - 8 * 24 * 3_600_000)
+        .bind(link.to_string())
+        .execute(store.db().pool())
+        .await
+        .unwrap();
+    let total = h.belvo_ids(link, "api/transactions/").await.len() as i64;
+    // No webhook is ingested: the watchdog alone brings the data.
+    h.wait_synced(link, pb::Resource::Transactions, Some(total))
+        .await;
+    let reconciled = store
+        .link(&link.to_string())
+        .await
+        .unwrap()
+        .unwrap()
+        .last_reconciled_at;
+    assert!(reconciled.is_some());
+    h.stop().await;
+}
