@@ -2,10 +2,8 @@
 //! configuration: scopes for link creation, update mode (`link_id`) or OFDA consent;
 //! `fetch_resources`; `stale_in` and `credentials_storage`; the owner's `external_id`; and
 //! `widget` with branding, callback URLs, theme and, for OFDA, the consent.
-//!
 //! The OFDA consent's `identification_info` (the user's CPF, and a company's CNPJ) is per
-//! user, and `CreateWidgetTokenRequest` has no field for it yet, so it is sent empty; Belvo's
-//! real OFDA endpoint requires one or two entries (the emulator does not check).
+//! user: it comes from the request (`widget.identification_info`, checked in `request`).
 
 use regions::{AccessMode, CredentialsStorage, Region, WidgetFamily};
 
@@ -19,7 +17,8 @@ pub(crate) fn token_request(
     let region = order.region;
     let mut body = match (region.widget(), order.link_id) {
         (WidgetFamily::Ofda, link_id) => {
-            let mut body = belvo::WidgetTokenRequest::ofda(consent(region));
+            let mut body =
+                belvo::WidgetTokenRequest::ofda(consent(region, order.identification_info.clone()));
             body.link_id = link_id;
             body
         }
@@ -75,7 +74,7 @@ fn branding(region: &Region) -> belvo::Branding {
     }
 }
 
-fn consent(region: &Region) -> belvo::Consent {
+fn consent(region: &Region, identification_info: Vec<belvo::IdentificationInfo>) -> belvo::Consent {
     let configured = region.consent();
     belvo::Consent {
         purpose: configured.map(|c| c.purpose.clone()).unwrap_or_default(),
@@ -83,8 +82,7 @@ fn consent(region: &Region) -> belvo::Consent {
             .map(|c| c.terms_and_conditions_url.to_string())
             .unwrap_or_default(),
         permissions: belvo::OFDA_PERMISSIONS.map(str::to_owned).to_vec(),
-        // Not in the request contract yet: see the module documentation.
-        identification_info: Vec::new(),
+        identification_info,
         default_consent_duration_days: configured.and_then(|c| c.default_consent_duration_days),
     }
 }
@@ -92,7 +90,9 @@ fn consent(region: &Region) -> belvo::Consent {
 #[cfg(test)]
 mod tests {
     use connect_proto::common::v1::{AccessMode as AccessModeProto, Product};
-    use connect_proto::token::v1::CreateWidgetTokenRequest;
+    use connect_proto::token::v1::{
+        CreateWidgetTokenRequest, DocumentType, IdentificationInfo, WidgetOverrides,
+    };
     use regions::RegionsConfig;
     use serde_json::{Value, json};
 
@@ -236,10 +236,32 @@ mod tests {
                 region: "br".into(),
                 owner: "user-1".into(),
                 products: vec![Product::Banking as i32],
+                widget: Some(WidgetOverrides {
+                    identification_info: vec![
+                        IdentificationInfo {
+                            r#type: DocumentType::Cpf as i32,
+                            number: "76109277673".into(),
+                            name: " Ralph Bragg ".into(),
+                        },
+                        IdentificationInfo {
+                            r#type: DocumentType::Cnpj as i32,
+                            number: "50685362006773".into(),
+                            name: "ACME Ltda".into(),
+                        },
+                    ],
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
         );
         assert_eq!(body["scopes"], belvo::SCOPES_OFDA);
+        assert_eq!(
+            body["widget"]["consent"]["identification_info"],
+            json!([
+                {"type": "CPF", "number": "76109277673", "name": "Ralph Bragg"},
+                {"type": "CNPJ", "number": "50685362006773", "name": "ACME Ltda"},
+            ])
+        );
         assert_eq!(
             body["fetch_resources"],
             json!(["ACCOUNTS", "TRANSACTIONS", "OWNERS", "BILLS"])

@@ -3,7 +3,7 @@
 //! reported at once, named by its snake_case path (`products[1]`, `widget.locale`).
 
 use connect_proto::common::v1 as common;
-use connect_proto::token::v1::CreateWidgetTokenRequest;
+use connect_proto::token::v1::{CreateWidgetTokenRequest, DocumentType, IdentificationInfo};
 use grpc_runtime::status::FieldViolations;
 use regions::{
     AccessMode, CountryCode, FetchResource, InstitutionType, Locale, Product, Region,
@@ -15,6 +15,8 @@ use uuid::Uuid;
 const MAX_OWNER_LEN: usize = 256;
 /// Longest accepted institution name, in bytes.
 const MAX_INSTITUTION_LEN: usize = 100;
+/// Longest accepted name in an OFDA consent's identification, in characters.
+const MAX_HOLDER_NAME_LEN: usize = 200;
 
 /// A checked request, resolved against its region.
 #[derive(Debug)]
@@ -31,6 +33,8 @@ pub(crate) struct WidgetTokenOrder<'r> {
     pub(crate) institution_types: Vec<InstitutionType>,
     pub(crate) institutions: Vec<String>,
     pub(crate) access_mode: AccessMode,
+    /// OFDA: who gives the consent (CPF, and a CNPJ for a business); empty otherwise.
+    pub(crate) identification_info: Vec<belvo::IdentificationInfo>,
 }
 
 /// Checks `request`; on success every field is resolved.
@@ -220,6 +224,9 @@ pub(crate) fn check<'r>(
         }
     };
 
+    let identification_info =
+        identification_of(region, &overrides.identification_info, &mut violations);
+
     match region {
         Some(region) if violations.is_empty() => Ok(WidgetTokenOrder {
             region,
@@ -232,9 +239,88 @@ pub(crate) fn check<'r>(
             institution_types,
             institutions,
             access_mode,
+            identification_info,
         }),
         _ => Err(violations),
     }
+}
+
+/// OFDA's consent identification: required (one CPF, or a CPF and a CNPJ) for an OFDA region,
+/// refused for a multi-region one. Messages never repeat the numbers or names.
+fn identification_of(
+    region: Option<&Region>,
+    raw: &[IdentificationInfo],
+    violations: &mut FieldViolations,
+) -> Vec<belvo::IdentificationInfo> {
+    const FIELD: &str = "widget.identification_info";
+    match region.map(Region::widget) {
+        Some(WidgetFamily::Ofda) if raw.is_empty() => {
+            violations.add(
+                FIELD,
+                "is required for an OFDA (Brazil) region: the CPF of the person giving consent \
+                 (and the company's CNPJ for a business)",
+            );
+        }
+        Some(WidgetFamily::MultiRegion) if !raw.is_empty() => {
+            violations.add(FIELD, "is only for OFDA (Brazil) regions");
+        }
+        _ => {}
+    }
+    if raw.len() > 2 {
+        violations.add(
+            FIELD,
+            "has at most two entries: a CPF and, for a business, a CNPJ",
+        );
+    }
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for (i, info) in raw.iter().enumerate() {
+        let field = |name: &str| format!("{FIELD}[{i}].{name}");
+        let kind = match DocumentType::try_from(info.r#type) {
+            Ok(DocumentType::Cpf) => Some(("CPF", 11)),
+            Ok(DocumentType::Cnpj) => Some(("CNPJ", 14)),
+            Ok(DocumentType::Unspecified) | Err(_) => {
+                violations.add(
+                    field("type"),
+                    "must be DOCUMENT_TYPE_CPF or DOCUMENT_TYPE_CNPJ",
+                );
+                None
+            }
+        };
+        if let Some((name, _)) = kind {
+            if seen.contains(&name) {
+                violations.add(field("type"), format!("only one {name} may be given"));
+            }
+            seen.push(name);
+        }
+        if let Some((name, digits)) = kind
+            && !(info.number.len() == digits && info.number.bytes().all(|b| b.is_ascii_digit()))
+        {
+            violations.add(
+                field("number"),
+                format!("a {name} number is {digits} digits, without punctuation"),
+            );
+        }
+        let holder = info.name.trim();
+        if holder.is_empty() {
+            violations.add(field("name"), "is required");
+        } else if holder.chars().count() > MAX_HOLDER_NAME_LEN {
+            violations.add(
+                field("name"),
+                format!("must be at most {MAX_HOLDER_NAME_LEN} characters"),
+            );
+        } else if holder.chars().any(char::is_control) {
+            violations.add(field("name"), "must not contain control characters");
+        }
+        if let Some((name, _)) = kind {
+            out.push(belvo::IdentificationInfo {
+                kind: name.to_owned(),
+                number: info.number.clone(),
+                name: holder.to_owned(),
+            });
+        }
+    }
+    out
 }
 
 /// The products asked for and their configured resources.

@@ -4,7 +4,9 @@
 
 use belvo_emulator::Fault;
 use connect_proto::common::v1::Product;
-use connect_proto::token::v1::{CreateWidgetTokenRequest, WidgetOverrides};
+use connect_proto::token::v1::{
+    CreateWidgetTokenRequest, DocumentType, IdentificationInfo, WidgetOverrides,
+};
 use database::Backend;
 use grpc_runtime::status::BELVO_DOMAIN;
 use tonic::Code;
@@ -22,6 +24,33 @@ fn banking(region: &str) -> CreateWidgetTokenRequest {
         owner: "dave".into(),
         products: vec![Product::Banking as i32],
         ..Default::default()
+    }
+}
+
+fn cpf(number: &str, name: &str) -> IdentificationInfo {
+    IdentificationInfo {
+        r#type: DocumentType::Cpf as i32,
+        number: number.into(),
+        name: name.into(),
+    }
+}
+
+fn cnpj(number: &str, name: &str) -> IdentificationInfo {
+    IdentificationInfo {
+        r#type: DocumentType::Cnpj as i32,
+        number: number.into(),
+        name: name.into(),
+    }
+}
+
+/// A Brazil (OFDA) banking request with this consent identification.
+fn brazil(identification_info: Vec<IdentificationInfo>) -> CreateWidgetTokenRequest {
+    CreateWidgetTokenRequest {
+        widget: Some(WidgetOverrides {
+            identification_info,
+            ..Default::default()
+        }),
+        ..banking("br")
     }
 }
 
@@ -77,9 +106,60 @@ async fn bad_input_names_the_field_and_never_reaches_belvo(backend: Backend) {
         (
             CreateWidgetTokenRequest {
                 products: vec![Product::Fiscal as i32],
-                ..banking("br")
+                ..brazil(vec![cpf("76109277673", "Ralph Bragg")])
             },
             "products[0]",
+        ),
+        // OFDA's consent identification.
+        (banking("br"), "widget.identification_info"),
+        (
+            brazil(vec![
+                cpf("76109277673", "A"),
+                cnpj("50685362006773", "B"),
+                cpf("76109277673", "C"),
+            ]),
+            "widget.identification_info",
+        ),
+        (
+            brazil(vec![cpf("761.092.776-73", "Ralph Bragg")]),
+            "widget.identification_info[0].number",
+        ),
+        (
+            brazil(vec![cpf("7610927767", "Ralph Bragg")]),
+            "widget.identification_info[0].number",
+        ),
+        (
+            brazil(vec![
+                cpf("76109277673", "Ralph Bragg"),
+                cnpj("76109277673", "ACME Ltda"),
+            ]),
+            "widget.identification_info[1].number",
+        ),
+        (
+            brazil(vec![cpf("76109277673", "  ")]),
+            "widget.identification_info[0].name",
+        ),
+        (
+            brazil(vec![IdentificationInfo {
+                r#type: DocumentType::Unspecified as i32,
+                number: "76109277673".into(),
+                name: "Ralph Bragg".into(),
+            }]),
+            "widget.identification_info[0].type",
+        ),
+        (
+            brazil(vec![
+                cnpj("50685362006773", "ACME Ltda"),
+                cnpj("50685362006773", "ACME Ltda"),
+            ]),
+            "widget.identification_info[1].type",
+        ),
+        (
+            with_widget(WidgetOverrides {
+                identification_info: vec![cpf("76109277673", "Ralph Bragg")],
+                ..Default::default()
+            }),
+            "widget.identification_info",
         ),
         (
             CreateWidgetTokenRequest {
@@ -131,6 +211,7 @@ async fn bad_input_names_the_field_and_never_reaches_belvo(backend: Backend) {
             CreateWidgetTokenRequest {
                 widget: Some(WidgetOverrides {
                     locale: Some("es".into()),
+                    identification_info: vec![cpf("76109277673", "Ralph Bragg")],
                     ..Default::default()
                 }),
                 ..banking("br")

@@ -4,7 +4,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use connect_proto::common::v1::{AccessMode, Product};
-use connect_proto::token::v1::{CreateWidgetTokenRequest, WidgetFamily, WidgetOverrides};
+use connect_proto::token::v1::{
+    CreateWidgetTokenRequest, DocumentType, IdentificationInfo, WidgetFamily, WidgetOverrides,
+};
 use database::Backend;
 use serde_json::json;
 
@@ -121,6 +123,7 @@ async fn explicit_fetch_resources_and_overrides(backend: Backend) {
                 institution_types: vec!["fiscal".into()],
                 institutions: vec!["erebor_mx_retail".into()],
                 access_mode: AccessMode::Single as i32,
+                identification_info: Vec::new(),
             }),
             ..Default::default()
         })
@@ -170,7 +173,17 @@ async fn ofda_region_gets_an_ofda_token(backend: Backend) {
         return;
     };
     let response = h
-        .create(request("br", "user-4", &[Product::Banking]))
+        .create(CreateWidgetTokenRequest {
+            widget: Some(WidgetOverrides {
+                identification_info: vec![IdentificationInfo {
+                    r#type: DocumentType::Cpf as i32,
+                    number: "76109277673".into(),
+                    name: "Ralph Bragg".into(),
+                }],
+                ..Default::default()
+            }),
+            ..request("br", "user-4", &[Product::Banking])
+        })
         .await
         .unwrap();
     let sent = claims(&response.access_token);
@@ -207,5 +220,29 @@ async fn ofda_region_gets_an_ofda_token(backend: Backend) {
     assert_eq!(widget.locale, "pt");
     assert_eq!(widget.country_codes, ["BR"]);
     assert_eq!(widget.institution_types, ["retail", "business"]);
+
+    // A business: the representative's CPF and the company's CNPJ.
+    let business = h
+        .create(CreateWidgetTokenRequest {
+            widget: Some(WidgetOverrides {
+                identification_info: vec![
+                    IdentificationInfo {
+                        r#type: DocumentType::Cpf as i32,
+                        number: "76109277673".into(),
+                        name: "Ralph Bragg".into(),
+                    },
+                    IdentificationInfo {
+                        r#type: DocumentType::Cnpj as i32,
+                        number: "50685362006773".into(),
+                        name: "ACME Ltda".into(),
+                    },
+                ],
+                ..Default::default()
+            }),
+            ..request("br", "user-4", &[Product::Banking])
+        })
+        .await
+        .unwrap();
+    assert_eq!(business.widget.unwrap().family, WidgetFamily::Ofda as i32);
     h.stop().await;
 }
