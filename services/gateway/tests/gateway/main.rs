@@ -8,5 +8,6 @@ mod errors;
 mod fakes;
 mod harness;
 mod links;
+mod logs;
 mod ops;
 mod webhooks;
