@@ -2,6 +2,7 @@
 //! sections, the regions file (Belvo keys per region), the sync engine's knobs and the
 //! optional link-service client.
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,8 +13,12 @@ use serde::{Deserialize, Serialize};
 use settings::{Report, Validate};
 use telemetry::TelemetryConfig;
 
+/// data-service's gRPC port (DESIGN §2) and admin (`/metrics`) port.
+pub const DEFAULT_GRPC_PORT: u16 = 50053;
+pub const DEFAULT_ADMIN_PORT: u16 = 9053;
+
 /// The whole configuration.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -25,6 +30,22 @@ pub struct Config {
     /// link-service, for `LINK` webhooks and links first seen in a webhook. Unset: such
     /// webhooks are held until NotifyLinkRegistered.
     pub link_service: Option<ClientConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::new(
+                SocketAddr::from((Ipv4Addr::UNSPECIFIED, DEFAULT_GRPC_PORT)),
+                SocketAddr::from((Ipv4Addr::UNSPECIFIED, DEFAULT_ADMIN_PORT)),
+            ),
+            telemetry: TelemetryConfig::default(),
+            database: DatabaseConfig::new("sqlite:.data/data-service.db"),
+            regions_file: None,
+            sync: SyncConfig::default(),
+            link_service: None,
+        }
+    }
 }
 
 /// The sync engine.
@@ -100,6 +121,44 @@ impl Validate for SyncConfig {
             self.retry_base <= self.retry_max,
             "retry_base",
             "must not exceed retry_max",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_design_and_validate() {
+        let config = Config::default();
+        assert_eq!(config.server.listen_addr.port(), 50053);
+        assert_eq!(config.server.admin_addr.port(), 9053);
+        let mut report = Report::new();
+        config.validate(&mut report);
+        assert!(report.violations().is_empty(), "{:?}", report.violations());
+    }
+
+    #[test]
+    fn environment_overrides_and_bad_values_are_named() {
+        let loaded: Result<Config, _> = settings::Loader::new("DATA_SERVICE")
+            .env([
+                ("DATA_SERVICE__SYNC__WORKERS", "9"),
+                ("DATA_SERVICE__SYNC__LEASE", "90s"),
+            ])
+            .load();
+        let config = loaded.unwrap();
+        assert_eq!(
+            (config.sync.workers, config.sync.lease),
+            (9, Duration::from_secs(90))
+        );
+        let err = settings::Loader::new("DATA_SERVICE")
+            .env([("DATA_SERVICE__SYNC__PAGE_SIZE", "5000")])
+            .load::<Config>()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("DATA_SERVICE__SYNC__PAGE_SIZE"),
+            "{err}"
         );
     }
 }
