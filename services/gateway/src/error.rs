@@ -132,16 +132,21 @@ struct ErrorBody {
     request_id: String,
 }
 
-/// Service field paths as the gateway's clients know them (query parameter names).
+/// Service field paths as the gateway's clients know them (query parameter names):
+/// `page.page_size` → `limit`, `value_date.from` → `value_date_from`, `types[1]` → `type`.
 fn public_field(field: &str) -> String {
-    match field {
+    let base = field.split('[').next().unwrap_or(field);
+    match base {
         "page.page_size" | "page_size" => "limit".to_owned(),
         "page.page_token" | "page_token" => "cursor".to_owned(),
+        "categories" => "category".to_owned(),
+        "types" => "type".to_owned(),
+        "statuses" => "status".to_owned(),
         other => other
             .strip_suffix(".from")
             .map(|base| format!("{base}_from"))
             .or_else(|| other.strip_suffix(".to").map(|base| format!("{base}_to")))
-            .unwrap_or_else(|| other.to_owned()),
+            .unwrap_or_else(|| field.to_owned()),
     }
 }
 
@@ -337,5 +342,8 @@ mod tests {
         assert_eq!(public_field("page.page_token"), "cursor");
         assert_eq!(public_field("value_date.from"), "value_date_from");
         assert_eq!(public_field("region"), "region");
+        assert_eq!(public_field("statuses[1]"), "status");
+        assert_eq!(public_field("invoice_date.to"), "invoice_date_to");
+        assert_eq!(public_field("widget.locale"), "widget.locale");
     }
 }
