@@ -139,8 +139,27 @@ fn main() {
         .await;
         let small = run_phase(&http, &base, &links[0].0, links[0].1 / PAGE, budget, "10k").await;
         let big = run_phase(&http, &base, &links[1].0, links[1].1 / PAGE, budget, "1M").await;
-        vec![small, big]
+        // A non-date filter scans the link: the cost of one such page at 1M.
+        let t = Instant::now();
+        let page: Value = http
+            .get(format!(
+                "{base}/api/transactions/?link={}&page_size={PAGE}&type=INFLOW",
+                links[1].0
+            ))
+            .basic_auth(ID, Some(PW))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let scan = (
+            t.elapsed().as_secs_f64(),
+            page["count"].as_u64().unwrap_or(0),
+        );
+        (vec![small, big], scan)
     });
+    let (phases, scan) = phases;
     let _ = stop_tx.send(());
     server.join().unwrap();
     println!(
@@ -161,6 +180,10 @@ fn main() {
             p.hwm_mib
         );
     }
+    println!(
+        "a page of the 1M link filtered by type=INFLOW (scans every transaction): {:.2} s, count {}",
+        scan.0, scan.1
+    );
     let growth = phases[1].hwm_mib - phases[0].hwm_mib;
     println!("peak RSS growth from 10k to 1M transactions: {growth:.1} MiB");
 }

@@ -62,11 +62,9 @@ impl Segment {
             (hi - lo) - seg.overlay.deleted.range(lo..hi).count() as u64
         } else {
             let mut c = 0;
+            let mut cache = WriteCache::default();
             for i in lo..hi {
-                if seg.overlay.deleted.contains(&i) {
-                    continue;
-                }
-                if seg.residual.iter().all(|f| f.matches(&seg.value(i))) {
+                if !seg.overlay.deleted.contains(&i) && seg.matches(i, &mut cache) {
                     c += 1;
                 }
             }
@@ -86,6 +84,16 @@ impl Segment {
             merge(m, p);
         }
         v
+    }
+
+    /// Whether generated object `i` passes the residual filters (patched objects are checked
+    /// on their patched JSON).
+    fn matches(&self, i: u64, cache: &mut WriteCache) -> bool {
+        if self.overlay.modified.contains_key(&i) {
+            let v = self.value(i);
+            return self.residual.iter().all(|f| f.matches(&v));
+        }
+        data::matches(&self.ctx, self.res, i, cache, &self.residual)
     }
 
     /// The `k`-th live index at or after `lo` (skipping deleted ones).
@@ -152,25 +160,27 @@ impl Segment {
             }
             return Ok(());
         }
+        let mut cache = WriteCache::default();
         for i in self.lo..self.hi {
             if left == 0 {
                 break;
             }
-            if self.overlay.deleted.contains(&i) {
-                continue;
-            }
-            let mut v = self.value(i);
-            if !self.residual.iter().all(|f| f.matches(&v)) {
+            if self.overlay.deleted.contains(&i) || !self.matches(i, &mut cache) {
                 continue;
             }
             if skip > 0 {
                 skip -= 1;
                 continue;
             }
-            if let Some(q) = q {
-                q.trim(&mut v);
+            if trims || self.overlay.modified.contains_key(&i) {
+                let mut v = self.value(i);
+                if let Some(q) = q {
+                    q.trim(&mut v);
+                }
+                f(Item::Value(v))?;
+            } else {
+                f(Item::Generated(&self.ctx, self.res, i))?;
             }
-            f(Item::Value(v))?;
             left -= 1;
         }
         Ok(())

@@ -66,14 +66,23 @@ impl Filter {
         if item.get(first).is_none() {
             return true;
         }
-        let mut v = item;
-        for p in &self.path {
+        self.matches_in(item, &self.path)
+    }
+
+    /// Resolves `path` inside `v` and compares (the path must exist).
+    pub(crate) fn matches_in(&self, v: &Value, path: &[String]) -> bool {
+        let mut v = v;
+        for p in path {
             match v.get(p) {
                 Some(next) => v = next,
                 None => return false,
             }
         }
-        let actual = scalar(v);
+        self.compare(scalar(v))
+    }
+
+    /// Compares a resolved value (`None` for JSON null).
+    pub(crate) fn compare(&self, actual: Option<String>) -> bool {
         let Some(actual) = actual else {
             return matches!(self.op, Op::NotIn) || (self.op == Op::Eq && self.values[0] == "null");
         };

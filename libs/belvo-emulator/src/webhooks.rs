@@ -53,17 +53,14 @@ pub(crate) fn historical_data(shared: &Shared, link_id: &Uuid, res: Resource) ->
                 } else {
                     let mut generated = overlay.clone();
                     generated.added.clear();
-                    let seg = Segment::new(ctx.clone(), res, generated, &[]);
-                    let (mut i, mut o) = (0u64, 0u64);
-                    let _ = seg.for_each(0, u64::MAX, None, &mut |item| {
-                        if item.into_value()["type"] == "INFLOW" {
-                            i += 1;
-                        } else {
-                            o += 1;
-                        }
-                        Ok(())
-                    });
-                    (i, o)
+                    let inflow = crate::filters::Filter {
+                        path: vec!["type".into()],
+                        op: crate::filters::Op::Eq,
+                        values: vec!["INFLOW".into()],
+                    };
+                    let all = Segment::new(ctx.clone(), res, generated.clone(), &[]).count();
+                    let i = Segment::new(ctx.clone(), res, generated, &[inflow]).count();
+                    (i, all - i)
                 };
             for v in &overlay.added {
                 if v["type"] == "INFLOW" {

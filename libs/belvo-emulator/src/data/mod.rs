@@ -308,6 +308,24 @@ pub(crate) fn object_index(link: &Uuid, res: Resource, id: &Uuid) -> Option<u64>
 #[derive(Debug, Default)]
 pub(crate) struct WriteCache {
     accounts: Vec<Box<serde_json::value::RawValue>>,
+    account_values: Vec<Value>,
+}
+
+/// Whether generated object `i` passes `filters` (the object's own patch not applied).
+pub(crate) fn matches(
+    ctx: &LinkCtx,
+    res: Resource,
+    i: u64,
+    cache: &mut WriteCache,
+    filters: &[crate::filters::Filter],
+) -> bool {
+    match res {
+        Resource::Transactions => banking::transaction_matches(ctx, i, cache, filters),
+        _ => {
+            let v = item(ctx, res, i);
+            filters.iter().all(|f| f.matches(&v))
+        }
+    }
 }
 
 /// Appends object `i` as JSON to `out`; the fast path for the scaled resources.
