@@ -160,6 +160,8 @@ pub(crate) fn token_required(
 
 fn new_session(shared: &Shared, link: Uuid, account: usize, purpose: SessionPurpose) -> String {
     let mut store = shared.store();
+    let now = Instant::now();
+    store.sessions.retain(|_, s| s.expires > now);
     let id = store.next_hex();
     store.sessions.insert(
         id.clone(),

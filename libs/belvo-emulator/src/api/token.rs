@@ -136,7 +136,14 @@ pub(super) fn create_token(s: &Shared, acct: usize, body: &Value) -> Result<Valu
     };
     let access = sign(&claims("access", now + ttl.as_secs() as i64, &jti));
     let refresh = sign(&claims("refresh", now + 620_000_000, &rjti));
-    s.store().tokens.insert(
+    let mut store = s.store();
+    // Forget tokens an hour past expiry (until then the hosted widget can still find their
+    // callback URLs to report the expiry).
+    let horizon = Instant::now();
+    store
+        .tokens
+        .retain(|_, t| t.expires + std::time::Duration::from_secs(3600) > horizon);
+    store.tokens.insert(
         access.clone(),
         WidgetToken {
             account: acct,

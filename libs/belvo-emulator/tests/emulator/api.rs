@@ -681,3 +681,157 @@ async fn sync_deletes_are_rate_limited() {
         ]
     );
 }
+
+/// The widget's browser endpoints, without a browser: the same link logic as the API, bearer
+/// token auth, the token spent by the link it creates, expiry, update mode.
+#[tokio::test]
+async fn widget_endpoints_use_the_token_and_the_api_link_logic() {
+    let emu = start().await;
+    let (_, t) = emu
+        .post(
+            "/api/token/",
+            json!({"id": ID, "password": PASSWORD, "scopes": "read_institutions,write_links",
+                   "fetch_resources": ["ACCOUNTS", "OWNERS"], "external_id": "w-user"}),
+        )
+        .await;
+    let access = t["access"].as_str().unwrap().to_owned();
+    let call = |m: Method, path: &str, token: &str, body: Option<Value>| {
+        let mut r = emu
+            .http
+            .request(m, emu.url(path))
+            .header("authorization", format!("Bearer {token}"));
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            let s = r.status();
+            let cors = r.headers().get("access-control-allow-origin").cloned();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null), cors)
+        }
+    };
+    let (s, session, cors) = call(Method::GET, "/_widget/api/session", &access, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(session["mode"], "create");
+    assert_eq!(cors.unwrap(), "*");
+    let (_, inst, _) = call(
+        Method::GET,
+        "/_widget/api/institutions?country_codes=MX&institution_types=fiscal",
+        &access,
+        None,
+    )
+    .await;
+    let names: Vec<&str> = inst["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["tatooine_mx_fiscal"]);
+    let (s, e, _) = call(
+        Method::POST,
+        "/_widget/api/links",
+        &access,
+        Some(
+            json!({"institution": "erebor_mx_retail", "username": "user_invalid", "password": "x"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e[0]["code"], "login_error");
+    let (s, link, _) = call(
+        Method::POST,
+        "/_widget/api/links",
+        &access,
+        Some(json!({"institution": "erebor_mx_retail", "username": "w_user", "password": "x"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(link["external_id"], "w-user");
+    assert_eq!(link["fetch_resources"], json!(["ACCOUNTS", "OWNERS"]));
+    let (s, e, _) = call(Method::GET, "/_widget/api/session", &access, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "spent by the link it created");
+    assert_eq!(e[0]["code"], "ACCESS_TOKEN_NOT_VALID");
+    let (s, _, _) = call(Method::GET, "/_widget/api/session", "not-a-token", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let r = emu
+        .http
+        .request(Method::OPTIONS, emu.url("/_widget/api/links"))
+        .header("origin", "http://app.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    assert!(r.headers().get("access-control-allow-headers").is_some());
+
+    // Expiry.
+    let (_, t2) = emu
+        .post(
+            "/api/token/",
+            json!({"id": ID, "password": PASSWORD, "scopes": "write_links"}),
+        )
+        .await;
+    emu.handle.control().expire_widget_tokens();
+    let (s, _, _) = call(
+        Method::GET,
+        "/_widget/api/session",
+        t2["access"].as_str().unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // Update mode re-validates the same link.
+    let id = link["id"].as_str().unwrap();
+    emu.handle
+        .control()
+        .set_link_status(
+            id.parse().unwrap(),
+            belvo_emulator::LinkStatus::Invalid,
+            false,
+        )
+        .unwrap();
+    let (_, t3) = emu
+        .post(
+            "/api/token/",
+            json!({"id": ID, "password": PASSWORD,
+            "scopes": "read_institutions,write_links,read_links", "link_id": id}),
+        )
+        .await;
+    let t3 = t3["access"].as_str().unwrap();
+    let (_, session, _) = call(Method::GET, "/_widget/api/session", t3, None).await;
+    assert_eq!(session["mode"], "update");
+    assert_eq!(session["link"]["id"], id);
+    let (s, updated, _) = call(
+        Method::PUT,
+        &format!("/_widget/api/links/{id}"),
+        t3,
+        Some(json!({"password": "new"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(updated["status"], "valid");
+    let (s, _, _) = call(Method::GET, "/_widget/api/session", t3, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "update-mode token spent too");
+    let r = emu
+        .http
+        .get(emu.url("/belvo-widget-1-stable.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    assert!(r.text().await.unwrap().contains("belvoSDK"));
+    let r = emu
+        .http
+        .get(emu.url("/widget/?access_token=x"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("belvo-widget-1-stable.js"));
+}
