@@ -68,6 +68,11 @@ pub struct ServerSection {
     /// How often an open event stream sends a keep-alive comment.
     #[serde(with = "humantime_serde")]
     pub sse_keep_alive: Duration,
+    /// How often an open event stream re-reads its link's status (link-service has no
+    /// watch; Belvo's `LINK` webhooks change it at any time), sending a `link` event when it
+    /// changed.
+    #[serde(with = "humantime_serde")]
+    pub sse_link_poll: Duration,
     /// How long a `/readyz` health check of one service may take.
     #[serde(with = "humantime_serde")]
     pub readiness_timeout: Duration,
@@ -85,6 +90,7 @@ impl Default for ServerSection {
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(20),
             sse_keep_alive: Duration::from_secs(15),
+            sse_link_poll: Duration::from_secs(2),
             readiness_timeout: Duration::from_secs(2),
             client_ip_header: None,
         }
@@ -239,8 +245,12 @@ impl Default for LimitsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SecurityConfig {
-    /// The `Content-Security-Policy` of every response (the web app loads Belvo's widget
-    /// script and frame).
+    /// The `Content-Security-Policy` of every response. The origins of every region's
+    /// `widget_script_url` and `hosted_widget_url` are added to `script-src`, `connect-src`
+    /// and `frame-src` at start-up (see `web::csp_with_origins`), so the emulator's widget
+    /// (development) and Belvo's CDN (production) both load. The web app has no inline
+    /// script or style; `style-src 'unsafe-inline'` is for the widget, which injects its own
+    /// styles into the page.
     pub content_security_policy: String,
     /// Send `Strict-Transport-Security` (behind TLS).
     pub hsts: bool,
@@ -279,6 +289,11 @@ impl Validate for GatewayConfig {
         report.check(
             !self.server.sse_keep_alive.is_zero(),
             "server.sse_keep_alive",
+            "must be greater than zero",
+        );
+        report.check(
+            !self.server.sse_link_poll.is_zero(),
+            "server.sse_link_poll",
             "must be greater than zero",
         );
         if let Some(name) = &self.server.client_ip_header {

@@ -8,7 +8,9 @@
 //! [`Application::build`] makes the whole app from a typed [`GatewayConfig`] and the regions
 //! configuration, binds the listener and exposes its address, so tests start it on port 0;
 //! [`Application::run_until_stopped`] serves until a [`Shutdown`] fires, then drains within
-//! the grace period.
+//! the grace period. [`Application::build_with_listener`] takes a listener bound beforehand,
+//! for whole-stack tests that must tell another component the gateway's address before the
+//! gateway itself can be built. The web app (module [`web`]) is served at `/`.
 
 pub mod auth;
 pub mod config;
@@ -20,6 +22,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod services;
 pub mod views;
+pub mod web;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -108,6 +111,26 @@ impl Application {
         regions: RegionsConfig,
         shutdown: Shutdown,
     ) -> Result<Self, GatewayError> {
+        Self::build_inner(config, regions, shutdown, None).await
+    }
+
+    /// As [`Application::build`], serving on `listener` (already bound; `server.listen_addr`
+    /// is ignored).
+    pub async fn build_with_listener(
+        config: GatewayConfig,
+        regions: RegionsConfig,
+        shutdown: Shutdown,
+        listener: TcpListener,
+    ) -> Result<Self, GatewayError> {
+        Self::build_inner(config, regions, shutdown, Some(listener)).await
+    }
+
+    async fn build_inner(
+        config: GatewayConfig,
+        regions: RegionsConfig,
+        shutdown: Shutdown,
+        listener: Option<TcpListener>,
+    ) -> Result<Self, GatewayError> {
         let mut report = Report::new();
         config.validate(&mut report);
         report.into_result(config::ENV_PREFIX)?;
@@ -130,7 +153,10 @@ impl Application {
             services: Services::connect(&config.clients)?,
             metrics: Metrics::new()?,
             security_headers: SecurityHeaders::new(
-                &config.security.content_security_policy,
+                &web::csp_with_origins(
+                    &config.security.content_security_policy,
+                    &web::widget_origins(&regions),
+                ),
                 config.security.hsts,
             )
             .map_err(|_| GatewayError::Header("security.content_security_policy"))?,
@@ -146,9 +172,12 @@ impl Application {
         });
         let router = app(Arc::clone(&state), dev)?;
         let addr = state.config.server.listen_addr;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| GatewayError::Io { addr, source })?;
+        let listener = match listener {
+            Some(listener) => listener,
+            None => TcpListener::bind(addr)
+                .await
+                .map_err(|source| GatewayError::Io { addr, source })?,
+        };
         let addr = listener
             .local_addr()
             .map_err(|source| GatewayError::Io { addr, source })?;
@@ -200,6 +229,7 @@ impl Application {
 /// The router with every route and layer.
 fn app(state: Arc<AppState>, dev: bool) -> Result<Router, GatewayError> {
     let mut router = routes::router(routes::table(dev))
+        .merge(web::router())
         .layer(DefaultBodyLimit::max(state.config.limits.body_bytes));
     if !state.config.cors.allowed_origins.is_empty() {
         let origins = state

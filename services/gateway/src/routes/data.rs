@@ -465,35 +465,42 @@ async fn events(
             {
                 return;
             }
+            let mut poll = tokio::time::interval(task_state.config.server.sse_link_poll);
+            poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            poll.tick().await;
             loop {
                 let next = tokio::select! {
-                    next = watch.next() => next,
+                    next = watch.next() => Some(next),
+                    _ = poll.tick() => None,
                     () = tx.closed() => return,
                     () = task_state.shutdown.triggered() => return,
                 };
-                let update = match next {
-                    Some(Ok(update)) => update,
-                    Some(Err(status)) => {
-                        tracing::warn!(code = ?status.code(), "sync status stream failed");
-                        let _ = tx
-                            .send(json_event(
-                                "error",
-                                json!({"code": crate::error::code_name(status.code())}),
-                            ))
-                            .await;
+                if let Some(next) = next {
+                    let update = match next {
+                        Some(Ok(update)) => update,
+                        Some(Err(status)) => {
+                            tracing::warn!(code = ?status.code(), "sync status stream failed");
+                            let _ = tx
+                                .send(json_event(
+                                    "error",
+                                    json!({"code": crate::error::code_name(status.code())}),
+                                ))
+                                .await;
+                            return;
+                        }
+                        None => return,
+                    };
+                    if let Some(sync) = &update.link
+                        && tx
+                            .send(json_event("sync", views::link_sync(sync)))
+                            .await
+                            .is_err()
+                    {
                         return;
                     }
-                    None => return,
-                };
-                if let Some(sync) = &update.link
-                    && tx
-                        .send(json_event("sync", views::link_sync(sync)))
-                        .await
-                        .is_err()
-                {
-                    return;
                 }
-                // A sync update may come with a status change (LINK webhooks); re-read it.
+                // On a sync update and on every poll tick: the link's status may have changed
+                // (Belvo's LINK webhooks); send it when it did.
                 let current = task_state
                     .services
                     .link

@@ -10,4 +10,5 @@ mod harness;
 mod links;
 mod logs;
 mod ops;
+mod web;
 mod webhooks;

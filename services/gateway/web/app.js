@@ -1,0 +1,784 @@
+// The Connect web app: sign in (dev), add a bank account through Belvo's widget, follow the
+// sync live, browse the data, reconnect and delete links. Plain ES modules, no build step,
+// no inline scripts or styles (the gateway's CSP forbids them).
+
+import { api, ApiError, session, setUnauthorizedHandler, streamEvents } from "./api.js";
+import {
+  formatDate,
+  formatMoney,
+  formatNumber,
+  language,
+  setLanguage,
+  t,
+  translateDocument,
+} from "./i18n.js";
+import { resourcesOf } from "./resources.js";
+
+const $ = (selector) => document.querySelector(selector);
+
+// h("button", {class: "btn", onclick: fn}, "text", child, ...)
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "text") el.textContent = value;
+    else if (value === true) el.setAttribute(key, "");
+    else el.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+const NEEDS_RECONNECT = new Set(["invalid", "token_required"]);
+
+const state = {
+  links: [],
+  selected: null, // link id
+  detail: null, // the selected link (with sync)
+  sync: new Map(), // resource -> sync entry
+  stopStream: null,
+  resource: null, // current tab's segment
+  pages: new Map(), // segment -> {rows, cursor, hasMore, filters, loading}
+  accounts: [],
+};
+
+// ---------------------------------------------------------------- messages
+
+let announceTimer = null;
+function announce(message) {
+  const el = $("#announcer");
+  // Cleared first so the same message is announced again.
+  el.textContent = "";
+  clearTimeout(announceTimer);
+  requestAnimationFrame(() => {
+    el.textContent = message;
+    el.classList.add("visible");
+    announceTimer = setTimeout(() => el.classList.remove("visible"), 6000);
+  });
+}
+
+function showError(error) {
+  const el = $("#alert");
+  let message;
+  if (error instanceof ApiError) {
+    message = t("error.generic", { message: error.message });
+    if (error.requestId) message += ` · ${error.requestId}`;
+  } else if (error instanceof TypeError) {
+    message = t("error.network");
+  } else {
+    message = String(error && error.message ? error.message : error);
+  }
+  el.replaceChildren(
+    h("span", {}, message),
+    h("button", { type: "button", class: "alert-close", "aria-label": t("close"), onclick: clearError }, "×"),
+  );
+  el.hidden = false;
+}
+
+function clearError() {
+  const el = $("#alert");
+  el.hidden = true;
+  el.replaceChildren();
+}
+
+function confirmDialog(text) {
+  const dialog = $("#confirm");
+  $("#confirm-text").textContent = text;
+  $("#confirm-cancel").textContent = t("cancel");
+  $("#confirm-ok").textContent = t("link.delete");
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.returnValue = "cancel";
+    dialog.showModal();
+    $("#confirm-cancel").focus();
+  });
+}
+
+// ---------------------------------------------------------------- formatting
+
+function institutionName(code) {
+  if (!code) return "—";
+  return String(code)
+    .split("_")
+    .map((w) => (w.length <= 3 && w !== "de" ? w.toUpperCase() : w[0].toUpperCase() + w.slice(1)))
+    .join(" ");
+}
+
+// Belvo's codes (CHECKING_ACCOUNT, OUTFLOW, ...): translated when known, else made readable.
+function codeText(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  const key = `code.${value}`;
+  const known = t(key);
+  if (known !== key) return known;
+  return String(value).replaceAll("_", " ").toLowerCase().replace(/^\w/, (c) => c.toUpperCase());
+}
+
+function cell(column, row) {
+  const value = column.get(row);
+  switch (column.format) {
+    case "money":
+      return formatMoney(value[0], value[1]);
+    case "signed": {
+      const [amount, currency, type] = value;
+      if (amount === null || amount === undefined) return "—";
+      const signed = type === "OUTFLOW" ? -Math.abs(Number(amount)) : Math.abs(Number(amount));
+      return h("span", { class: signed < 0 ? "amount-out" : "amount-in" }, formatMoney(signed, currency));
+    }
+    case "date":
+      return formatDate(value);
+    case "number":
+      return formatNumber(value);
+    case "code":
+      return codeText(value);
+    default:
+      return value === null || value === undefined || value === "" ? "—" : String(value);
+  }
+}
+
+function statusBadge(status) {
+  return h(
+    "span",
+    { class: `badge badge-${status || "unknown"}`, "data-status": status || "" },
+    t(`status.${status}`),
+  );
+}
+
+// ---------------------------------------------------------------- views
+
+function showLogin(message) {
+  stopStream();
+  $("#home-view").hidden = true;
+  $("#login-view").hidden = false;
+  $("#logout").hidden = true;
+  $("#whoami").hidden = true;
+  if (message) showError(new Error(message));
+  $("#login-user").focus();
+}
+
+async function showHome() {
+  $("#login-view").hidden = true;
+  $("#home-view").hidden = false;
+  $("#logout").hidden = false;
+  $("#whoami").hidden = false;
+  $("#whoami").textContent = t("signed_in_as", { user: session.user });
+  await loadLinks();
+}
+
+async function loadLinks() {
+  const list = $("#link-list");
+  if (!state.links.length) list.replaceChildren(h("li", { class: "muted" }, t("links.loading")));
+  try {
+    const page = await api.links();
+    state.links = page.data || [];
+  } catch (error) {
+    list.replaceChildren();
+    showError(error);
+    return;
+  }
+  renderLinks();
+  if (state.selected && !state.links.some((l) => l.link_id === state.selected)) {
+    selectLink(null);
+  } else if (!state.selected && state.links.length) {
+    await selectLink(state.links[0].link_id, { focus: false });
+  }
+}
+
+function renderLinks() {
+  const list = $("#link-list");
+  $("#links-empty").hidden = state.links.length > 0;
+  list.replaceChildren(
+    ...state.links.map((link) => {
+      const selected = link.link_id === state.selected;
+      const name = institutionName(link.institution);
+      const actions = [
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn btn-small btn-ghost",
+            "aria-pressed": selected ? "true" : "false",
+            "aria-label": `${t("link.view")}: ${name}`,
+            "data-action": "view",
+            onclick: () => selectLink(link.link_id),
+          },
+          t("link.view"),
+        ),
+      ];
+      if (NEEDS_RECONNECT.has(link.status)) {
+        actions.unshift(
+          h(
+            "button",
+            {
+              type: "button",
+              class: "btn btn-small btn-warning",
+              "aria-label": `${t("link.reconnect")}: ${name}`,
+              "data-action": "reconnect",
+              onclick: () => reconnect(link),
+            },
+            t("link.reconnect"),
+          ),
+        );
+      }
+      return h(
+        "li",
+        { class: `link-item${selected ? " selected" : ""}`, "data-link-id": link.link_id, "data-status": link.status },
+        h(
+          "div",
+          { class: "link-main" },
+          h("span", { class: "bank-avatar", "aria-hidden": "true" }, name.slice(0, 1)),
+          h(
+            "div",
+            {},
+            h("span", { class: "link-name" }, name),
+            h("span", { class: "link-meta" }, t("link.created_at", { date: formatDate(link.registered_at) })),
+            statusBadge(link.status),
+          ),
+        ),
+        h("div", { class: "link-actions" }, actions),
+      );
+    }),
+  );
+}
+
+async function selectLink(linkId, { focus = true } = {}) {
+  stopStream();
+  state.selected = linkId;
+  state.detail = null;
+  state.sync = new Map();
+  state.pages = new Map();
+  state.accounts = [];
+  renderLinks();
+  const detail = $("#detail");
+  if (!linkId) {
+    detail.replaceChildren(h("p", { class: "muted empty-detail" }, t("detail.none")));
+    return;
+  }
+  let link;
+  try {
+    link = await api.link(linkId);
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  if (state.selected !== linkId) return;
+  state.detail = link;
+  for (const entry of (link.sync && link.sync.resources) || []) state.sync.set(entry.resource, entry);
+  const resources = resourcesOf(link);
+  if (!resources.some((r) => r.segment === state.resource)) state.resource = resources[0].segment;
+  renderDetail();
+  if (focus) $("#detail-title").focus();
+  state.stopStream = streamEvents(`/v1/links/${encodeURIComponent(linkId)}/events`, onStreamEvent, onStreamState);
+  loadPage(state.resource, { reset: true });
+}
+
+function stopStream() {
+  if (state.stopStream) state.stopStream();
+  state.stopStream = null;
+}
+
+function renderDetail() {
+  const link = state.detail;
+  const detail = $("#detail");
+  if (!link) return;
+  const name = institutionName(link.institution);
+  const actions = [];
+  if (NEEDS_RECONNECT.has(link.status)) {
+    actions.push(
+      h(
+        "button",
+        { type: "button", class: "btn btn-warning", id: "reconnect", onclick: () => reconnect(link) },
+        t("link.reconnect"),
+      ),
+    );
+  }
+  actions.push(
+    h("button", { type: "button", class: "btn btn-danger-ghost", id: "delete-link", onclick: () => deleteLink(link) }, t("link.delete")),
+  );
+  const resources = resourcesOf(link);
+  const tabs = h(
+    "div",
+    { class: "tabs", role: "tablist", "aria-label": t("data.details"), onkeydown: onTabKey },
+    resources.map((r) =>
+      h(
+        "button",
+        {
+          type: "button",
+          role: "tab",
+          id: `tab-${r.segment}`,
+          class: "tab",
+          "data-resource": r.segment,
+          "aria-selected": r.segment === state.resource ? "true" : "false",
+          "aria-controls": "tabpanel",
+          tabindex: r.segment === state.resource ? "0" : "-1",
+          onclick: () => selectTab(r.segment),
+        },
+        t(`res.${r.segment}`),
+      ),
+    ),
+  );
+  const parts = [
+    h(
+      "div",
+      { class: "detail-head" },
+      h("span", { class: "bank-avatar bank-avatar-lg", "aria-hidden": "true" }, name.slice(0, 1)),
+      h(
+        "div",
+        { class: "detail-title-wrap" },
+        h("h2", { id: "detail-title", tabindex: "-1" }, name),
+        h("div", { class: "detail-sub" }, statusBadge(link.status), h("span", { class: "muted mono" }, link.link_id)),
+      ),
+      h("div", { class: "detail-actions" }, actions),
+    ),
+    NEEDS_RECONNECT.has(link.status)
+      ? h("p", { class: "notice notice-warning", id: "needs-action" }, t("link.needs_action", { institution: name }))
+      : null,
+    h("section", { class: "sync", "aria-labelledby": "sync-title" }, h("h3", { id: "sync-title" }, t("sync.title")), h("div", { id: "sync-body" })),
+    tabs,
+    h("div", { id: "tabpanel", role: "tabpanel", class: "tabpanel", "aria-labelledby": `tab-${state.resource}`, tabindex: "0" }),
+  ];
+  detail.replaceChildren(...parts.filter(Boolean));
+  renderSync();
+  renderPanel();
+}
+
+function onTabKey(event) {
+  const tabs = [...event.currentTarget.querySelectorAll('[role="tab"]')];
+  const index = tabs.indexOf(document.activeElement);
+  if (index < 0) return;
+  let next = null;
+  if (event.key === "ArrowRight") next = tabs[(index + 1) % tabs.length];
+  else if (event.key === "ArrowLeft") next = tabs[(index - 1 + tabs.length) % tabs.length];
+  else if (event.key === "Home") next = tabs[0];
+  else if (event.key === "End") next = tabs[tabs.length - 1];
+  if (next) {
+    event.preventDefault();
+    selectTab(next.dataset.resource);
+    next.focus();
+  }
+}
+
+function selectTab(segment) {
+  state.resource = segment;
+  for (const tab of document.querySelectorAll('[role="tab"]')) {
+    const on = tab.dataset.resource === segment;
+    tab.setAttribute("aria-selected", on ? "true" : "false");
+    tab.tabIndex = on ? 0 : -1;
+  }
+  $("#tabpanel").setAttribute("aria-labelledby", `tab-${segment}`);
+  renderPanel();
+  if (!state.pages.has(segment)) loadPage(segment, { reset: true });
+}
+
+// ---------------------------------------------------------------- sync progress
+
+const lastAnnounced = new Map();
+
+function renderSync() {
+  const body = $("#sync-body");
+  if (!body) return;
+  const entries = [...state.sync.values()];
+  if (!entries.length) {
+    body.replaceChildren(h("p", { class: "muted" }, t("sync.waiting")));
+    return;
+  }
+  const done = entries.every((e) => e.state === "succeeded");
+  body.replaceChildren(
+    h(
+      "ul",
+      { class: "sync-list" },
+      entries.map((e) => {
+        const expected = e.expected_records || 0;
+        const records = e.state === "running" ? e.records_this_pull || e.records : e.records;
+        const label = t(`res.${e.resource}`);
+        const stateText = t(`sync.state.${e.state}`);
+        return h(
+          "li",
+          { class: `sync-item sync-${e.state}`, "data-resource": e.resource, "data-state": e.state },
+          h("span", { class: "sync-name" }, label),
+          h("progress", {
+            max: String(Math.max(expected, records, 1)),
+            value: e.state === "succeeded" ? String(Math.max(expected, records, 1)) : String(records),
+            "aria-label": label,
+          }),
+          h("span", { class: "sync-state" }, stateText),
+          h("span", { class: "sync-count" }, formatNumber(records)),
+          e.last_error && e.state !== "succeeded" ? h("span", { class: "sync-error" }, e.last_error) : null,
+        );
+      }),
+    ),
+    done ? h("p", { class: "sync-done" }, t("sync.all_done")) : null,
+  );
+}
+
+function onStreamEvent(name, data) {
+  if (name === "link" && data && data.link_id === state.selected) {
+    const previous = state.detail && state.detail.status;
+    state.detail = { ...state.detail, ...data };
+    state.links = state.links.map((l) => (l.link_id === data.link_id ? { ...l, ...data } : l));
+    if (previous && previous !== data.status) {
+      renderLinks();
+      renderDetail();
+      const institution = institutionName(data.institution);
+      if (NEEDS_RECONNECT.has(data.status)) announce(t("link.needs_action", { institution }));
+    }
+  } else if (name === "sync" && data && data.link_id === state.selected) {
+    for (const entry of data.resources || []) {
+      const before = state.sync.get(entry.resource);
+      state.sync.set(entry.resource, entry);
+      if (before && before.state === entry.state && before.records === entry.records) continue;
+      // Announce state changes only (not every page), so screen readers are not flooded.
+      if (lastAnnounced.get(entry.resource) !== entry.state) {
+        lastAnnounced.set(entry.resource, entry.state);
+        const args = {
+          resource: t(`res.${entry.resource}`),
+          state: t(`sync.state.${entry.state}`),
+          records: formatNumber(entry.records),
+          expected: formatNumber(entry.expected_records),
+        };
+        announce(t(entry.expected_records ? "sync.progress_of" : "sync.progress", args));
+      }
+      // Fresh data for the open tab (or the accounts the filters list): reload it.
+      if (entry.state === "succeeded" && (!before || before.state !== "succeeded" || before.records !== entry.records)) {
+        if (entry.resource === state.resource) loadPage(entry.resource, { reset: true });
+        else state.pages.delete(entry.resource);
+        if (entry.resource === "accounts") state.accounts = [];
+      }
+    }
+    renderSync();
+  }
+}
+
+function onStreamState(connection) {
+  const title = $("#sync-title");
+  if (!title) return;
+  title.classList.toggle("live", connection === "open");
+  title.dataset.connection = connection;
+}
+
+// ---------------------------------------------------------------- data pages
+
+function definition(segment) {
+  return resourcesOf(state.detail).find((r) => r.segment === segment);
+}
+
+async function loadPage(segment, { reset = false } = {}) {
+  const linkId = state.selected;
+  const def = definition(segment);
+  if (!linkId || !def) return;
+  let page = state.pages.get(segment);
+  if (!page || reset) {
+    page = { rows: [], cursor: null, hasMore: false, filters: page ? page.filters : {}, loading: false };
+    state.pages.set(segment, page);
+  }
+  page.loading = true;
+  if (segment === state.resource) renderPanel();
+  const params = { limit: def.pageSize || 50, cursor: page.cursor, ...page.filters };
+  try {
+    if (def.filters && def.filters.some((f) => f.accounts) && !state.accounts.length) {
+      const accounts = await api.resource(linkId, "accounts", { limit: 200 });
+      state.accounts = accounts.data || [];
+    }
+    const result = await api.resource(linkId, segment, params);
+    if (state.selected !== linkId || state.pages.get(segment) !== page) return;
+    page.rows.push(...(result.data || []));
+    page.cursor = result.next_cursor;
+    page.hasMore = Boolean(result.has_more);
+  } catch (error) {
+    if (state.selected === linkId) showError(error);
+  } finally {
+    page.loading = false;
+  }
+  if (segment === state.resource && state.selected === linkId) renderPanel();
+}
+
+function renderPanel() {
+  const panel = $("#tabpanel");
+  if (!panel) return;
+  const segment = state.resource;
+  const def = definition(segment);
+  if (!def) return;
+  const page = state.pages.get(segment) || { rows: [], filters: {}, loading: true };
+  const parts = [];
+  if (def.filters) parts.push(filtersForm(def, page));
+  if (page.rows.length) {
+    parts.push(table(def, page.rows));
+  } else if (page.loading) {
+    parts.push(h("p", { class: "muted" }, t("data.loading")));
+  } else {
+    parts.push(h("p", { class: "muted empty", "data-empty": segment }, t("data.empty")));
+  }
+  const footer = h(
+    "div",
+    { class: "panel-footer" },
+    h("span", { class: "muted", "aria-live": "polite" }, page.rows.length ? t("data.count", { count: formatNumber(page.rows.length) }) : ""),
+    page.hasMore
+      ? h(
+          "button",
+          {
+            type: "button",
+            class: "btn btn-ghost",
+            id: "load-more",
+            disabled: page.loading,
+            onclick: () => loadPage(segment),
+          },
+          page.loading ? t("data.loading") : t("data.load_more"),
+        )
+      : null,
+  );
+  parts.push(footer);
+  // Keep focus on the control the user was on (re-rendering replaces it).
+  const focusedId = document.activeElement && panel.contains(document.activeElement) ? document.activeElement.id : null;
+  panel.replaceChildren(...parts);
+  panel.dataset.resource = segment;
+  panel.setAttribute("aria-busy", page.loading ? "true" : "false");
+  if (focusedId && document.getElementById(focusedId)) document.getElementById(focusedId).focus();
+}
+
+function filtersForm(def, page) {
+  const fields = def.filters.map((f) => {
+    const id = `filter-${f.name}`;
+    let control;
+    if (f.type === "date") {
+      control = h("input", { id, name: f.name, type: "date", value: page.filters[f.name] || "" });
+    } else {
+      const options = f.accounts
+        ? state.accounts.map((a) => [a.id, `${a.name || a.id}${a.number ? ` · ${a.number}` : ""}`])
+        : f.options.map((o) => [o, codeText(o)]);
+      control = h(
+        "select",
+        { id, name: f.name },
+        h("option", { value: "" }, t("filters.any")),
+        options.map(([value, label]) =>
+          h("option", { value, selected: page.filters[f.name] === value ? "selected" : null }, label),
+        ),
+      );
+    }
+    return h("div", { class: "field" }, h("label", { for: id }, t(f.label)), control);
+  });
+  const form = h(
+    "form",
+    { class: "filters", "aria-label": t("filters.title"), "data-filters": def.segment },
+    fields,
+    h(
+      "div",
+      { class: "filter-actions" },
+      h("button", { type: "submit", class: "btn btn-primary btn-small", id: "filters-apply" }, t("filters.apply")),
+      h("button", { type: "reset", class: "btn btn-ghost btn-small", id: "filters-reset" }, t("filters.reset")),
+    ),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const filters = {};
+    for (const [key, value] of new FormData(form).entries()) if (value) filters[key] = value;
+    state.pages.set(def.segment, { rows: [], cursor: null, hasMore: false, filters, loading: false });
+    loadPage(def.segment);
+  });
+  form.addEventListener("reset", (event) => {
+    event.preventDefault();
+    state.pages.set(def.segment, { rows: [], cursor: null, hasMore: false, filters: {}, loading: false });
+    loadPage(def.segment);
+  });
+  return form;
+}
+
+function table(def, rows) {
+  const headers = def.columns.map((c) => h("th", { scope: "col", class: c.numeric ? "num" : null }, t(c.label)));
+  if (def.details) headers.push(h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("data.details"))));
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "data", "data-table": def.segment },
+      h("caption", { class: "visually-hidden" }, t(`res.${def.segment}`)),
+      h("thead", {}, h("tr", {}, headers)),
+      h(
+        "tbody",
+        {},
+        rows.map((row) => {
+          const cells = def.columns.map((c) =>
+            h("td", { class: c.numeric ? "num" : c.format === "date" ? "nowrap" : null }, cell(c, row)),
+          );
+          if (def.details) {
+            cells.push(
+              h(
+                "td",
+                {},
+                h("details", {}, h("summary", {}, t("data.details")), h("pre", { class: "json" }, JSON.stringify(row, null, 2))),
+              ),
+            );
+          }
+          return h("tr", { "data-id": row.id || "" }, cells);
+        }),
+      ),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------- widget
+
+let scriptLoaded = null;
+function loadWidgetScript(url) {
+  if (scriptLoaded && scriptLoaded.url === url) return scriptLoaded.promise;
+  const promise = new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = url;
+    script.async = true;
+    script.addEventListener("load", () =>
+      window.belvoSDK ? resolve(window.belvoSDK) : reject(new Error(t("widget.load_failed"))),
+    );
+    script.addEventListener("error", () => reject(new Error(t("widget.load_failed"))));
+    document.head.append(script);
+  });
+  scriptLoaded = { url, promise };
+  promise.catch(() => {
+    scriptLoaded = null;
+  });
+  return promise;
+}
+
+// Opens Belvo's widget (create mode, or update mode for linkId) and resolves with
+// {link, institution, region} on success or null when the user leaves.
+async function runWidget(linkId) {
+  const token = await api.widgetToken(linkId);
+  const widget = token.widget || {};
+  const url = widget.script_url || "https://cdn.belvo.io/belvo-widget-1-stable.js";
+  const sdk = await loadWidgetScript(url);
+  return new Promise((resolve) => {
+    const config = {
+      locale: language(),
+      callback: (link, institution) => resolve({ link, institution, region: widget.region }),
+      onExit: (data) => {
+        const error = data && data.last_encountered_error;
+        announce(error ? t("widget.error", { message: error.message || error.code }) : t("widget.exit"));
+        resolve(null);
+      },
+      onEvent: () => {},
+    };
+    if (widget.country_codes && widget.country_codes.length) config.country_codes = widget.country_codes;
+    if (widget.institution_types && widget.institution_types.length) config.institution_types = widget.institution_types;
+    if (widget.institutions && widget.institutions.length) config.institutions = widget.institutions;
+    if (widget.access_mode) config.access_mode = widget.access_mode;
+    if (widget.external_id) config.external_id = widget.external_id;
+    sdk.createWidget(token.access_token, config).build();
+  });
+}
+
+async function addAccount() {
+  clearError();
+  const button = $("#add-account");
+  button.disabled = true;
+  announce(t("opening_widget"));
+  try {
+    const result = await runWidget(null);
+    if (!result) return;
+    const registered = await api.registerLink(result.link, result.institution, result.region);
+    const link = registered.link;
+    announce(t("link.registered", { institution: institutionName(link.institution) }));
+    state.selected = null;
+    await loadLinks();
+    await selectLink(link.link_id, { focus: false });
+  } catch (error) {
+    showError(error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function reconnect(link) {
+  clearError();
+  announce(t("opening_widget"));
+  try {
+    const result = await runWidget(link.link_id);
+    if (!result) return;
+    // Registering again re-reads the link at Belvo: its status is valid again.
+    const registered = await api.registerLink(result.link || link.link_id, result.institution, result.region || link.region);
+    announce(t("link.reconnected", { institution: institutionName(registered.link.institution) }));
+    await loadLinks();
+    await selectLink(link.link_id, { focus: false });
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function deleteLink(link) {
+  const institution = institutionName(link.institution);
+  if (!(await confirmDialog(t("link.delete_confirm", { institution })))) return;
+  clearError();
+  try {
+    await api.deleteLink(link.link_id);
+    announce(t("link.deleted", { institution }));
+    state.links = state.links.filter((l) => l.link_id !== link.link_id);
+    await selectLink(null);
+    await loadLinks();
+    $("#add-account").focus();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+// ---------------------------------------------------------------- start-up
+
+function applyLanguage() {
+  translateDocument();
+  for (const button of document.querySelectorAll(".lang")) {
+    button.setAttribute("aria-pressed", button.dataset.lang === language() ? "true" : "false");
+  }
+  if (!$("#home-view").hidden) {
+    $("#whoami").textContent = t("signed_in_as", { user: session.user });
+    renderLinks();
+    if (state.detail) renderDetail();
+    else $("#detail").replaceChildren(h("p", { class: "muted empty-detail" }, t("detail.none")));
+  }
+}
+
+function start() {
+  setLanguage(language());
+  applyLanguage();
+  for (const button of document.querySelectorAll(".lang")) {
+    button.addEventListener("click", () => {
+      setLanguage(button.dataset.lang);
+      applyLanguage();
+    });
+  }
+  setUnauthorizedHandler(() => {
+    session.clear();
+    showLogin(t("error.session"));
+  });
+  $("#login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError();
+    const user = $("#login-user").value.trim();
+    if (!user) {
+      $("#login-user").setAttribute("aria-invalid", "true");
+      $("#login-user").focus();
+      return;
+    }
+    $("#login-user").removeAttribute("aria-invalid");
+    try {
+      const login = await api.login(user);
+      session.set(login.access_token, login.user);
+      await showHome();
+      $("#add-account").focus();
+    } catch (error) {
+      showError(new Error(t("login.failed", { message: error.message })));
+    }
+  });
+  $("#logout").addEventListener("click", () => {
+    session.clear();
+    state.links = [];
+    state.selected = null;
+    state.detail = null;
+    $("#link-list").replaceChildren();
+    showLogin();
+  });
+  $("#add-account").addEventListener("click", addAccount);
+  if (session.token) showHome();
+  else showLogin();
+}
+
+start();
