@@ -28,6 +28,9 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
+/// How old an unprocessed webhook must be before the background pass takes it over.
+const RETRY_AFTER_MS: i64 = 10_000;
+
 /// The inbox.
 #[derive(Debug, Clone)]
 pub struct Inbox {
@@ -266,9 +269,11 @@ impl Inbox {
         Ok(held.len())
     }
 
-    /// Processes webhooks left `received` (a crash or an unavailable link-service).
+    /// Processes webhooks left `received` (a crash or an unavailable link-service). Recent ones
+    /// are left to the ingest that is processing them right now.
     pub async fn retry_unprocessed(&self) -> Result<usize, IngestError> {
-        let pending = self.engine.store.unprocessed_webhooks(100).await?;
+        let settled = now_ms() - RETRY_AFTER_MS;
+        let pending = self.engine.store.unprocessed_webhooks(settled, 100).await?;
         for event in &pending {
             self.reprocess(event).await?;
         }

@@ -183,13 +183,19 @@ impl Store {
         Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
     }
 
-    /// Webhooks received but not processed (a crash between storing and processing).
-    pub async fn unprocessed_webhooks(&self, limit: i64) -> Result<Vec<StoredWebhook>, StoreError> {
+    /// Webhooks received before `before` but not processed (a crash between storing and
+    /// processing, or link-service unavailable).
+    pub async fn unprocessed_webhooks(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredWebhook>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM webhook_events WHERE state = 'received' \
-             ORDER BY received_at, webhook_id LIMIT $1"
+            "SELECT {COLUMNS} FROM webhook_events WHERE state = 'received' AND received_at < $1 \
+             ORDER BY received_at, webhook_id LIMIT $2"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(before)
             .bind(limit)
             .fetch_all(self.db.pool())
             .await?;

@@ -10,6 +10,9 @@ use tonic::{Request, Response, Status};
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FakeLinkService {
     pub(crate) events: Arc<Mutex<Vec<pb::ApplyLinkEventRequest>>>,
+    /// When set, AdoptLink attributes any link to this owner (as if its external id were theirs).
+    pub(crate) adopt_as: Option<String>,
+    pub(crate) adoptions: Arc<Mutex<Vec<pb::AdoptLinkRequest>>>,
 }
 
 impl FakeLinkService {
@@ -73,8 +76,24 @@ impl LinkService for FakeLinkService {
     }
     async fn adopt_link(
         &self,
-        _: Request<pb::AdoptLinkRequest>,
+        request: Request<pb::AdoptLinkRequest>,
     ) -> Result<Response<pb::AdoptLinkResponse>, Status> {
-        Err(Status::not_found("unknown external id"))
+        let request = request.into_inner();
+        self.adoptions.lock().unwrap().push(request.clone());
+        let Some(owner) = &self.adopt_as else {
+            return Err(Status::not_found("unknown external id"));
+        };
+        let link = pb::Link {
+            link_id: request.link_id,
+            owner: owner.clone(),
+            region: request.region,
+            fetch_resources: vec!["TRANSACTIONS".into()],
+            refresh_rate: "7d".into(),
+            ..Default::default()
+        };
+        Ok(Response::new(pb::AdoptLinkResponse {
+            link: Some(link),
+            created: true,
+        }))
     }
 }

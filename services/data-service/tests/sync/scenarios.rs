@@ -888,3 +888,45 @@ async fn watchdog(backend: Backend) {
     assert!(reconciled.is_some());
     h.stop().await;
 }
+
+both_backends!(
+    a_webhook_for_an_unknown_link_is_adopted_through_link_service,
+    adoption
+);
+async fn adoption(backend: Backend) {
+    let fake = crate::fake_link_service::FakeLinkService {
+        adopt_as: Some("adopted-owner".into()),
+        ..Default::default()
+    };
+    let url = fake.start().await;
+    let client = grpc_runtime::client::ClientConfig::new(url);
+    let Some(mut h) = Harness::start_with(backend, fast_sync(), Some(client)).await else {
+        return;
+    };
+    let link = h.create_link("bnk100", &["TRANSACTIONS"]).await;
+    // No NotifyLinkRegistered: the webhook is the first data-service hears of the link.
+    let event = h.webhooks(link, 1).await.remove(0);
+    assert_eq!(h.ingest(&event).await, pb::IngestOutcome::Accepted);
+    let adoptions = fake.adoptions.lock().unwrap().clone();
+    assert_eq!(adoptions.len(), 1);
+    assert_eq!(
+        adoptions[0].external_id, "ext-user-1",
+        "attributed through Belvo's external_id"
+    );
+    let total = h.belvo_ids(link, "api/transactions/").await.len() as i64;
+    h.wait_synced(link, pb::Resource::Transactions, Some(total))
+        .await;
+    let status = h
+        .data
+        .get_sync_status(pb::GetSyncStatusRequest {
+            link_id: link.to_string(),
+            owner: "adopted-owner".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .link
+        .unwrap();
+    assert_eq!(status.owner, "adopted-owner");
+    h.stop().await;
+}
