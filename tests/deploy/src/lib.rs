@@ -1,0 +1,602 @@
+//! Checks of `deploy/`: reading what kustomize renders (a multi-document YAML stream) and the
+//! policies every production object must keep — probes, resource limits, a locked-down
+//! non-root security context, no service-account token, a termination grace above the drain
+//! time, NetworkPolicies, disruption budgets, at least two replicas — and what production must
+//! never contain (the Belvo emulator, the gateway's dev login, Secret values). The tests in
+//! `tests/manifests` run them on the rendered overlays and on deliberately broken objects.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize as _;
+use serde_json::Value;
+
+/// The platform's four services, as named in `deploy/base`.
+pub const SERVICES: [&str; 4] = ["token-service", "link-service", "data-service", "gateway"];
+
+/// The gRPC services and their ports (DESIGN §2): their probes must be grpc.health.v1.
+pub const GRPC_SERVICES: [(&str, u16, &str); 3] = [
+    ("token-service", 50051, "TOKEN_SERVICE"),
+    ("link-service", 50052, "LINK_SERVICE"),
+    ("data-service", 50053, "DATA_SERVICE"),
+];
+
+/// Kinds whose objects run pods.
+const WORKLOADS: [&str; 6] = [
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+];
+
+/// The rendered objects of one overlay, in kustomize's order.
+#[derive(Debug, Clone)]
+pub struct Manifests {
+    objects: Vec<Value>,
+}
+
+/// A YAML stream that is not a list of Kubernetes objects.
+#[derive(Debug)]
+pub struct ParseError(pub String);
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl Manifests {
+    /// Parses a multi-document YAML stream; empty documents are skipped, and every other one
+    /// must be a mapping with `apiVersion`, `kind` and `metadata.name`.
+    pub fn parse(yaml: &str) -> Result<Self, ParseError> {
+        let mut objects = Vec::new();
+        for (i, document) in serde_norway::Deserializer::from_str(yaml).enumerate() {
+            let value = Value::deserialize(document)
+                .map_err(|e| ParseError(format!("document {i}: {e}")))?;
+            if value.is_null() {
+                continue;
+            }
+            for field in ["/apiVersion", "/kind", "/metadata/name"] {
+                if value.pointer(field).and_then(Value::as_str).is_none() {
+                    return Err(ParseError(format!("document {i}: no {field}")));
+                }
+            }
+            objects.push(value);
+        }
+        Ok(Self { objects })
+    }
+
+    /// Wraps objects built in memory (tests of the checks themselves).
+    pub fn from_objects(objects: Vec<Value>) -> Self {
+        Self { objects }
+    }
+
+    /// Every object.
+    pub fn objects(&self) -> &[Value] {
+        &self.objects
+    }
+
+    /// The objects of one kind.
+    pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.objects.iter().filter(move |o| kind_of(o) == kind)
+    }
+
+    /// One object by kind and name.
+    pub fn get(&self, kind: &str, name: &str) -> Option<&Value> {
+        self.objects
+            .iter()
+            .find(|o| kind_of(o) == kind && name_of(o) == name)
+    }
+
+    /// Every (workload, container) pair, init containers included.
+    pub fn containers(&self) -> Vec<(&Value, &Value)> {
+        let mut out = Vec::new();
+        for workload in self.workloads() {
+            let Some(spec) = pod_spec(workload) else {
+                continue;
+            };
+            for list in ["initContainers", "containers"] {
+                for container in spec
+                    .get(list)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    out.push((workload, container));
+                }
+            }
+        }
+        out
+    }
+
+    /// Objects that run pods.
+    pub fn workloads(&self) -> impl Iterator<Item = &Value> {
+        self.objects
+            .iter()
+            .filter(|o| WORKLOADS.contains(&kind_of(o)))
+    }
+}
+
+/// `kind` of an object.
+pub fn kind_of(object: &Value) -> &str {
+    object.get("kind").and_then(Value::as_str).unwrap_or("")
+}
+
+/// `metadata.name` of an object.
+pub fn name_of(object: &Value) -> &str {
+    object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// The pod spec of a workload (`spec.template.spec`, or a CronJob's job template's).
+pub fn pod_spec(workload: &Value) -> Option<&Value> {
+    workload
+        .pointer("/spec/template/spec")
+        .or_else(|| workload.pointer("/spec/jobTemplate/spec/template/spec"))
+}
+
+/// The pod template's labels of a workload.
+fn pod_labels(workload: &Value) -> Option<&serde_json::Map<String, Value>> {
+    workload
+        .pointer("/spec/template/metadata/labels")
+        .or_else(|| workload.pointer("/spec/jobTemplate/spec/template/metadata/labels"))
+        .and_then(Value::as_object)
+}
+
+/// A container's environment as (name, literal value or `None` for a reference).
+pub fn env_of(container: &Value) -> Vec<(&str, Option<&str>)> {
+    container
+        .get("env")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.get("name")?.as_str()?;
+            Some((name, e.get("value").and_then(Value::as_str)))
+        })
+        .collect()
+}
+
+/// A literal environment value of a container.
+pub fn env_value<'a>(container: &'a Value, name: &str) -> Option<&'a str> {
+    env_of(container)
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, v)| v)
+}
+
+/// Parses the durations the services accept for `shutdown_grace` in their simplest forms
+/// (`20s`, `1m`, `500ms`); anything else is `None`.
+pub fn parse_seconds(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let factor = match unit.trim() {
+        "ms" => 0.001,
+        "s" | "sec" | "secs" => 1.0,
+        "m" | "min" | "mins" => 60.0,
+        _ => return None,
+    };
+    Some(number * factor)
+}
+
+/// Does a label selector (`matchLabels` / `matchExpressions` with `In`, `NotIn`, `Exists`,
+/// `DoesNotExist`) select these labels? An empty selector selects everything.
+pub fn selects(selector: &Value, labels: &serde_json::Map<String, Value>) -> bool {
+    let match_labels_ok = selector
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .all(|(k, v)| labels.get(k) == Some(v));
+    let expressions_ok = selector
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .all(|e| {
+            let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+            let values: Vec<&Value> = e
+                .get("values")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .collect();
+            let label = labels.get(key);
+            match e.get("operator").and_then(Value::as_str) {
+                Some("In") => label.is_some_and(|l| values.contains(&l)),
+                Some("NotIn") => label.is_none_or(|l| !values.contains(&l)),
+                Some("Exists") => label.is_some(),
+                Some("DoesNotExist") => label.is_none(),
+                _ => false,
+            }
+        });
+    match_labels_ok && expressions_ok
+}
+
+/// Violations of the container policy every overlay keeps (dev included): probes on long-running
+/// containers, requests and limits for CPU and memory, a non-root, read-only, capability-free,
+/// seccomp-confined container without privilege escalation, no service-account token, and a
+/// termination grace above the preStop pause plus the app's own drain time.
+pub fn container_violations(manifests: &Manifests) -> Vec<String> {
+    let mut out = Vec::new();
+    for workload in manifests.workloads() {
+        let Some(spec) = pod_spec(workload) else {
+            out.push(format!(
+                "{} {}: no pod template",
+                kind_of(workload),
+                name_of(workload)
+            ));
+            continue;
+        };
+        let id = format!("{} {}", kind_of(workload), name_of(workload));
+        if spec.get("automountServiceAccountToken") != Some(&Value::Bool(false)) {
+            out.push(format!("{id}: automountServiceAccountToken is not false"));
+        }
+        if spec.get("hostNetwork") == Some(&Value::Bool(true))
+            || spec.get("hostPID") == Some(&Value::Bool(true))
+        {
+            out.push(format!("{id}: uses the host's namespaces"));
+        }
+        let pod_sc = spec.get("securityContext").unwrap_or(&Value::Null);
+        let grace = spec
+            .get("terminationGracePeriodSeconds")
+            .and_then(Value::as_f64)
+            .unwrap_or(30.0);
+        let long_running = !matches!(kind_of(workload), "Job" | "CronJob");
+        for list in ["initContainers", "containers"] {
+            let init = list == "initContainers";
+            for c in spec
+                .get(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let cid = format!(
+                    "{id} container {}",
+                    c.get("name").and_then(Value::as_str).unwrap_or("?")
+                );
+                if long_running && !init {
+                    for probe in ["livenessProbe", "readinessProbe"] {
+                        if c.get(probe).is_none_or(Value::is_null) {
+                            out.push(format!("{cid}: no {probe}"));
+                        }
+                    }
+                }
+                for (section, resource) in [
+                    ("requests", "cpu"),
+                    ("requests", "memory"),
+                    ("limits", "cpu"),
+                    ("limits", "memory"),
+                ] {
+                    if c.pointer(&format!("/resources/{section}/{resource}"))
+                        .is_none_or(Value::is_null)
+                    {
+                        out.push(format!("{cid}: no resources.{section}.{resource}"));
+                    }
+                }
+                let sc = c.get("securityContext").unwrap_or(&Value::Null);
+                // A container setting overrides the pod's.
+                let effective = |field: &str| {
+                    sc.get(field)
+                        .filter(|v| !v.is_null())
+                        .or_else(|| pod_sc.get(field).filter(|v| !v.is_null()))
+                };
+                if effective("runAsNonRoot") != Some(&Value::Bool(true)) {
+                    out.push(format!("{cid}: runAsNonRoot is not true"));
+                }
+                match effective("runAsUser").and_then(Value::as_u64) {
+                    Some(0) => out.push(format!("{cid}: runAsUser is 0 (root)")),
+                    Some(_) => {}
+                    None => out.push(format!("{cid}: no numeric runAsUser")),
+                }
+                if sc.get("readOnlyRootFilesystem") != Some(&Value::Bool(true)) {
+                    out.push(format!("{cid}: readOnlyRootFilesystem is not true"));
+                }
+                if sc.get("allowPrivilegeEscalation") != Some(&Value::Bool(false)) {
+                    out.push(format!("{cid}: allowPrivilegeEscalation is not false"));
+                }
+                if sc.get("privileged") == Some(&Value::Bool(true)) {
+                    out.push(format!("{cid}: privileged"));
+                }
+                let drops_all = sc
+                    .pointer("/capabilities/drop")
+                    .and_then(Value::as_array)
+                    .is_some_and(|d| d.iter().any(|c| c == "ALL"));
+                if !drops_all {
+                    out.push(format!("{cid}: capabilities.drop lacks ALL"));
+                }
+                if sc
+                    .pointer("/capabilities/add")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+                {
+                    out.push(format!("{cid}: adds capabilities"));
+                }
+                let seccomp = effective("seccompProfile")
+                    .and_then(|p| p.get("type"))
+                    .and_then(Value::as_str);
+                if !matches!(seccomp, Some("RuntimeDefault" | "Localhost")) {
+                    out.push(format!("{cid}: seccompProfile is not RuntimeDefault"));
+                }
+                // The drain: the app's shutdown_grace plus the preStop pause must end before
+                // the kubelet's SIGKILL.
+                let drain = env_of(c)
+                    .into_iter()
+                    .find(|(n, _)| n.ends_with("__SERVER__SHUTDOWN_GRACE"))
+                    .and_then(|(_, v)| v.and_then(parse_seconds));
+                let pause = c
+                    .pointer("/lifecycle/preStop/sleep/seconds")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0);
+                if SERVICES.contains(&name_of(workload)) && !init && drain.is_none() {
+                    out.push(format!(
+                        "{cid}: SERVER__SHUTDOWN_GRACE is not set explicitly"
+                    ));
+                }
+                if let Some(drain) = drain
+                    && grace <= drain + pause
+                {
+                    out.push(format!(
+                        "{cid}: terminationGracePeriodSeconds {grace} is not above shutdown_grace {drain}s + preStop {pause}s"
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Violations of what production alone must keep: the container policy; every service at
+/// least two replicas (or an HPA with `minReplicas` ≥ 2), a PodDisruptionBudget and its own
+/// NetworkPolicy besides a default deny of both directions; gRPC probes on the gRPC services
+/// and HTTP probes on the gateway; no Secret objects (values never live in the repository); no
+/// Belvo emulator anywhere; no dev login; the gateway in `production`.
+pub fn production_violations(manifests: &Manifests) -> Vec<String> {
+    let mut out = container_violations(manifests);
+
+    // The emulator: no object, image, URL or config text may name it.
+    for object in manifests.objects() {
+        let text = object.to_string();
+        if text.contains("belvo-emulator") || text.contains("belvo_emulator") {
+            out.push(format!(
+                "{} {}: mentions the Belvo emulator",
+                kind_of(object),
+                name_of(object)
+            ));
+        }
+        if kind_of(object) == "Secret" {
+            out.push(format!(
+                "Secret {}: production Secrets are created outside the repository",
+                name_of(object)
+            ));
+        }
+    }
+
+    // The gateway: production environment, no dev auth.
+    for (workload, container) in manifests.containers() {
+        let id = format!("{} {}", kind_of(workload), name_of(workload));
+        for (name, value) in env_of(container) {
+            if name.ends_with("__AUTH__MODE") && value.is_none_or(|v| v.eq_ignore_ascii_case("dev"))
+            {
+                out.push(format!("{id}: {name} is dev (or not a literal)"));
+            }
+            if name.ends_with("__AUTH__DEV_SECRET") || name.ends_with("__AUTH__DEV_TOKEN_TTL") {
+                out.push(format!("{id}: sets {name}"));
+            }
+        }
+    }
+    match manifests
+        .get("Deployment", "gateway")
+        .and_then(|g| g.pointer("/spec/template/spec/containers/0"))
+    {
+        Some(gateway) => {
+            if env_value(gateway, "GATEWAY__ENVIRONMENT") != Some("production") {
+                out.push("Deployment gateway: GATEWAY__ENVIRONMENT is not production".into());
+            }
+            if env_value(gateway, "GATEWAY__AUTH__MODE").is_none() {
+                out.push(
+                    "Deployment gateway: GATEWAY__AUTH__MODE is not set (the default is dev)"
+                        .into(),
+                );
+            }
+            if gateway.pointer("/livenessProbe/httpGet/path") != Some(&Value::from("/healthz")) {
+                out.push("Deployment gateway: liveness is not GET /healthz".into());
+            }
+            if gateway.pointer("/readinessProbe/httpGet/path") != Some(&Value::from("/readyz")) {
+                out.push("Deployment gateway: readiness is not GET /readyz".into());
+            }
+        }
+        None => out.push("Deployment gateway: missing".into()),
+    }
+    for (service, port, _) in GRPC_SERVICES {
+        let Some(container) = manifests
+            .get("Deployment", service)
+            .and_then(|d| d.pointer("/spec/template/spec/containers/0"))
+        else {
+            out.push(format!("Deployment {service}: missing"));
+            continue;
+        };
+        for probe in ["livenessProbe", "readinessProbe"] {
+            if container.pointer(&format!("/{probe}/grpc/port")) != Some(&Value::from(port)) {
+                out.push(format!(
+                    "Deployment {service}: {probe} is not grpc.health.v1 on {port}"
+                ));
+            }
+        }
+    }
+
+    // The ingress exposes the public API, never the gateway's /metrics or health endpoints.
+    for ingress in manifests.of_kind("Ingress") {
+        for path in ingress
+            .pointer("/spec/rules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.pointer("/http/paths").and_then(Value::as_array))
+            .flatten()
+        {
+            let p = path.get("path").and_then(Value::as_str).unwrap_or("/");
+            let prefix = path.get("pathType").and_then(Value::as_str) != Some("Exact");
+            let exposes = |internal: &str| {
+                p == internal || (prefix && internal.starts_with(p.trim_end_matches('/')))
+            };
+            if ["/metrics", "/healthz", "/readyz"]
+                .iter()
+                .any(|i| exposes(i))
+            {
+                out.push(format!(
+                    "Ingress {}: path {p} exposes /metrics or the health endpoints",
+                    name_of(ingress)
+                ));
+            }
+        }
+    }
+
+    // Replicas, disruption budgets, network policies.
+    let policies: Vec<&Value> = manifests.of_kind("NetworkPolicy").collect();
+    let default_deny = policies.iter().any(|p| {
+        let spec = p.get("spec").unwrap_or(&Value::Null);
+        let all_pods = spec
+            .get("podSelector")
+            .and_then(Value::as_object)
+            .is_some_and(serde_json::Map::is_empty);
+        let types: BTreeSet<&str> = spec
+            .get("policyTypes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let no_rules = ["ingress", "egress"].iter().all(|r| {
+            spec.get(*r)
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty)
+        });
+        all_pods && types.contains("Ingress") && types.contains("Egress") && no_rules
+    });
+    if !default_deny {
+        out.push("no default-deny NetworkPolicy (all pods, Ingress and Egress, no rules)".into());
+    }
+    for workload in manifests.workloads() {
+        let name = name_of(workload);
+        let Some(labels) = pod_labels(workload) else {
+            continue;
+        };
+        // Its own policy: one that admits traffic (Ingress) to a selection of pods that
+        // includes this workload but not every workload (policies for all pods, such as the
+        // metrics scrape, do not count).
+        let own_policy = policies.iter().any(|p| {
+            let Some(selector) = p.pointer("/spec/podSelector") else {
+                return false;
+            };
+            let ingress = p
+                .pointer("/spec/policyTypes")
+                .and_then(Value::as_array)
+                .is_some_and(|t| t.iter().any(|t| t == "Ingress"));
+            let everyone = manifests
+                .workloads()
+                .filter_map(pod_labels)
+                .all(|l| selects(selector, l));
+            ingress && !everyone && selects(selector, labels)
+        });
+        if !own_policy {
+            out.push(format!(
+                "{} {name}: no NetworkPolicy admits traffic to it",
+                kind_of(workload)
+            ));
+        }
+        if kind_of(workload) == "Deployment" {
+            let pdb = manifests.of_kind("PodDisruptionBudget").any(|p| {
+                p.pointer("/spec/selector")
+                    .is_some_and(|s| selects(s, labels))
+            });
+            if !pdb {
+                out.push(format!("Deployment {name}: no PodDisruptionBudget"));
+            }
+            let replicas = workload
+                .pointer("/spec/replicas")
+                .and_then(Value::as_u64)
+                .unwrap_or(1);
+            let hpa_min = manifests
+                .of_kind("HorizontalPodAutoscaler")
+                .filter(|h| {
+                    h.pointer("/spec/scaleTargetRef/kind") == Some(&Value::from("Deployment"))
+                        && h.pointer("/spec/scaleTargetRef/name") == Some(&Value::from(name))
+                })
+                .filter_map(|h| h.pointer("/spec/minReplicas").and_then(Value::as_u64))
+                .max();
+            if replicas < 2 || hpa_min.is_some_and(|m| m < 2) {
+                out.push(format!(
+                    "Deployment {name}: fewer than 2 replicas ({replicas}, HPA min {hpa_min:?})"
+                ));
+            }
+        }
+    }
+    for service in SERVICES {
+        if manifests.get("Deployment", service).is_none() {
+            out.push(format!("Deployment {service}: missing"));
+        }
+    }
+    for scaled in ["gateway", "data-service"] {
+        let has_hpa = manifests.of_kind("HorizontalPodAutoscaler").any(|h| {
+            h.get("apiVersion") == Some(&Value::from("autoscaling/v2"))
+                && h.pointer("/spec/scaleTargetRef/name") == Some(&Value::from(scaled))
+        });
+        if !has_hpa {
+            out.push(format!(
+                "Deployment {scaled}: no autoscaling/v2 HorizontalPodAutoscaler"
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_their_simple_forms() {
+        assert_eq!(parse_seconds("20s"), Some(20.0));
+        assert_eq!(parse_seconds("1m"), Some(60.0));
+        assert_eq!(parse_seconds("500ms"), Some(0.5));
+        assert_eq!(parse_seconds("20"), None);
+        assert_eq!(parse_seconds("2h"), None);
+    }
+
+    #[test]
+    fn selectors_match_labels_and_expressions() {
+        let labels = serde_json::json!({"app.kubernetes.io/name": "gateway", "tier": "edge"});
+        let labels = labels.as_object().unwrap();
+        let by_label = serde_json::json!({"matchLabels": {"app.kubernetes.io/name": "gateway"}});
+        let other = serde_json::json!({"matchLabels": {"app.kubernetes.io/name": "data-service"}});
+        let by_expr = serde_json::json!({"matchExpressions": [
+            {"key": "app.kubernetes.io/name", "operator": "In", "values": ["gateway", "x"]},
+            {"key": "missing", "operator": "DoesNotExist"}
+        ]});
+        let not_in = serde_json::json!({"matchExpressions": [
+            {"key": "tier", "operator": "NotIn", "values": ["edge"]}
+        ]});
+        assert!(selects(&by_label, labels));
+        assert!(!selects(&other, labels));
+        assert!(selects(&by_expr, labels));
+        assert!(!selects(&not_in, labels));
+        assert!(selects(&serde_json::json!({}), labels));
+    }
+
+    #[test]
+    fn a_stream_without_kind_is_refused() {
+        assert!(Manifests::parse("apiVersion: v1\nmetadata: {name: x}\n").is_err());
+        let ok =
+            Manifests::parse("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n")
+                .unwrap();
+        assert_eq!(ok.objects().len(), 1);
+    }
+}
