@@ -1,0 +1,255 @@
+//! The whole platform in one process, for end-to-end tests: the Belvo emulator, token-,
+//! link- and data-service (SQLite files in a fresh temporary directory) and the gateway
+//! (dev auth), every one on port 0 and wired to the others.
+//!
+//! Two orderings need care. The emulator must know the gateway's webhook URL before the
+//! gateway (which needs the services, which need the emulator) can be built: the gateway's
+//! listener is bound first and handed to [`gateway::Application::build_with_listener`].
+//! token-service and data-service call link-service, which calls both of them: they are
+//! given the address of a small TCP relay bound first, which forwards to link-service once
+//! it is up.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use belvo_emulator::{Account, Emulator, EmulatorHandle};
+use grpc_runtime::client::ClientConfig;
+use grpc_runtime::{ServerConfig, Shutdown};
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// Belvo keys of the emulator account (the values in `libs/regions/config/local.toml`).
+const SECRET_ID: &str = "local-secret-id";
+const SECRET_PASSWORD: &str = "local-secret-password";
+/// The webhook Authorization value of `mx` in `local.toml`.
+pub const WEBHOOK_AUTHORIZATION: &str = "Bearer local-webhook-token";
+
+/// The running platform.
+#[derive(Debug)]
+pub struct Stack {
+    /// The gateway, `http://127.0.0.1:<port>`.
+    pub gateway_url: String,
+    /// The emulator, `http://127.0.0.1:<port>`.
+    pub emulator_url: String,
+    emulator: Option<EmulatorHandle>,
+    token: Option<token_service::Application>,
+    link: Option<link_service::Application>,
+    data: Option<(Shutdown, JoinHandle<()>)>,
+    gateway: Option<(Shutdown, JoinHandle<()>)>,
+    relay: JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+fn local_grpc() -> ServerConfig {
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    ServerConfig::new(any, any)
+}
+
+fn sqlite(dir: &Path, name: &str) -> database::DatabaseConfig {
+    database::DatabaseConfig::new(format!("sqlite:{}", dir.join(name).display()))
+}
+
+impl Stack {
+    /// Starts everything and waits until the gateway reports the three services ready.
+    pub async fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir().context("temporary directory")?;
+        let gateway_listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("bind the gateway")?;
+        let gateway_url = format!("http://{}", gateway_listener.local_addr()?);
+
+        let emulator = Emulator::start(belvo_emulator::Config {
+            accounts: vec![Account::new(SECRET_ID, SECRET_PASSWORD).with_webhook(
+                format!("{gateway_url}/webhooks/belvo/mx"),
+                Some(WEBHOOK_AUTHORIZATION.to_owned()),
+            )],
+            ..belvo_emulator::Config::for_tests()
+        })
+        .await
+        .context("start the emulator")?;
+        let emulator_url = emulator.url().trim_end_matches('/').to_owned();
+
+        // Mexico of local.toml, pointed at this emulator.
+        let regions_env = vec![
+            ("REGION_MX_ENVIRONMENT".to_owned(), emulator_url.clone()),
+            (
+                "REGION_MX_WIDGET_SCRIPT_URL".to_owned(),
+                format!("{emulator_url}/belvo-widget-1-stable.js"),
+            ),
+            (
+                "REGION_MX_HOSTED_WIDGET_URL".to_owned(),
+                format!("{emulator_url}/widget/"),
+            ),
+        ];
+        let regions = || {
+            regions::RegionsConfig::from_toml_str(regions::shipped::LOCAL, regions_env.clone())
+                .context("regions")
+        };
+
+        let relay_listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("bind the link-service relay")?;
+        let link_relay_url = format!("http://{}", relay_listener.local_addr()?);
+        let (link_addr_tx, link_addr_rx) = tokio::sync::oneshot::channel::<SocketAddr>();
+        let relay = tokio::spawn(relay(relay_listener, link_addr_rx));
+
+        let mut token_config = token_service::Config {
+            server: local_grpc(),
+            database: sqlite(dir.path(), "token-service.db"),
+            external_id_key: SecretString::from("e2e-external-id-key-0123456789-0123456789"),
+            ..token_service::Config::default()
+        };
+        token_config.link_service.url = Some(link_relay_url.clone());
+        let token = token_service::Application::build_with(
+            token_config,
+            regions()?,
+            Some(
+                token_service::LinkDirectory::connect_lazy(
+                    &link_relay_url,
+                    None,
+                    Duration::from_secs(5),
+                )
+                .context("link-service client")?,
+            ),
+        )
+        .await
+        .context("start token-service")?;
+        let token_url = format!("http://{}", token.grpc_addr());
+
+        let mut data_config = data_service::config::Config {
+            server: local_grpc(),
+            database: sqlite(dir.path(), "data-service.db"),
+            link_service: Some(ClientConfig::new(link_relay_url.clone())),
+            ..data_service::config::Config::default()
+        };
+        data_config.sync.poll_interval = Duration::from_millis(200);
+        data_config.sync.retry_base = Duration::from_millis(200);
+        let data_shutdown = Shutdown::new();
+        let data = data_service::app::App::build(
+            &data_config,
+            data_service::belvo_clients::BelvoClients::from_regions(&regions()?)
+                .context("data-service Belvo clients")?,
+            data_shutdown.clone(),
+        )
+        .await
+        .context("start data-service")?;
+        let data_url = format!("http://{}", data.grpc_addr());
+        let data_task = tokio::spawn(async move {
+            if let Err(e) = data.wait().await {
+                tracing::warn!(error = %e, "data-service stopped with an error");
+            }
+        });
+
+        let mut link_config = link_service::Config {
+            server: local_grpc(),
+            database: sqlite(dir.path(), "link-service.db"),
+            ..link_service::Config::default()
+        };
+        link_config.clients.token_service = ClientConfig::new(token_url);
+        link_config.clients.data_service = Some(ClientConfig::new(data_url.clone()));
+        let link = link_service::Application::build_with(link_config, regions()?)
+            .await
+            .context("start link-service")?;
+        let link_url = format!("http://{}", link.grpc_addr());
+        if link_addr_tx.send(link.grpc_addr()).is_err() {
+            bail!("the link-service relay stopped");
+        }
+
+        let mut gateway_config = gateway::GatewayConfig::default();
+        gateway_config.auth.mode = gateway::config::AuthMode::Dev;
+        gateway_config.clients.token_service =
+            ClientConfig::new(format!("http://{}", token.grpc_addr()));
+        gateway_config.clients.link_service = ClientConfig::new(link_url);
+        gateway_config.clients.data_service = ClientConfig::new(data_url);
+        // The browser test mints a few widget tokens per user; schemathesis many.
+        gateway_config.limits.token_mints = 10_000;
+        let gateway_shutdown = Shutdown::new();
+        let app = gateway::Application::build_with_listener(
+            gateway_config,
+            regions()?,
+            gateway_shutdown.clone(),
+            gateway_listener,
+        )
+        .await
+        .context("start the gateway")?;
+        let gateway_task = tokio::spawn(async move {
+            if let Err(e) = app.run_until_stopped().await {
+                tracing::warn!(error = %e, "gateway stopped with an error");
+            }
+        });
+
+        let stack = Self {
+            gateway_url,
+            emulator_url,
+            emulator: Some(emulator),
+            token: Some(token),
+            link: Some(link),
+            data: Some((data_shutdown, data_task)),
+            gateway: Some((gateway_shutdown, gateway_task)),
+            relay,
+            _dir: dir,
+        };
+        stack.wait_ready(Duration::from_secs(30)).await?;
+        Ok(stack)
+    }
+
+    /// Waits until the gateway's `/readyz` answers 200.
+    async fn wait_ready(&self, within: Duration) -> anyhow::Result<()> {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + within;
+        let url = format!("{}/readyz", self.gateway_url);
+        loop {
+            let last = match http.get(&url).send().await {
+                Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r) => format!("{}: {}", r.status(), r.text().await.unwrap_or_default()),
+                Err(e) => e.to_string(),
+            };
+            if Instant::now() > deadline {
+                bail!("the gateway was not ready within {within:?}: {last}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stops every component, the gateway first.
+    pub async fn stop(mut self) {
+        if let Some((shutdown, task)) = self.gateway.take() {
+            shutdown.trigger();
+            let _ = task.await;
+        }
+        if let Some(link) = self.link.take() {
+            let _ = link.stop().await;
+        }
+        if let Some(token) = self.token.take() {
+            let _ = token.stop().await;
+        }
+        if let Some((shutdown, task)) = self.data.take() {
+            shutdown.trigger();
+            let _ = task.await;
+        }
+        if let Some(emulator) = self.emulator.take() {
+            emulator.shutdown().await;
+        }
+        self.relay.abort();
+    }
+}
+
+/// Forwards every connection accepted on `listener` to the address received on `target`.
+async fn relay(listener: TcpListener, target: tokio::sync::oneshot::Receiver<SocketAddr>) {
+    let Ok(target) = target.await else {
+        return;
+    };
+    loop {
+        let Ok((mut inbound, _)) = listener.accept().await else {
+            return;
+        };
+        tokio::spawn(async move {
+            if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
+}
