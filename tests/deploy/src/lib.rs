@@ -600,3 +600,128 @@ mod tests {
         assert_eq!(ok.objects().len(), 1);
     }
 }
+
+/// Where a connection goes, for [`allows`]: a pod of this namespace (by its labels) or an
+/// address outside the cluster.
+#[derive(Debug, Clone, Copy)]
+pub enum Peer<'a> {
+    /// A pod with these labels, in the same namespace.
+    Pod(&'a serde_json::Map<String, Value>),
+    /// An IPv4 address outside the cluster.
+    External([u8; 4]),
+}
+
+/// The pod template labels of the workload with this name.
+pub fn workload_labels<'a>(
+    manifests: &'a Manifests,
+    name: &str,
+) -> Option<&'a serde_json::Map<String, Value>> {
+    manifests
+        .workloads()
+        .find(|w| name_of(w) == name)
+        .and_then(pod_labels)
+}
+
+fn in_cidr(ip: [u8; 4], cidr: &str) -> bool {
+    let Some((net, bits)) = cidr.split_once('/') else {
+        return false;
+    };
+    let (Ok(bits), Ok(net)) = (bits.parse::<u32>(), net.parse::<std::net::Ipv4Addr>()) else {
+        return false;
+    };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits.min(32))
+    };
+    (u32::from_be_bytes(ip) & mask) == (u32::from(net) & mask)
+}
+
+/// Does a rule's peer list admit this peer? Peers with a `namespaceSelector` name other
+/// namespaces and never match a pod of this one (the overlays never label their own
+/// namespace for that).
+fn peers_admit(peers: Option<&Value>, peer: Peer<'_>) -> bool {
+    let Some(peers) = peers.and_then(Value::as_array) else {
+        return true; // no `to`/`from`: every peer
+    };
+    peers.iter().any(|p| match peer {
+        Peer::Pod(labels) => {
+            p.get("namespaceSelector").is_none()
+                && p.get("podSelector").is_some_and(|s| selects(s, labels))
+        }
+        Peer::External(ip) => p.get("ipBlock").is_some_and(|b| {
+            b.get("cidr")
+                .and_then(Value::as_str)
+                .is_some_and(|c| in_cidr(ip, c))
+                && !b
+                    .get("except")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .any(|c| in_cidr(ip, c))
+        }),
+    })
+}
+
+fn ports_admit(ports: Option<&Value>, port: u16) -> bool {
+    let Some(ports) = ports.and_then(Value::as_array) else {
+        return true;
+    };
+    ports.iter().any(|p| {
+        p.get("protocol").and_then(Value::as_str).unwrap_or("TCP") == "TCP"
+            && p.get("port").and_then(Value::as_u64) == Some(u64::from(port))
+    })
+}
+
+/// Do the NetworkPolicies let a pod with labels `from` open a TCP connection to `to` on
+/// `port`? Egress is checked at the source (when some policy selecting it restricts egress)
+/// and ingress at a destination pod (likewise), as Kubernetes does.
+pub fn allows(
+    manifests: &Manifests,
+    from: &serde_json::Map<String, Value>,
+    to: Peer<'_>,
+    port: u16,
+) -> bool {
+    let policies: Vec<&Value> = manifests.of_kind("NetworkPolicy").collect();
+    let restricts = |p: &Value, labels: &serde_json::Map<String, Value>, kind: &str| {
+        p.pointer("/spec/podSelector")
+            .is_some_and(|s| selects(s, labels))
+            && p.pointer("/spec/policyTypes")
+                .and_then(Value::as_array)
+                .is_some_and(|t| t.iter().any(|t| t == kind))
+    };
+    let egress: Vec<&&Value> = policies
+        .iter()
+        .filter(|p| restricts(p, from, "Egress"))
+        .collect();
+    let egress_ok = egress.is_empty()
+        || egress.iter().any(|p| {
+            p.pointer("/spec/egress")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|rule| peers_admit(rule.get("to"), to) && ports_admit(rule.get("ports"), port))
+        });
+    let ingress_ok = match to {
+        Peer::External(_) => true,
+        Peer::Pod(labels) => {
+            let ingress: Vec<&&Value> = policies
+                .iter()
+                .filter(|p| restricts(p, labels, "Ingress"))
+                .collect();
+            ingress.is_empty()
+                || ingress.iter().any(|p| {
+                    p.pointer("/spec/ingress")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .any(|rule| {
+                            peers_admit(rule.get("from"), Peer::Pod(from))
+                                && ports_admit(rule.get("ports"), port)
+                        })
+                })
+        }
+    };
+    egress_ok && ingress_ok
+}

@@ -709,3 +709,118 @@ fn the_collector_config_receives_otlp_http_and_batches_traces() {
         );
     }
 }
+
+/// An address on the internet (TEST-NET-3, never routed): where Belvo stands in for the check.
+const INTERNET: [u8; 4] = [203, 0, 113, 10];
+
+#[test]
+fn network_policies_allow_exactly_the_flows_of_the_design() {
+    use deploy_tests::{Peer, allows, workload_labels};
+    for overlay in ["dev", "production"] {
+        let Some(m) = rendered(overlay) else { return };
+        let pod = |name: &str| {
+            workload_labels(&m, name).unwrap_or_else(|| panic!("{overlay}: no workload {name}"))
+        };
+        let flows: &[(&str, &str, u16, bool)] = &[
+            ("gateway", "token-service", 50051, true),
+            ("gateway", "link-service", 50052, true),
+            ("gateway", "data-service", 50053, true),
+            ("token-service", "link-service", 50052, true),
+            ("link-service", "token-service", 50051, true),
+            ("link-service", "data-service", 50053, true),
+            ("data-service", "link-service", 50052, true),
+            // Not in the flow.
+            ("token-service", "data-service", 50053, false),
+            ("data-service", "token-service", 50051, false),
+            ("token-service", "gateway", 8080, false),
+            ("data-service", "gateway", 8080, false),
+            ("gateway", "token-service", 9051, false),
+        ];
+        for &(from, to, port, expected) in flows {
+            assert_eq!(
+                allows(&m, pod(from), Peer::Pod(pod(to)), port),
+                expected,
+                "{overlay}: {from} -> {to}:{port}"
+            );
+        }
+        // Belvo: the three backends in production; nobody in dev (the emulator stands in).
+        for service in ["token-service", "link-service", "data-service"] {
+            assert_eq!(
+                allows(&m, pod(service), Peer::External(INTERNET), 443),
+                overlay == "production",
+                "{overlay}: {service} -> Belvo"
+            );
+            assert!(!allows(&m, pod(service), Peer::External(INTERNET), 80));
+        }
+        assert!(
+            !allows(&m, pod("gateway"), Peer::External(INTERNET), 443),
+            "{overlay}: the gateway calls nothing outside"
+        );
+        if overlay == "dev" {
+            for service in ["token-service", "link-service", "data-service"] {
+                assert!(allows(&m, pod(service), Peer::Pod(pod("postgres")), 5432));
+                assert!(allows(
+                    &m,
+                    pod(service),
+                    Peer::Pod(pod("belvo-emulator")),
+                    8090
+                ));
+            }
+            assert!(allows(
+                &m,
+                pod("belvo-emulator"),
+                Peer::Pod(pod("gateway")),
+                8080
+            ));
+            assert!(!allows(
+                &m,
+                pod("gateway"),
+                Peer::Pod(pod("postgres")),
+                5432
+            ));
+            assert!(!allows(
+                &m,
+                pod("gateway"),
+                Peer::Pod(pod("belvo-emulator")),
+                8090
+            ));
+            assert!(!allows(
+                &m,
+                pod("belvo-emulator"),
+                Peer::Pod(pod("data-service")),
+                50053
+            ));
+            assert!(!allows(&m, pod("postgres"), Peer::External(INTERNET), 443));
+        }
+    }
+}
+
+#[test]
+fn the_flow_check_sees_a_missing_rule() {
+    let Some(prod) = rendered("production") else {
+        return;
+    };
+    let mut objects = prod.objects().to_vec();
+    // Drop link-service's egress to data-service.
+    for o in objects
+        .iter_mut()
+        .filter(|o| kind_of(o) == "NetworkPolicy" && name_of(o) == "link-service")
+    {
+        o["spec"]["egress"].as_array_mut().unwrap().truncate(1);
+    }
+    let broken = Manifests::from_objects(objects);
+    let link = deploy_tests::workload_labels(&broken, "link-service").unwrap();
+    let data = deploy_tests::workload_labels(&broken, "data-service").unwrap();
+    assert!(!deploy_tests::allows(
+        &broken,
+        link,
+        deploy_tests::Peer::Pod(data),
+        50053
+    ));
+    assert!(deploy_tests::allows(
+        &prod,
+        link,
+        deploy_tests::Peer::Pod(data),
+        50053
+    ));
+}
