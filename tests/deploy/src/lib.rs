@@ -520,22 +520,38 @@ pub fn production_violations(manifests: &Manifests) -> Vec<String> {
             if !pdb {
                 out.push(format!("Deployment {name}: no PodDisruptionBudget"));
             }
-            let replicas = workload
-                .pointer("/spec/replicas")
-                .and_then(Value::as_u64)
-                .unwrap_or(1);
-            let hpa_min = manifests
-                .of_kind("HorizontalPodAutoscaler")
-                .filter(|h| {
-                    h.pointer("/spec/scaleTargetRef/kind") == Some(&Value::from("Deployment"))
-                        && h.pointer("/spec/scaleTargetRef/name") == Some(&Value::from(name))
-                })
-                .filter_map(|h| h.pointer("/spec/minReplicas").and_then(Value::as_u64))
-                .max();
-            if replicas < 2 || hpa_min.is_some_and(|m| m < 2) {
-                out.push(format!(
-                    "Deployment {name}: fewer than 2 replicas ({replicas}, HPA min {hpa_min:?})"
-                ));
+            let replicas = workload.pointer("/spec/replicas").and_then(Value::as_u64);
+            let hpa = manifests.of_kind("HorizontalPodAutoscaler").find(|h| {
+                h.pointer("/spec/scaleTargetRef/kind") == Some(&Value::from("Deployment"))
+                    && h.pointer("/spec/scaleTargetRef/name") == Some(&Value::from(name))
+            });
+            match hpa {
+                // The HPA owns the count (minReplicas defaults to 1); a `replicas` beside it
+                // would reset the scaled count on every apply.
+                Some(hpa) => {
+                    let min = hpa
+                        .pointer("/spec/minReplicas")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(1);
+                    if min < 2 {
+                        out.push(format!(
+                            "Deployment {name}: fewer than 2 replicas (HPA min {min})"
+                        ));
+                    }
+                    if replicas.is_some() {
+                        out.push(format!(
+                            "Deployment {name}: sets replicas although an HPA scales it"
+                        ));
+                    }
+                }
+                None => {
+                    let replicas = replicas.unwrap_or(1);
+                    if replicas < 2 {
+                        out.push(format!(
+                            "Deployment {name}: fewer than 2 replicas ({replicas})"
+                        ));
+                    }
+                }
             }
         }
     }

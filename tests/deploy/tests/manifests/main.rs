@@ -406,6 +406,18 @@ fn the_production_checks_catch_a_missing_policy_emulator_and_dev_login() {
         one_replica.contains("Deployment token-service: fewer than 2 replicas"),
         "{one_replica}"
     );
+    let replicas_beside_hpa = mutate(&|o| {
+        for x in o
+            .iter_mut()
+            .filter(|x| kind_of(x) == "Deployment" && name_of(x) == "gateway")
+        {
+            x["spec"]["replicas"] = json!(3);
+        }
+    });
+    assert!(
+        replicas_beside_hpa.contains("Deployment gateway: sets replicas although an HPA scales it"),
+        "{replicas_beside_hpa}"
+    );
 }
 
 /// Sets (or, with `null`, removes) the value at a JSON pointer whose parent exists.
