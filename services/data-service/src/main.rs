@@ -1,5 +1,6 @@
 //! Runs data-service: configuration (`DATA_SERVICE__…`, file from `DATA_SERVICE_CONFIG`),
-//! telemetry, the regions file, then the service until SIGTERM/SIGINT.
+//! telemetry, the regions file, then the service until SIGTERM/SIGINT. `data-service migrate`
+//! only applies the database migrations and exits (Kubernetes' migration Job).
 
 use data_service::app::App;
 use data_service::belvo_clients::BelvoClients;
@@ -15,6 +16,14 @@ async fn main() -> anyhow::Result<()> {
             .load(),
     );
     let telemetry = telemetry::init("data-service", &config.telemetry)?;
+    if std::env::args().nth(1).as_deref() == Some("migrate") {
+        let db = database::Database::connect(&config.database).await?;
+        db.migrate(&data_service::app::MIGRATOR).await?;
+        db.close().await;
+        tracing::info!("migrations applied");
+        telemetry.shutdown()?;
+        return Ok(());
+    }
     let regions = match RegionsConfig::from_process_env(config.regions_file.as_deref()) {
         Ok(regions) => regions,
         Err(e) => {
