@@ -4,7 +4,7 @@
 // stdout ({failure} when a step failed); the Rust test asserts on it. Steps:
 //   1. sign in (dev login), add a bank account without MFA, see the sync finish and the
 //      accounts and transactions (filtered, paged);
-//   2. add one with MFA (token 111111);
+//   2. add one with MFA (token 111111), and a fiscal one (invoices, tax status);
 //   3. wrong credentials: the widget shows Belvo's error, the app reports it on exit;
 //   4. Belvo asks for a new token (LINK token_required webhook from the emulator's control
 //      API): the app shows it live, "Reconnect" runs the widget in update mode, valid again;
@@ -15,7 +15,7 @@ const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const out = { steps: [] };
 const shots = cfg.screenshots || null;
 const lang = cfg.lang || "en";
-const user = `e2e-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+const user = cfg.user || `e2e-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -43,7 +43,12 @@ page.on("console", (m) => {
 page.on("dialog", (d) => d.dismiss());
 
 async function shot(name) {
-  if (shots) await page.screenshot({ path: `${shots}/${name}.png` });
+  if (!shots) return;
+  // Toasts would cover the page in a still picture.
+  const hide = !name.startsWith("widget");
+  if (hide) await page.evaluate(() => { document.querySelector("#announcer").style.display = "none"; });
+  await page.screenshot({ path: `${shots}/${name}.png` });
+  if (hide) await page.evaluate(() => { document.querySelector("#announcer").style.display = ""; });
 }
 async function control(method, path, body) {
   const r = await fetch(`${cfg.emulator}/_emulator/${path}`, {
@@ -141,6 +146,22 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('.link-item[data-status="valid"]').length >= 2);
   out.links_after_mfa = (await linkItems()).length;
   step("mfa link");
+
+  // 2b. A fiscal link (SAT): invoices and tax status.
+  await connect("tatooine_mx_fiscal", "PFIS010101000", "pass_valid");
+  await page.waitForSelector("[data-belvo-success]");
+  await page.click('[data-belvo-action="done"]');
+  await page.waitForFunction(() => document.querySelectorAll('.link-item[data-status="valid"]').length >= 3);
+  await page.waitForSelector('[role="tab"][data-resource="invoices"]');
+  await page.click('[role="tab"][data-resource="invoices"]');
+  await page.waitForSelector('[data-table="invoices"] tbody tr', { timeout: 30000 });
+  out.invoices_rows = await page.$$eval('[data-table="invoices"] tbody tr', (r) => r.length);
+  await shot("fiscal");
+  await page.click('[role="tab"][data-resource="tax-status"]');
+  await page.waitForSelector('[data-table="tax-status"] tbody tr', { timeout: 30000 });
+  out.tax_status_rows = await page.$$eval('[data-table="tax-status"] tbody tr', (r) => r.length);
+  out.fiscal_tabs = await page.$$eval('[role="tab"]', (els) => els.map((e) => e.dataset.resource));
+  step("fiscal link");
 
   // 3. Wrong credentials: Belvo's error in the widget; leaving it, the app says why.
   await connect("gringotts_mx_retail", "user_invalid", "pass_invalid");

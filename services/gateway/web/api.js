@@ -38,11 +38,33 @@ export function setUnauthorizedHandler(handler) {
   onUnauthorized = handler;
 }
 
+const RETRYABLE = new Set([502, 503, 504]);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Reads (GET) are retried twice on a network error or a 502/503/504 ("temporarily
+// unavailable; try again"), with a short backoff; writes are never repeated.
+async function send(method, path, init) {
+  const attempts = method === "GET" ? 3 : 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(path, init);
+      if (attempt < attempts && RETRYABLE.has(response.status)) {
+        await sleep(300 * attempt);
+        continue;
+      }
+      return response;
+    } catch (error) {
+      if (attempt >= attempts || error.name === "AbortError") throw error;
+      await sleep(300 * attempt);
+    }
+  }
+}
+
 async function request(method, path, body) {
   const headers = { Accept: "application/json" };
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
+  const response = await send(method, path, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),

@@ -410,7 +410,7 @@ function renderSync() {
         );
       }),
     ),
-    done ? h("p", { class: "sync-done" }, t("sync.all_done")) : null,
+    ...(done ? [h("p", { class: "sync-done" }, t("sync.all_done"))] : []),
   );
 }
 
@@ -601,7 +601,7 @@ function table(def, rows) {
         {},
         rows.map((row) => {
           const cells = def.columns.map((c) =>
-            h("td", { class: c.numeric ? "num" : c.format === "date" ? "nowrap" : null }, cell(c, row)),
+            h("td", { class: c.numeric ? "num" : c.format === "date" ? "nowrap" : c.wide ? "wide" : null }, cell(c, row)),
           );
           if (def.details) {
             cells.push(

@@ -36,8 +36,8 @@ export const RESOURCES = [
     ],
     columns: [
       { label: "col.date", get: get("value_date"), format: "date" },
-      { label: "col.description", get: get("description") },
-      { label: "col.account", get: get("account.name") },
+      { label: "col.description", get: get("description"), wide: true },
+      { label: "col.account", get: get("account.name"), wide: true },
       { label: "col.category", get: get("category") },
       { label: "col.status", get: get("status"), format: "code" },
       {

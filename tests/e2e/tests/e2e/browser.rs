@@ -52,6 +52,7 @@ async fn the_web_app_links_accounts_and_shows_their_data() {
             "login",
             "first link",
             "mfa link",
+            "fiscal link",
             "wrong credentials",
             "reconnect",
             "delete"
@@ -89,6 +90,21 @@ async fn the_web_app_links_accounts_and_shows_their_data() {
     );
     // 2. MFA: a second valid link.
     assert_eq!(out["links_after_mfa"], 2);
+    // 2b. Fiscal: invoices and tax status, under fiscal tabs.
+    assert!(out["invoices_rows"].as_u64().unwrap() >= 1, "{out:#}");
+    assert!(out["tax_status_rows"].as_u64().unwrap() >= 1, "{out:#}");
+    for tab in [
+        "invoices",
+        "tax-returns",
+        "tax-status",
+        "tax-compliance-status",
+        "tax-retentions",
+    ] {
+        assert!(
+            out["fiscal_tabs"].as_array().unwrap().contains(&json!(tab)),
+            "{out:#}"
+        );
+    }
     // 3. Wrong credentials: Belvo's message in the widget and in the app; no new link.
     assert!(
         out["login_error_text"]
@@ -104,7 +120,7 @@ async fn the_web_app_links_accounts_and_shows_their_data() {
             .contains("Invalid credentials provided"),
         "{out:#}"
     );
-    assert_eq!(out["links_after_error"], 2);
+    assert_eq!(out["links_after_error"], 3);
     // 4. token_required shown live, then update mode (no username) made it valid again.
     assert!(
         out["needs_action_text"]
@@ -124,6 +140,9 @@ async fn the_web_app_links_accounts_and_shows_their_data() {
         "{out:#}"
     );
     assert_eq!(out["html_lang"], "es");
-    // 5. Deleted: only the first link is left.
-    assert_eq!(out["links_after_delete"], json!([out["first_link"]]));
+    // 5. Deleted: gone from the list; the others stay.
+    let left = out["links_after_delete"].as_array().unwrap();
+    assert_eq!(left.len(), 2, "{out:#}");
+    assert!(left.contains(&out["first_link"]), "{out:#}");
+    assert!(!left.contains(&out["deleted"]), "{out:#}");
 }
