@@ -176,8 +176,8 @@ try {
 
   // 4. Belvo asks for a new token: shown live; Reconnect (update mode) makes it valid again.
   await page.click(`.link-item[data-link-id="${out.first_link}"] [data-action="view"]`);
-  await page.waitForSelector('#detail-title');
-  await page.waitForFunction(() => document.querySelector("#sync-title") && document.querySelector("#sync-title").dataset.connection === "open");
+  await page.waitForSelector(`#detail[data-link-id="${out.first_link}"] #detail-title`);
+  await page.waitForSelector(`#detail[data-link-id="${out.first_link}"] #sync-title[data-connection="open"]`);
   await control("POST", `links/${out.first_link}/status`, { status: "token_required", notify: true });
   await page.waitForSelector(`.link-item[data-link-id="${out.first_link}"][data-status="token_required"]`, { timeout: 30000 });
   await page.waitForSelector("#reconnect");
@@ -206,8 +206,8 @@ try {
   // 5. Delete the MFA link.
   const second = (await linkItems()).find((l) => l.id !== out.first_link);
   await page.click(`.link-item[data-link-id="${second.id}"] [data-action="view"]`);
-  await page.waitForSelector("#delete-link");
-  await page.click("#delete-link");
+  await page.waitForSelector(`#detail[data-link-id="${second.id}"] #delete-link`);
+  await page.click(`#detail[data-link-id="${second.id}"] #delete-link`);
   await page.waitForSelector("#confirm[open]");
   await page.click("#confirm-ok");
   await page.waitForFunction((id) => !document.querySelector(`.link-item[data-link-id="${id}"]`), second.id);
@@ -216,6 +216,7 @@ try {
   step("delete");
 
   await page.click(`.link-item[data-link-id="${out.first_link}"] [data-action="view"]`);
+  await page.waitForSelector(`#detail[data-link-id="${out.first_link}"]`);
   await page.click('[role="tab"][data-resource="transactions"]');
   await page.waitForSelector('[data-table="transactions"] tbody tr');
   await shot("home");

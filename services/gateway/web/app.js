@@ -253,6 +253,7 @@ async function selectLink(linkId, { focus = true } = {}) {
   state.accounts = [];
   renderLinks();
   const detail = $("#detail");
+  delete detail.dataset.linkId;
   if (!linkId) {
     detail.replaceChildren(h("p", { class: "muted empty-detail" }, t("detail.none")));
     return;
@@ -271,13 +272,20 @@ async function selectLink(linkId, { focus = true } = {}) {
   if (!resources.some((r) => r.segment === state.resource)) state.resource = resources[0].segment;
   renderDetail();
   if (focus) $("#detail-title").focus();
-  state.stopStream = streamEvents(`/v1/links/${encodeURIComponent(linkId)}/events`, onStreamEvent, onStreamState);
+  // A stopped stream may still report its end; only the current one speaks.
+  const current = {};
+  state.stream = current;
+  state.stopStream = streamEvents(`/v1/links/${encodeURIComponent(linkId)}/events`, onStreamEvent, (connection) => {
+    if (state.stream === current) onStreamState(connection);
+  });
   loadPage(state.resource, { reset: true });
 }
 
 function stopStream() {
   if (state.stopStream) state.stopStream();
   state.stopStream = null;
+  state.stream = null;
+  state.connection = null;
 }
 
 function renderDetail() {
@@ -341,6 +349,8 @@ function renderDetail() {
     h("div", { id: "tabpanel", role: "tabpanel", class: "tabpanel", "aria-labelledby": `tab-${state.resource}`, tabindex: "0" }),
   ];
   detail.replaceChildren(...parts.filter(Boolean));
+  detail.dataset.linkId = link.link_id;
+  showConnection();
   renderSync();
   renderPanel();
 }
@@ -453,10 +463,15 @@ function onStreamEvent(name, data) {
 }
 
 function onStreamState(connection) {
+  state.connection = connection;
+  showConnection();
+}
+
+function showConnection() {
   const title = $("#sync-title");
-  if (!title) return;
-  title.classList.toggle("live", connection === "open");
-  title.dataset.connection = connection;
+  if (!title || !state.connection) return;
+  title.classList.toggle("live", state.connection === "open");
+  title.dataset.connection = state.connection;
 }
 
 // ---------------------------------------------------------------- data pages

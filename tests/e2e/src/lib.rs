@@ -27,6 +27,16 @@ const SECRET_PASSWORD: &str = "local-secret-password";
 /// The webhook Authorization value of `mx` in `local.toml`.
 pub const WEBHOOK_AUTHORIZATION: &str = "Bearer local-webhook-token";
 
+/// How to start the platform.
+#[derive(Debug, Default, Clone)]
+pub struct StackOptions {
+    /// Database URLs of token-, link- and data-service; unset: SQLite files in a temporary
+    /// directory.
+    pub databases: Option<[String; 3]>,
+    /// data-service's sync workers; unset: its default.
+    pub data_workers: Option<usize>,
+}
+
 /// The running platform.
 #[derive(Debug)]
 pub struct Stack {
@@ -34,6 +44,12 @@ pub struct Stack {
     pub gateway_url: String,
     /// The emulator, `http://127.0.0.1:<port>`.
     pub emulator_url: String,
+    /// token-service's gRPC URL.
+    pub token_url: String,
+    /// link-service's gRPC URL.
+    pub link_url: String,
+    /// data-service's gRPC URL.
+    pub data_url: String,
     emulator: Option<EmulatorHandle>,
     token: Option<token_service::Application>,
     link: Option<link_service::Application>,
@@ -53,8 +69,18 @@ fn sqlite(dir: &Path, name: &str) -> database::DatabaseConfig {
 }
 
 impl Stack {
-    /// Starts everything and waits until the gateway reports the three services ready.
+    /// Starts everything on SQLite and waits until the gateway reports the three services
+    /// ready.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(StackOptions::default()).await
+    }
+
+    /// Starts everything as `options` say and waits until the gateway is ready.
+    pub async fn start_with(options: StackOptions) -> anyhow::Result<Self> {
+        let database = |index: usize, dir: &Path, name: &str| match &options.databases {
+            Some(urls) => database::DatabaseConfig::new(urls[index].clone()),
+            None => sqlite(dir, name),
+        };
         let dir = tempfile::tempdir().context("temporary directory")?;
         let gateway_listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -98,7 +124,7 @@ impl Stack {
 
         let mut token_config = token_service::Config {
             server: local_grpc(),
-            database: sqlite(dir.path(), "token-service.db"),
+            database: database(0, dir.path(), "token-service.db"),
             external_id_key: SecretString::from("e2e-external-id-key-0123456789-0123456789"),
             ..token_service::Config::default()
         };
@@ -121,12 +147,15 @@ impl Stack {
 
         let mut data_config = data_service::config::Config {
             server: local_grpc(),
-            database: sqlite(dir.path(), "data-service.db"),
+            database: database(2, dir.path(), "data-service.db"),
             link_service: Some(ClientConfig::new(link_relay_url.clone())),
             ..data_service::config::Config::default()
         };
         data_config.sync.poll_interval = Duration::from_millis(200);
         data_config.sync.retry_base = Duration::from_millis(200);
+        if let Some(workers) = options.data_workers {
+            data_config.sync.workers = workers;
+        }
         let data_shutdown = Shutdown::new();
         let data = data_service::app::App::build(
             &data_config,
@@ -145,10 +174,10 @@ impl Stack {
 
         let mut link_config = link_service::Config {
             server: local_grpc(),
-            database: sqlite(dir.path(), "link-service.db"),
+            database: database(1, dir.path(), "link-service.db"),
             ..link_service::Config::default()
         };
-        link_config.clients.token_service = ClientConfig::new(token_url);
+        link_config.clients.token_service = ClientConfig::new(token_url.clone());
         link_config.clients.data_service = Some(ClientConfig::new(data_url.clone()));
         let link = link_service::Application::build_with(link_config, regions()?)
             .await
@@ -160,10 +189,9 @@ impl Stack {
 
         let mut gateway_config = gateway::GatewayConfig::default();
         gateway_config.auth.mode = gateway::config::AuthMode::Dev;
-        gateway_config.clients.token_service =
-            ClientConfig::new(format!("http://{}", token.grpc_addr()));
-        gateway_config.clients.link_service = ClientConfig::new(link_url);
-        gateway_config.clients.data_service = ClientConfig::new(data_url);
+        gateway_config.clients.token_service = ClientConfig::new(token_url.clone());
+        gateway_config.clients.link_service = ClientConfig::new(link_url.clone());
+        gateway_config.clients.data_service = ClientConfig::new(data_url.clone());
         // The browser test mints a few widget tokens per user; schemathesis many.
         gateway_config.limits.token_mints = 10_000;
         let gateway_shutdown = Shutdown::new();
@@ -184,6 +212,9 @@ impl Stack {
         let stack = Self {
             gateway_url,
             emulator_url,
+            token_url,
+            link_url,
+            data_url,
             emulator: Some(emulator),
             token: Some(token),
             link: Some(link),
@@ -194,6 +225,78 @@ impl Stack {
         };
         stack.wait_ready(Duration::from_secs(30)).await?;
         Ok(stack)
+    }
+
+    /// A dev token for `user` (`POST /v1/dev/login`).
+    pub async fn dev_token(&self, user: &str) -> anyhow::Result<String> {
+        let body = ok_json(
+            reqwest::Client::new()
+                .post(format!("{}/v1/dev/login", self.gateway_url))
+                .json(&serde_json::json!({"user": user}))
+                .send()
+                .await?,
+        )
+        .await?;
+        body["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no access_token")
+    }
+
+    /// A link of `token`'s user at Erebor (no MFA), created through the emulator's widget API
+    /// as the widget does, registered, and waited for until its transactions are synced.
+    pub async fn linked_account(&self, token: &str, username: &str) -> anyhow::Result<String> {
+        let http = reqwest::Client::new();
+        let gw = &self.gateway_url;
+        let minted = ok_json(
+            http.post(format!("{gw}/v1/widget-token"))
+                .bearer_auth(token)
+                .json(&serde_json::json!({}))
+                .send()
+                .await?,
+        )
+        .await?;
+        let access = minted["access_token"].as_str().context("no access_token")?;
+        let created = ok_json(
+            http.post(format!("{}/_widget/api/links", self.emulator_url))
+                .bearer_auth(access)
+                .json(&serde_json::json!({
+                    "institution": "erebor_mx_retail",
+                    "username": username,
+                    "password": "pass_valid",
+                    "external_id": minted["widget"]["external_id"],
+                    "access_mode": "recurrent",
+                }))
+                .send()
+                .await?,
+        )
+        .await?;
+        let link_id = created["id"].as_str().context("no link id")?.to_owned();
+        ok_json(
+            http.post(format!("{gw}/v1/links"))
+                .bearer_auth(token)
+                .json(&serde_json::json!({"link_id": link_id, "institution": "erebor_mx_retail"}))
+                .send()
+                .await?,
+        )
+        .await?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let page = ok_json(
+                http.get(format!("{gw}/v1/links/{link_id}/transactions?limit=1"))
+                    .bearer_auth(token)
+                    .send()
+                    .await?,
+            )
+            .await?;
+            if page["data"].as_array().is_some_and(|d| !d.is_empty()) {
+                return Ok(link_id);
+            }
+            if Instant::now() > deadline {
+                bail!("no transactions synced for {link_id} within 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Waits until the gateway's `/readyz` answers 200.
@@ -252,4 +355,14 @@ async fn relay(listener: TcpListener, target: tokio::sync::oneshot::Receiver<Soc
             }
         });
     }
+}
+
+/// The JSON body of a 2xx response, or an error with the status and body.
+async fn ok_json(response: reqwest::Response) -> anyhow::Result<serde_json::Value> {
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.context("JSON body")?;
+    if !status.is_success() {
+        bail!("{status}: {body}");
+    }
+    Ok(body)
 }
