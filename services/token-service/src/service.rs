@@ -90,20 +90,23 @@ impl TokenHandlers {
         let external_id = state.key.external_id(region_id, &order.owner);
         debug_assert!(external_id::is_valid(&external_id));
         let now = Utc::now();
-        state
-            .store
-            .record_external_id(&external_id, &order.owner, region_id, now)
-            .await?;
 
         // Every configured region gets a client at start-up; a miss is a bug.
         let client = state
             .belvo
             .get(region_id)
             .ok_or_else(|| ServiceError::MissingClient(region_id.to_owned()))?;
+        let body = body::token_request(&order, &external_id);
         let started = Instant::now();
-        let result = client
-            .create_widget_token(&body::token_request(&order, &external_id))
-            .await;
+        // The external id is recorded while Belvo mints the token: no link can carry it
+        // before the caller has the token, and both are done before we answer. Both always
+        // run to the end (a Belvo failure does not cancel the insert).
+        let (recorded, result) = tokio::join!(
+            state
+                .store
+                .record_external_id(&external_id, &order.owner, region_id, now),
+            client.create_widget_token(&body),
+        );
         state
             .metrics
             .belvo_call(region_id, BelvoOutcome::of(&result), started.elapsed());
@@ -111,6 +114,7 @@ impl TokenHandlers {
             region: region_id.to_owned(),
             source,
         })?;
+        recorded?;
 
         state
             .store

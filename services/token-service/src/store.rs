@@ -2,8 +2,15 @@
 //! region, first issue) and the audit trail of issued tokens. Portable SQL through sqlx's
 //! Any driver, the same on SQLite and PostgreSQL.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use chrono::{DateTime, Utc};
 use database::Database;
+
+/// How many recorded external ids the process remembers (then it forgets them all and
+/// starts over; a forgotten one costs one idempotent insert).
+const RECORDED_CACHE: usize = 100_000;
 
 /// What a failed statement reports.
 pub(crate) type StoreError = sqlx::Error;
@@ -33,14 +40,22 @@ pub(crate) struct ExternalIdOwner {
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     db: Database,
+    /// External ids this process has already recorded: a returning owner's token then costs
+    /// one write (the audit row), not two. The row is only ever inserted, never changed, so
+    /// remembering that it exists is safe.
+    recorded: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Store {
     pub(crate) fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            recorded: Arc::default(),
+        }
     }
 
     /// Records that `external_id` stands for `owner` in `region` (kept from the first time).
+    /// Skips the database when this process already recorded it.
     pub(crate) async fn record_external_id(
         &self,
         external_id: &str,
@@ -48,6 +63,14 @@ impl Store {
         region: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if self
+            .recorded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(external_id)
+        {
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO external_ids (external_id, owner, region, first_issued_at_ms) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (external_id) DO NOTHING",
@@ -58,6 +81,11 @@ impl Store {
         .bind(at.timestamp_millis())
         .execute(self.db.pool())
         .await?;
+        let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
+        if recorded.len() >= RECORDED_CACHE {
+            recorded.clear();
+        }
+        recorded.insert(external_id.to_owned());
         Ok(())
     }
 
@@ -100,5 +128,47 @@ impl Store {
         .execute(self.db.pool())
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use database::testing::TestDatabase;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_external_id_is_written_once_per_process() {
+        let db = TestDatabase::sqlite().await;
+        db.migrate(&crate::MIGRATOR).await.unwrap();
+        let store = Store::new(db.db().clone());
+        let count = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM external_ids")
+                .fetch_one(db.pool())
+                .await
+                .unwrap()
+        };
+        store
+            .record_external_id("ext-1", "alice", "mx", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(count().await, 1);
+        // Remembered: a second record does not reach the database (the row deleted behind
+        // its back stays deleted), while a store without the memory inserts it again.
+        sqlx::query("DELETE FROM external_ids")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        store
+            .record_external_id("ext-1", "alice", "mx", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(count().await, 0);
+        Store::new(db.db().clone())
+            .record_external_id("ext-1", "alice", "mx", Utc::now())
+            .await
+            .unwrap();
+        let owner = store.resolve_external_id("ext-1").await.unwrap().unwrap();
+        assert_eq!(owner.owner, "alice");
     }
 }
