@@ -11,6 +11,7 @@ use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
 use url::Url;
 
 use crate::Environment;
@@ -296,7 +297,34 @@ impl Client {
         }
     }
 
+    /// One HTTP exchange, in a client span (OpenTelemetry's HTTP conventions) that records the
+    /// status and Belvo's request id; never the keys or bodies.
     async fn attempt(&self, call: &Call<'_>) -> Result<Answer, Error> {
+        let span = tracing::info_span!(
+            "belvo",
+            otel.name = %format!("belvo {} {}", call.method, call.url.path()),
+            otel.kind = "client",
+            http.request.method = %call.method,
+            url.path = call.url.path(),
+            server.address = call.url.host_str().unwrap_or_default(),
+            http.response.status_code = tracing::field::Empty,
+            belvo.request_id = tracing::field::Empty,
+        );
+        let result = self.exchange(call).instrument(span.clone()).await;
+        let status = match &result {
+            Ok(answer) => Some(answer.status),
+            Err(error) => error.status(),
+        };
+        if let Some(status) = status {
+            span.record("http.response.status_code", status.as_u16());
+        }
+        if let Some(id) = result.as_ref().err().and_then(Error::request_id) {
+            span.record("belvo.request_id", id);
+        }
+        result
+    }
+
+    async fn exchange(&self, call: &Call<'_>) -> Result<Answer, Error> {
         let mut request = self
             .http
             .request(call.method.clone(), call.url.clone())

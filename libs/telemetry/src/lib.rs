@@ -142,6 +142,19 @@ pub fn build(
     service_name: &str,
     config: &TelemetryConfig,
 ) -> Result<(Telemetry, Dispatch), TelemetryError> {
+    build_with_writer(service_name, config, std::io::stdout)
+}
+
+/// As [`build`], with log lines going to `writer` instead of stdout (tests read what was
+/// logged).
+pub fn build_with_writer<W>(
+    service_name: &str,
+    config: &TelemetryConfig,
+    writer: W,
+) -> Result<(Telemetry, Dispatch), TelemetryError>
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_new(&config.log_filter)?;
     let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(config.sampling_ratio)));
     let mut provider = SdkTracerProvider::builder()
@@ -164,8 +177,9 @@ pub fn build(
     let tracer = provider.tracer(service_name.to_owned());
 
     let fmt = match config.log_format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(writer).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
             .json()
             .with_current_span(true)
             .with_span_list(false)
