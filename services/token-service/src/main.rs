@@ -1,7 +1,8 @@
 //! The token-service binary: load and validate the configuration (exit 2 with every
 //! problem named before any port is bound), start telemetry, build the service, and run
 //! until SIGTERM/SIGINT with the shared graceful shutdown (health NOT_SERVING, bounded
-//! drain, pools closed, telemetry flushed last).
+//! drain, pools closed, telemetry flushed last). `token-service migrate` only applies the
+//! database migrations and exits.
 
 use anyhow::Context as _;
 use token_service::{Application, Config};
@@ -11,6 +12,17 @@ async fn main() -> anyhow::Result<()> {
     let config = settings::exit_on_error(Config::load(std::env::vars()));
     let telemetry =
         telemetry::init("token-service", &config.telemetry).context("cannot start telemetry")?;
+    if std::env::args().nth(1).as_deref() == Some("migrate") {
+        // `token-service migrate`: apply the migrations and exit (Kubernetes' migration Job).
+        let db = database::Database::connect(&config.database)
+            .await
+            .context("cannot connect to the database")?;
+        db.migrate(&token_service::MIGRATOR).await.context("migrations failed")?;
+        db.close().await;
+        tracing::info!("migrations applied");
+        telemetry.shutdown().context("cannot flush telemetry")?;
+        return Ok(());
+    }
     let app = Application::build(config, std::env::vars())
         .await
         .context("cannot start token-service")?;
