@@ -69,6 +69,11 @@ lint: ## Check formatting and run clippy with warnings as errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
+.PHONY: bench-deps
+bench-deps: ## Install what the benchmarks' baselines need (data-service's peer: belvo-python, psycopg; pinned, from PyPI)
+	@python3 -c 'import belvo' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check belvo-python==0.39.1
+	@python3 -c 'import psycopg' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check 'psycopg[binary]==3.3.9'
+
 .PHONY: bench
-bench: ## Run the benchmarks (figures go in the README)
+bench: bench-deps ## Run the benchmarks (figures go in the README; BENCH_SCALE=100000 for a shorter data-service run)
 	$(CARGO) bench --workspace

@@ -7,14 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use belvo::{Filters, Page};
-use futures::TryStreamExt;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use rand::Rng;
 use serde_json::value::RawValue;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, mpsc};
+use tracing::Instrument as _;
 
 use crate::belvo_clients::BelvoClients;
 use crate::config::SyncConfig;
-use crate::resource::Resource;
+use crate::resource::{IndexError, Resource};
 use crate::store::{Job, JobMode, NewRecord, Store, StoreError, now_ms};
 
 /// Why one attempt of a job stopped.
@@ -220,8 +222,10 @@ impl Engine {
             }
         };
         let mut rows_written = job.rows_written;
-        let mut pages = client.pages_from::<Box<RawValue>>(start);
-        while let Some(page) = pages.try_next().await? {
+        // Page N+1 is fetched (and parsed) while page N is being stored; at most one page
+        // waits, so a worker holds at most three pages.
+        let mut pages = Prefetch::start(client.pages_from::<Box<RawValue>>(start));
+        while let Some(page) = pages.next().await? {
             rows_written += self
                 .store_page(worker, job, generation, &page, rows_written)
                 .await?;
@@ -262,21 +266,23 @@ impl Engine {
         page: &Page<Box<RawValue>>,
         rows_before: i64,
     ) -> Result<i64, PullError> {
-        let mut parsed = Vec::with_capacity(page.results.len());
-        for raw in &page.results {
-            let value: serde_json::Value = serde_json::from_str(raw.get())?;
-            let id = value
-                .get("id")
-                .and_then(serde_json::Value::as_str)
-                .ok_or(PullError::MissingId)?
-                .to_owned();
-            parsed.push((id, job.resource.columns(&value), raw.get()));
-        }
-        let rows: Vec<NewRecord<'_>> = parsed
+        // Only the indexed fields are read (no `Value` is built); the body stays Belvo's text.
+        let mut parsed = page
+            .results
             .iter()
-            .map(|(id, columns, body)| NewRecord {
-                id,
-                columns: columns.clone(),
+            .map(|raw| {
+                let indexed = job.resource.index(raw.get()).map_err(|e| match e {
+                    IndexError::MissingId => PullError::MissingId,
+                    IndexError::Json(e) => PullError::BadObject(e),
+                })?;
+                Ok((indexed, raw.get()))
+            })
+            .collect::<Result<Vec<_>, PullError>>()?;
+        let rows: Vec<NewRecord<'_>> = parsed
+            .iter_mut()
+            .map(|(indexed, body)| NewRecord {
+                id: indexed.id.as_str(),
+                columns: std::mem::take(&mut indexed.columns),
                 body,
             })
             .collect();
@@ -314,6 +320,41 @@ impl Engine {
             .with_label_values(&[job.resource.name()])
             .inc_by(count as u64);
         Ok(count)
+    }
+}
+
+/// A page stream driven by its own task, one page ahead of its reader; the task ends when
+/// this is dropped.
+struct Prefetch<T> {
+    pages: mpsc::Receiver<Result<Page<T>, belvo::Error>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl<T: Send + 'static> Prefetch<T> {
+    fn start(mut stream: BoxStream<'static, Result<Page<T>, belvo::Error>>) -> Self {
+        let (tx, pages) = mpsc::channel(1);
+        let task = tokio::spawn(
+            async move {
+                while let Some(page) = stream.next().await {
+                    let failed = page.is_err();
+                    if tx.send(page).await.is_err() || failed {
+                        return;
+                    }
+                }
+            }
+            .in_current_span(),
+        );
+        Self { pages, task }
+    }
+
+    async fn next(&mut self) -> Result<Option<Page<T>>, belvo::Error> {
+        self.pages.recv().await.transpose()
+    }
+}
+
+impl<T> Drop for Prefetch<T> {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

@@ -1,0 +1,389 @@
+//! Read benchmark (issue 5): `ListTransactions`, 100 rows a page, against data-service on
+//! PostgreSQL (in-process, over loopback gRPC), and the same keyset query run directly with
+//! sqlx (native PostgreSQL driver) on the same database in the same run.
+//!
+//! Data: one link of `BENCH_READ_ROWS` transactions (default 100,000) synced from the
+//! emulator by data-service itself. Every request asks for one page at a keyset position
+//! taken from a walk through the whole listing, in a fixed shuffled order.
+//! - latency: open loop at `BENCH_READ_RATE` requests/s (default 200) for `BENCH_READ_SECS`
+//!   (default 10); p50 and p99 of each path;
+//! - throughput: closed loop with `BENCH_READ_CONCURRENCY` (default 8) requests in flight for
+//!   the same duration; requests/s of each path and their ratio.
+
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use belvo::{Client, Credentials, RateBudget, RegisterLink};
+use belvo_emulator::{Account, Config as EmulatorConfig, Emulator, Mode, Scale};
+use connect_proto::data::v1 as pb;
+use connect_proto::data::v1::data_service_client::DataServiceClient;
+use data_service::app::App;
+use data_service::belvo_clients::BelvoClients;
+use data_service::config::{Config, SyncConfig};
+use database::Backend;
+use database::testing::TestDatabase;
+use grpc_runtime::{ServerConfig, Shutdown};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use tonic::transport::Channel;
+
+const ID: &str = "bench-id";
+const PW: &str = "bench-password";
+const PAGE: usize = 100;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run());
+}
+
+/// A page position: `None` for the first page, else the keyset cursor (and its token).
+#[derive(Clone)]
+struct Position {
+    token: String,
+    cursor: Option<(String, String)>,
+}
+
+async fn run() {
+    let rows: u64 = env_or("BENCH_READ_ROWS", 100_000);
+    let rate: u64 = env_or("BENCH_READ_RATE", 200);
+    let secs: u64 = env_or("BENCH_READ_SECS", 10);
+    let concurrency: usize = env_or("BENCH_READ_CONCURRENCY", 8);
+    let Some(db) = TestDatabase::new(Backend::Postgres).await else {
+        println!("read: skipped (PostgreSQL unreachable)");
+        return;
+    };
+    let emulator = Emulator::start(EmulatorConfig {
+        mode: Mode::Production,
+        accounts: vec![Account::new(ID, PW)],
+        ..EmulatorConfig::for_tests()
+    })
+    .await
+    .unwrap();
+    emulator.control().set_default_scale(Scale {
+        transactions: rows,
+        invoices: 0,
+    });
+    let belvo = Client::builder(
+        emulator.url().parse().unwrap(),
+        Credentials::new(ID.to_owned(), PW.to_owned()),
+    )
+    .rate_budget(RateBudget::unlimited())
+    .build()
+    .unwrap();
+    let shutdown = Shutdown::new();
+    let mut database = db.config();
+    database.max_connections = 10;
+    let app = App::build(
+        &Config {
+            server: ServerConfig::for_tests(),
+            database,
+            sync: SyncConfig {
+                workers: 2,
+                poll_interval: Duration::from_millis(50),
+                ..SyncConfig::default()
+            },
+            ..Config::default()
+        },
+        BelvoClients::from_clients([("mx".to_owned(), belvo.clone())]),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let mut data = DataServiceClient::connect(format!("http://{}", app.grpc_addr()))
+        .await
+        .unwrap();
+
+    // One link, synced by data-service itself.
+    let link = belvo
+        .links()
+        .register(&RegisterLink {
+            institution: "erebor_mx_retail".into(),
+            username: "bench-reader".into(),
+            password: Some("full".into()),
+            fetch_resources: Some(vec!["TRANSACTIONS".into()]),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .id
+        .unwrap()
+        .to_string();
+    data.notify_link_registered(pb::NotifyLinkRegisteredRequest {
+        link_id: link.clone(),
+        region: "mx".into(),
+        owner: "bench-owner".into(),
+        fetch_resources: vec!["TRANSACTIONS".into()],
+        refresh_rate: String::new(),
+    })
+    .await
+    .unwrap();
+    let hook = emulator
+        .control()
+        .wait_for_webhooks(Duration::from_secs(30), |all| !all.is_empty())
+        .await
+        .unwrap()
+        .remove(0)
+        .event;
+    data.ingest_webhook(pb::IngestWebhookRequest {
+        region: "mx".into(),
+        body: serde_json::to_vec(&hook).unwrap(),
+    })
+    .await
+    .unwrap();
+    let pg = PgPoolOptions::new()
+        .max_connections(10)
+        .connect(db.url())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let done: Option<String> = sqlx::query_scalar(
+            "SELECT state FROM sync_status WHERE link_id = $1 AND resource = 'TRANSACTIONS'",
+        )
+        .bind(&link)
+        .fetch_optional(&pg)
+        .await
+        .unwrap();
+        if done.as_deref() == Some("succeeded") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the link did not sync");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sqlx::query("ANALYZE records").execute(&pg).await.unwrap();
+
+    // Every page position, from one walk through the API.
+    let mut positions = vec![Position {
+        token: String::new(),
+        cursor: None,
+    }];
+    loop {
+        let page = list(&mut data, &link, &positions[positions.len() - 1].token).await;
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(&page.next_page_token).unwrap();
+        let cursor: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        positions.push(Position {
+            token: page.next_page_token,
+            cursor: Some((
+                cursor["d"].as_str().unwrap().to_owned(),
+                cursor["i"].as_str().unwrap().to_owned(),
+            )),
+        });
+    }
+    positions.shuffle(&mut rand::rngs::StdRng::seed_from_u64(7));
+    let positions = Arc::new(positions);
+    println!(
+        "read: ListTransactions, {PAGE} rows a page, {rows} rows in the link, {} page positions",
+        positions.len()
+    );
+
+    let run_for = Duration::from_secs(secs);
+    let grpc = Path::Grpc(data.clone(), link.clone());
+    let direct = Path::Direct(pg.clone(), link.clone());
+    for path in [&grpc, &direct] {
+        let (p50, p99, n) = open_loop(path, &positions, rate, run_for).await;
+        println!(
+            "{:<36} at {rate} req/s: p50 {:>6.2} ms  p99 {:>6.2} ms  ({n} requests)",
+            path.label(),
+            p50,
+            p99
+        );
+    }
+    let mut throughput = Vec::new();
+    for path in [&grpc, &direct] {
+        let per_sec = closed_loop(path, &positions, concurrency, run_for).await;
+        println!(
+            "{:<36} {concurrency} in flight: {per_sec:>8.0} req/s",
+            path.label()
+        );
+        throughput.push(per_sec);
+    }
+    println!(
+        "  -> ListTransactions / direct sqlx = {:.0}%",
+        100.0 * throughput[0] / throughput[1]
+    );
+
+    pg.close().await;
+    shutdown.trigger();
+    app.wait().await.unwrap();
+    emulator.shutdown().await;
+}
+
+async fn list(
+    data: &mut DataServiceClient<Channel>,
+    link: &str,
+    token: &str,
+) -> pb::ListTransactionsResponse {
+    data.list_transactions(pb::ListTransactionsRequest {
+        link_id: link.to_owned(),
+        page: Some(pb::PageRequest {
+            page_size: PAGE as i32,
+            page_token: token.to_owned(),
+        }),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+#[derive(Clone)]
+enum Path {
+    Grpc(DataServiceClient<Channel>, String),
+    Direct(PgPool, String),
+}
+
+impl Path {
+    fn label(&self) -> &'static str {
+        match self {
+            Self::Grpc(..) => "ListTransactions (gRPC, data-service)",
+            Self::Direct(..) => "same query, sqlx direct",
+        }
+    }
+
+    /// One page; returns its row count.
+    async fn page(&self, at: &Position) -> usize {
+        match self {
+            Self::Grpc(client, link) => {
+                let mut client = client.clone();
+                list(&mut client, link, &at.token).await.records.len()
+            }
+            Self::Direct(pool, link) => {
+                let mut sql = String::from(
+                    "SELECT id, link_id, account_id, day, amount, currency, kind, status, \
+                     description, belvo_created_at, synced_at, body FROM records \
+                     WHERE link_id = $1 AND resource = $2",
+                );
+                if at.cursor.is_some() {
+                    sql.push_str(" AND (day < $3 OR (day = $3 AND id < $4))");
+                }
+                sql.push_str(&format!(" ORDER BY day DESC, id DESC LIMIT {}", PAGE + 1));
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(link.as_str())
+                    .bind("TRANSACTIONS");
+                if let Some((d, i)) = &at.cursor {
+                    query = query.bind(d.as_str()).bind(i.as_str());
+                }
+                let rows = query.fetch_all(pool).await.unwrap();
+                let mut decoded = Vec::with_capacity(rows.len());
+                for row in rows.iter().take(PAGE) {
+                    let fields: (String, String, String, String, String, String) = (
+                        row.get("id"),
+                        row.get("link_id"),
+                        row.get("account_id"),
+                        row.get("day"),
+                        row.get("amount"),
+                        row.get("body"),
+                    );
+                    let more: (String, String, String, String, Option<i64>, i64) = (
+                        row.get("currency"),
+                        row.get("kind"),
+                        row.get("status"),
+                        row.get("description"),
+                        row.get("belvo_created_at"),
+                        row.get("synced_at"),
+                    );
+                    decoded.push((fields, more));
+                }
+                decoded.len()
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Requests at a fixed rate, each on its own task; latency of each in milliseconds.
+async fn open_loop(
+    path: &Path,
+    positions: &Arc<Vec<Position>>,
+    rate: u64,
+    run_for: Duration,
+) -> (f64, f64, usize) {
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut n = 0usize;
+    while started.elapsed() < run_for {
+        tick.tick().await;
+        let path = path.clone();
+        let at = positions[n % positions.len()].clone();
+        n += 1;
+        tasks.spawn(async move {
+            let t = Instant::now();
+            let got = path.page(&at).await;
+            assert!(got > 0);
+            t.elapsed().as_secs_f64() * 1000.0
+        });
+    }
+    let mut latencies = Vec::with_capacity(n);
+    while let Some(ms) = tasks.join_next().await {
+        latencies.push(ms.unwrap());
+    }
+    latencies.sort_by(f64::total_cmp);
+    (
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies.len(),
+    )
+}
+
+/// `concurrency` requests in flight for `run_for`; requests per second.
+async fn closed_loop(
+    path: &Path,
+    positions: &Arc<Vec<Position>>,
+    concurrency: usize,
+    run_for: Duration,
+) -> f64 {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        let (path, positions, next) = (path.clone(), positions.clone(), next.clone());
+        tasks.spawn(async move {
+            let mut done = 0u64;
+            while started.elapsed() < run_for {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                path.page(&positions[i % positions.len()]).await;
+                done += 1;
+            }
+            done
+        });
+    }
+    let mut total = 0u64;
+    while let Some(done) = tasks.join_next().await {
+        total += done.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
