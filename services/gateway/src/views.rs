@@ -6,6 +6,7 @@ use connect_proto::common::v1::AccessMode;
 use connect_proto::data::v1::{LinkSync, Record, Resource, ResourceSync, SyncState};
 use connect_proto::link::v1::{Link, LinkOrigin, LinkStatus};
 use connect_proto::token::v1::{WidgetConfig, WidgetFamily};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -133,12 +134,13 @@ pub fn widget(config: &WidgetConfig) -> Value {
     })
 }
 
-/// Belvo's objects of a page, parsed from the stored JSON.
-pub fn records(records: &[Record]) -> Result<Vec<Value>, ApiError> {
+/// Belvo's objects of a page, as the stored JSON text: checked to be JSON, then written
+/// out verbatim (no tree is built and serialized again, which dominated the read path).
+pub fn records(records: &[Record]) -> Result<Vec<&RawValue>, ApiError> {
     records
         .iter()
         .map(|record| {
-            serde_json::from_str(&record.belvo_json).map_err(|e| {
+            serde_json::from_str::<&RawValue>(&record.belvo_json).map_err(|e| {
                 ApiError::Internal(format!(
                     "data-service returned invalid JSON for record {}: {e}",
                     record.id
@@ -146,6 +148,17 @@ pub fn records(records: &[Record]) -> Result<Vec<Value>, ApiError> {
             })
         })
         .collect()
+}
+
+/// A page of Belvo objects: `{"data": [...], "has_more", "next_cursor"}`.
+#[derive(Debug, serde::Serialize)]
+pub struct Page<'a> {
+    /// The objects, verbatim.
+    pub data: Vec<&'a RawValue>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// The cursor of the next page.
+    pub next_cursor: Option<String>,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse as _;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use connect_proto::data::v1::{
@@ -281,17 +282,18 @@ async fn list(
     Path(id): Path<String>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     resource: ResourceRoute,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let Query(query) = query.map_err(|e| super::query_error(&e))?;
     let filters = parse_query(&resource, query)?;
     owned_link(&state, &user, &id).await?;
     let (records, next) = fetch(&state, resource.kind, id, user.id, filters).await?;
     let next = (!next.is_empty()).then_some(next);
-    Ok(Json(json!({
-        "data": views::records(&records)?,
-        "has_more": next.is_some(),
-        "next_cursor": next,
-    })))
+    Ok(Json(views::Page {
+        data: views::records(&records)?,
+        has_more: next.is_some(),
+        next_cursor: next,
+    })
+    .into_response())
 }
 
 async fn fetch(
