@@ -21,7 +21,9 @@ async fn main() -> anyhow::Result<()> {
         let db = database::Database::connect(&config.database)
             .await
             .context("cannot connect to the database")?;
-        db.migrate(&link_service::MIGRATOR).await.context("migrations failed")?;
+        db.migrate(&link_service::MIGRATOR)
+            .await
+            .context("migrations failed")?;
         db.close().await;
         tracing::info!("migrations applied");
         telemetry.shutdown().context("cannot flush telemetry")?;
