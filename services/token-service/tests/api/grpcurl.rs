@@ -196,11 +196,15 @@ async fn grpcurl_lists_describes_checks_health_and_calls() {
     assert_eq!(response["widget"]["family"], "WIDGET_FAMILY_MULTI_REGION");
     assert_eq!(h.token_requests(), 1);
 
-    // A bad field: grpcurl prints the code and exits non-zero.
+    // A bad field: grpcurl prints the code and exits non-zero; `-v` shows the request id
+    // the service echoes (here the caller's own).
     let bad = grpcurl(
         &bin,
         &[
             "-plaintext",
+            "-v",
+            "-H",
+            "x-request-id: grpcurl-bad-1",
             "-d",
             r#"{"region": "nowhere", "owner": "u", "products": ["PRODUCT_BANKING"]}"#,
             &addr,
@@ -215,6 +219,11 @@ async fn grpcurl_lists_describes_checks_health_and_calls() {
         bad.stderr
     );
     assert!(bad.stderr.contains("unknown region"), "{}", bad.stderr);
+    assert!(
+        bad.stdout.contains("x-request-id: grpcurl-bad-1"),
+        "{}",
+        bad.stdout
+    );
     h.stop().await;
 }
 
