@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::serve::ListenerExt as _;
 pub use grpc_runtime::Shutdown;
 use http::{HeaderName, HeaderValue, Method, header};
 use regions::RegionsConfig;
@@ -207,6 +208,12 @@ impl Application {
         let grace = state.config.server.shutdown_grace;
         tracing::info!(%addr, "gateway listening");
         let signal = shutdown.clone();
+        // No Nagle delay: responses are small and latency-bound (Belvo's webhooks, API pages).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+            }
+        });
         let server = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
