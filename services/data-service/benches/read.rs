@@ -279,7 +279,7 @@ impl Path {
                      WHERE link_id = $1 AND resource = $2",
                 );
                 if at.cursor.is_some() {
-                    sql.push_str(" AND (day < $3 OR (day = $3 AND id < $4))");
+                    sql.push_str(" AND (day, id) < ($3, $4)");
                 }
                 sql.push_str(&format!(" ORDER BY day DESC, id DESC LIMIT {}", PAGE + 1));
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -299,7 +299,11 @@ impl Store {
         if let Some(token) = token {
             let cursor = decode(token)?;
             let (d, i) = (binds.len() + 1, binds.len() + 2);
-            sql.push_str(&format!(" AND (day < ${d} OR (day = ${d} AND id < ${i}))"));
+            // A row-value comparison: both backends use it as a range on `records_page`
+            // (link_id, resource, day, id), so a deep page costs what the first one does; the
+            // equivalent `day < d OR (day = d AND id < i)` made PostgreSQL scan and discard
+            // every newer row of the link first.
+            sql.push_str(&format!(" AND (day, id) < (${d}, ${i})"));
             binds.push(cursor.d);
             binds.push(cursor.i);
         }
