@@ -37,12 +37,16 @@ stop() {
     wait "${pids[@]}" 2>/dev/null || true
   fi
 }
-trap stop INT TERM EXIT
+# Ctrl-C or SIGTERM: stop everything and exit cleanly; any other exit stops everything too.
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
+# Each process in its own session: Ctrl-C reaches only this script, which stops them in
+# order (a process dying on the terminal's SIGINT would look like a crash to `wait -n`).
 start() { # name, command...
   local name=$1
   shift
-  "$@" > "$DATA/$name.log" 2>&1 &
+  setsid "$@" > "$DATA/$name.log" 2>&1 &
   pids+=($!)
 }
 
