@@ -112,8 +112,13 @@ impl Engine {
     pub async fn run_job(&self, worker: &str, job: Job) {
         let span = tracing::info_span!("sync", link_id = %job.link_id, resource = %job.resource,
             mode = job.mode.as_str(), attempt = job.attempts);
-        let _enter = span.enter();
-        match self.pull(worker, &job).await {
+        // The span covers every await of the job (an entered guard must not be held across
+        // awaits: other tasks would run inside it).
+        self.settle(worker, &job).instrument(span).await;
+    }
+
+    async fn settle(&self, worker: &str, job: &Job) {
+        match self.pull(worker, job).await {
             Ok(rows) => {
                 tracing::info!(rows, "sync complete");
             }
@@ -125,7 +130,7 @@ impl Engine {
                 let now = now_ms();
                 if let Err(e) = self
                     .store
-                    .release_job(&job, worker, "stopped for shutdown", Some(now), now)
+                    .release_job(job, worker, "stopped for shutdown", Some(now), now)
                     .await
                 {
                     tracing::error!(error = %e, "could not hand a job back at shutdown");
@@ -140,7 +145,7 @@ impl Engine {
                     retry_at = ?next, "sync attempt failed");
                 if let Err(e) = self
                     .store
-                    .release_job(&job, worker, &message, next, now)
+                    .release_job(job, worker, &message, next, now)
                     .await
                 {
                     tracing::error!(error = %e, "could not release a failed job");

@@ -11,13 +11,23 @@ fn migrate_applies_the_migrations_and_exits() {
     let db = dir.path().join("data.db");
     let out = Command::new(BIN)
         .arg("migrate")
-        .env("DATA_SERVICE__DATABASE__URL", format!("sqlite:{}", db.display()))
+        .env(
+            "DATA_SERVICE__DATABASE__URL",
+            format!("sqlite:{}", db.display()),
+        )
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let tables = std::fs::read(&db).unwrap();
     for table in ["webhook_events", "sync_jobs", "records", "sync_status"] {
-        assert!(tables.windows(table.len()).any(|w| w == table.as_bytes()), "{table} created");
+        assert!(
+            tables.windows(table.len()).any(|w| w == table.as_bytes()),
+            "{table} created"
+        );
     }
 }
 
