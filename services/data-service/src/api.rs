@@ -77,6 +77,19 @@ fn respond<T>(request_id: Option<String>, result: ApiResult<T>) -> Result<Respon
         .map_err(|e| e.into_status(request_id.as_deref()))
 }
 
+/// Runs a handler body on the request's message and answers with its result, mapping errors
+/// (with the call's request id) through [`ApiError::into_status`].
+async fn handle<Req, T, Fut>(
+    request: Request<Req>,
+    body: impl FnOnce(Req) -> Fut,
+) -> Result<Response<T>, Status>
+where
+    Fut: Future<Output = ApiResult<T>>,
+{
+    let id = request_id(&request).map(str::to_owned);
+    respond(id, body(request.into_inner()).await)
+}
+
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: i32 = 500;
 
@@ -312,9 +325,7 @@ impl DataService for Api {
         &self,
         request: Request<pb::IngestWebhookRequest>,
     ) -> Result<Response<pb::IngestWebhookResponse>, Status> {
-        let id = request_id(&request).map(str::to_owned);
-        let r = request.into_inner();
-        let result = async {
+        handle(request, |r| async move {
             if r.region.is_empty() {
                 return Err(ApiError::field("region", "required"));
             }
@@ -331,18 +342,15 @@ impl DataService for Api {
                 outcome: outcome as i32,
                 webhook_id,
             })
-        }
-        .await;
-        respond(id, result)
+        })
+        .await
     }
 
     async fn notify_link_registered(
         &self,
         request: Request<pb::NotifyLinkRegisteredRequest>,
     ) -> Result<Response<pb::NotifyLinkRegisteredResponse>, Status> {
-        let id = request_id(&request).map(str::to_owned);
-        let r = request.into_inner();
-        let result = async {
+        handle(request, |r| async move {
             let mut v = FieldViolations::new();
             check_link_id(&r.link_id, &mut v);
             v.check(
@@ -371,9 +379,8 @@ impl DataService for Api {
             Ok(pb::NotifyLinkRegisteredResponse {
                 released_webhooks: released as i32,
             })
-        }
-        .await;
-        respond(id, result)
+        })
+        .await
     }
 
     list_rpc!(
@@ -514,9 +521,7 @@ impl DataService for Api {
         &self,
         request: Request<pb::GetSyncStatusRequest>,
     ) -> Result<Response<pb::GetSyncStatusResponse>, Status> {
-        let id = request_id(&request).map(str::to_owned);
-        let r = request.into_inner();
-        let result = async {
+        handle(request, |r| async move {
             let mut v = FieldViolations::new();
             check_link_id(&r.link_id, &mut v);
             if !v.is_empty() {
@@ -526,9 +531,8 @@ impl DataService for Api {
             Ok(pb::GetSyncStatusResponse {
                 link: Some(self.link_sync(&link).await?),
             })
-        }
-        .await;
-        respond(id, result)
+        })
+        .await
     }
 
     type WatchSyncStatusStream = WatchStream;
@@ -537,9 +541,7 @@ impl DataService for Api {
         &self,
         request: Request<pb::WatchSyncStatusRequest>,
     ) -> Result<Response<Self::WatchSyncStatusStream>, Status> {
-        let id = request_id(&request).map(str::to_owned);
-        let r = request.into_inner();
-        let result = async {
+        handle(request, |r| async move {
             let mut v = FieldViolations::new();
             v.check(
                 !r.link_id.is_empty() || !r.owner.is_empty(),
@@ -615,18 +617,15 @@ impl DataService for Api {
                 }
             });
             Ok(Box::pin(ReceiverStream::new(rx)) as WatchStream)
-        }
-        .await;
-        respond(id, result)
+        })
+        .await
     }
 
     async fn resync_link(
         &self,
         request: Request<pb::ResyncLinkRequest>,
     ) -> Result<Response<pb::ResyncLinkResponse>, Status> {
-        let id = request_id(&request).map(str::to_owned);
-        let r = request.into_inner();
-        let result = async {
+        handle(request, |r| async move {
             let mut v = FieldViolations::new();
             check_link_id(&r.link_id, &mut v);
             let mut resources = Vec::new();
@@ -667,18 +666,15 @@ impl DataService for Api {
             Ok(pb::ResyncLinkResponse {
                 scheduled: resources.iter().map(|r| r.to_proto() as i32).collect(),
             })
-        }
-        .await;
-        respond(id, result)
+        })
+        .await
     }
 
     async fn purge_link(
         &self,
         request: Request<pb::PurgeLinkRequest>,
     ) -> Result<Response<pb::PurgeLinkResponse>, Status> {
-        let id = request_id(&request).map(str::to_owned);
-        let r = request.into_inner();
-        let result = async {
+        handle(request, |r| async move {
             let mut v = FieldViolations::new();
             check_link_id(&r.link_id, &mut v);
             if !v.is_empty() {
@@ -689,18 +685,15 @@ impl DataService for Api {
             Ok(pb::PurgeLinkResponse {
                 records_deleted: deleted as i64,
             })
-        }
-        .await;
-        respond(id, result)
+        })
+        .await
     }
 
     async fn list_webhook_events(
         &self,
         request: Request<pb::ListWebhookEventsRequest>,
     ) -> Result<Response<pb::ListWebhookEventsResponse>, Status> {
-        let id = request_id(&request).map(str::to_owned);
-        let r = request.into_inner();
-        let result = async {
+        handle(request, |r| async move {
             let mut v = FieldViolations::new();
             let (limit, token) = page(r.page.as_ref(), &mut v);
             let mut states = Vec::new();
@@ -735,18 +728,15 @@ impl DataService for Api {
                 events: events.into_iter().map(webhook).collect(),
                 next_page_token: next.unwrap_or_default(),
             })
-        }
-        .await;
-        respond(id, result)
+        })
+        .await
     }
 
     async fn replay_webhook_event(
         &self,
         request: Request<pb::ReplayWebhookEventRequest>,
     ) -> Result<Response<pb::ReplayWebhookEventResponse>, Status> {
-        let id = request_id(&request).map(str::to_owned);
-        let r = request.into_inner();
-        let result = async {
+        handle(request, |r| async move {
             if r.webhook_id.is_empty() {
                 return Err(ApiError::field("webhook_id", "required"));
             }
@@ -766,8 +756,7 @@ impl DataService for Api {
             Ok(pb::ReplayWebhookEventResponse {
                 event: Some(webhook(event)),
             })
-        }
-        .await;
-        respond(id, result)
+        })
+        .await
     }
 }
