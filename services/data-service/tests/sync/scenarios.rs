@@ -760,8 +760,17 @@ async fn watch_status(backend: Backend) {
     assert_eq!(first.resources[0].state, pb::SyncState::Waiting as i32);
 
     let event = h.webhooks(link, 1).await.remove(0);
-    h.ingest(&event).await;
     let total = h.belvo_ids(link, "api/transactions/").await.len() as i64;
+    // Slow pages, so the pull is seen running (a watcher only sees the state at each change).
+    h.emulator.control().add_fault(belvo_emulator::FaultSpec {
+        path: "/api/transactions/".into(),
+        method: Some("GET".into()),
+        fault: belvo_emulator::Fault::Latency { ms: 150 },
+        probability: None,
+        count: None,
+        seed: None,
+    });
+    h.ingest(&event).await;
     let mut states = Vec::new();
     loop {
         let snapshot = tokio::time::timeout(std::time::Duration::from_secs(30), stream.message())
