@@ -230,20 +230,7 @@ fn scalar(v: &Value) -> Option<String> {
 
 /// An ISO-8601 timestamp (or date) as epoch milliseconds.
 pub fn epoch_ms(s: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| t.timestamp_millis())
-        .ok()
-        .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()
-                .map(|t| t.and_utc().timestamp_millis())
-        })
-        .or_else(|| {
-            chrono::NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d")
-                .ok()?
-                .and_hms_opt(0, 0, 0)
-                .map(|t| t.and_utc().timestamp_millis())
-        })
+    belvo::models::serde_lenient::parse_timestamp(s).map(|t| t.timestamp_millis())
 }
 
 /// What a stored object yields before it is written: Belvo's id and the indexed columns.

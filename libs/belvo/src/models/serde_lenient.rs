@@ -8,7 +8,8 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Deserializer, Serializer};
 
-fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+/// A Belvo timestamp in any of the forms above (RFC 3339, naive, or a date at midnight UTC).
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
