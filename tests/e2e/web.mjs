@@ -81,6 +81,17 @@ async function connect(institution, username, password, { mfa } = {}) {
   }
 }
 
+// The rows of a resource's table once its panel has settled (not loading) and shows rows,
+// counted in the same instant: a refresh driven by sync progress may re-render it at any time.
+async function rowsOf(resource, { moreThan = 0 } = {}) {
+  const count = await page.waitForFunction(([r, n]) => {
+    const panel = document.querySelector("#tabpanel");
+    const rows = document.querySelectorAll(`[data-table="${r}"] tbody tr`).length;
+    return panel && panel.dataset.resource === r && panel.getAttribute("aria-busy") === "false" && rows > n && rows;
+  }, [resource, moreThan], { timeout: 30000 });
+  return count.jsonValue();
+}
+
 async function linkItems() {
   return page.$$eval(".link-item", (els) =>
     els.map((e) => ({ id: e.dataset.linkId, status: e.dataset.status, text: e.textContent })));
@@ -106,37 +117,29 @@ try {
   await page.waitForSelector('.link-item[data-status="valid"]');
   const first = (await linkItems())[0];
   out.first_link = first.id;
-  await page.waitForSelector('[data-table="accounts"] tbody tr');
-  out.accounts_rows = await page.$$eval('[data-table="accounts"] tbody tr', (r) => r.length);
+  out.accounts_rows = await rowsOf("accounts");
   out.accounts_text = await page.textContent('[data-table="accounts"] tbody');
   await page.waitForSelector('.sync-item[data-resource="transactions"][data-state="succeeded"]');
   out.sync_items = await page.$$eval(".sync-item", (els) => els.map((e) => [e.dataset.resource, e.dataset.state]));
   out.announcer_has_role = await page.getAttribute("#announcer", "aria-live");
   await page.click('[role="tab"][data-resource="transactions"]');
-  await page.waitForSelector('[data-table="transactions"] tbody tr');
-  out.transactions_rows = await page.$$eval('[data-table="transactions"] tbody tr', (r) => r.length);
+  out.transactions_rows = await rowsOf("transactions");
   await shot("transactions");
   if (await page.$("#load-more")) {
     await page.click("#load-more");
-    await page.waitForFunction((n) => document.querySelectorAll('[data-table="transactions"] tbody tr').length > n, out.transactions_rows);
-    out.transactions_after_more = await page.$$eval('[data-table="transactions"] tbody tr', (r) => r.length);
+    out.transactions_after_more = await rowsOf("transactions", { moreThan: out.transactions_rows });
   }
   // Filter: outflows only; every amount shown as an outflow.
   await page.selectOption("#filter-type", "OUTFLOW");
   await page.click("#filters-apply");
-  await page.waitForFunction(() => {
-    const panel = document.querySelector("#tabpanel");
-    return panel && panel.getAttribute("aria-busy") === "false" && document.querySelector('[data-table="transactions"] tbody tr');
-  });
-  out.outflow_rows = await page.$$eval('[data-table="transactions"] tbody tr', (r) => r.length);
+  out.outflow_rows = await rowsOf("transactions");
   out.outflow_inflow_cells = await page.$$eval('[data-table="transactions"] tbody .amount-in', (r) => r.length);
   // Keyboard: arrow keys move between tabs.
   await page.focus('[role="tab"][data-resource="transactions"]');
   await page.keyboard.press("ArrowRight");
   out.tab_after_arrow = await page.evaluate(() => document.activeElement.dataset.resource);
   await page.click('[role="tab"][data-resource="owners"]');
-  await page.waitForSelector('[data-table="owners"] tbody tr, [data-empty="owners"]');
-  out.owners_rows = await page.$$eval('[data-table="owners"] tbody tr', (r) => r.length);
+  out.owners_rows = await rowsOf("owners");
   step("first link");
 
   // 2. A bank with MFA.
@@ -154,12 +157,10 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('.link-item[data-status="valid"]').length >= 3);
   await page.waitForSelector('[role="tab"][data-resource="invoices"]');
   await page.click('[role="tab"][data-resource="invoices"]');
-  await page.waitForSelector('[data-table="invoices"] tbody tr', { timeout: 30000 });
-  out.invoices_rows = await page.$$eval('[data-table="invoices"] tbody tr', (r) => r.length);
+  out.invoices_rows = await rowsOf("invoices");
   await shot("fiscal");
   await page.click('[role="tab"][data-resource="tax-status"]');
-  await page.waitForSelector('[data-table="tax-status"] tbody tr', { timeout: 30000 });
-  out.tax_status_rows = await page.$$eval('[data-table="tax-status"] tbody tr', (r) => r.length);
+  out.tax_status_rows = await rowsOf("tax-status");
   out.fiscal_tabs = await page.$$eval('[role="tab"]', (els) => els.map((e) => e.dataset.resource));
   step("fiscal link");
 

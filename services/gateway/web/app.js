@@ -453,7 +453,7 @@ function onStreamEvent(name, data) {
       }
       // Fresh data for the open tab (or the accounts the filters list): reload it.
       if (entry.state === "succeeded" && (!before || before.state !== "succeeded" || before.records !== entry.records)) {
-        if (entry.resource === state.resource) loadPage(entry.resource, { reset: true });
+        if (entry.resource === state.resource) loadPage(entry.resource, { reset: true, keepRows: true });
         else state.pages.delete(entry.resource);
         if (entry.resource === "accounts") state.accounts = [];
       }
@@ -480,13 +480,15 @@ function definition(segment) {
   return resourcesOf(state.detail).find((r) => r.segment === segment);
 }
 
-async function loadPage(segment, { reset = false } = {}) {
+// keepRows: a refresh of fresh data keeps showing the old rows until the new page replaces them.
+async function loadPage(segment, { reset = false, keepRows = false } = {}) {
   const linkId = state.selected;
   const def = definition(segment);
   if (!linkId || !def) return;
   let page = state.pages.get(segment);
   if (!page || reset) {
-    page = { rows: [], cursor: null, hasMore: false, filters: page ? page.filters : {}, loading: false };
+    const stale = keepRows && page ? page.rows : [];
+    page = { rows: [], stale, cursor: null, hasMore: false, filters: page ? page.filters : {}, loading: false };
     state.pages.set(segment, page);
   }
   page.loading = true;
@@ -507,6 +509,7 @@ async function loadPage(segment, { reset = false } = {}) {
   } finally {
     page.loading = false;
   }
+  page.stale = [];
   if (segment === state.resource && state.selected === linkId) renderPanel();
 }
 
@@ -519,8 +522,9 @@ function renderPanel() {
   const page = state.pages.get(segment) || { rows: [], filters: {}, loading: true };
   const parts = [];
   if (def.filters) parts.push(filtersForm(def, page));
-  if (page.rows.length) {
-    parts.push(table(def, page.rows));
+  const rows = page.rows.length || !page.stale ? page.rows : page.stale;
+  if (rows.length) {
+    parts.push(table(def, rows));
   } else if (page.loading) {
     parts.push(h("p", { class: "muted" }, t("data.loading")));
   } else {
@@ -529,7 +533,7 @@ function renderPanel() {
   const footer = h(
     "div",
     { class: "panel-footer" },
-    h("span", { class: "muted", "aria-live": "polite" }, page.rows.length ? t("data.count", { count: formatNumber(page.rows.length) }) : ""),
+    h("span", { class: "muted", "aria-live": "polite" }, rows.length ? t("data.count", { count: formatNumber(rows.length) }) : ""),
     page.hasMore
       ? h(
           "button",
