@@ -1,9 +1,10 @@
 //! Checks of `deploy/`: reading what kustomize renders (a multi-document YAML stream) and the
 //! policies every production object must keep — probes, resource limits, a locked-down
 //! non-root security context, no service-account token, a termination grace above the drain
-//! time, NetworkPolicies, disruption budgets, at least two replicas — and what production must
-//! never contain (the Belvo emulator, the gateway's dev login, Secret values). The tests in
-//! `tests/manifests` run them on the rendered overlays and on deliberately broken objects.
+//! time, NetworkPolicies, disruption budgets, at least two replicas, schema changes only through
+//! the migration Job — and what production must never contain (the Belvo emulator, the
+//! gateway's dev login, Secret values). The tests in `tests/manifests` run them on the rendered
+//! overlays and on deliberately broken objects.
 
 use std::collections::BTreeSet;
 
@@ -140,6 +141,15 @@ pub fn pod_spec(workload: &Value) -> Option<&Value> {
         .or_else(|| workload.pointer("/spec/jobTemplate/spec/template/spec"))
 }
 
+/// The Job spec of a Job (`spec`) or of a CronJob's job template; `None` for other kinds.
+pub fn job_spec(workload: &Value) -> Option<&Value> {
+    match kind_of(workload) {
+        "Job" => workload.get("spec"),
+        "CronJob" => workload.pointer("/spec/jobTemplate/spec"),
+        _ => None,
+    }
+}
+
 /// The pod template's labels of a workload.
 fn pod_labels(workload: &Value) -> Option<&serde_json::Map<String, Value>> {
     workload
@@ -160,6 +170,16 @@ pub fn env_of(container: &Value) -> Vec<(&str, Option<&str>)> {
             Some((name, e.get("value").and_then(Value::as_str)))
         })
         .collect()
+}
+
+/// A container's `env` entry by name (its `value` or `valueFrom`).
+pub fn env_entry<'a>(container: &'a Value, name: &str) -> Option<&'a Value> {
+    container
+        .get("env")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
 }
 
 /// A literal environment value of a container.
@@ -221,9 +241,12 @@ pub fn selects(selector: &Value, labels: &serde_json::Map<String, Value>) -> boo
 }
 
 /// Violations of the container policy every overlay keeps (dev included): probes on long-running
-/// containers, requests and limits for CPU and memory, a non-root, read-only, capability-free,
-/// seccomp-confined container without privilege escalation, no service-account token, and a
-/// termination grace above the preStop pause plus the app's own drain time.
+/// containers (not a Job's, which exit), requests and limits for CPU and memory, a non-root,
+/// read-only, capability-free, seccomp-confined container without privilege escalation, no
+/// service-account token, and a termination grace above the preStop pause plus the app's own
+/// drain time. A Job also needs an explicit `backoffLimit`, `restartPolicy` Never or OnFailure,
+/// and (a plain Job, whose pod template is immutable) a `ttlSecondsAfterFinished`, so that a
+/// finished one goes away and the next release's can be applied.
 pub fn container_violations(manifests: &Manifests) -> Vec<String> {
     let mut out = Vec::new();
     for workload in manifests.workloads() {
@@ -236,6 +259,26 @@ pub fn container_violations(manifests: &Manifests) -> Vec<String> {
             continue;
         };
         let id = format!("{} {}", kind_of(workload), name_of(workload));
+        if let Some(job) = job_spec(workload) {
+            if job.get("backoffLimit").and_then(Value::as_u64).is_none() {
+                out.push(format!("{id}: no backoffLimit"));
+            }
+            if kind_of(workload) == "Job"
+                && job
+                    .get("ttlSecondsAfterFinished")
+                    .and_then(Value::as_u64)
+                    .is_none()
+            {
+                out.push(format!("{id}: no ttlSecondsAfterFinished"));
+            }
+            let restart = spec.get("restartPolicy").and_then(Value::as_str);
+            if !matches!(restart, Some("Never" | "OnFailure")) {
+                out.push(format!(
+                    "{id}: restartPolicy is {} (a Job needs Never or OnFailure)",
+                    restart.unwrap_or("unset")
+                ));
+            }
+        }
         if spec.get("automountServiceAccountToken") != Some(&Value::Bool(false)) {
             out.push(format!("{id}: automountServiceAccountToken is not false"));
         }
@@ -249,7 +292,7 @@ pub fn container_violations(manifests: &Manifests) -> Vec<String> {
             .get("terminationGracePeriodSeconds")
             .and_then(Value::as_f64)
             .unwrap_or(30.0);
-        let long_running = !matches!(kind_of(workload), "Job" | "CronJob");
+        let long_running = job_spec(workload).is_none();
         for list in ["initContainers", "containers"] {
             let init = list == "initContainers";
             for c in spec
@@ -353,10 +396,13 @@ pub fn container_violations(manifests: &Manifests) -> Vec<String> {
     out
 }
 
-/// Violations of what production alone must keep: the container policy; every service at
-/// least two replicas (or an HPA with `minReplicas` ≥ 2), a PodDisruptionBudget and its own
-/// NetworkPolicy besides a default deny of both directions; gRPC probes on the gRPC services
-/// and HTTP probes on the gateway; no Secret objects (values never live in the repository); no
+/// Violations of what production alone must keep: the container policy; every Deployment at
+/// least two replicas (or an HPA with `minReplicas` ≥ 2) and a PodDisruptionBudget; every
+/// workload (Jobs included) an Ingress NetworkPolicy of its own besides a default deny of both
+/// directions; no Service or PodDisruptionBudget selecting a Job's pods; gRPC probes on the
+/// gRPC services and HTTP probes on the gateway; each gRPC service's schema changed only by a
+/// migration Job (`RUN_MIGRATIONS` false, a Job container running its image with `migrate`
+/// on the same database Secret); no Secret objects (values never live in the repository); no
 /// Belvo emulator anywhere; no dev login; the gateway in `production`.
 pub fn production_violations(manifests: &Manifests) -> Vec<String> {
     let mut out = container_violations(manifests);
@@ -415,7 +461,7 @@ pub fn production_violations(manifests: &Manifests) -> Vec<String> {
         }
         None => out.push("Deployment gateway: missing".into()),
     }
-    for (service, port, _) in GRPC_SERVICES {
+    for (service, port, prefix) in GRPC_SERVICES {
         let Some(container) = manifests
             .get("Deployment", service)
             .and_then(|d| d.pointer("/spec/template/spec/containers/0"))
@@ -430,6 +476,7 @@ pub fn production_violations(manifests: &Manifests) -> Vec<String> {
                 ));
             }
         }
+        out.extend(migration_violations(manifests, service, prefix, container));
     }
 
     // The ingress exposes the public API, never the gateway's /metrics or health endpoints.
@@ -489,9 +536,9 @@ pub fn production_violations(manifests: &Manifests) -> Vec<String> {
         let Some(labels) = pod_labels(workload) else {
             continue;
         };
-        // Its own policy: one that admits traffic (Ingress) to a selection of pods that
-        // includes this workload but not every workload (policies for all pods, such as the
-        // metrics scrape, do not count).
+        // Its own policy: one that governs ingress (an Ingress policy type: what it lists is
+        // all that may connect, nothing for a Job) and selects this workload's pods and no
+        // other app's. Policies for many apps, such as the metrics scrape, do not count.
         let own_policy = policies.iter().any(|p| {
             let Some(selector) = p.pointer("/spec/podSelector") else {
                 return false;
@@ -500,17 +547,41 @@ pub fn production_violations(manifests: &Manifests) -> Vec<String> {
                 .pointer("/spec/policyTypes")
                 .and_then(Value::as_array)
                 .is_some_and(|t| t.iter().any(|t| t == "Ingress"));
-            let everyone = manifests
+            let only_this_app = manifests
                 .workloads()
-                .filter_map(pod_labels)
-                .all(|l| selects(selector, l));
-            ingress && !everyone && selects(selector, labels)
+                .filter(|w| pod_labels(w).is_some_and(|l| selects(selector, l)))
+                .all(|w| app_of(w) == app_of(workload));
+            ingress && only_this_app && selects(selector, labels)
         });
         if !own_policy {
             out.push(format!(
-                "{} {name}: no NetworkPolicy admits traffic to it",
+                "{} {name}: no Ingress NetworkPolicy of its own",
                 kind_of(workload)
             ));
+        }
+        // A Job's pods must not receive a Service's traffic or count in a disruption budget.
+        if job_spec(workload).is_some() {
+            for selecting in manifests
+                .of_kind("Service")
+                .filter(|s| {
+                    s.pointer("/spec/selector")
+                        .and_then(Value::as_object)
+                        .is_some_and(|m| {
+                            !m.is_empty() && m.iter().all(|(k, v)| labels.get(k) == Some(v))
+                        })
+                })
+                .chain(manifests.of_kind("PodDisruptionBudget").filter(|p| {
+                    p.pointer("/spec/selector")
+                        .is_some_and(|s| selects(s, labels))
+                }))
+            {
+                out.push(format!(
+                    "{} {}: selects the pods of {} {name}",
+                    kind_of(selecting),
+                    name_of(selecting),
+                    kind_of(workload)
+                ));
+            }
         }
         if kind_of(workload) == "Deployment" {
             let pdb = manifests.of_kind("PodDisruptionBudget").any(|p| {
@@ -568,6 +639,62 @@ pub fn production_violations(manifests: &Manifests) -> Vec<String> {
         if !has_hpa {
             out.push(format!(
                 "Deployment {scaled}: no autoscaling/v2 HorizontalPodAutoscaler"
+            ));
+        }
+    }
+    out
+}
+
+/// Which app a workload's pods are: its pods' `app.kubernetes.io/name`, else its own name.
+fn app_of(workload: &Value) -> &str {
+    pod_labels(workload)
+        .and_then(|l| l.get("app.kubernetes.io/name"))
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| name_of(workload))
+}
+
+/// Production changes a gRPC service's schema only through the migration Job: its Deployment
+/// sets `<PREFIX>__DATABASE__RUN_MIGRATIONS` to "false", and a Job container runs the same
+/// image with `migrate` against the same database Secret.
+fn migration_violations(
+    manifests: &Manifests,
+    service: &str,
+    prefix: &str,
+    deployed: &Value,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let run_migrations = format!("{prefix}__DATABASE__RUN_MIGRATIONS");
+    if env_value(deployed, &run_migrations) != Some("false") {
+        out.push(format!(
+            "Deployment {service}: {run_migrations} is not \"false\" (schema changes belong to the migration Job)"
+        ));
+    }
+    let url = format!("{prefix}__DATABASE__URL");
+    let database = |c: &Value| {
+        env_entry(c, &url)
+            .and_then(|e| e.pointer("/valueFrom/secretKeyRef"))
+            .cloned()
+    };
+    let migrators: Vec<(&Value, &Value)> = manifests
+        .containers()
+        .into_iter()
+        .filter(|(w, c)| {
+            kind_of(w) == "Job"
+                && c.get("image") == deployed.get("image")
+                && c.get("args") == Some(&serde_json::json!(["migrate"]))
+        })
+        .collect();
+    if migrators.is_empty() {
+        out.push(format!(
+            "Deployment {service}: no Job container runs its image with `migrate`"
+        ));
+    }
+    for (job, c) in migrators {
+        if database(c).is_none() || database(c) != database(deployed) {
+            out.push(format!(
+                "Job {} container {}: {url} is not the Deployment's database Secret",
+                name_of(job),
+                c.get("name").and_then(Value::as_str).unwrap_or("?")
             ));
         }
     }

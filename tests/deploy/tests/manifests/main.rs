@@ -178,6 +178,8 @@ fn dev_keeps_the_container_policy_and_has_the_emulator_database_and_dev_login() 
     assert!(dev.get("Service", "belvo-emulator").is_some());
     let postgres = dev.get("StatefulSet", "postgres").unwrap();
     assert!(postgres.pointer("/spec/volumeClaimTemplates/0").is_some());
+    // The migration Job runs in dev too; the services also migrate at start-up there.
+    assert!(dev.get("Job", "migrate").is_some());
     let gateway = dev
         .get("Deployment", "gateway")
         .and_then(|d| d.pointer("/spec/template/spec/containers/0"))
@@ -198,6 +200,7 @@ fn dev_keeps_the_container_policy_and_has_the_emulator_database_and_dev_login() 
         "GATEWAY__ENVIRONMENT is not production",
         "production Secrets are created outside the repository",
         "fewer than 2 replicas",
+        "TOKEN_SERVICE__DATABASE__RUN_MIGRATIONS is not \"false\"",
     ] {
         assert!(
             found.contains(expected),
@@ -246,6 +249,92 @@ fn good_deployment() -> Value {
             }
         }
     })
+}
+
+/// A minimal migration Job that keeps every container policy: no probes (it exits), no preStop.
+fn good_job() -> Value {
+    let deployment = good_deployment();
+    let mut pod = deployment["spec"]["template"].clone();
+    pod["metadata"]["labels"] = json!({"app.kubernetes.io/name": "migrate"});
+    pod["spec"]["restartPolicy"] = json!("Never");
+    let container = pod["spec"]["containers"][0].as_object_mut().unwrap();
+    for field in ["livenessProbe", "readinessProbe", "lifecycle"] {
+        container.remove(field);
+    }
+    container.insert("args".into(), json!(["migrate"]));
+    container.insert("env".into(), json!([]));
+    json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "migrate"},
+        "spec": {"backoffLimit": 6, "ttlSecondsAfterFinished": 3600, "template": pod}
+    })
+}
+
+#[test]
+fn the_container_checks_exempt_a_job_from_probes_but_not_from_limits_or_non_root() {
+    let good = Manifests::from_objects(vec![good_job()]);
+    assert_eq!(container_violations(&good), Vec::<String>::new());
+
+    let cases: [(&str, Value, &str); 8] = [
+        (
+            "/spec/template/spec/containers/0/resources/limits",
+            Value::Null,
+            "Job migrate container token-service: no resources.limits.cpu",
+        ),
+        (
+            "/spec/template/spec/containers/0/resources/limits",
+            json!({"cpu": "1"}),
+            "Job migrate container token-service: no resources.limits.memory",
+        ),
+        (
+            "/spec/template/spec/securityContext/runAsNonRoot",
+            Value::Null,
+            "Job migrate container token-service: runAsNonRoot is not true",
+        ),
+        (
+            "/spec/template/spec/containers/0/securityContext/readOnlyRootFilesystem",
+            Value::Null,
+            "Job migrate container token-service: readOnlyRootFilesystem is not true",
+        ),
+        (
+            "/spec/template/spec/automountServiceAccountToken",
+            json!(true),
+            "Job migrate: automountServiceAccountToken is not false",
+        ),
+        (
+            "/spec/backoffLimit",
+            Value::Null,
+            "Job migrate: no backoffLimit",
+        ),
+        (
+            "/spec/ttlSecondsAfterFinished",
+            Value::Null,
+            "Job migrate: no ttlSecondsAfterFinished",
+        ),
+        (
+            "/spec/template/spec/restartPolicy",
+            json!("Always"),
+            "Job migrate: restartPolicy is Always",
+        ),
+    ];
+    for (path, value, expected) in cases {
+        let mut bad = good_job();
+        set(&mut bad, path, value);
+        let found = container_violations(&Manifests::from_objects(vec![bad]));
+        assert!(
+            found.iter().any(|v| v.contains(expected)),
+            "{path}: expected `{expected}`, found {found:?}"
+        );
+    }
+    // The same container in a Deployment still needs its probes.
+    let mut as_deployment = good_job();
+    as_deployment["kind"] = json!("Deployment");
+    let found = container_violations(&Manifests::from_objects(vec![as_deployment]));
+    assert!(
+        found.iter().any(|v| v.contains("no livenessProbe")),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -344,7 +433,8 @@ fn the_production_checks_catch_a_missing_policy_emulator_and_dev_login() {
     let without_data_policy =
         mutate(&|o| o.retain(|x| !(kind_of(x) == "NetworkPolicy" && name_of(x) == "data-service")));
     assert!(
-        without_data_policy.contains("Deployment data-service: no NetworkPolicy admits"),
+        without_data_policy
+            .contains("Deployment data-service: no Ingress NetworkPolicy of its own"),
         "{without_data_policy}"
     );
     let with_emulator = mutate(&|o| {
@@ -418,6 +508,130 @@ fn the_production_checks_catch_a_missing_policy_emulator_and_dev_login() {
         replicas_beside_hpa.contains("Deployment gateway: sets replicas although an HPA scales it"),
         "{replicas_beside_hpa}"
     );
+}
+
+/// A change to one rendered object (a no-op on the others).
+type Mutation = dyn Fn(&mut Value);
+
+#[test]
+fn the_production_checks_catch_a_broken_migration_job() {
+    let Some(prod) = rendered("production") else {
+        return;
+    };
+    let mutate = |f: &dyn Fn(&mut Value)| {
+        let mut objects = prod.objects().to_vec();
+        for o in &mut objects {
+            f(o);
+        }
+        production_violations(&Manifests::from_objects(objects)).join("\n")
+    };
+    fn job(o: &Value) -> bool {
+        kind_of(o) == "Job" && name_of(o) == "migrate"
+    }
+    let cases: [(&str, &Mutation, &str); 8] = [
+        (
+            "a container without limits",
+            &|o| {
+                if job(o) {
+                    o["spec"]["template"]["spec"]["containers"][1]["resources"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("limits");
+                }
+            },
+            "Job migrate container link-service: no resources.limits.memory",
+        ),
+        (
+            "a root container",
+            &|o| {
+                if job(o) {
+                    o["spec"]["template"]["spec"]["containers"][2]["securityContext"]["runAsNonRoot"] =
+                        json!(false);
+                }
+            },
+            "Job migrate container data-service: runAsNonRoot is not true",
+        ),
+        (
+            "no backoffLimit",
+            &|o| {
+                if job(o) {
+                    o["spec"].as_object_mut().unwrap().remove("backoffLimit");
+                }
+            },
+            "Job migrate: no backoffLimit",
+        ),
+        (
+            "no NetworkPolicy of its own",
+            &|o| {
+                if kind_of(o) == "NetworkPolicy" && name_of(o) == "migrate" {
+                    o["spec"]["podSelector"] =
+                        json!({"matchLabels": {"app.kubernetes.io/name": "nothing"}});
+                }
+            },
+            "Job migrate: no Ingress NetworkPolicy of its own",
+        ),
+        (
+            "pod labels a Service selects",
+            &|o| {
+                if job(o) {
+                    o["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] =
+                        json!("token-service");
+                }
+            },
+            "Service token-service: selects the pods of Job migrate",
+        ),
+        (
+            "a Deployment that still migrates at start-up",
+            &|o| {
+                if kind_of(o) == "Deployment" && name_of(o) == "link-service" {
+                    for e in o["spec"]["template"]["spec"]["containers"][0]["env"]
+                        .as_array_mut()
+                        .unwrap()
+                    {
+                        if e["name"] == "LINK_SERVICE__DATABASE__RUN_MIGRATIONS" {
+                            e["value"] = json!("true");
+                        }
+                    }
+                }
+            },
+            "Deployment link-service: LINK_SERVICE__DATABASE__RUN_MIGRATIONS is not \"false\"",
+        ),
+        (
+            "a Job migrating another database",
+            &|o| {
+                if job(o) {
+                    for e in o["spec"]["template"]["spec"]["containers"][0]["env"]
+                        .as_array_mut()
+                        .unwrap()
+                    {
+                        if e["name"] == "TOKEN_SERVICE__DATABASE__URL" {
+                            e["valueFrom"]["secretKeyRef"]["name"] = json!("link-service-database");
+                        }
+                    }
+                }
+            },
+            "Job migrate container token-service: TOKEN_SERVICE__DATABASE__URL is not the Deployment's database Secret",
+        ),
+        (
+            "no container migrating data-service",
+            &|o| {
+                if job(o) {
+                    o["spec"]["template"]["spec"]["containers"]
+                        .as_array_mut()
+                        .unwrap()
+                        .truncate(2);
+                }
+            },
+            "Deployment data-service: no Job container runs its image with `migrate`",
+        ),
+    ];
+    for (case, f, expected) in cases {
+        let found = mutate(f);
+        assert!(
+            found.contains(expected),
+            "{case}: expected `{expected}` in:\n{found}"
+        );
+    }
 }
 
 /// Sets (or, with `null`, removes) the value at a JSON pointer whose parent exists.
@@ -541,6 +755,12 @@ fn every_service_environment_loads_into_its_configuration_and_regions() {
                 panic!("{overlay} {service}: the regions file does not load:\n{err}");
             }
         }
+        let errors = migration_job_errors(&manifests);
+        assert!(
+            errors.is_empty(),
+            "{overlay}: the migration Job:\n  {}",
+            errors.join("\n  ")
+        );
         // Production talks to Belvo itself.
         if overlay == "production" {
             let parsed: toml::Table = regions.parse().unwrap();
@@ -553,6 +773,104 @@ fn every_service_environment_loads_into_its_configuration_and_regions() {
             }
         }
     }
+}
+
+/// What is wrong with the migration Job `migrate`: it must have one container per gRPC service,
+/// named after it, running the service's image with `migrate`, whose environment loads into
+/// the service's configuration exactly as `main.rs` loads it (the migrate path loads the whole
+/// configuration) and names the same database as the service's Deployment.
+fn migration_job_errors(manifests: &Manifests) -> Vec<String> {
+    let Some(job) = manifests.get("Job", "migrate") else {
+        return vec!["no Job migrate".into()];
+    };
+    let containers = pod_spec(job).unwrap()["containers"].as_array().unwrap();
+    let names: Vec<&str> = containers
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    let services: Vec<&str> = deploy_tests::GRPC_SERVICES.iter().map(|s| s.0).collect();
+    let mut errors = Vec::new();
+    if names != services {
+        errors.push(format!("containers {names:?}, not {services:?}"));
+    }
+    for container in containers {
+        let service = container["name"].as_str().unwrap();
+        let Some(&(_, _, prefix)) = deploy_tests::GRPC_SERVICES.iter().find(|s| s.0 == service)
+        else {
+            errors.push(format!("{service}: not a service with a database"));
+            continue;
+        };
+        if container["args"] != json!(["migrate"]) {
+            errors.push(format!("{service}: args are {}", container["args"]));
+        }
+        let deployed = manifests
+            .get("Deployment", service)
+            .map(|d| &pod_spec(d).unwrap()["containers"][0])
+            .unwrap();
+        if container["image"] != deployed["image"] {
+            errors.push(format!(
+                "{service}: image {} is not the Deployment's {}",
+                container["image"], deployed["image"]
+            ));
+        }
+        let env = process_env(manifests, container);
+        if let Err(err) = load_config(service, &env) {
+            errors.push(format!("{service}: its environment does not load: {err}"));
+        }
+        let url = format!("{prefix}__DATABASE__URL");
+        let deployed_url = process_env(manifests, deployed).remove(&url);
+        if !env.contains_key(&url) || env.get(&url) != deployed_url.as_ref() {
+            errors.push(format!("{service}: {url} is not the Deployment's"));
+        }
+    }
+    errors
+}
+
+#[test]
+fn a_typo_or_a_missing_secret_in_the_migration_job_is_caught() {
+    let Some(prod) = rendered("production") else {
+        return;
+    };
+    assert_eq!(migration_job_errors(&prod), Vec::<String>::new());
+    let broken = |container: usize, f: &dyn Fn(&mut Vec<Value>)| {
+        let mut objects = prod.objects().to_vec();
+        for o in objects
+            .iter_mut()
+            .filter(|o| kind_of(o) == "Job" && name_of(o) == "migrate")
+        {
+            f(
+                o["spec"]["template"]["spec"]["containers"][container]["env"]
+                    .as_array_mut()
+                    .unwrap(),
+            );
+        }
+        migration_job_errors(&Manifests::from_objects(objects)).join("\n")
+    };
+    // A misspelt variable: the configuration refuses the unknown key.
+    let typo = broken(1, &|env| {
+        for e in env.iter_mut() {
+            if e["name"] == "LINK_SERVICE__DATABASE__ACQUIRE_TIMEOUT" {
+                e["name"] = json!("LINK_SERVICE__DATABASE__AQUIRE_TIMEOUT");
+            }
+        }
+    });
+    assert!(
+        typo.contains("link-service: its environment does not load"),
+        "{typo}"
+    );
+    // token-service's migrate path validates the whole configuration: the key is required.
+    let no_key = broken(0, &|env| {
+        env.retain(|e| e["name"] != "TOKEN_SERVICE__EXTERNAL_ID_KEY");
+    });
+    assert!(no_key.contains("external_id_key"), "{no_key}");
+    // Without its URL a container would migrate the default SQLite file.
+    let no_url = broken(2, &|env| {
+        env.retain(|e| e["name"] != "DATA_SERVICE__DATABASE__URL");
+    });
+    assert!(
+        no_url.contains("data-service: DATA_SERVICE__DATABASE__URL is not the Deployment's"),
+        "{no_url}"
+    );
 }
 
 #[test]
@@ -725,6 +1043,9 @@ fn the_collector_config_receives_otlp_http_and_batches_traces() {
 /// An address on the internet (TEST-NET-3, never routed): where Belvo stands in for the check.
 const INTERNET: [u8; 4] = [203, 0, 113, 10];
 
+/// A private address outside the cluster: where an external PostgreSQL stands in for the check.
+const DATABASE: [u8; 4] = [10, 20, 30, 40];
+
 #[test]
 fn network_policies_allow_exactly_the_flows_of_the_design() {
     use deploy_tests::{Peer, allows, workload_labels};
@@ -803,6 +1124,59 @@ fn network_policies_allow_exactly_the_flows_of_the_design() {
                 50053
             ));
             assert!(!allows(&m, pod("postgres"), Peer::External(INTERNET), 443));
+            assert!(allows(&m, pod("migrate"), Peer::Pod(pod("postgres")), 5432));
+            assert!(!allows(
+                &m,
+                pod("migrate"),
+                Peer::Pod(pod("belvo-emulator")),
+                8090
+            ));
+        }
+        // The migration Job: DNS (allow-dns, not modelled here) and PostgreSQL only, no
+        // ingress. Production's database is outside the cluster, at a private address.
+        assert_eq!(
+            allows(&m, pod("migrate"), Peer::External(DATABASE), 5432),
+            overlay == "production",
+            "{overlay}: migrate -> external PostgreSQL"
+        );
+        for port in [443, 4318, 80] {
+            assert!(
+                !allows(&m, pod("migrate"), Peer::External(INTERNET), port),
+                "{overlay}: migrate -> outside:{port}"
+            );
+            assert!(
+                !allows(&m, pod("migrate"), Peer::External(DATABASE), port),
+                "{overlay}: migrate -> private:{port}"
+            );
+        }
+        for (service, port) in [
+            ("token-service", 50051),
+            ("link-service", 50052),
+            ("data-service", 50053),
+            ("gateway", 8080),
+        ] {
+            assert!(
+                !allows(&m, pod("migrate"), Peer::Pod(pod(service)), port),
+                "{overlay}: migrate -> {service}"
+            );
+            for to_port in [9051, 9052, 9053, 8080, 5432] {
+                assert!(
+                    !allows(&m, pod(service), Peer::Pod(pod("migrate")), to_port),
+                    "{overlay}: {service} -> migrate:{to_port}"
+                );
+            }
+        }
+        // The Job's pods are not in the metrics scrape or the collector's egress.
+        for name in ["metrics-scrape", "otlp-egress"] {
+            let policy = m.get("NetworkPolicy", name).unwrap();
+            assert!(!deploy_tests::selects(
+                &policy["spec"]["podSelector"],
+                pod("migrate")
+            ));
+            assert!(deploy_tests::selects(
+                &policy["spec"]["podSelector"],
+                pod("token-service")
+            ));
         }
     }
 }
