@@ -78,10 +78,7 @@ impl App {
             changes,
             stop: shutdown.clone(),
         };
-        let inbox = Inbox {
-            engine: engine.clone(),
-            links,
-        };
+        let (inbox, batches) = Inbox::new(engine.clone(), links);
         let services = ServiceSet::new()
             .service(DataServiceServer::new(Api {
                 inbox: inbox.clone(),
@@ -97,6 +94,7 @@ impl App {
             let worker = format!("{host}-{n}-{}", uuid::Uuid::new_v4().simple());
             tasks.spawn(engine.clone().run_worker(worker));
         }
+        tasks.spawn(batches);
         tasks.spawn(background(inbox, engine.clone()));
         Ok(Self {
             server,

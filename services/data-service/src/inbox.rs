@@ -1,10 +1,19 @@
-//! The webhook inbox: store each webhook once, acknowledge, then act on it. The payload is only
-//! a hint: data always comes from Belvo. `LINK` events go to link-service; `link_deleted`
+//! The webhook inbox: store each webhook once, act on it, acknowledge. The payload is only a
+//! hint: data always comes from Belvo. `LINK` events go to link-service; `link_deleted`
 //! purges; a webhook for a link data-service does not know yet is held (or the link adopted
 //! through link-service) and processed when the link appears.
+//!
+//! Each webhook is stored by its own request (concurrent inserts of distinct rows scale), but
+//! acted on in batches: what arrives while a batch is being processed forms the next one, and
+//! webhooks of a batch with the same region, link, type and code act once for all (one job
+//! enqueued, one link event, one state update). A burst for one link, which Belvo sends, then
+//! costs a few statements instead of queueing every webhook on the same job and link rows.
+
+use std::collections::HashMap;
 
 use belvo::webhook::{WebhookCode, WebhookEnvelope, WebhookType};
 use connect_proto::link::v1 as link_pb;
+use tokio::sync::{mpsc, oneshot};
 use tonic::Code;
 
 use crate::resource::Resource;
@@ -31,11 +40,25 @@ pub enum IngestError {
 /// How old an unprocessed webhook must be before the background pass takes it over.
 const RETRY_AFTER_MS: i64 = 10_000;
 
+/// The most webhooks acted on in one batch.
+const MAX_BATCH: usize = 256;
+
 /// The inbox.
 #[derive(Debug, Clone)]
 pub struct Inbox {
     pub engine: Engine,
     pub links: Option<LinkClient>,
+    /// To the batch processor. Unbounded, because each arrival is a request waiting for its
+    /// answer: the server's concurrency bounds them.
+    arrivals: mpsc::UnboundedSender<Arrival>,
+}
+
+/// A stored webhook waiting for its batch, and its request waiting for the batch to finish.
+#[derive(Debug)]
+struct Arrival {
+    envelope: WebhookEnvelope,
+    region: String,
+    done: oneshot::Sender<()>,
 }
 
 /// What processing did.
@@ -47,8 +70,23 @@ enum Outcome {
 }
 
 impl Inbox {
+    /// The inbox, and its batch processor to run until shutdown.
+    pub fn new(
+        engine: Engine,
+        links: Option<LinkClient>,
+    ) -> (Self, impl Future<Output = ()> + Send + 'static) {
+        let (arrivals, received) = mpsc::unbounded_channel();
+        let inbox = Self {
+            engine,
+            links,
+            arrivals,
+        };
+        (inbox.clone(), inbox.process_batches(received))
+    }
+
     /// Stores a webhook (once per id) and processes it. Processing failures leave the event
-    /// `received` for the background pass to retry; the webhook is still acknowledged.
+    /// `received` for the background pass to retry; the webhook is still acknowledged (it is
+    /// stored), as it is when shutdown stops the processor first.
     pub async fn ingest(
         &self,
         region: &str,
@@ -83,23 +121,100 @@ impl Inbox {
             .webhooks
             .with_label_values(&[outcome])
             .inc();
-        if ingested == Ingested::New
-            && let Err(e) = self.process(&envelope, region).await
-        {
-            tracing::warn!(webhook_id = %envelope.webhook_id, error = %e,
+        let webhook_id = envelope.webhook_id.clone();
+        if ingested == Ingested::New {
+            let (done, finished) = oneshot::channel();
+            let arrival = Arrival {
+                envelope,
+                region: region.to_owned(),
+                done,
+            };
+            if self.arrivals.send(arrival).is_ok() {
+                let _ = finished.await;
+            }
+        }
+        Ok((ingested, webhook_id))
+    }
+
+    /// Takes whatever has arrived (up to [`MAX_BATCH`]) and acts on it, until shutdown.
+    async fn process_batches(self, mut arrivals: mpsc::UnboundedReceiver<Arrival>) {
+        let stop = self.engine.stop.clone();
+        let mut batch = Vec::new();
+        loop {
+            tokio::select! {
+                () = stop.triggered() => return,
+                count = arrivals.recv_many(&mut batch, MAX_BATCH) => {
+                    if count == 0 {
+                        return;
+                    }
+                }
+            }
+            self.process_batch(std::mem::take(&mut batch)).await;
+        }
+    }
+
+    /// Acts once per group of identical webhooks (same region, link, type and code), the
+    /// groups concurrently; then answers every request of the batch.
+    async fn process_batch(&self, batch: Vec<Arrival>) {
+        let mut groups: HashMap<(&str, &str, &str, &str), Vec<&Arrival>> = HashMap::new();
+        for arrival in &batch {
+            let e = &arrival.envelope;
+            let key = (
+                arrival.region.as_str(),
+                e.link_id.as_str(),
+                e.webhook_type.as_str(),
+                e.webhook_code.as_str(),
+            );
+            groups.entry(key).or_default().push(arrival);
+        }
+        futures::future::join_all(groups.into_values().map(|group| self.process_group(group)))
+            .await;
+        for arrival in batch {
+            let _ = arrival.done.send(());
+        }
+    }
+
+    /// Processes the group's first webhook and records its outcome for the others.
+    async fn process_group(&self, group: Vec<&Arrival>) {
+        let Some((first, others)) = group.split_first() else {
+            return;
+        };
+        let webhook_id = first.envelope.webhook_id.as_str();
+        let result = match self.process(&first.envelope, &first.region).await {
+            Ok(Some((state, error))) if !others.is_empty() => {
+                let ids: Vec<&str> = others
+                    .iter()
+                    .map(|a| a.envelope.webhook_id.as_str())
+                    .collect();
+                self.engine
+                    .store
+                    .set_webhook_state(&ids, state, error.as_deref(), now_ms())
+                    .await
+                    .map_err(IngestError::from)
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!(webhook_id, batched = others.len(), error = %e,
                 "processing a webhook failed; it stays received for a retry");
         }
-        Ok((ingested, envelope.webhook_id))
     }
 
     /// Processes a stored webhook again (operators' replay, the background pass).
     pub async fn reprocess(&self, stored: &StoredWebhook) -> Result<(), IngestError> {
         let envelope = WebhookEnvelope::parse(stored.body.as_bytes())?;
-        self.process(&envelope, &stored.region).await
+        self.process(&envelope, &stored.region).await?;
+        Ok(())
     }
 
-    /// Acts on a webhook and records the outcome.
-    async fn process(&self, envelope: &WebhookEnvelope, region: &str) -> Result<(), IngestError> {
+    /// Acts on a webhook and records the outcome, which it returns (none when the webhook is
+    /// left received for a retry).
+    async fn process(
+        &self,
+        envelope: &WebhookEnvelope,
+        region: &str,
+    ) -> Result<Option<(WebhookState, Option<String>)>, IngestError> {
         let store = &self.engine.store;
         let (state, error) = match self.act(envelope, region).await {
             Ok(Outcome::Processed) => (WebhookState::Processed, None),
@@ -110,7 +225,7 @@ impl Inbox {
                 // Leave it received: the background pass retries once link-service is back.
                 tracing::warn!(webhook_id = %envelope.webhook_id, status = %status.message(),
                     "link-service unavailable; the webhook will be retried");
-                return Ok(());
+                return Ok(None);
             }
             Err(ActError::LinkService(status)) => (
                 WebhookState::Failed,
@@ -118,9 +233,9 @@ impl Inbox {
             ),
         };
         store
-            .set_webhook_state(&envelope.webhook_id, state, error.as_deref(), now_ms())
+            .set_webhook_state(&[&envelope.webhook_id], state, error.as_deref(), now_ms())
             .await?;
-        Ok(())
+        Ok(Some((state, error)))
     }
 
     async fn act(&self, envelope: &WebhookEnvelope, region: &str) -> Result<Outcome, ActError> {

@@ -150,23 +150,30 @@ impl Store {
         Ok(row.as_ref().map(from_row).transpose()?)
     }
 
-    /// Records the outcome of processing a webhook.
+    /// Records the outcome of processing webhooks (one, or a batch that acted as one).
     pub async fn set_webhook_state(
         &self,
-        webhook_id: &str,
+        webhook_ids: &[&str],
         state: WebhookState,
         error: Option<&str>,
         at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE webhook_events SET state = $1, error = $2, processed_at = $3 WHERE webhook_id = $4",
-        )
-        .bind(state.as_str())
-        .bind(error)
-        .bind(at)
-        .bind(webhook_id)
-        .execute(self.db.pool())
-        .await?;
+        if webhook_ids.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "UPDATE webhook_events SET state = $1, error = $2, processed_at = $3 \
+             WHERE webhook_id IN ({})",
+            placeholders(4, webhook_ids.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(state.as_str())
+            .bind(error)
+            .bind(at);
+        for id in webhook_ids {
+            query = query.bind(*id);
+        }
+        query.execute(self.db.pool()).await?;
         Ok(())
     }
 

@@ -4,7 +4,8 @@ use connect_proto::data::v1 as pb;
 use database::Backend;
 
 use crate::both_backends;
-use crate::support::{Harness, fast_sync};
+use crate::support::{Harness, REGION, fast_sync};
+use data_service::config::SyncConfig;
 
 both_backends!(historical_sync_stores_exactly_belvos_rows, historical_sync);
 async fn historical_sync(backend: Backend) {
@@ -97,6 +98,76 @@ async fn same_webhook_ten_times(backend: Backend) {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].deliveries, 10);
     assert_eq!(events[0].state, pb::WebhookState::Processed as i32);
+    h.stop().await;
+}
+
+both_backends!(
+    a_burst_of_webhooks_for_one_link_is_processed_and_coalesced,
+    burst
+);
+/// Fifty distinct webhooks for one link and resource at once (no worker claims the job in
+/// between): every one is stored and marked processed, and they leave one pending job.
+async fn burst(backend: Backend) {
+    let sync = SyncConfig {
+        workers: 0,
+        ..fast_sync()
+    };
+    let Some(mut h) = Harness::start(backend, sync).await else {
+        return;
+    };
+    let link = h.create_link("bnk100", &["TRANSACTIONS"]).await;
+    h.register(link, &["TRANSACTIONS"]).await;
+    let event = h.webhooks(link, 1).await.remove(0);
+    let sends = (0..50).map(|n| {
+        let mut event = event.clone();
+        event["webhook_id"] = format!("burst-{n}").into();
+        let mut data = h.data.clone();
+        async move {
+            data.ingest_webhook(pb::IngestWebhookRequest {
+                region: REGION.into(),
+                body: serde_json::to_vec(&event).unwrap(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .outcome
+        }
+    });
+    let outcomes = futures::future::join_all(sends).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| *o == pb::IngestOutcome::Accepted as i32),
+        "{outcomes:?}"
+    );
+    let events = h
+        .data
+        .list_webhook_events(pb::ListWebhookEventsRequest {
+            link_id: link.to_string(),
+            page: Some(pb::PageRequest {
+                page_size: 100,
+                page_token: String::new(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let burst: Vec<_> = events
+        .iter()
+        .filter(|e| e.webhook_id.starts_with("burst-"))
+        .collect();
+    assert_eq!(burst.len(), 50);
+    assert!(
+        burst
+            .iter()
+            .all(|e| e.state == pb::WebhookState::Processed as i32),
+        "{burst:?}"
+    );
+    let store = h.app.as_ref().unwrap().engine().store.clone();
+    let (jobs, _) = store.queue_depth(data_service::store::now_ms()).await.unwrap();
+    assert_eq!(jobs, 1, "one job for the whole burst");
     h.stop().await;
 }
 
