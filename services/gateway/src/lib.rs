@@ -18,6 +18,7 @@ pub mod error;
 pub mod jwks;
 pub mod metrics;
 pub mod middleware;
+pub mod ownership;
 pub mod ratelimit;
 pub mod routes;
 pub mod services;
@@ -92,6 +93,8 @@ pub struct AppState {
     pub token_limiter: KeyedLimiter<String>,
     /// Failed webhook authentications per IP.
     pub webhook_failures: KeyedLimiter<IpAddr>,
+    /// Links their users were recently confirmed to own (data reads).
+    pub ownership: ownership::OwnershipCache,
     /// Fires when the gateway stops (ends event streams).
     pub shutdown: Shutdown,
 }
@@ -162,6 +165,7 @@ impl Application {
             )
             .map_err(|_| GatewayError::Header("security.content_security_policy"))?,
             token_limiter: KeyedLimiter::new(config.limits.token_mints, config.limits.token_window),
+            ownership: ownership::OwnershipCache::default(),
             webhook_failures: KeyedLimiter::new(
                 config.limits.webhook_auth_failures,
                 config.limits.webhook_failure_window,

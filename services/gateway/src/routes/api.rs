@@ -293,6 +293,20 @@ pub(crate) async fn owned_link(
         .ok_or(ApiError::NotFound)
 }
 
+/// Checks that `user` owns `link_id` like [`owned_link`], unless that was confirmed within
+/// the last seconds (see [`crate::ownership`]): for reads that data-service checks again.
+pub(crate) async fn check_owned(
+    state: &AppState,
+    user: &AuthUser,
+    link_id: &str,
+) -> Result<(), ApiError> {
+    if !state.ownership.owns(&user.id, link_id) {
+        owned_link(state, user, link_id).await?;
+        state.ownership.confirm(&user.id, link_id);
+    }
+    Ok(())
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
@@ -407,6 +421,7 @@ async fn delete_link(
         .into_inner()
         .link
         .ok_or(ApiError::NotFound)?;
+    state.ownership.forget(&link.link_id);
     Ok(Json(views::link(&link)))
 }
 

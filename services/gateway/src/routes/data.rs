@@ -27,7 +27,7 @@ use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::Instrument as _;
 
-use super::api::owned_link;
+use super::api::{check_owned, owned_link};
 use super::{Route, RouteDoc};
 use crate::AppState;
 use crate::auth::AuthUser;
@@ -285,7 +285,7 @@ async fn list(
 ) -> Result<axum::response::Response, ApiError> {
     let Query(query) = query.map_err(|e| super::query_error(&e))?;
     let filters = parse_query(&resource, query)?;
-    owned_link(&state, &user, &id).await?;
+    check_owned(&state, &user, &id).await?;
     let (records, next) = fetch(&state, resource.kind, id, user.id, filters).await?;
     let next = (!next.is_empty()).then_some(next);
     Ok(Json(views::Page {

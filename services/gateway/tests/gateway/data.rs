@@ -264,3 +264,26 @@ async fn event_streams_end_when_the_gateway_shuts_down() {
     .await;
     stopped.unwrap();
 }
+
+/// Paging through a link's data asks link-service once, not before every page; another
+/// user is still asked about (and refused); a link deleted through the gateway is asked
+/// about again.
+#[tokio::test]
+async fn ownership_is_confirmed_once_for_a_run_of_reads_and_again_after_delete() {
+    let app = TestApp::start().await;
+    app.fakes.link.insert(LINK_A, "alice");
+    let path = format!("/v1/links/{LINK_A}/accounts");
+    let get_links = || app.fakes.link.journal.of("GetLink").len();
+    for _ in 0..3 {
+        assert_eq!(app.get(&path, "alice").await.status(), 200);
+    }
+    assert_eq!(get_links(), 1);
+    error(app.get(&path, "bob").await, 404).await;
+    assert_eq!(get_links(), 2);
+
+    let deleted = app.delete(&format!("/v1/links/{LINK_A}"), "alice").await;
+    assert_eq!(deleted.status(), 200);
+    app.fakes.link.links.lock().unwrap().remove(LINK_A);
+    error(app.get(&path, "alice").await, 404).await;
+    assert_eq!(get_links(), 3);
+}
