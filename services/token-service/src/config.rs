@@ -105,6 +105,51 @@ impl Validate for Config {
     }
 }
 
+/// What `token-service migrate` reads: the database and telemetry sections only, so the
+/// migration Job is given none of the service's secrets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MigrateConfig {
+    /// The database to migrate.
+    pub database: DatabaseConfig,
+    /// Logs and traces.
+    pub telemetry: TelemetryConfig,
+}
+
+impl Default for MigrateConfig {
+    fn default() -> Self {
+        let Config {
+            database,
+            telemetry,
+            ..
+        } = Config::default();
+        Self {
+            database,
+            telemetry,
+        }
+    }
+}
+
+impl MigrateConfig {
+    /// Loads it like [`Config::load`].
+    pub fn load<K, V>(
+        env: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, settings::SettingsError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        settings::Loader::new(ENV_PREFIX).env(env).load()
+    }
+}
+
+impl Validate for MigrateConfig {
+    fn validate(&self, report: &mut Report) {
+        report.section("database", &self.database);
+        report.section("telemetry", &self.telemetry);
+    }
+}
+
 /// `[link_service]`: the optional link-service client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

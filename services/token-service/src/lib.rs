@@ -30,7 +30,7 @@ use regions::RegionsConfig;
 use secrecy::ExposeSecret as _;
 
 pub use config::{
-    BelvoConfig, Config, DEFAULT_ADMIN_PORT, DEFAULT_PORT, ENV_PREFIX, LinkServiceConfig,
+    BelvoConfig, Config, DEFAULT_ADMIN_PORT, DEFAULT_PORT, ENV_PREFIX, LinkServiceConfig, MigrateConfig,
     MIN_EXTERNAL_ID_KEY_LEN,
 };
 pub use error::{

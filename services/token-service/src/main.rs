@@ -5,26 +5,16 @@
 //! database migrations and exits.
 
 use anyhow::Context as _;
-use token_service::{Application, Config};
+use token_service::{Application, Config, MigrateConfig};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("migrate") {
+        return migrate().await;
+    }
     let config = settings::exit_on_error(Config::load(std::env::vars()));
     let telemetry =
         telemetry::init("token-service", &config.telemetry).context("cannot start telemetry")?;
-    if std::env::args().nth(1).as_deref() == Some("migrate") {
-        // `token-service migrate`: apply the migrations and exit (Kubernetes' migration Job).
-        let db = database::Database::connect(&config.database)
-            .await
-            .context("cannot connect to the database")?;
-        db.migrate(&token_service::MIGRATOR)
-            .await
-            .context("migrations failed")?;
-        db.close().await;
-        tracing::info!("migrations applied");
-        telemetry.shutdown().context("cannot flush telemetry")?;
-        return Ok(());
-    }
     let app = Application::build(config, std::env::vars())
         .await
         .context("cannot start token-service")?;
@@ -36,6 +26,24 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("token-service failed")?;
     tracing::info!(?drained, "token-service stopped");
+    telemetry.shutdown().context("cannot flush telemetry")?;
+    Ok(())
+}
+
+/// `token-service migrate`: apply the migrations and exit (Kubernetes' migration Job). It
+/// reads only the database and telemetry settings.
+async fn migrate() -> anyhow::Result<()> {
+    let config = settings::exit_on_error(MigrateConfig::load(std::env::vars()));
+    let telemetry =
+        telemetry::init("token-service", &config.telemetry).context("cannot start telemetry")?;
+    let db = database::Database::connect(&config.database)
+        .await
+        .context("cannot connect to the database")?;
+    db.migrate(&token_service::MIGRATOR)
+        .await
+        .context("migrations failed")?;
+    db.close().await;
+    tracing::info!("migrations applied");
     telemetry.shutdown().context("cannot flush telemetry")?;
     Ok(())
 }
