@@ -142,6 +142,8 @@ fn public_field(field: &str) -> String {
         "categories" => "category".to_owned(),
         "types" => "type".to_owned(),
         "statuses" => "status".to_owned(),
+        // The token body's `identification_info` travels as `widget.identification_info`.
+        "widget.identification_info" => field.trim_start_matches("widget.").to_owned(),
         other => other
             .strip_suffix(".from")
             .map(|base| format!("{base}_from"))
@@ -345,5 +347,9 @@ mod tests {
         assert_eq!(public_field("statuses[1]"), "status");
         assert_eq!(public_field("invoice_date.to"), "invoice_date_to");
         assert_eq!(public_field("widget.locale"), "widget.locale");
+        assert_eq!(
+            public_field("widget.identification_info[1].number"),
+            "identification_info[1].number"
+        );
     }
 }

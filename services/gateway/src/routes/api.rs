@@ -14,7 +14,9 @@ use connect_proto::link::v1::{
     DeleteLinkRequest, GetLinkRequest, Link, LinkStatus, ListLinksRequest, RefreshLinkRequest,
     RegisterLinkRequest,
 };
-use connect_proto::token::v1::CreateWidgetTokenRequest;
+use connect_proto::token::v1::{
+    CreateWidgetTokenRequest, DocumentType, IdentificationInfo, WidgetOverrides,
+};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -40,7 +42,20 @@ pub(super) fn routes(dev: bool) -> Vec<Route> {
             "properties": {
                 "region": {"type": "string", "description": "Region key; default: the configured default region"},
                 "products": {"type": "array", "items": {"type": "string", "enum": ["banking", "employment", "fiscal"]}},
-                "link_id": {"type": "string", "description": "Update mode: one of the user's links to re-authenticate"}
+                "link_id": {"type": "string", "description": "Update mode: one of the user's links to re-authenticate"},
+                "identification_info": {
+                    "type": "array",
+                    "description": "Brazil's Open Finance regions only (required there): who gives the consent, Belvo's `widget.consent.identification_info`: the person's CPF, or a representative's CPF and the company's CNPJ. Sent to Belvo only, never stored or logged.",
+                    "items": {
+                        "type": "object",
+                        "required": ["type", "number", "name"],
+                        "properties": {
+                            "type": {"type": "string", "enum": ["CPF", "CNPJ"]},
+                            "number": {"type": "string", "description": "Digits only: 11 for a CPF, 14 for a CNPJ"},
+                            "name": {"type": "string", "description": "The person's or the company's name"}
+                        }
+                    }
+                }
             }
         }))
         .responses(&[(200, "Token and widget configuration")])
@@ -152,6 +167,52 @@ struct WidgetTokenBody {
     #[serde(default)]
     products: Vec<String>,
     link_id: Option<String>,
+    #[serde(default)]
+    identification_info: Vec<IdentificationBody>,
+}
+
+/// One entry of an OFDA consent's `identification_info`, in Belvo's shape. token-service
+/// checks the numbers and whether the region takes them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentificationBody {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// The widget overrides a token body asks for (only OFDA's consent identification).
+fn widget_overrides(
+    identification_info: Vec<IdentificationBody>,
+) -> Result<Option<WidgetOverrides>, ApiError> {
+    if identification_info.is_empty() {
+        return Ok(None);
+    }
+    let mut entries = Vec::new();
+    for (i, entry) in identification_info.into_iter().enumerate() {
+        let kind = match entry.kind.as_str() {
+            "CPF" => DocumentType::Cpf,
+            "CNPJ" => DocumentType::Cnpj,
+            other => {
+                return Err(ApiError::field(
+                    format!("identification_info[{i}].type"),
+                    format!("unknown document type `{other}`; expected CPF or CNPJ"),
+                ));
+            }
+        };
+        entries.push(IdentificationInfo {
+            r#type: kind as i32,
+            number: entry.number,
+            name: entry.name,
+        });
+    }
+    Ok(Some(WidgetOverrides {
+        identification_info: entries,
+        ..WidgetOverrides::default()
+    }))
 }
 
 async fn create_widget_token(
@@ -183,6 +244,7 @@ async fn create_widget_token(
             products = config.products().iter().map(|p| p.product).collect();
         }
     }
+    let widget = widget_overrides(body.identification_info)?;
     if let Some(link_id) = &body.link_id {
         link_id_field("link_id", link_id)?;
         owned_link(&state, &user, link_id).await?;
@@ -205,7 +267,7 @@ async fn create_widget_token(
             products,
             fetch_resources: Vec::new(),
             link_id: body.link_id,
-            widget: None,
+            widget,
         }))
         .await?
         .into_inner();

@@ -1,5 +1,5 @@
-//! Link routes, and ownership: another user's link is a 404 on every link route, and the
-//! owner travels in every request to the services.
+//! Link routes and the widget token that creates links; ownership: another user's link is a
+//! 404 on every link route, and the owner travels in every request to the services.
 
 use serde_json::json;
 
@@ -180,4 +180,35 @@ async fn link_service_down_is_503() {
     let app = TestApp::start_with(|c| c.clients.link_service.url = dead_url()).await;
     let error = error(app.get("/v1/links", "alice").await, 503).await;
     assert_eq!(error["code"], "unavailable");
+}
+
+/// Brazil's OFDA consent: `identification_info` in Belvo's shape reaches token-service as the
+/// widget's consent identification; an unknown document type is refused by the gateway, naming
+/// the entry.
+#[tokio::test]
+async fn a_widget_token_carries_the_ofda_consent_identification() {
+    let app = TestApp::start().await;
+    let body = json!({
+        "region": "br",
+        "identification_info": [
+            {"type": "CPF", "number": "76109277673", "name": "Ana Silva"},
+            {"type": "CNPJ", "number": "60701190000104", "name": "Loja Ltda"}
+        ]
+    });
+    let (status, token) = json(app.post("/v1/widget-token", "alice", body).await).await;
+    assert_eq!(status, 200, "{token}");
+    let seen = app.fakes.token.journal.of("CreateWidgetToken");
+    let sent = &seen.last().unwrap().request;
+    for expected in [
+        "r#type: Cpf, number: \"76109277673\", name: \"Ana Silva\"",
+        "r#type: Cnpj, number: \"60701190000104\", name: \"Loja Ltda\"",
+    ] {
+        assert!(sent.contains(expected), "{expected} in {sent}");
+    }
+
+    let calls = seen.len();
+    let bad = json!({"identification_info": [{"type": "RG", "number": "1", "name": "x"}]});
+    let error = error(app.post("/v1/widget-token", "alice", bad).await, 400).await;
+    assert_eq!(error["field"], "identification_info[0].type");
+    assert_eq!(app.fakes.token.journal.of("CreateWidgetToken").len(), calls);
 }
