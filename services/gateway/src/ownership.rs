@@ -48,7 +48,9 @@ impl OwnershipCache {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Instant>> {
-        self.confirmed.lock().unwrap_or_else(PoisonError::into_inner)
+        self.confirmed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -85,6 +87,9 @@ mod tests {
             cache.confirm("alice", &n.to_string());
         }
         assert!(cache.lock().len() <= CAPACITY);
-        assert!(cache.owns("alice", &CAPACITY.to_string()), "the newest is kept");
+        assert!(
+            cache.owns("alice", &CAPACITY.to_string()),
+            "the newest is kept"
+        );
     }
 }

@@ -30,8 +30,8 @@ use regions::RegionsConfig;
 use secrecy::ExposeSecret as _;
 
 pub use config::{
-    BelvoConfig, Config, DEFAULT_ADMIN_PORT, DEFAULT_PORT, ENV_PREFIX, LinkServiceConfig, MigrateConfig,
-    MIN_EXTERNAL_ID_KEY_LEN,
+    BelvoConfig, Config, DEFAULT_ADMIN_PORT, DEFAULT_PORT, ENV_PREFIX, LinkServiceConfig,
+    MIN_EXTERNAL_ID_KEY_LEN, MigrateConfig,
 };
 pub use error::{
     REASON_EXTERNAL_ID_NOT_FOUND, REASON_LINK_NOT_FOUND, REASON_LINK_SERVICE_NOT_CONFIGURED,

@@ -124,18 +124,18 @@ impl Store {
              FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit",
         );
         sqlx::query(insert)
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(record.issued_at.timestamp_millis())
-        .bind(record.owner)
-        .bind(record.region)
-        .bind(record.external_id)
-        .bind(record.link_id.clone())
-        .bind(products)
-        .bind(resources)
-        .bind(record.caller)
-        .bind(record.request_id)
-        .execute(self.db.pool())
-        .await?;
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(record.issued_at.timestamp_millis())
+            .bind(record.owner)
+            .bind(record.region)
+            .bind(record.external_id)
+            .bind(record.link_id.clone())
+            .bind(products)
+            .bind(resources)
+            .bind(record.caller)
+            .bind(record.request_id)
+            .execute(self.db.pool())
+            .await?;
         Ok(())
     }
 }
@@ -207,12 +207,11 @@ mod tests {
             })
             .await
             .unwrap();
-        let (owner, setting): (String, String) = sqlx::query_as(
-            "SELECT owner, current_setting('synchronous_commit') FROM token_audit",
-        )
-        .fetch_one(db.pool())
-        .await
-        .unwrap();
+        let (owner, setting): (String, String) =
+            sqlx::query_as("SELECT owner, current_setting('synchronous_commit') FROM token_audit")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
         assert_eq!(owner, "alice");
         assert_eq!(setting, "on");
     }

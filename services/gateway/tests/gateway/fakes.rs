@@ -460,7 +460,10 @@ impl DataService for FakeData {
         };
         let duplicate = !self.webhook_ids.lock().unwrap().insert(id.to_owned());
         if !duplicate {
-            self.webhooks.lock().unwrap().push((r.region, r.body.clone()));
+            self.webhooks
+                .lock()
+                .unwrap()
+                .push((r.region, r.body.clone()));
         }
         Ok(Response::new(IngestWebhookResponse {
             outcome: if duplicate {
