@@ -130,19 +130,6 @@ impl Default for MigrateConfig {
     }
 }
 
-impl MigrateConfig {
-    /// Loads it like [`Config::load`].
-    pub fn load<K, V>(
-        env: impl IntoIterator<Item = (K, V)>,
-    ) -> Result<Self, settings::SettingsError>
-    where
-        K: Into<String>,
-        V: Into<String>,
-    {
-        settings::Loader::new(ENV_PREFIX).env(env).load()
-    }
-}
-
 impl Validate for MigrateConfig {
     fn validate(&self, report: &mut Report) {
         report.section("database", &self.database);

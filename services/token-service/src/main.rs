@@ -33,7 +33,11 @@ async fn main() -> anyhow::Result<()> {
 /// `token-service migrate`: apply the migrations and exit (Kubernetes' migration Job). It
 /// reads only the database and telemetry settings.
 async fn migrate() -> anyhow::Result<()> {
-    let config = settings::exit_on_error(MigrateConfig::load(std::env::vars()));
+    let config = settings::exit_on_error(
+        settings::Loader::new(token_service::ENV_PREFIX)
+            .env(std::env::vars())
+            .load::<MigrateConfig>(),
+    );
     let telemetry =
         telemetry::init("token-service", &config.telemetry).context("cannot start telemetry")?;
     let db = database::Database::connect(&config.database)

@@ -817,7 +817,9 @@ fn migration_job_errors(manifests: &Manifests) -> Vec<String> {
         let env = process_env(manifests, container);
         let loaded = if service == "token-service" {
             let vars = env.iter().map(|(k, v)| (k.clone(), v.clone()));
-            token_service::MigrateConfig::load(vars)
+            settings::Loader::new(token_service::ENV_PREFIX)
+                .env(vars)
+                .load::<token_service::MigrateConfig>()
                 .map(drop)
                 .map_err(|e| e.to_string())
         } else {
