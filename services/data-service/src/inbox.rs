@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use belvo::webhook::{WebhookCode, WebhookEnvelope, WebhookType};
 use connect_proto::link::v1 as link_pb;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 use tonic::Code;
 
 use crate::resource::Resource;
@@ -42,6 +43,10 @@ const RETRY_AFTER_MS: i64 = 10_000;
 
 /// The most webhooks acted on in one batch.
 const MAX_BATCH: usize = 256;
+
+/// How many batches may be acted on at once: a batch waiting on link-service must not hold up
+/// the webhooks behind it. Batches grow only while every slot is busy.
+const BATCHES_IN_FLIGHT: usize = 4;
 
 /// The inbox.
 #[derive(Debug, Clone)]
@@ -136,21 +141,29 @@ impl Inbox {
         Ok((ingested, webhook_id))
     }
 
-    /// Takes whatever has arrived (up to [`MAX_BATCH`]) and acts on it, until shutdown.
+    /// Whenever one of [`BATCHES_IN_FLIGHT`] slots is free, takes whatever has arrived (up to
+    /// [`MAX_BATCH`]) and acts on it; at shutdown, lets the running batches finish.
     async fn process_batches(self, mut arrivals: mpsc::UnboundedReceiver<Arrival>) {
         let stop = self.engine.stop.clone();
-        let mut batch = Vec::new();
+        let mut running = JoinSet::new();
         loop {
+            while running.try_join_next().is_some() {}
+            if running.len() >= BATCHES_IN_FLIGHT {
+                running.join_next().await;
+            }
+            let mut batch = Vec::new();
             tokio::select! {
-                () = stop.triggered() => return,
+                () = stop.triggered() => break,
                 count = arrivals.recv_many(&mut batch, MAX_BATCH) => {
                     if count == 0 {
-                        return;
+                        break;
                     }
                 }
             }
-            self.process_batch(std::mem::take(&mut batch)).await;
+            let inbox = self.clone();
+            running.spawn(async move { inbox.process_batch(batch).await });
         }
+        while running.join_next().await.is_some() {}
     }
 
     /// Acts once per group of identical webhooks (same region, link, type and code), the

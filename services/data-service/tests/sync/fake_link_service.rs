@@ -13,6 +13,8 @@ pub(crate) struct FakeLinkService {
     /// When set, AdoptLink attributes any link to this owner (as if its external id were theirs).
     pub(crate) adopt_as: Option<String>,
     pub(crate) adoptions: Arc<Mutex<Vec<pb::AdoptLinkRequest>>>,
+    /// When set, ApplyLinkEvent records the event, then answers only once it gets a permit.
+    pub(crate) hold_events: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl FakeLinkService {
@@ -68,6 +70,9 @@ impl LinkService for FakeLinkService {
         request: Request<pb::ApplyLinkEventRequest>,
     ) -> Result<Response<pb::ApplyLinkEventResponse>, Status> {
         self.events.lock().unwrap().push(request.into_inner());
+        if let Some(hold) = &self.hold_events {
+            hold.acquire().await.unwrap().forget();
+        }
         Ok(Response::new(pb::ApplyLinkEventResponse {
             link: None,
             previous_status: 0,

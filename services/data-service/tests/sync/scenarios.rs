@@ -3,6 +3,9 @@
 use connect_proto::data::v1 as pb;
 use database::Backend;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::both_backends;
 use crate::support::{Harness, REGION, fast_sync};
 use data_service::config::SyncConfig;
@@ -433,6 +436,54 @@ async fn link_events(backend: Backend) {
     h.stop().await;
 }
 
+both_backends!(
+    a_webhook_waiting_on_link_service_does_not_hold_up_the_others,
+    held_link_service
+);
+async fn held_link_service(backend: Backend) {
+    let hold = Arc::new(tokio::sync::Semaphore::new(0));
+    let fake = crate::fake_link_service::FakeLinkService {
+        hold_events: Some(Arc::clone(&hold)),
+        ..Default::default()
+    };
+    let url = fake.start().await;
+    let client = grpc_runtime::client::ClientConfig::new(url);
+    let Some(mut h) = Harness::start_with(backend, fast_sync(), Some(client)).await else {
+        return;
+    };
+    let link = h.create_link("bnk100", &["TRANSACTIONS"]).await;
+    h.register(link, &["TRANSACTIONS"]).await;
+    let data_webhook = h.webhooks(link, 1).await.remove(0);
+    let link_event = h.trigger(link, "LINK", "token_required").await;
+    let mut data = h.data.clone();
+    let waiting = tokio::spawn(async move {
+        data.ingest_webhook(pb::IngestWebhookRequest {
+            region: REGION.into(),
+            body: serde_json::to_vec(&link_event).unwrap(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .outcome
+    });
+    let events = Arc::clone(&fake.events);
+    crate::support::eventually(Duration::from_secs(10), move || {
+        let arrived = !events.lock().unwrap().is_empty();
+        async move { arrived.then_some(()) }
+    })
+    .await
+    .expect("link-service got the LINK event");
+    // link-service holds the LINK event; a data webhook behind it is still acted on.
+    let outcome = tokio::time::timeout(Duration::from_secs(10), h.ingest(&data_webhook))
+        .await
+        .expect("the data webhook waited for the held LINK event");
+    assert_eq!(outcome, pb::IngestOutcome::Accepted);
+    assert!(!waiting.is_finished());
+    hold.add_permits(1);
+    assert_eq!(waiting.await.unwrap(), pb::IngestOutcome::Accepted as i32);
+    h.stop().await;
+}
+
 both_backends!(purge_and_link_deleted_remove_a_links_data, purge);
 async fn purge(backend: Backend) {
     let Some(mut h) = Harness::start(backend, fast_sync()).await else {
@@ -718,7 +769,6 @@ both_backends!(
 );
 async fn killed_worker(backend: Backend) {
     use belvo_emulator::{Fault, FaultSpec, Scale};
-    use std::time::Duration;
     // No workers in the service: this test runs and kills them itself.
     let sync = data_service::config::SyncConfig {
         workers: 0,
