@@ -219,6 +219,19 @@ async fn grpcurl_lists_describes_checks_health_and_calls() {
         bad.stderr
     );
     assert!(bad.stderr.contains("unknown region"), "{}", bad.stderr);
+    // Reflection describes google.rpc's details too: grpcurl prints the violation as JSON.
+    assert!(
+        bad.stderr
+            .contains(r#""@type":"type.googleapis.com/google.rpc.BadRequest""#),
+        "{}",
+        bad.stderr
+    );
+    assert!(
+        bad.stderr
+            .contains(r#""fieldViolations":[{"field":"region""#),
+        "{}",
+        bad.stderr
+    );
     assert!(
         bad.stdout.contains("x-request-id: grpcurl-bad-1"),
         "{}",
