@@ -77,7 +77,9 @@ fn job_from_row(row: &sqlx::any::AnyRow) -> Result<Option<Job>, sqlx::Error> {
 
 impl Store {
     /// Schedules a pull of one link's resource. A job already pending for it absorbs this one
-    /// (a full pull wins over an incremental one), so a burst of webhooks makes one pull.
+    /// (a full pull wins over an incremental one), so a burst of webhooks makes one pull. The
+    /// job and its `pending` status commit together: a worker that claimed the job and
+    /// finished it before the status was written would otherwise leave it `pending` for good.
     pub async fn enqueue_job(
         &self,
         link_id: &str,
@@ -86,6 +88,7 @@ impl Store {
         expected_rows: Option<i64>,
         now: i64,
     ) -> Result<(), StoreError> {
+        let mut tx = self.db.pool().begin().await?;
         sqlx::query(
             "INSERT INTO sync_jobs (id, link_id, resource, mode, state, attempts, run_after, \
              generation, rows_written, expected_rows, created_at, updated_at) \
@@ -102,10 +105,11 @@ impl Store {
         .bind(mode.as_str())
         .bind(now)
         .bind(expected_rows)
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await?;
-        self.mark_pending(link_id, resource, expected_rows, now)
-            .await
+        Store::mark_pending(&mut tx, link_id, resource, expected_rows, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Claims the next due job for `worker` until `lease_until`: a pending job whose link and

@@ -60,7 +60,7 @@ pub struct StatusRow {
 impl Store {
     /// A pull is scheduled (a running pull keeps showing as running).
     pub(super) async fn mark_pending(
-        &self,
+        tx: &mut Transaction<'static, Any>,
         link_id: &str,
         resource: Resource,
         expected: Option<i64>,
@@ -79,7 +79,7 @@ impl Store {
         .bind(resource.name())
         .bind(expected)
         .bind(now)
-        .execute(self.db.pool())
+        .execute(&mut **tx)
         .await?;
         Ok(())
     }
