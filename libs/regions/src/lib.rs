@@ -7,7 +7,8 @@
 //!
 //! It is loaded once at start-up from a TOML file plus environment overrides, and validated
 //! with every problem reported at once, each naming its region and field. The environment is
-//! always passed in explicitly ([`RegionsConfig::load`]); only
+//! always passed in explicitly ([`RegionsConfig::load`]), with the secrets the process uses
+//! ([`SecretsUsed`]); only
 //! [`RegionsConfig::from_process_env`] reads the process environment, and nothing here changes
 //! it. Secrets are `secrecy::SecretString`s: `Debug` shows `[REDACTED]`, and no error message
 //! carries a secret's value.
@@ -52,6 +53,30 @@ pub use types::{
     ParseEnumError, ParseRetentionError, Product, RateBudget, StaleIn, WidgetFamily,
 };
 
+/// Which of a region's secrets a process resolves. Each service loads only those it uses, so
+/// the internet-facing gateway never holds Belvo's API keys and the services that call Belvo
+/// never hold the webhook `Authorization` value; what is not used need not be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretsUsed {
+    /// Both (tools and tests).
+    All,
+    /// Belvo's API keys (`secret_id`, `secret_password`): token-, link- and data-service. The
+    /// webhook `Authorization` value is then absent.
+    BelvoKeys,
+    /// The webhook `Authorization` value: the gateway. The API keys are then empty.
+    WebhookAuthorization,
+}
+
+impl SecretsUsed {
+    fn belvo_keys(self) -> bool {
+        matches!(self, Self::All | Self::BelvoKeys)
+    }
+
+    fn webhook_authorization(self) -> bool {
+        matches!(self, Self::All | Self::WebhookAuthorization)
+    }
+}
+
 /// The variable naming the configuration file when no path is passed to the loader.
 pub const FILE_VAR: &str = "REGIONS_FILE";
 /// The variable that overrides the file's `default_region`.
@@ -91,8 +116,12 @@ impl RegionsConfig {
     /// from `env`. Secret references (`{ env = … }`) are resolved from `env` too, and relative
     /// secret file paths from the configuration file's folder. `env` is never the process
     /// environment unless the caller makes it so ([`Self::from_process_env`]); when a variable
-    /// appears twice the last one wins.
-    pub fn load<I, K, V>(path: Option<&Path>, env: I) -> Result<Self, ConfigError>
+    /// appears twice the last one wins. Only the secrets in `used` are resolved.
+    pub fn load<I, K, V>(
+        path: Option<&Path>,
+        env: I,
+        used: SecretsUsed,
+    ) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = (K, V)>,
         K: Into<String>,
@@ -110,27 +139,33 @@ impl RegionsConfig {
             path: path.clone(),
             source,
         })?;
-        build(&text, &path.display().to_string(), path.parent(), &env)
+        build(
+            &text,
+            &path.display().to_string(),
+            path.parent(),
+            &env,
+            used,
+        )
     }
 
     /// [`Self::load`] with the process environment (variables that are not valid UTF-8 are
     /// skipped). For `main`; libraries and tests pass their environment to `load`.
-    pub fn from_process_env(path: Option<&Path>) -> Result<Self, ConfigError> {
+    pub fn from_process_env(path: Option<&Path>, used: SecretsUsed) -> Result<Self, ConfigError> {
         let vars = std::env::vars_os()
             .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)));
-        Self::load(path, vars)
+        Self::load(path, vars, used)
     }
 
     /// Validates configuration text (a shipped file, or one built by a test), with overrides
-    /// and secrets from `env` as in [`Self::load`]. Relative secret file paths are relative to
-    /// the current directory.
+    /// and every secret from `env` as in [`Self::load`]. Relative secret file paths are
+    /// relative to the current directory.
     pub fn from_toml_str<I, K, V>(toml: &str, env: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = (K, V)>,
         K: Into<String>,
         V: Into<String>,
     {
-        build(toml, "<inline TOML>", None, &collect(env))
+        build(toml, "<inline TOML>", None, &collect(env), SecretsUsed::All)
     }
 }
 
@@ -148,6 +183,7 @@ fn build(
     origin: &str,
     base_dir: Option<&Path>,
     env: &BTreeMap<String, String>,
+    used: SecretsUsed,
 ) -> Result<RegionsConfig, ConfigError> {
     let mut file: raw::RawFile = toml::from_str(text).map_err(|err| {
         let (line, column) = match err.span() {
@@ -166,7 +202,14 @@ fn build(
     })?;
     let mut problems = Vec::new();
     let default_from = overrides::apply(&mut file, env, &mut problems);
-    let config = validate::config(file, default_from.as_deref(), env, base_dir, &mut problems);
+    let config = validate::config(
+        file,
+        default_from.as_deref(),
+        env,
+        base_dir,
+        used,
+        &mut problems,
+    );
     match config {
         Some(config) if problems.is_empty() => Ok(config),
         _ => {

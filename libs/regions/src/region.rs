@@ -131,12 +131,13 @@ impl Region {
         self.environment.base_url()
     }
 
-    /// Belvo's Secret Key ID.
+    /// Belvo's Secret Key ID (empty unless loaded with [`crate::SecretsUsed::BelvoKeys`] or
+    /// `All`).
     pub fn secret_id(&self) -> &SecretString {
         &self.secret_id
     }
 
-    /// Belvo's Secret Key password.
+    /// Belvo's Secret Key password (empty unless loaded with the keys, as [`Self::secret_id`]).
     pub fn secret_password(&self) -> &SecretString {
         &self.secret_password
     }
@@ -184,7 +185,7 @@ impl Region {
 
     /// The exact `Authorization` header value Belvo sends with webhooks (`Bearer …` or
     /// `Basic …`), compare in constant time. `None`: the region accepts unauthenticated webhooks
-    /// (refused in production).
+    /// (refused in production), or it was loaded without it ([`crate::SecretsUsed::BelvoKeys`]).
     pub fn webhook_authorization(&self) -> Option<&SecretString> {
         self.webhook_authorization.as_ref()
     }

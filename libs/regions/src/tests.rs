@@ -169,8 +169,12 @@ fn every_shipped_file_is_embedded_and_validates() {
             .find(|(n, _)| *n == name)
             .unwrap_or_else(|| panic!("{name} is not in shipped::ALL"));
         assert_eq!(embedded.1, on_disk, "{name}: shipped::ALL is stale");
-        let config = RegionsConfig::load(Some(&path), shipped_env(&name, secrets.path()))
-            .unwrap_or_else(|err| panic!("{name} does not validate:\n{err}"));
+        let config = RegionsConfig::load(
+            Some(&path),
+            shipped_env(&name, secrets.path()),
+            SecretsUsed::All,
+        )
+        .unwrap_or_else(|err| panic!("{name} does not validate:\n{err}"));
         assert!(!config.regions().is_empty());
         seen += 1;
     }
@@ -419,6 +423,49 @@ fn secrets_come_from_the_given_environment() {
 }
 
 #[test]
+fn each_process_resolves_only_the_secrets_it_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("regions.toml");
+    let toml = add(
+        &with(
+            MX,
+            "environment = \"sandbox\"",
+            "environment = \"production\"",
+        ),
+        "mx",
+        "webhook_authorization = { env = \"MX_WEBHOOK\" }",
+    );
+    std::fs::write(&path, toml).unwrap();
+    let load =
+        |env: &[(&str, &str)], used| RegionsConfig::load(Some(&path), env.iter().copied(), used);
+    let webhook = ("MX_WEBHOOK", "Bearer hook-token-51");
+
+    // The gateway: the webhook value, no API keys (none set, none held).
+    let gateway = load(&[webhook], SecretsUsed::WebhookAuthorization).unwrap();
+    let mx = gateway.default_region();
+    assert_eq!(
+        mx.webhook_authorization().unwrap().expose_secret(),
+        "Bearer hook-token-51"
+    );
+    assert!(mx.secret_id().expose_secret().is_empty());
+    assert!(mx.secret_password().expose_secret().is_empty());
+
+    // A service that calls Belvo: the keys, and no webhook value even in production.
+    let service = load(ENV, SecretsUsed::BelvoKeys).unwrap();
+    let mx = service.default_region();
+    assert_eq!(mx.secret_id().expose_secret(), MX_ID);
+    assert!(mx.webhook_authorization().is_none());
+
+    // Each still needs what it uses; All needs both.
+    let err = load(ENV, SecretsUsed::WebhookAuthorization).unwrap_err();
+    assert!(err.to_string().contains("MX_WEBHOOK"), "{err}");
+    let err = load(&[webhook], SecretsUsed::BelvoKeys).unwrap_err();
+    assert!(err.to_string().contains("MX_ID"), "{err}");
+    assert!(load(ENV, SecretsUsed::All).is_err());
+    assert!(load(&env_plus(&[webhook]), SecretsUsed::All).is_ok());
+}
+
+#[test]
 fn the_process_environment_is_not_read() {
     // PATH is set in the process, but not in the environment handed to the loader.
     assert!(std::env::var_os("PATH").is_some());
@@ -460,7 +507,7 @@ fn secrets_from_files_lose_their_trailing_newline_and_resolve_next_to_the_config
     );
     let path = dir.path().join("regions.toml");
     std::fs::write(&path, toml).unwrap();
-    let config = RegionsConfig::load(Some(&path), ENV.iter().copied()).unwrap();
+    let config = RegionsConfig::load(Some(&path), ENV.iter().copied(), SecretsUsed::All).unwrap();
     let mx = config.default_region();
     assert_eq!(mx.secret_id().expose_secret(), "file-id");
     // Only line endings are trimmed; other whitespace may be part of a secret.
@@ -766,17 +813,23 @@ fn the_file_comes_from_the_argument_or_regions_file() {
     let path = dir.path().join("regions.toml");
     std::fs::write(&path, MX).unwrap();
     let path_text = path.display().to_string();
-    let from_var = RegionsConfig::load(None, env_plus(&[("REGIONS_FILE", &path_text)])).unwrap();
+    let from_var = RegionsConfig::load(
+        None,
+        env_plus(&[("REGIONS_FILE", &path_text)]),
+        SecretsUsed::All,
+    )
+    .unwrap();
     assert_eq!(from_var.default_region().id().as_str(), "mx");
 
     // An explicit path wins over REGIONS_FILE.
     let explicit = RegionsConfig::load(
         Some(&path),
         env_plus(&[("REGIONS_FILE", "/nonexistent/regions.toml")]),
+        SecretsUsed::All,
     );
     assert!(explicit.is_ok());
 
-    let none = RegionsConfig::load(None, ENV.iter().copied()).unwrap_err();
+    let none = RegionsConfig::load(None, ENV.iter().copied(), SecretsUsed::All).unwrap_err();
     assert!(matches!(none, ConfigError::NoFile));
     assert_eq!(
         none.to_string(),
@@ -784,7 +837,8 @@ fn the_file_comes_from_the_argument_or_regions_file() {
     );
 
     let missing = dir.path().join("missing.toml");
-    let err = RegionsConfig::load(Some(&missing), ENV.iter().copied()).unwrap_err();
+    let err =
+        RegionsConfig::load(Some(&missing), ENV.iter().copied(), SecretsUsed::All).unwrap_err();
     assert!(matches!(&err, ConfigError::Read { path, .. } if path == &missing));
     assert!(std::error::Error::source(&err).is_some());
 }

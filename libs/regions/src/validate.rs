@@ -13,6 +13,7 @@ use belvo::Environment;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use crate::SecretsUsed;
 use crate::error::Problem;
 use crate::overrides::env_key;
 use crate::raw::{RawBranding, RawCallbackUrls, RawConsent, RawFile, RawProduct, RawRegion};
@@ -40,6 +41,7 @@ pub(crate) fn config(
     default_from: Option<&str>,
     env: &BTreeMap<String, String>,
     base_dir: Option<&Path>,
+    used: SecretsUsed,
     problems: &mut Vec<Problem>,
 ) -> Option<RegionsConfig> {
     if file.regions.0.is_empty() {
@@ -98,6 +100,7 @@ pub(crate) fn config(
         let mut cx = Cx {
             id: &id,
             origins: &raw.origins,
+            used,
             problems: &mut *problems,
         };
         if let Some(region) = region(&mut cx, &raw, env, base_dir) {
@@ -132,6 +135,7 @@ fn id_problem(id: &str) -> Option<String> {
 struct Cx<'a> {
     id: &'a str,
     origins: &'a BTreeMap<&'static str, String>,
+    used: SecretsUsed,
     problems: &'a mut Vec<Problem>,
 }
 
@@ -355,31 +359,40 @@ fn region(
             var(field)
         )
     };
-    let secret_id_ref = cx.required(
-        "secret_id",
-        raw.secret_id.as_ref(),
-        &secret_hint("SECRET_ID"),
-    );
-    let secret_id = cx.secret(
-        "secret_id",
-        secret_id_ref,
-        environment.as_ref(),
-        env,
-        base_dir,
-    );
-    let secret_password_ref = cx.required(
-        "secret_password",
-        raw.secret_password.as_ref(),
-        &secret_hint("SECRET_PASSWORD"),
-    );
-    let secret_password = cx.secret(
-        "secret_password",
-        secret_password_ref,
-        environment.as_ref(),
-        env,
-        base_dir,
-    );
-    let webhook_authorization = webhook_authorization(cx, raw, environment.as_ref(), env, base_dir);
+    let (secret_id, secret_password) = if cx.used.belvo_keys() {
+        let secret_id_ref = cx.required(
+            "secret_id",
+            raw.secret_id.as_ref(),
+            &secret_hint("SECRET_ID"),
+        );
+        let secret_id = cx.secret(
+            "secret_id",
+            secret_id_ref,
+            environment.as_ref(),
+            env,
+            base_dir,
+        );
+        let secret_password_ref = cx.required(
+            "secret_password",
+            raw.secret_password.as_ref(),
+            &secret_hint("SECRET_PASSWORD"),
+        );
+        let secret_password = cx.secret(
+            "secret_password",
+            secret_password_ref,
+            environment.as_ref(),
+            env,
+            base_dir,
+        );
+        (secret_id, secret_password)
+    } else {
+        (Some(SecretString::default()), Some(SecretString::default()))
+    };
+    let webhook_authorization = if cx.used.webhook_authorization() {
+        webhook_authorization(cx, raw, environment.as_ref(), env, base_dir)
+    } else {
+        Some(None)
+    };
 
     let rate_budget = rate_budget(cx, raw);
     let branding = cx

@@ -6,7 +6,7 @@ use data_service::app::App;
 use data_service::belvo_clients::BelvoClients;
 use data_service::config::Config;
 use grpc_runtime::Shutdown;
-use regions::RegionsConfig;
+use regions::{RegionsConfig, SecretsUsed};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -24,7 +24,10 @@ async fn main() -> anyhow::Result<()> {
         telemetry.shutdown()?;
         return Ok(());
     }
-    let regions = match RegionsConfig::from_process_env(config.regions_file.as_deref()) {
+    let regions = match RegionsConfig::from_process_env(
+        config.regions_file.as_deref(),
+        SecretsUsed::BelvoKeys,
+    ) {
         Ok(regions) => regions,
         Err(e) => {
             tracing::error!(error = %e, "invalid regions configuration");

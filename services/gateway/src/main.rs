@@ -38,7 +38,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(config: GatewayConfig) -> Result<(), Box<dyn std::error::Error>> {
-    let regions = regions::RegionsConfig::from_process_env(config.regions_file.as_deref())?;
+    let regions = regions::RegionsConfig::from_process_env(
+        config.regions_file.as_deref(),
+        regions::SecretsUsed::WebhookAuthorization,
+    )?;
     let shutdown = Shutdown::new();
     shutdown.listen_for_signals()?;
     let app = Application::build(config, regions, shutdown).await?;

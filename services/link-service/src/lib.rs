@@ -22,7 +22,7 @@ use connect_proto::link::v1::link_service_server::LinkServiceServer;
 use database::{Database, DatabaseError};
 use grpc_runtime::client::{ClientError, connect_lazy};
 use grpc_runtime::{Drain, Listeners, RunningServer, ServerError, ServiceSet, Shutdown, serve};
-use regions::RegionsConfig;
+use regions::{RegionsConfig, SecretsUsed};
 
 pub use config::{Config, ENV_PREFIX};
 pub use error::{
@@ -72,7 +72,8 @@ impl Application {
         K: Into<String>,
         V: Into<String>,
     {
-        let regions = RegionsConfig::load(config.regions_file.as_deref(), env)?;
+        let regions =
+            RegionsConfig::load(config.regions_file.as_deref(), env, SecretsUsed::BelvoKeys)?;
         Self::build_with(config, regions).await
     }
 

@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use connect_proto::token::v1::token_service_server::TokenServiceServer;
 use database::{Database, DatabaseError};
 use grpc_runtime::{Drain, Listeners, RunningServer, ServerError, ServiceSet, Shutdown};
-use regions::RegionsConfig;
+use regions::{RegionsConfig, SecretsUsed};
 use secrecy::ExposeSecret as _;
 
 pub use config::{
@@ -88,7 +88,8 @@ impl Application {
         K: Into<String>,
         V: Into<String>,
     {
-        let regions = RegionsConfig::load(config.regions_file.as_deref(), env)?;
+        let regions =
+            RegionsConfig::load(config.regions_file.as_deref(), env, SecretsUsed::BelvoKeys)?;
         let links = match &config.link_service.url {
             Some(url) => Some(
                 LinkDirectory::connect_lazy(

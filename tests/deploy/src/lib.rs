@@ -402,7 +402,8 @@ pub fn container_violations(manifests: &Manifests) -> Vec<String> {
 /// directions; no Service or PodDisruptionBudget selecting a Job's pods; gRPC probes on the
 /// gRPC services and HTTP probes on the gateway; each gRPC service's schema changed only by a
 /// migration Job (`RUN_MIGRATIONS` false, a Job container running its image with `migrate`
-/// on the same database Secret); no Secret objects (values never live in the repository); no
+/// on the same database Secret); only the Belvo secrets each service uses (the gateway no API
+/// keys, the others no webhook Authorization); no Secret objects (values never live in the repository); no
 /// Belvo emulator anywhere; no dev login; the gateway in `production`.
 pub fn production_violations(manifests: &Manifests) -> Vec<String> {
     let mut out = container_violations(manifests);
@@ -477,6 +478,42 @@ pub fn production_violations(manifests: &Manifests) -> Vec<String> {
             }
         }
         out.extend(migration_violations(manifests, service, prefix, container));
+    }
+
+    // Each pod gets only the Belvo secrets its service uses: the internet-facing gateway the
+    // webhook Authorization, never the API keys; the services the keys, never the webhook value.
+    for service in SERVICES {
+        let Some(container) = manifests
+            .get("Deployment", service)
+            .and_then(|d| d.pointer("/spec/template/spec/containers/0"))
+        else {
+            continue;
+        };
+        let unused: &[&str] = if service == "gateway" {
+            &["secret-id", "secret-password"]
+        } else {
+            &["webhook-authorization"]
+        };
+        for entry in container
+            .get("env")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let reference = entry.pointer("/valueFrom/secretKeyRef");
+            let secret = reference
+                .and_then(|r| r.get("name"))
+                .and_then(Value::as_str);
+            let key = reference.and_then(|r| r.get("key")).and_then(Value::as_str);
+            if let (Some(secret), Some(key)) = (secret, key)
+                && secret.starts_with("belvo-")
+                && unused.contains(&key)
+            {
+                out.push(format!(
+                    "Deployment {service}: gets {secret}/{key}, which it does not use"
+                ));
+            }
+        }
     }
 
     // The ingress exposes the public API, never the gateway's /metrics or health endpoints.

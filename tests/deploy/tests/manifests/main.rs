@@ -437,6 +437,23 @@ fn the_production_checks_catch_a_missing_policy_emulator_and_dev_login() {
             .contains("Deployment data-service: no Ingress NetworkPolicy of its own"),
         "{without_data_policy}"
     );
+    let gateway_with_keys = mutate(&|o| {
+        for x in o
+            .iter_mut()
+            .filter(|x| kind_of(x) == "Deployment" && name_of(x) == "gateway")
+        {
+            let env = x
+                .pointer_mut("/spec/template/spec/containers/0/env")
+                .and_then(Value::as_array_mut)
+                .unwrap();
+            env.push(json!({"name": "BELVO_MX_SECRET_ID", "valueFrom": {"secretKeyRef": {"name": "belvo-mx", "key": "secret-id"}}}));
+        }
+    });
+    assert!(
+        gateway_with_keys
+            .contains("Deployment gateway: gets belvo-mx/secret-id, which it does not use"),
+        "{gateway_with_keys}"
+    );
     let with_emulator = mutate(&|o| {
         let mut emulator = good_deployment();
         emulator["metadata"]["name"] = json!("belvo-emulator");
@@ -744,14 +761,24 @@ fn every_service_environment_loads_into_its_configuration_and_regions() {
                 .iter()
                 .any(|m| format!("{}/regions.toml", m["mountPath"].as_str().unwrap()) == *file);
             assert!(mounted, "{overlay} {service}: {file} is not mounted");
-            // The regions file validates with the secrets this pod gets.
+            // The regions file validates with the secrets this pod gets, loaded as the
+            // service loads it: the gateway only the webhook Authorization, the others only
+            // Belvo's API keys (tests/deploy/src/lib.rs checks that each gets no more).
             let region_env: Vec<(String, String)> = env
                 .iter()
                 .filter(|(k, _)| k.starts_with("BELVO_") || k.starts_with("REGION"))
                 .filter(|(k, _)| k.as_str() != "REGIONS_FILE")
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            if let Err(err) = regions::RegionsConfig::from_toml_str(&regions, region_env) {
+            let used = if service == "gateway" {
+                regions::SecretsUsed::WebhookAuthorization
+            } else {
+                regions::SecretsUsed::BelvoKeys
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("regions.toml");
+            std::fs::write(&path, &regions).unwrap();
+            if let Err(err) = regions::RegionsConfig::load(Some(&path), region_env, used) {
                 panic!("{overlay} {service}: the regions file does not load:\n{err}");
             }
         }
