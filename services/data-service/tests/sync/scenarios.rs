@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::both_backends;
-use crate::support::{Harness, REGION, fast_sync};
+use crate::support::{Harness, fast_sync, ingest};
 use data_service::config::SyncConfig;
 
 both_backends!(historical_sync_stores_exactly_belvos_rows, historical_sync);
@@ -124,23 +124,11 @@ async fn burst(backend: Backend) {
     let sends = (0..50).map(|n| {
         let mut event = event.clone();
         event["webhook_id"] = format!("burst-{n}").into();
-        let mut data = h.data.clone();
-        async move {
-            data.ingest_webhook(pb::IngestWebhookRequest {
-                region: REGION.into(),
-                body: serde_json::to_vec(&event).unwrap(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .outcome
-        }
+        ingest(h.data.clone(), event)
     });
     let outcomes = futures::future::join_all(sends).await;
     assert!(
-        outcomes
-            .iter()
-            .all(|o| *o == pb::IngestOutcome::Accepted as i32),
+        outcomes.iter().all(|o| *o == pb::IngestOutcome::Accepted),
         "{outcomes:?}"
     );
     let events = h
@@ -455,17 +443,7 @@ async fn held_link_service(backend: Backend) {
     h.register(link, &["TRANSACTIONS"]).await;
     let data_webhook = h.webhooks(link, 1).await.remove(0);
     let link_event = h.trigger(link, "LINK", "token_required").await;
-    let mut data = h.data.clone();
-    let waiting = tokio::spawn(async move {
-        data.ingest_webhook(pb::IngestWebhookRequest {
-            region: REGION.into(),
-            body: serde_json::to_vec(&link_event).unwrap(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .outcome
-    });
+    let waiting = tokio::spawn(ingest(h.data.clone(), link_event));
     let events = Arc::clone(&fake.events);
     crate::support::eventually(Duration::from_secs(10), move || {
         let arrived = !events.lock().unwrap().is_empty();
@@ -480,7 +458,7 @@ async fn held_link_service(backend: Backend) {
     assert_eq!(outcome, pb::IngestOutcome::Accepted);
     assert!(!waiting.is_finished());
     hold.add_permits(1);
-    assert_eq!(waiting.await.unwrap(), pb::IngestOutcome::Accepted as i32);
+    assert_eq!(waiting.await.unwrap(), pb::IngestOutcome::Accepted);
     h.stop().await;
 }
 

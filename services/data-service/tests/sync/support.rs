@@ -194,16 +194,7 @@ impl Harness {
 
     /// Feeds one webhook body to data-service.
     pub(crate) async fn ingest(&mut self, event: &Value) -> pb::IngestOutcome {
-        let response = self
-            .data
-            .ingest_webhook(pb::IngestWebhookRequest {
-                region: REGION.into(),
-                body: serde_json::to_vec(event).unwrap(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        pb::IngestOutcome::try_from(response.outcome).unwrap()
+        ingest(self.data.clone(), event.clone()).await
     }
 
     /// Waits until `resource` of `link` has succeeded with `records` rows.
@@ -330,4 +321,20 @@ macro_rules! both_backends {
             }
         }
     };
+}
+
+/// Feeds a webhook body to `IngestWebhook` (owning its client, so that many can run at once).
+pub(crate) async fn ingest(
+    mut data: DataServiceClient<Channel>,
+    event: Value,
+) -> pb::IngestOutcome {
+    let response = data
+        .ingest_webhook(pb::IngestWebhookRequest {
+            region: REGION.into(),
+            body: serde_json::to_vec(&event).unwrap(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    pb::IngestOutcome::try_from(response.outcome).unwrap()
 }
