@@ -352,42 +352,26 @@ fn region(
             .unwrap_or(DEFAULT_HOSTED_WIDGET_URL),
     );
 
-    let secret_hint = |field: &str| {
-        format!(
+    // A Belvo API key: required and resolved when this process uses the keys, else empty.
+    let api_key = |cx: &mut Cx<'_>, key: &str, reference: Option<&SecretRef>, var_field: &str| {
+        if !cx.used.belvo_keys() {
+            return Some(SecretString::default());
+        }
+        let hint = format!(
             "use {{ env = \"VAR\" }} or {{ file = \"/path\" }}, or set {} or {}_FILE",
-            var(field),
-            var(field)
-        )
+            var(var_field),
+            var(var_field)
+        );
+        let reference = cx.required(key, reference, &hint);
+        cx.secret(key, reference, environment.as_ref(), env, base_dir)
     };
-    let (secret_id, secret_password) = if cx.used.belvo_keys() {
-        let secret_id_ref = cx.required(
-            "secret_id",
-            raw.secret_id.as_ref(),
-            &secret_hint("SECRET_ID"),
-        );
-        let secret_id = cx.secret(
-            "secret_id",
-            secret_id_ref,
-            environment.as_ref(),
-            env,
-            base_dir,
-        );
-        let secret_password_ref = cx.required(
-            "secret_password",
-            raw.secret_password.as_ref(),
-            &secret_hint("SECRET_PASSWORD"),
-        );
-        let secret_password = cx.secret(
-            "secret_password",
-            secret_password_ref,
-            environment.as_ref(),
-            env,
-            base_dir,
-        );
-        (secret_id, secret_password)
-    } else {
-        (Some(SecretString::default()), Some(SecretString::default()))
-    };
+    let secret_id = api_key(cx, "secret_id", raw.secret_id.as_ref(), "SECRET_ID");
+    let secret_password = api_key(
+        cx,
+        "secret_password",
+        raw.secret_password.as_ref(),
+        "SECRET_PASSWORD",
+    );
     let webhook_authorization = if cx.used.webhook_authorization() {
         webhook_authorization(cx, raw, environment.as_ref(), env, base_dir)
     } else {
