@@ -109,6 +109,26 @@ impl Segment {
         }
     }
 
+    /// Hands generated object `i` to `f`: as JSON when the query trims fields or the object
+    /// was modified, else for the fast path to write directly.
+    fn emit(
+        &self,
+        i: u64,
+        q: Option<&Query>,
+        trims: bool,
+        f: &mut dyn FnMut(Item<'_>) -> Result<(), serde_json::Error>,
+    ) -> Result<(), serde_json::Error> {
+        if trims || self.overlay.modified.contains_key(&i) {
+            let mut v = self.value(i);
+            if let Some(q) = q {
+                q.trim(&mut v);
+            }
+            f(Item::Value(v))
+        } else {
+            f(Item::Generated(&self.ctx, self.res, i))
+        }
+    }
+
     /// Visits matching objects `offset..offset+limit` in order.
     pub(crate) fn for_each(
         &self,
@@ -145,15 +165,7 @@ impl Segment {
             let mut i = self.nth_live(skip);
             while left > 0 && i < self.hi {
                 if !self.overlay.deleted.contains(&i) {
-                    if trims || self.overlay.modified.contains_key(&i) {
-                        let mut v = self.value(i);
-                        if let Some(q) = q {
-                            q.trim(&mut v);
-                        }
-                        f(Item::Value(v))?;
-                    } else {
-                        f(Item::Generated(&self.ctx, self.res, i))?;
-                    }
+                    self.emit(i, q, trims, f)?;
                     left -= 1;
                 }
                 i += 1;
@@ -172,15 +184,7 @@ impl Segment {
                 skip -= 1;
                 continue;
             }
-            if trims || self.overlay.modified.contains_key(&i) {
-                let mut v = self.value(i);
-                if let Some(q) = q {
-                    q.trim(&mut v);
-                }
-                f(Item::Value(v))?;
-            } else {
-                f(Item::Generated(&self.ctx, self.res, i))?;
-            }
+            self.emit(i, q, trims, f)?;
             left -= 1;
         }
         Ok(())
