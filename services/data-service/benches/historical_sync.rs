@@ -23,11 +23,14 @@
     clippy::expect_used
 )]
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use belvo::{Client, Credentials, Filters, RateBudget, RegisterLink};
-use belvo_emulator::{Account, Config as EmulatorConfig, Emulator, EmulatorHandle, Mode, Scale};
+use belvo::{Client, Filters, RegisterLink};
+use belvo_emulator::EmulatorHandle;
+use common::{ID, PW};
 use connect_proto::data::v1 as pb;
 use connect_proto::data::v1::data_service_client::DataServiceClient;
 use data_service::resource::Resource;
@@ -37,16 +40,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde_json::value::RawValue;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-const ID: &str = "bench-id";
-const PW: &str = "bench-password";
 const PAGE: u32 = 1000;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
 
 struct Knobs {
     total: u64,
@@ -59,11 +53,11 @@ struct Knobs {
 fn main() {
     // `cargo bench` passes `--bench`; libtest-style filters are not supported.
     let knobs = Knobs {
-        total: env_or("BENCH_SCALE", 1_000_000u64),
-        links: env_or("BENCH_LINKS", 100u64),
-        workers: env_or("BENCH_WORKERS", 8usize),
-        connections: env_or("BENCH_DB_CONNECTIONS", 10u32),
-        peer_links: env_or("BENCH_PEER_LINKS", 10usize),
+        total: common::env_or("BENCH_SCALE", 1_000_000u64),
+        links: common::env_or("BENCH_LINKS", 100u64),
+        workers: common::env_or("BENCH_WORKERS", 8usize),
+        connections: common::env_or("BENCH_DB_CONNECTIONS", 10u32),
+        peer_links: common::env_or("BENCH_PEER_LINKS", 10usize),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -84,24 +78,7 @@ async fn run(k: Knobs) {
         k.links, k.workers, k.connections
     );
 
-    let emulator = Emulator::start(EmulatorConfig {
-        mode: Mode::Production,
-        accounts: vec![Account::new(ID, PW)],
-        ..EmulatorConfig::for_tests()
-    })
-    .await
-    .unwrap();
-    emulator.control().set_default_scale(Scale {
-        transactions: per_link,
-        invoices: 0,
-    });
-    let belvo = Client::builder(
-        emulator.url().parse().unwrap(),
-        Credentials::new(ID.to_owned(), PW.to_owned()),
-    )
-    .rate_budget(RateBudget::unlimited())
-    .build()
-    .unwrap();
+    let (emulator, belvo) = common::emulator(per_link).await;
     let mut links = Vec::new();
     for n in 0..k.links {
         let link = belvo

@@ -17,14 +17,15 @@
     clippy::expect_used
 )]
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use belvo::{Client, Credentials, RateBudget, RegisterLink};
-use belvo_emulator::{Account, Config as EmulatorConfig, Emulator, Mode, Scale};
+use belvo::RegisterLink;
 use connect_proto::data::v1 as pb;
 use connect_proto::data::v1::data_service_client::DataServiceClient;
 use data_service::app::App;
@@ -39,16 +40,7 @@ use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tonic::transport::Channel;
 
-const ID: &str = "bench-id";
-const PW: &str = "bench-password";
 const PAGE: usize = 100;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -66,32 +58,15 @@ struct Position {
 }
 
 async fn run() {
-    let rows: u64 = env_or("BENCH_READ_ROWS", 100_000);
-    let rate: u64 = env_or("BENCH_READ_RATE", 200);
-    let secs: u64 = env_or("BENCH_READ_SECS", 10);
-    let concurrency: usize = env_or("BENCH_READ_CONCURRENCY", 8);
+    let rows: u64 = common::env_or("BENCH_READ_ROWS", 100_000);
+    let rate: u64 = common::env_or("BENCH_READ_RATE", 200);
+    let secs: u64 = common::env_or("BENCH_READ_SECS", 10);
+    let concurrency: usize = common::env_or("BENCH_READ_CONCURRENCY", 8);
     let Some(db) = TestDatabase::new(Backend::Postgres).await else {
         println!("read: skipped (PostgreSQL unreachable)");
         return;
     };
-    let emulator = Emulator::start(EmulatorConfig {
-        mode: Mode::Production,
-        accounts: vec![Account::new(ID, PW)],
-        ..EmulatorConfig::for_tests()
-    })
-    .await
-    .unwrap();
-    emulator.control().set_default_scale(Scale {
-        transactions: rows,
-        invoices: 0,
-    });
-    let belvo = Client::builder(
-        emulator.url().parse().unwrap(),
-        Credentials::new(ID.to_owned(), PW.to_owned()),
-    )
-    .rate_budget(RateBudget::unlimited())
-    .build()
-    .unwrap();
+    let (emulator, belvo) = common::emulator(rows).await;
     let shutdown = Shutdown::new();
     let mut database = db.config();
     database.max_connections = 10;

@@ -1,0 +1,41 @@
+//! What both data-service benchmarks set up the same way: knobs from the environment, and the
+//! Belvo emulator in production mode with a client that is not rate limited.
+
+use belvo::{Client, Credentials, RateBudget};
+use belvo_emulator::{Account, Config as EmulatorConfig, Emulator, EmulatorHandle, Mode, Scale};
+
+/// The emulator account's keys.
+pub(crate) const ID: &str = "bench-id";
+pub(crate) const PW: &str = "bench-password";
+
+/// A knob from the environment (`1_000_000` is accepted), or its default.
+pub(crate) fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// The emulator, every new link with `transactions` transactions, and a client for it without
+/// a rate budget (Belvo's 70 per 30 s would be all a benchmark measures).
+pub(crate) async fn emulator(transactions: u64) -> (EmulatorHandle, Client) {
+    let emulator = Emulator::start(EmulatorConfig {
+        mode: Mode::Production,
+        accounts: vec![Account::new(ID, PW)],
+        ..EmulatorConfig::for_tests()
+    })
+    .await
+    .unwrap();
+    emulator.control().set_default_scale(Scale {
+        transactions,
+        invoices: 0,
+    });
+    let belvo = Client::builder(
+        emulator.url().parse().unwrap(),
+        Credentials::new(ID.to_owned(), PW.to_owned()),
+    )
+    .rate_budget(RateBudget::unlimited())
+    .build()
+    .unwrap();
+    (emulator, belvo)
+}
