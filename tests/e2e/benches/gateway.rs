@@ -106,6 +106,31 @@ where
     }
 }
 
+/// Authenticated webhooks for `link_id`, each with a new id, posted to `url` by `clients`
+/// concurrent clients for `duration`.
+async fn webhooks(
+    http: &reqwest::Client,
+    url: String,
+    link_id: &str,
+    clients: usize,
+    duration: Duration,
+) -> Stats {
+    let (http, link_id) = (http.clone(), link_id.to_owned());
+    load(clients, duration, move |_| {
+        let (http, url, body) = (http.clone(), url.clone(), webhook_body(&link_id));
+        async move {
+            http.post(&url)
+                .header("authorization", WEBHOOK_AUTHORIZATION)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await
+}
+
 fn webhook_body(link_id: &str) -> String {
     json!({
         "webhook_id": uuid_like(),
@@ -187,22 +212,7 @@ async fn run() {
 
     // 1. Webhooks with durable storage.
     let url = format!("{}/webhooks/belvo/mx", stack.gateway_url);
-    let stored = {
-        let (http, url, link_id) = (http.clone(), url.clone(), link_id.clone());
-        load(webhook_clients, secs, move |_| {
-            let (http, url, body) = (http.clone(), url.clone(), webhook_body(&link_id));
-            async move {
-                http.post(&url)
-                    .header("authorization", WEBHOOK_AUTHORIZATION)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            }
-        })
-        .await
-    };
+    let stored = webhooks(&http, url, &link_id, webhook_clients, secs).await;
     row("webhooks, stored in PostgreSQL", &stored);
 
     // 1'. The same route with storage off: a second gateway in front of an in-memory
@@ -224,22 +234,7 @@ async fn run() {
         .unwrap();
     let off_url = format!("http://{}/webhooks/belvo/mx", app.local_addr());
     let running = tokio::spawn(app.run_until_stopped());
-    let off = {
-        let (http, link_id) = (http.clone(), link_id.clone());
-        load(webhook_clients, secs, move |_| {
-            let (http, url, body) = (http.clone(), off_url.clone(), webhook_body(&link_id));
-            async move {
-                http.post(&url)
-                    .header("authorization", WEBHOOK_AUTHORIZATION)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            }
-        })
-        .await
-    };
+    let off = webhooks(&http, off_url, &link_id, webhook_clients, secs).await;
     row("webhooks, storage off (in-memory stand-in)", &off);
     shutdown.trigger();
     let _ = running.await;
