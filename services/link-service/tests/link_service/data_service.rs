@@ -104,12 +104,7 @@ async fn deleting_purges_at_data_service_after_belvo(backend: Backend) {
     let Some(bench) = Bench::start(backend).await else {
         return;
     };
-    let id = bench.create_link(&bench.mx, "alice").await;
-    bench
-        .client()
-        .register_link(register("alice", &id.to_string(), "mx"))
-        .await
-        .unwrap();
+    let id = bench.registered_link("alice").await;
     let deleted = bench
         .client()
         .delete_link(DeleteLinkRequest {
@@ -184,12 +179,7 @@ async fn without_a_data_service_nothing_is_called(backend: Backend) {
     let Some(bench) = Bench::start_with(backend, |c| c.clients.data_service = None).await else {
         return;
     };
-    let id = bench.create_link(&bench.mx, "alice").await;
-    bench
-        .client()
-        .register_link(register("alice", &id.to_string(), "mx"))
-        .await
-        .unwrap();
+    let id = bench.registered_link("alice").await;
     let deleted = bench
         .client()
         .delete_link(DeleteLinkRequest {

@@ -11,7 +11,6 @@ use tonic_types::StatusExt as _;
 
 use crate::events::event;
 use crate::harness::{Bench, on_both_backends};
-use crate::register::register;
 
 on_both_backends!(
     deleting_removes_the_link_at_belvo_and_marks_it_deleted,
@@ -19,16 +18,6 @@ on_both_backends!(
     refresh_then_cooldown,
     refresh_checks_resources_and_owner,
 );
-
-async fn registered(bench: &Bench) -> uuid::Uuid {
-    let id = bench.create_link(&bench.mx, "alice").await;
-    bench
-        .client()
-        .register_link(register("alice", &id.to_string(), "mx"))
-        .await
-        .unwrap();
-    id
-}
 
 fn delete(id: &str, owner: &str) -> DeleteLinkRequest {
     DeleteLinkRequest {
@@ -41,7 +30,7 @@ async fn deleting_removes_the_link_at_belvo_and_marks_it_deleted(backend: Backen
     let Some(bench) = Bench::start(backend).await else {
         return;
     };
-    let id = registered(&bench).await;
+    let id = bench.registered_link("alice").await;
     assert!(bench.emulator.control().link(id).is_ok());
     let link = bench
         .client()
@@ -91,7 +80,7 @@ async fn only_the_owner_deletes(backend: Backend) {
     let Some(bench) = Bench::start(backend).await else {
         return;
     };
-    let id = registered(&bench).await;
+    let id = bench.registered_link("alice").await;
     let err = bench
         .client()
         .delete_link(delete(&id.to_string(), "bob"))
@@ -118,7 +107,7 @@ async fn refresh_then_cooldown(backend: Backend) {
     let Some(bench) = Bench::start(backend).await else {
         return;
     };
-    let id = registered(&bench).await;
+    let id = bench.registered_link("alice").await;
     let request = RefreshLinkRequest {
         link_id: id.to_string(),
         owner: "alice".into(),
@@ -163,7 +152,7 @@ async fn refresh_checks_resources_and_owner(backend: Backend) {
     let Some(bench) = Bench::start(backend).await else {
         return;
     };
-    let id = registered(&bench).await;
+    let id = bench.registered_link("alice").await;
     let err = bench
         .client()
         .refresh_link(RefreshLinkRequest {

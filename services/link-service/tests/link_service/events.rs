@@ -9,7 +9,6 @@ use tonic::Code;
 use uuid::Uuid;
 
 use crate::harness::{Bench, on_both_backends};
-use crate::register::register;
 
 on_both_backends!(
     link_webhooks_move_the_status,
@@ -41,21 +40,11 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-async fn registered(bench: &Bench) -> String {
-    let id = bench.create_link(&bench.mx, "alice").await.to_string();
-    bench
-        .client()
-        .register_link(register("alice", &id, "mx"))
-        .await
-        .unwrap();
-    id
-}
-
 async fn link_webhooks_move_the_status(backend: Backend) {
     let Some(bench) = Bench::start(backend).await else {
         return;
     };
-    let id = registered(&bench).await;
+    let id = bench.registered_link("alice").await.to_string();
     let t = now_ms() + 1_000;
     let ApplyLinkEventResponse {
         link,
@@ -87,7 +76,7 @@ async fn duplicate_and_stale_events_change_nothing(backend: Backend) {
     let Some(bench) = Bench::start(backend).await else {
         return;
     };
-    let id = registered(&bench).await;
+    let id = bench.registered_link("alice").await.to_string();
     let t = now_ms() + 1_000;
     let first = bench
         .client()
@@ -144,7 +133,7 @@ async fn link_deleted_is_final(backend: Backend) {
     let Some(bench) = Bench::start(backend).await else {
         return;
     };
-    let id = registered(&bench).await;
+    let id = bench.registered_link("alice").await.to_string();
     let t = now_ms() + 1_000;
     let deleted = bench
         .client()
@@ -192,7 +181,7 @@ async fn events_for_unknown_links_are_not_found(backend: Backend) {
     assert_eq!(err.code(), Code::NotFound);
 
     // The event was not recorded: once the link is registered, the same webhook applies.
-    let id = registered(&bench).await;
+    let id = bench.registered_link("alice").await.to_string();
     let err = bench
         .client()
         .apply_link_event(event(

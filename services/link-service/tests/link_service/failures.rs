@@ -147,12 +147,7 @@ async fn belvo_4xx_keeps_belvos_code(backend: Backend) {
     let Some(bench) = Bench::start(backend).await else {
         return;
     };
-    let id = bench.create_link(&bench.mx, "alice").await;
-    bench
-        .client()
-        .register_link(register("alice", &id.to_string(), "mx"))
-        .await
-        .unwrap();
+    let id = bench.registered_link("alice").await;
     // Belvo considers the link invalid (its credentials stopped working).
     bench
         .emulator

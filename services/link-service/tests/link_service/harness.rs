@@ -202,6 +202,16 @@ impl Bench {
         })
     }
 
+    /// A Mexican link created at the emulator for `owner` and registered by them.
+    pub(crate) async fn registered_link(&self, owner: &str) -> Uuid {
+        let id = self.create_link(&self.mx, owner).await;
+        self.client()
+            .register_link(crate::register::register(owner, &id.to_string(), "mx"))
+            .await
+            .unwrap();
+        id
+    }
+
     /// Creates a link at the emulator (as the widget would) with an external id minted for
     /// `owner`; returns its id.
     pub(crate) async fn create_link(&self, account: &belvo::Client, owner: &str) -> Uuid {

@@ -151,12 +151,7 @@ async fn a_link_claimed_by_one_owner_cannot_be_claimed_by_another(backend: Backe
     let Some(bench) = Bench::start(backend).await else {
         return;
     };
-    let id = bench.create_link(&bench.mx, "alice").await;
-    bench
-        .client()
-        .register_link(register("alice", &id.to_string(), "mx"))
-        .await
-        .unwrap();
+    let id = bench.registered_link("alice").await;
     // The same external id resolving to someone else (a re-keyed token-service, say) must
     // not move the link.
     let external_id = bench.tokens.calls()[0].clone();
@@ -236,12 +231,7 @@ async fn get_link_hides_other_owners_links(backend: Backend) {
     let Some(bench) = Bench::start(backend).await else {
         return;
     };
-    let id = bench.create_link(&bench.mx, "alice").await;
-    bench
-        .client()
-        .register_link(register("alice", &id.to_string(), "mx"))
-        .await
-        .unwrap();
+    let id = bench.registered_link("alice").await;
     let err = bench
         .client()
         .get_link(GetLinkRequest {
