@@ -75,5 +75,5 @@ bench-deps: ## Install what the benchmarks' baselines need (data-service's peer:
 	@python3 -c 'import psycopg' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check 'psycopg[binary]==3.3.9'
 
 .PHONY: bench
-bench: bench-deps ## Run the benchmarks (figures go in the README; BENCH_SCALE=100000 for a shorter data-service run)
+bench: bench-deps ## Run the benchmarks (figures go in docs/benchmarks.md; BENCH_SCALE=100000 for a shorter data-service run)
 	$(CARGO) bench --workspace

@@ -30,7 +30,7 @@
 //! ```
 //!
 //! The full format, with every default, is in `config/mexico-brazil.toml` beside this crate
-//! and in the README's "Region configuration" section.
+//! and in `docs/configuration.md`, "Region configuration".
 
 mod error;
 mod overrides;

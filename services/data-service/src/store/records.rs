@@ -85,7 +85,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        // Measured (README, Benchmarks → data-service): a PostgreSQL-only single statement
+        // Measured (docs/benchmarks.md, data-service): a PostgreSQL-only single statement
         // over `json_to_recordset($1::json)` cut data-service's CPU but cost PostgreSQL more
         // (JSON parsing) and lowered throughput by ~9%, so both backends keep these VALUES.
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
