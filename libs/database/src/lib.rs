@@ -140,6 +140,16 @@ impl Database {
         Ok(Self { pool, backend })
     }
 
+    /// A service's database at start-up: connects, then runs `migrator` unless the
+    /// configuration leaves migrations to a separate step (`run_migrations = false`).
+    pub async fn open(config: &DatabaseConfig, migrator: &Migrator) -> Result<Self, DatabaseError> {
+        let db = Self::connect(config).await?;
+        if config.run_migrations {
+            db.migrate(migrator).await?;
+        }
+        Ok(db)
+    }
+
     /// Runs the service's migrations (`sqlx::migrate!("./migrations")`), each once.
     pub async fn migrate(&self, migrator: &Migrator) -> Result<(), DatabaseError> {
         migrator.run(&self.pool).await?;

@@ -1,6 +1,7 @@
-//! Channels for calling another service: one `[clients.<name>]` configuration section per
-//! dependency, and a channel that carries the current trace context and, when configured,
-//! this service's bearer token. Build a generated client on it:
+//! The one way a service calls another: one `[clients.<name>]` configuration section per
+//! dependency, and a channel whose layers carry the current W3C trace context, the
+//! `x-request-id` of the request being handled ([`crate::request_id`]) and, when
+//! configured, this service's bearer token. Build a generated client on it:
 //! `TokenServiceClient::new(client::connect_lazy(&config.clients.token_service)?)`.
 
 use std::task::{Context, Poll};
@@ -88,8 +89,10 @@ pub enum ClientError {
     Token,
 }
 
-/// A channel that adds the bearer token and the trace context to every call.
-pub type ClientChannel = AddBearer<InjectTraceContext<tonic::transport::Channel>>;
+/// A channel that adds the bearer token, the request id and the trace context to every call.
+pub type ClientChannel = AddHeaders<InjectTraceContext<tonic::transport::Channel>>;
+
+const REQUEST_ID: &str = "x-request-id";
 
 /// A channel that connects on first use (and reconnects as needed), so a service can start
 /// before its dependencies.
@@ -112,20 +115,22 @@ pub fn connect_lazy(config: &ClientConfig) -> Result<ClientChannel, ClientError>
         None => None,
     };
     let channel = InjectTraceContextLayer.layer(endpoint.connect_lazy());
-    Ok(AddBearer {
+    Ok(AddHeaders {
         inner: channel,
         token,
     })
 }
 
-/// Adds `authorization: Bearer <token>` to every request (when there is a token).
+/// Adds `authorization: Bearer <token>` (when there is a token) and the current
+/// `x-request-id` (when a request is being handled and the call does not set its own) to
+/// every request.
 #[derive(Debug, Clone)]
-pub struct AddBearer<S> {
+pub struct AddHeaders<S> {
     inner: S,
     token: Option<HeaderValue>,
 }
 
-impl<S, B> tower::Service<http::Request<B>> for AddBearer<S>
+impl<S, B> tower::Service<http::Request<B>> for AddHeaders<S>
 where
     S: tower::Service<http::Request<B>>,
 {
@@ -142,6 +147,12 @@ where
             request
                 .headers_mut()
                 .insert(http::header::AUTHORIZATION, token.clone());
+        }
+        if !request.headers().contains_key(REQUEST_ID)
+            && let Some(id) = crate::request_id::current()
+            && let Ok(value) = HeaderValue::from_str(&id)
+        {
+            request.headers_mut().insert(REQUEST_ID, value);
         }
         self.inner.call(request)
     }

@@ -32,14 +32,17 @@ pub mod client;
 mod config;
 mod layers;
 mod metrics;
+pub mod request_id;
 mod server;
+mod service;
 mod shutdown;
 pub mod status;
 
 pub use config::ServerConfig;
 pub use layers::auth::Caller;
 pub use metrics::GrpcMetrics;
-pub use server::{Drain, Listeners, RunningServer, ServiceSet, serve};
+pub use server::{Drain, Listeners, RunningServer, ServiceSet, serve, serve_http};
+pub use service::{ConfigError, MigrateConfig, Service, ServiceConfig, load, load_config, main};
 pub use shutdown::Shutdown;
 pub use tonic_health::ServingStatus;
 pub use tonic_health::server::HealthReporter;
@@ -65,6 +68,9 @@ pub enum ServerError {
     /// The gRPC server stopped with an error.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The HTTP server (the gateway's) stopped with an error.
+    #[error("HTTP server failed: {0}")]
+    Http(#[source] std::io::Error),
     /// The admin HTTP server stopped with an error.
     #[error("admin server failed: {0}")]
     Admin(#[source] std::io::Error),

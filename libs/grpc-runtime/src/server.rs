@@ -4,7 +4,9 @@
 //! until the [`Shutdown`] fires, then drains within the grace period.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -76,34 +78,60 @@ impl ServiceSet {
     }
 }
 
-/// The two bound listeners: gRPC and admin HTTP.
+/// A service's two listeners, bound before the service is built: the one it serves on (gRPC,
+/// or the gateway's HTTP) and the admin one (`/metrics`). Binding first lets a test or a
+/// whole-stack harness hand every service the others' addresses before any of them starts.
 #[derive(Debug)]
 pub struct Listeners {
-    grpc: TcpListener,
+    serve: TcpListener,
     admin: TcpListener,
 }
 
 impl Listeners {
-    /// Binds `listen_addr` and `admin_addr` (port 0 picks free ports).
-    pub async fn bind(config: &ServerConfig) -> Result<Self, ServerError> {
+    /// Binds both addresses (port 0 picks free ports).
+    pub async fn bind(serve: SocketAddr, admin: SocketAddr) -> Result<Self, ServerError> {
         let bind = |addr: SocketAddr| async move {
             TcpListener::bind(addr)
                 .await
                 .map_err(|source| ServerError::Bind { addr, source })
         };
         Ok(Self {
-            grpc: bind(config.listen_addr).await?,
-            admin: bind(config.admin_addr).await?,
+            serve: bind(serve).await?,
+            admin: bind(admin).await?,
         })
     }
 
+    /// Both on free loopback ports: for tests.
+    pub async fn local() -> Result<Self, ServerError> {
+        let any = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0));
+        Self::bind(any, any).await
+    }
+
     /// From listeners bound elsewhere.
-    pub fn from_listeners(grpc: TcpListener, admin: TcpListener) -> Self {
-        Self { grpc, admin }
+    pub fn from_listeners(serve: TcpListener, admin: TcpListener) -> Self {
+        Self { serve, admin }
+    }
+
+    /// The address served on.
+    pub fn addr(&self) -> SocketAddr {
+        local_addr(&self.serve)
+    }
+
+    /// The admin address.
+    pub fn admin_addr(&self) -> SocketAddr {
+        local_addr(&self.admin)
     }
 }
 
-/// How the gRPC server stopped.
+/// A bound listener's address. `local_addr` of a bound TCP socket only fails on a broken
+/// socket, which the first accept reports anyway; the unspecified address stands in.
+fn local_addr(listener: &TcpListener) -> SocketAddr {
+    listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0)))
+}
+
+/// How the server stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Drain {
     /// Every in-flight call finished within the grace period.
@@ -114,20 +142,35 @@ pub enum Drain {
     TimedOut,
 }
 
-/// A started server. Dropping it does not stop it; fire the [`Shutdown`] and
-/// [`RunningServer::wait`].
-#[derive(Debug)]
+/// What a service does after its server drained and before the process flushes telemetry:
+/// hand back jobs, join workers, close pools.
+type OnStop = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A started service: its server (gRPC or the gateway's HTTP) and admin server, its health,
+/// its shutdown trigger, and what it must do once stopped. Every service's `Application`
+/// holds one; dropping it does not stop it.
 pub struct RunningServer {
-    grpc_addr: SocketAddr,
+    addr: SocketAddr,
     admin_addr: SocketAddr,
     health: HealthReporter,
+    shutdown: Shutdown,
     task: JoinHandle<Result<Drain, ServerError>>,
+    on_stop: Vec<OnStop>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .field("admin_addr", &self.admin_addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RunningServer {
-    /// The bound gRPC address (the real port when configured with port 0).
-    pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc_addr
+    /// The bound address served on (the real port when bound to port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The bound admin address serving `/metrics`.
@@ -141,10 +184,31 @@ impl RunningServer {
         self.health.clone()
     }
 
-    /// Waits until the server has stopped: after the shutdown fired, health went
-    /// NOT_SERVING and the drain completed or timed out. Errors if a server failed.
-    pub async fn wait(self) -> Result<Drain, ServerError> {
-        self.task.await?
+    /// The shutdown trigger: fire it (or let [`Shutdown::listen_for_signals`] fire it) to stop.
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Adds a step to run, in order, after the server drained (close a pool, join workers).
+    pub fn on_stop(mut self, step: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.on_stop.push(Box::pin(step));
+        self
+    }
+
+    /// Waits until the shutdown fired and the server drained (health NOT_SERVING first),
+    /// then runs the stop steps. Errors if a server failed.
+    pub async fn run_until_stopped(self) -> Result<Drain, ServerError> {
+        let drained = self.task.await;
+        for step in self.on_stop {
+            step.await;
+        }
+        drained?
+    }
+
+    /// Fires the shutdown and waits as [`RunningServer::run_until_stopped`].
+    pub async fn stop(self) -> Result<Drain, ServerError> {
+        self.shutdown.trigger();
+        self.run_until_stopped().await
     }
 }
 
@@ -164,29 +228,9 @@ pub async fn serve(
         names,
         descriptor_sets,
     } = services;
-    let grpc_addr = listeners
-        .grpc
-        .local_addr()
-        .map_err(|source| ServerError::Bind {
-            addr: config.listen_addr,
-            source,
-        })?;
-    let admin_addr = listeners
-        .admin
-        .local_addr()
-        .map_err(|source| ServerError::Bind {
-            addr: config.admin_addr,
-            source,
-        })?;
 
     // Health: one status per service, and the server as a whole ("").
     let (health, health_service) = tonic_health::server::health_reporter();
-    for name in &names {
-        health
-            .set_service_status(*name, ServingStatus::Serving)
-            .await;
-    }
-    health.set_service_status("", ServingStatus::Serving).await;
     routes.add_service(health_service);
 
     // Reflection lists exactly the services served here (a descriptor set may describe
@@ -222,43 +266,128 @@ pub async fn serve(
         .layer(TimeoutLayer::new(config.request_timeout))
         .into_inner();
 
+    let addr = listeners.addr();
     // No Nagle delay for small gRPC frames; keepalive finds dead peers.
-    let incoming = TcpIncoming::from(listeners.grpc)
+    let incoming = TcpIncoming::from(listeners.serve)
         .with_nodelay(Some(true))
         .with_keepalive(Some(TCP_KEEPALIVE));
-    let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
-    let grpc = tonic::transport::Server::builder()
+    let stop = CancellationToken::new();
+    let server = tonic::transport::Server::builder()
         .layer(layers)
         .add_routes(routes.routes())
-        .serve_with_incoming_shutdown(incoming, async {
-            let _ = grpc_stopped.await;
-        });
-    let grpc = tokio::spawn(grpc);
+        .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
+    let server = async move { server.await.map_err(ServerError::from) };
+    tracing::info!(%addr, services = ?names, "gRPC server listening");
+    start(Started {
+        names,
+        health,
+        addr,
+        admin: listeners.admin,
+        registry: registry.clone(),
+        grace: config.shutdown_grace,
+        shutdown,
+        server: tokio::spawn(server),
+        stop,
+    })
+    .await
+}
 
+/// Starts an HTTP server (the gateway) on the serving listener, with the same admin server,
+/// health and drain as [`serve`]. `name` is the health status it reports.
+pub async fn serve_http(
+    name: &'static str,
+    router: axum::Router,
+    listeners: Listeners,
+    grace: Duration,
+    registry: &prometheus::Registry,
+    shutdown: Shutdown,
+) -> Result<RunningServer, ServerError> {
+    use axum::serve::ListenerExt as _;
+
+    let addr = listeners.addr();
+    // No Nagle delay: responses are small and latency-bound.
+    let listener = listeners.serve.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+        }
+    });
+    let stop = CancellationToken::new();
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop.clone().cancelled_owned())
+    .into_future();
+    let server = async move { server.await.map_err(ServerError::Http) };
+    tracing::info!(%addr, "HTTP server listening");
+    let (health, _) = tonic_health::server::health_reporter();
+    start(Started {
+        names: vec![name],
+        health,
+        addr,
+        admin: listeners.admin,
+        registry: registry.clone(),
+        grace,
+        shutdown,
+        server: tokio::spawn(server),
+        stop,
+    })
+    .await
+}
+
+/// A server just spawned, with what its shutdown sequence needs.
+struct Started {
+    names: Vec<&'static str>,
+    health: HealthReporter,
+    addr: SocketAddr,
+    admin: TcpListener,
+    registry: prometheus::Registry,
+    grace: Duration,
+    shutdown: Shutdown,
+    server: JoinHandle<Result<(), ServerError>>,
+    stop: CancellationToken,
+}
+
+/// Reports SERVING, starts the admin server and the task that runs the shutdown sequence.
+async fn start(started: Started) -> Result<RunningServer, ServerError> {
+    for name in &started.names {
+        started
+            .health
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
+    }
+    started
+        .health
+        .set_service_status("", ServingStatus::Serving)
+        .await;
+    let admin_addr = local_addr(&started.admin);
     let stop_admin = CancellationToken::new();
-    let admin = axum::serve(listeners.admin, admin_router(registry.clone()))
+    let admin = axum::serve(started.admin, admin_router(started.registry))
         .with_graceful_shutdown(stop_admin.clone().cancelled_owned())
         .into_future();
     let admin = tokio::spawn(admin);
-
-    tracing::info!(addr = %grpc_addr, services = ?names, "gRPC server listening");
     log_admin_addr(admin_addr);
 
+    let health = started.health.clone();
+    let shutdown = started.shutdown.clone();
+    let addr = started.addr;
     let task = tokio::spawn(run(Running {
-        names,
-        health: health.clone(),
-        grace: config.shutdown_grace,
-        shutdown,
-        grpc,
-        stop_grpc,
+        names: started.names,
+        health: started.health,
+        grace: started.grace,
+        shutdown: started.shutdown,
+        server: started.server,
+        stop: started.stop,
         admin,
         stop_admin,
     }));
     Ok(RunningServer {
-        grpc_addr,
+        addr,
         admin_addr,
         health,
+        shutdown,
         task,
+        on_stop: Vec::new(),
     })
 }
 
@@ -267,8 +396,8 @@ struct Running {
     health: HealthReporter,
     grace: Duration,
     shutdown: Shutdown,
-    grpc: JoinHandle<Result<(), tonic::transport::Error>>,
-    stop_grpc: tokio::sync::oneshot::Sender<()>,
+    server: JoinHandle<Result<(), ServerError>>,
+    stop: CancellationToken,
     admin: JoinHandle<std::io::Result<()>>,
     stop_admin: CancellationToken,
 }
@@ -281,24 +410,24 @@ async fn run(running: Running) -> Result<Drain, ServerError> {
         health,
         grace,
         shutdown,
-        mut grpc,
-        stop_grpc,
+        mut server,
+        stop,
         mut admin,
         stop_admin,
     } = running;
 
     tokio::select! {
         () = shutdown.triggered() => {}
-        result = &mut grpc => {
+        result = &mut server => {
             stop_admin.cancel();
             let _ = tokio::time::timeout(ADMIN_STOP_GRACE, &mut admin).await;
             admin.abort();
             result??;
-            return Err(ServerError::StoppedEarly("the gRPC server"));
+            return Err(ServerError::StoppedEarly("the server"));
         }
         result = &mut admin => {
-            let _ = stop_grpc.send(());
-            grpc.abort();
+            stop.cancel();
+            server.abort();
             result?.map_err(ServerError::Admin)?;
             return Err(ServerError::StoppedEarly("the admin server"));
         }
@@ -313,15 +442,15 @@ async fn run(running: Running) -> Result<Drain, ServerError> {
     health
         .set_service_status("", ServingStatus::NotServing)
         .await;
-    let _ = stop_grpc.send(());
+    stop.cancel();
 
-    let drain = match tokio::time::timeout(grace, &mut grpc).await {
+    let drain = match tokio::time::timeout(grace, &mut server).await {
         Ok(result) => {
             result??;
             Drain::Complete
         }
         Err(_) => {
-            grpc.abort();
+            server.abort();
             tracing::warn!(grace = ?grace, "grace period over; abandoning the remaining calls");
             Drain::TimedOut
         }

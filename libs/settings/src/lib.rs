@@ -212,7 +212,15 @@ impl Loader {
     where
         T: Serialize + DeserializeOwned + Default + Validate,
     {
-        let defaults = Config::try_from(&T::default()).map_err(SettingsError::Defaults)?;
+        self.load_over(&T::default())
+    }
+
+    /// Loads and validates `T` with `defaults` as the first layer instead of `T::default()`.
+    pub fn load_over<T>(&self, defaults: &T) -> Result<T, SettingsError>
+    where
+        T: Serialize + DeserializeOwned + Validate,
+    {
+        let defaults = Config::try_from(defaults).map_err(SettingsError::Defaults)?;
         let mut builder = Config::builder().add_source(defaults);
         if let Some(path) = self.file_path() {
             if !path.is_file() {

@@ -28,12 +28,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use belvo::RegisterLink;
 use connect_proto::data::v1 as pb;
 use connect_proto::data::v1::data_service_client::DataServiceClient;
-use data_service::app::App;
-use data_service::belvo_clients::BelvoClients;
+use data_service::app::Application;
 use data_service::config::{Config, SyncConfig};
 use database::Backend;
 use database::testing::TestDatabase;
-use grpc_runtime::{ServerConfig, Shutdown};
+use grpc_runtime::{Listeners, ServerConfig, Service as _, Shutdown};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use sqlx::Row;
@@ -70,8 +69,8 @@ async fn run() {
     let shutdown = Shutdown::new();
     let mut database = db.config();
     database.max_connections = 10;
-    let app = App::build(
-        &Config {
+    let app = Application::build(
+        Config {
             server: ServerConfig::for_tests(),
             database,
             sync: SyncConfig {
@@ -81,12 +80,13 @@ async fn run() {
             },
             ..Config::default()
         },
-        BelvoClients::from_clients([("mx".to_owned(), belvo.clone())]),
+        common::regions(&emulator),
+        Listeners::local().await.unwrap(),
         shutdown.clone(),
     )
     .await
     .unwrap();
-    let mut data = DataServiceClient::connect(format!("http://{}", app.grpc_addr()))
+    let mut data = DataServiceClient::connect(format!("http://{}", app.addr()))
         .await
         .unwrap();
 
@@ -204,7 +204,7 @@ async fn run() {
 
     pg.close().await;
     shutdown.trigger();
-    app.wait().await.unwrap();
+    app.run_until_stopped().await.unwrap();
     emulator.shutdown().await;
 }
 

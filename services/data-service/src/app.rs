@@ -2,19 +2,19 @@
 //! the freshness watchdog and the pass that retries unprocessed webhooks; all stop together on
 //! shutdown (server drained first, workers hand back their jobs, then the pool closes).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
+use belvo_accounts::BelvoAccounts;
 use connect_proto::data::v1::data_service_server::DataServiceServer;
 use connect_proto::link::v1::link_service_client::LinkServiceClient;
 use database::Database;
-use grpc_runtime::{Listeners, RunningServer, ServiceSet, Shutdown};
+use grpc_runtime::{Listeners, RunningServer, Service, ServiceSet, Shutdown};
+use regions::{RegionsConfig, SecretsUsed};
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinSet;
 
 use crate::api::Api;
-use crate::belvo_clients::BelvoClients;
-use crate::config::Config;
+use crate::config::{Config, ENV_PREFIX};
 use crate::inbox::{Inbox, LinkClient};
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -23,13 +23,13 @@ use crate::watchdog;
 
 /// What can stop data-service from starting or running.
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub enum StartError {
     #[error(transparent)]
     Database(#[from] database::DatabaseError),
     #[error(transparent)]
     Server(#[from] grpc_runtime::ServerError),
-    #[error("cannot build a Belvo client: {0}")]
-    Belvo(#[from] belvo::Error),
+    #[error(transparent)]
+    Belvo(#[from] belvo_accounts::BuildError),
     #[error("cannot reach link-service: {0}")]
     LinkService(#[from] grpc_runtime::client::ClientError),
     #[error("cannot register metrics: {0}")]
@@ -41,31 +41,44 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// A running data-service.
 #[derive(Debug)]
-pub struct App {
+pub struct Application {
     server: RunningServer,
     engine: Engine,
-    tasks: JoinSet<()>,
-    db: Database,
 }
 
-impl App {
-    /// Connects the database (migrating it), starts the gRPC server on `config.server` and
-    /// `config.sync.workers` workers. `belvo` holds one client per region.
-    pub async fn build(
-        config: &Config,
-        belvo: BelvoClients,
+impl Application {
+    /// The sync engine (tests drive and observe it).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl Service for Application {
+    const NAME: &'static str = "data-service";
+    const ENV_PREFIX: &'static str = ENV_PREFIX;
+    const SECRETS: SecretsUsed = SecretsUsed::BelvoKeys;
+    const MIGRATOR: Option<&'static sqlx::migrate::Migrator> = Some(&MIGRATOR);
+    type Config = Config;
+    type Error = StartError;
+
+    /// Opens (and migrates) the database, builds one Belvo client per region, serves on
+    /// `listeners` and starts `config.sync.workers` workers, the webhook batches and the
+    /// background passes. On shutdown the server drains first, then workers hand back their
+    /// jobs, then the pool closes.
+    async fn build(
+        config: Config,
+        regions: RegionsConfig,
+        listeners: Listeners,
         shutdown: Shutdown,
-    ) -> Result<Self, AppError> {
-        let db = Database::connect(&config.database).await?;
-        if config.database.run_migrations {
-            db.migrate(&MIGRATOR).await?;
-        }
-        let links: Option<LinkClient> = match &config.link_service {
-            Some(client) => Some(LinkServiceClient::new(grpc_runtime::client::connect_lazy(
-                client,
-            )?)),
-            None => None,
-        };
+    ) -> Result<Self, StartError> {
+        let db = Database::open(&config.database, &MIGRATOR).await?;
+        let belvo = BelvoAccounts::build(&regions, &config.belvo)?;
+        let links: Option<LinkClient> = config
+            .clients
+            .link_service
+            .as_ref()
+            .map(|client| grpc_runtime::client::connect_lazy(client).map(LinkServiceClient::new))
+            .transpose()?;
         let registry = prometheus::Registry::new();
         let metrics = Metrics::register(&registry)?;
         let (changes, _) = broadcast::channel(1024);
@@ -84,7 +97,6 @@ impl App {
                 inbox: inbox.clone(),
             }))
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
-        let listeners = Listeners::bind(&config.server).await?;
         let server =
             grpc_runtime::serve(services, listeners, &config.server, &registry, shutdown).await?;
 
@@ -96,36 +108,19 @@ impl App {
         }
         tasks.spawn(batches);
         tasks.spawn(background(inbox, engine.clone()));
-        Ok(Self {
-            server,
-            engine,
-            tasks,
-            db,
-        })
+        let server = server.on_stop(async move {
+            while tasks.join_next().await.is_some() {}
+            db.close().await;
+        });
+        Ok(Self { server, engine })
     }
 
-    /// The gRPC address (tests start on port 0).
-    pub fn grpc_addr(&self) -> SocketAddr {
-        self.server.grpc_addr()
+    fn server(&self) -> &RunningServer {
+        &self.server
     }
 
-    /// The admin (`/metrics`) address.
-    pub fn admin_addr(&self) -> SocketAddr {
-        self.server.admin_addr()
-    }
-
-    /// The sync engine (tests drive and observe it).
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
-    /// Waits for shutdown: the server drains, workers hand back their jobs, the pool closes.
-    pub async fn wait(mut self) -> Result<(), AppError> {
-        let drained = self.server.wait().await;
-        while self.tasks.join_next().await.is_some() {}
-        self.db.close().await;
-        drained?;
-        Ok(())
+    fn into_server(self) -> RunningServer {
+        self.server
     }
 }
 

@@ -1,17 +1,21 @@
 //! data-service's configuration (`DATA_SERVICE__…`): the shared server, telemetry and database
-//! sections, the regions file (Belvo keys per region), the sync engine's knobs and the
-//! optional link-service client.
+//! sections, the regions file (Belvo keys per region), the sync engine's knobs, the Belvo
+//! clients' timeouts and retries, and the optional link-service client.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use belvo_accounts::BelvoConfig;
 use database::DatabaseConfig;
-use grpc_runtime::ServerConfig;
 use grpc_runtime::client::ClientConfig;
+use grpc_runtime::{ServerConfig, ServiceConfig};
 use serde::{Deserialize, Serialize};
 use settings::{Report, Validate};
 use telemetry::TelemetryConfig;
+
+/// The prefix of data-service's environment variables.
+pub const ENV_PREFIX: &str = "DATA_SERVICE";
 
 /// data-service's gRPC port (DESIGN §2) and admin (`/metrics`) port.
 pub const DEFAULT_GRPC_PORT: u16 = 50053;
@@ -27,9 +31,37 @@ pub struct Config {
     /// The regions file (Belvo environment and keys per region). Unset: `REGIONS_FILE`.
     pub regions_file: Option<PathBuf>,
     pub sync: SyncConfig,
+    /// How the Belvo clients (one per region) call Belvo.
+    pub belvo: BelvoConfig,
+    /// The services data-service calls.
+    pub clients: Clients,
+}
+
+/// `[clients]`: the services data-service calls.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Clients {
     /// link-service, for `LINK` webhooks and links first seen in a webhook. Unset: such
     /// webhooks are held until NotifyLinkRegistered.
     pub link_service: Option<ClientConfig>,
+}
+
+impl ServiceConfig for Config {
+    fn listen_addrs(&self) -> (SocketAddr, SocketAddr) {
+        (self.server.listen_addr, self.server.admin_addr)
+    }
+
+    fn telemetry(&self) -> &TelemetryConfig {
+        &self.telemetry
+    }
+
+    fn regions_file(&self) -> Option<&Path> {
+        self.regions_file.as_deref()
+    }
+
+    fn database(&self) -> Option<&DatabaseConfig> {
+        Some(&self.database)
+    }
 }
 
 impl Default for Config {
@@ -43,7 +75,8 @@ impl Default for Config {
             database: DatabaseConfig::new("sqlite:.data/data-service.db"),
             regions_file: None,
             sync: SyncConfig::default(),
-            link_service: None,
+            belvo: BelvoConfig::background(),
+            clients: Clients::default(),
         }
     }
 }
@@ -99,7 +132,12 @@ impl Validate for Config {
     fn validate(&self, report: &mut Report) {
         report.section("server", &self.server);
         report.section("telemetry", &self.telemetry);
+        report.section("database", &self.database);
         report.section("sync", &self.sync);
+        report.section("belvo", &self.belvo);
+        if let Some(link_service) = &self.clients.link_service {
+            report.section("clients.link_service", link_service);
+        }
     }
 }
 

@@ -7,7 +7,6 @@
 
 pub mod api;
 pub mod app;
-pub mod belvo_clients;
 pub mod config;
 pub mod inbox;
 pub mod metrics;

@@ -14,7 +14,6 @@ use serde_json::value::RawValue;
 use tokio::sync::{Notify, broadcast, mpsc};
 use tracing::Instrument as _;
 
-use crate::belvo_clients::BelvoClients;
 use crate::config::SyncConfig;
 use crate::resource::{IndexError, Resource};
 use crate::store::{Job, JobMode, NewRecord, Store, StoreError, now_ms};
@@ -55,7 +54,7 @@ impl PullError {
 pub struct Engine {
     pub store: Store,
     pub metrics: crate::metrics::Metrics,
-    pub belvo: Arc<BelvoClients>,
+    pub belvo: Arc<belvo_accounts::BelvoAccounts>,
     pub config: SyncConfig,
     /// Wakes idle workers when a job is enqueued.
     pub wake: Arc<Notify>,

@@ -6,9 +6,10 @@
 //! mode.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use grpc_runtime::ServiceConfig;
 use grpc_runtime::client::ClientConfig;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,25 @@ use telemetry::TelemetryConfig;
 
 /// The environment prefix of the gateway's variables.
 pub const ENV_PREFIX: &str = "GATEWAY";
+
+/// The default HTTP port (DESIGN §2).
+pub const DEFAULT_PORT: u16 = 8080;
+/// The default admin (`/metrics`) port.
+pub const DEFAULT_ADMIN_PORT: u16 = 9080;
+
+impl ServiceConfig for GatewayConfig {
+    fn listen_addrs(&self) -> (SocketAddr, SocketAddr) {
+        (self.server.listen_addr, self.server.admin_addr)
+    }
+
+    fn telemetry(&self) -> &TelemetryConfig {
+        &self.telemetry
+    }
+
+    fn regions_file(&self) -> Option<&Path> {
+        self.regions_file.as_deref()
+    }
+}
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -59,6 +79,8 @@ pub enum Environment {
 pub struct ServerSection {
     /// HTTP address; port 0 picks a free port.
     pub listen_addr: SocketAddr,
+    /// Admin HTTP address serving `/metrics`, apart from the internet-facing one.
+    pub admin_addr: SocketAddr,
     /// Longest time a request may take to produce its response head.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
@@ -86,7 +108,8 @@ pub struct ServerSection {
 impl Default for ServerSection {
     fn default() -> Self {
         Self {
-            listen_addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 8080)),
+            listen_addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, DEFAULT_PORT)),
+            admin_addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, DEFAULT_ADMIN_PORT)),
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(20),
             sse_keep_alive: Duration::from_secs(15),
@@ -280,6 +303,12 @@ impl Validate for GatewayConfig {
             !(self.environment == Environment::Production && self.auth.mode == AuthMode::Dev),
             "auth.mode",
             "`dev` is for local runs only and is refused in production; use hs256 or jwks",
+        );
+        report.check(
+            self.server.listen_addr.port() == 0
+                || self.server.listen_addr != self.server.admin_addr,
+            "server.admin_addr",
+            "must differ from server.listen_addr",
         );
         report.check(
             !self.server.request_timeout.is_zero(),

@@ -3,14 +3,12 @@
 //! the public JSON API by calling token-, link- and data-service over gRPC (with the
 //! request's W3C trace context and request id), receives Belvo's webhooks and hands them to
 //! data-service, and serves `/healthz`, `/readyz`, `/metrics` and a generated
-//! `/openapi.json`.
+//! `/openapi.json`, with `/metrics` on a separate admin address.
 //!
-//! [`Application::build`] makes the whole app from a typed [`GatewayConfig`] and the regions
-//! configuration, binds the listener and exposes its address, so tests start it on port 0;
-//! [`Application::run_until_stopped`] serves until a [`Shutdown`] fires, then drains within
-//! the grace period. [`Application::build_with_listener`] takes a listener bound beforehand,
-//! for whole-stack tests that must tell another component the gateway's address before the
-//! gateway itself can be built. The web app (module [`web`]) is served at `/`.
+//! [`Application`] is built like every service of the platform
+//! ([`grpc_runtime::Service::build`]: config, regions, listeners bound beforehand, shutdown)
+//! and drains within the grace period when the [`Shutdown`] fires. The web app (module
+//! [`web`]) is served at `/`.
 
 pub mod auth;
 pub mod config;
@@ -25,17 +23,16 @@ pub mod services;
 pub mod views;
 pub mod web;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::serve::ListenerExt as _;
 pub use grpc_runtime::Shutdown;
+use grpc_runtime::{Listeners, RunningServer, ServerError, Service};
 use http::{HeaderName, HeaderValue, Method, header};
-use regions::RegionsConfig;
+use regions::{RegionsConfig, SecretsUsed};
 use settings::{Report, Validate as _};
-use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::Authenticator;
@@ -63,15 +60,9 @@ pub enum GatewayError {
     /// A configured header value is not valid.
     #[error("invalid header value in the configuration ({0})")]
     Header(&'static str),
-    /// The listener could not be bound, or serving failed.
-    #[error("cannot serve on {addr}: {source}")]
-    Io {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    /// The server failed.
+    #[error(transparent)]
+    Server(#[from] ServerError),
 }
 
 /// Everything a handler needs, shared.
@@ -99,41 +90,28 @@ pub struct AppState {
     pub shutdown: Shutdown,
 }
 
-/// A built gateway, bound but not yet serving.
+/// A running gateway.
 #[derive(Debug)]
 pub struct Application {
-    listener: TcpListener,
-    addr: SocketAddr,
-    router: Router,
-    state: Arc<AppState>,
+    server: RunningServer,
 }
 
-impl Application {
-    /// Validates the configuration, builds the app and binds the listener.
-    pub async fn build(
-        config: GatewayConfig,
-        regions: RegionsConfig,
-        shutdown: Shutdown,
-    ) -> Result<Self, GatewayError> {
-        Self::build_inner(config, regions, shutdown, None).await
-    }
+impl Service for Application {
+    const NAME: &'static str = "gateway";
+    const ENV_PREFIX: &'static str = config::ENV_PREFIX;
+    const SECRETS: SecretsUsed = SecretsUsed::WebhookAuthorization;
+    const LIST_KEYS: &'static [&'static str] = &["cors.allowed_origins"];
+    type Config = GatewayConfig;
+    type Error = GatewayError;
 
-    /// As [`Application::build`], serving on `listener` (already bound; `server.listen_addr`
-    /// is ignored).
-    pub async fn build_with_listener(
+    /// Validates the configuration, builds the app and serves on `listeners` (`/metrics`
+    /// on the admin one) until `shutdown` fires, then lets in-flight requests finish for
+    /// at most `server.shutdown_grace`.
+    async fn build(
         config: GatewayConfig,
         regions: RegionsConfig,
+        listeners: Listeners,
         shutdown: Shutdown,
-        listener: TcpListener,
-    ) -> Result<Self, GatewayError> {
-        Self::build_inner(config, regions, shutdown, Some(listener)).await
-    }
-
-    async fn build_inner(
-        config: GatewayConfig,
-        regions: RegionsConfig,
-        shutdown: Shutdown,
-        listener: Option<TcpListener>,
     ) -> Result<Self, GatewayError> {
         let mut report = Report::new();
         config.validate(&mut report);
@@ -153,9 +131,12 @@ impl Application {
                 "auth mode `dev`: POST /v1/dev/login issues tokens for any user; never use it in production"
             );
         }
+        let metrics = Metrics::new()?;
+        let registry = metrics.registry().clone();
+        let grace = config.server.shutdown_grace;
         let state = Arc::new(AppState {
             services: Services::connect(&config.clients)?,
-            metrics: Metrics::new()?,
+            metrics,
             security_headers: SecurityHeaders::new(
                 &web::csp_with_origins(
                     &config.security.content_security_policy,
@@ -172,68 +153,22 @@ impl Application {
             ),
             regions: Arc::new(regions),
             auth,
-            shutdown,
+            shutdown: shutdown.clone(),
             config,
         });
-        let router = app(Arc::clone(&state), dev)?;
-        let addr = state.config.server.listen_addr;
-        let listener = match listener {
-            Some(listener) => listener,
-            None => TcpListener::bind(addr)
-                .await
-                .map_err(|source| GatewayError::Io { addr, source })?,
-        };
-        let addr = listener
-            .local_addr()
-            .map_err(|source| GatewayError::Io { addr, source })?;
-        Ok(Self {
-            listener,
-            addr,
-            router,
-            state,
-        })
+        let router = app(state, dev)?;
+        let server =
+            grpc_runtime::serve_http(Self::NAME, router, listeners, grace, &registry, shutdown)
+                .await?;
+        Ok(Self { server })
     }
 
-    /// The bound address (the real port when the configuration said 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+    fn server(&self) -> &RunningServer {
+        &self.server
     }
 
-    /// Serves until the shutdown fires, then lets in-flight requests finish for at most
-    /// `server.shutdown_grace`.
-    pub async fn run_until_stopped(self) -> Result<(), GatewayError> {
-        let Self {
-            listener,
-            addr,
-            router,
-            state,
-        } = self;
-        let shutdown = state.shutdown.clone();
-        let grace = state.config.server.shutdown_grace;
-        tracing::info!(%addr, "gateway listening");
-        let signal = shutdown.clone();
-        // No Nagle delay: responses are small and latency-bound (Belvo's webhooks, API pages).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %err, "cannot set TCP_NODELAY");
-            }
-        });
-        let server = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { signal.triggered().await });
-        let drain_deadline = async {
-            shutdown.triggered().await;
-            tokio::time::sleep(grace).await;
-        };
-        tokio::select! {
-            result = server.into_future() => result.map_err(|source| GatewayError::Io { addr, source }),
-            () = drain_deadline => {
-                tracing::warn!(?grace, "drain took longer than the grace period; stopping anyway");
-                Ok(())
-            }
-        }
+    fn into_server(self) -> RunningServer {
+        self.server
     }
 }
 

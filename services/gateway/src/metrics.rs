@@ -1,8 +1,9 @@
-//! The gateway's Prometheus metrics, served at `/metrics`: HTTP requests and their latency by
+//! The gateway's Prometheus metrics, served at `/metrics` on the admin address (never on the
+//! internet-facing one): HTTP requests and their latency by
 //! method, route (the matched path template, never the raw path) and status, and webhook
 //! outcomes by region and outcome.
 
-use prometheus::{Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 /// The metrics and their registry.
 #[derive(Debug, Clone)]
@@ -59,10 +60,8 @@ impl Metrics {
         self.webhooks.with_label_values(&[region, outcome]).inc();
     }
 
-    /// The text exposition format.
-    pub fn render(&self) -> Result<String, prometheus::Error> {
-        let mut buffer = Vec::new();
-        prometheus::TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
-        Ok(String::from_utf8_lossy(&buffer).into_owned())
+    /// The registry, served at `/metrics` on the admin address.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 }

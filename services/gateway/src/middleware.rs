@@ -1,7 +1,7 @@
 //! The layer every request passes through, built once: a request id (`x-request-id`, kept
 //! from the caller when it is sane, else a new UUID) that is echoed in the response, set on
-//! the request's span (so it is in every log line of the request) and readable anywhere in
-//! the handler through [`current_request_id`]; a span that continues the caller's W3C trace
+//! the request's span (so it is in every log line of the request), readable anywhere in the
+//! handler through [`current_request_id`] and sent on every gRPC call it makes; a span that continues the caller's W3C trace
 //! context (the gRPC channels inject it into every call); the request timeout; security
 //! headers; one log line; and the Prometheus samples.
 
@@ -20,15 +20,9 @@ use crate::error::ApiError;
 /// The request id header.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-tokio::task_local! {
-    static CURRENT_REQUEST_ID: String;
-}
-
 /// The id of the request being handled (empty outside a request).
 pub fn current_request_id() -> String {
-    CURRENT_REQUEST_ID
-        .try_with(Clone::clone)
-        .unwrap_or_default()
+    grpc_runtime::request_id::current().unwrap_or_default()
 }
 
 /// Keeps a caller's id only if it is short and printable, so it cannot forge log lines.
@@ -102,9 +96,9 @@ pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next:
             Err(_) => ApiError::Timeout.into_response(),
         }
     };
-    let mut response = CURRENT_REQUEST_ID
-        .scope(request_id.clone(), inner.instrument(span.clone()))
-        .await;
+    // In scope, every gRPC call the handler makes sends the same request id.
+    let mut response =
+        grpc_runtime::request_id::scope(request_id.clone(), inner.instrument(span.clone())).await;
     let status = response.status();
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
@@ -125,7 +119,7 @@ pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next:
     span.in_scope(|| {
         let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         // Probes and scrapes arrive every few seconds; they are logged only at debug.
-        if matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics") && status.is_success() {
+        if matches!(route.as_str(), "/healthz" | "/readyz") && status.is_success() {
             tracing::debug!(status = status.as_u16(), latency_ms, "request");
         } else {
             tracing::info!(status = status.as_u16(), latency_ms, "request");

@@ -5,12 +5,12 @@
 //! `LINK_SERVICE__CLIENTS__DATA_SERVICE__URL`, ...).
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
+use belvo_accounts::BelvoConfig;
 use database::DatabaseConfig;
-use grpc_runtime::ServerConfig;
 use grpc_runtime::client::ClientConfig;
+use grpc_runtime::{ServerConfig, ServiceConfig};
 use serde::{Deserialize, Serialize};
 use settings::{Report, Validate};
 use telemetry::TelemetryConfig;
@@ -38,7 +38,7 @@ pub struct Config {
     /// The services link-service calls.
     pub clients: Clients,
     /// How the per-region Belvo clients behave.
-    pub belvo: BelvoSettings,
+    pub belvo: BelvoConfig,
 }
 
 impl Default for Config {
@@ -52,7 +52,7 @@ impl Default for Config {
             database: DatabaseConfig::new("sqlite:.data/link-service.db"),
             regions_file: None,
             clients: Clients::default(),
-            belvo: BelvoSettings::default(),
+            belvo: BelvoConfig::interactive(),
         }
     }
 }
@@ -69,39 +69,21 @@ pub struct Clients {
     pub data_service: Option<ClientConfig>,
 }
 
-/// Retry and timeout settings of the Belvo clients. A gRPC call waits for them, so the
-/// defaults are much shorter than Belvo's background-job guidance.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BelvoSettings {
-    /// Retries after a failed attempt (5xx, 429, transport errors).
-    pub max_retries: u32,
-    /// The first retry delay; each retry doubles it.
-    #[serde(with = "humantime_serde")]
-    pub retry_base_delay: Duration,
-    /// Timeout of one Belvo request.
-    #[serde(with = "humantime_serde")]
-    pub timeout: Duration,
-}
-
-impl Default for BelvoSettings {
-    fn default() -> Self {
-        Self {
-            max_retries: 2,
-            retry_base_delay: Duration::from_millis(500),
-            timeout: Duration::from_secs(10),
-        }
+impl ServiceConfig for Config {
+    fn listen_addrs(&self) -> (SocketAddr, SocketAddr) {
+        (self.server.listen_addr, self.server.admin_addr)
     }
-}
 
-impl Validate for BelvoSettings {
-    fn validate(&self, report: &mut Report) {
-        report.check(
-            !self.timeout.is_zero(),
-            "timeout",
-            "must be greater than zero",
-        );
-        report.check(self.max_retries <= 10, "max_retries", "must be at most 10");
+    fn telemetry(&self) -> &TelemetryConfig {
+        &self.telemetry
+    }
+
+    fn regions_file(&self) -> Option<&Path> {
+        self.regions_file.as_deref()
+    }
+
+    fn database(&self) -> Option<&DatabaseConfig> {
+        Some(&self.database)
     }
 }
 

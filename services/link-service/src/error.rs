@@ -4,8 +4,6 @@
 //! `connect.platform`), Belvo's failures with Belvo's code kept (domain `belvo.com`), and
 //! everything unexpected as INTERNAL with a fixed message while the cause is logged.
 
-use std::time::Duration;
-
 use grpc_runtime::status::{self, FieldViolations};
 use tonic::{Code, Status};
 
@@ -45,8 +43,14 @@ pub(crate) enum ServiceError {
     #[error("the link is deleted")]
     LinkDeleted,
     /// Belvo failed or refused.
-    #[error("Belvo call failed")]
-    Belvo(#[source] belvo::Error),
+    #[error("Belvo call to region {region} failed")]
+    Belvo {
+        /// The region whose Belvo account was called.
+        region: String,
+        /// What Belvo (or the way to it) did.
+        #[source]
+        source: belvo::Error,
+    },
     /// token-service failed.
     #[error("token-service call failed: {0}")]
     TokenService(#[source] Status),
@@ -61,12 +65,6 @@ pub(crate) enum ServiceError {
 impl From<FieldViolations> for ServiceError {
     fn from(violations: FieldViolations) -> Self {
         Self::InvalidArgument(violations)
-    }
-}
-
-impl From<belvo::Error> for ServiceError {
-    fn from(err: belvo::Error) -> Self {
-        Self::Belvo(err)
     }
 }
 
@@ -103,7 +101,7 @@ impl ServiceError {
                 "the link is deleted",
                 LINK_DELETED,
             ),
-            Self::Belvo(err) => belvo_status(&err, request_id),
+            Self::Belvo { region, source } => belvo_accounts::status(&region, &source, request_id),
             Self::TokenService(err) => match err.code() {
                 Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
                     tracing::warn!(
@@ -129,72 +127,6 @@ struct TokenServiceFailure(Status);
 
 fn belvo_reason(code: Code, message: &str, reason: &str) -> Status {
     status::belvo_error(code, message, reason, None, None, None)
-}
-
-/// Belvo's failure as a status, Belvo's code and request id kept in `ErrorInfo`.
-fn belvo_status(err: &belvo::Error, request_id: Option<&str>) -> Status {
-    let http = err.status().map(|s| s.as_u16());
-    let belvo_code = err.code().map(|c| c.as_str().to_owned());
-    let reason = belvo_code.as_deref().unwrap_or("belvo_error");
-    let belvo_request_id = err.request_id();
-    let detailed = |code: Code, message: &str, retry: Option<Duration>| {
-        status::belvo_error(code, message, reason, http, belvo_request_id, retry)
-    };
-    if let Some(wait) = err.refresh_cooldown() {
-        return detailed(
-            Code::FailedPrecondition,
-            "the link was refreshed recently; retry after the cooldown",
-            Some(wait),
-        );
-    }
-    if err.is_unavailable() {
-        tracing::warn!(
-            request_id = request_id.unwrap_or_default(),
-            error = %err,
-            "Belvo unavailable"
-        );
-        return detailed(
-            Code::Unavailable,
-            "Belvo is unavailable; retry later",
-            err.retry_after(),
-        );
-    }
-    if matches!(err, belvo::Error::ForeignUrl) {
-        return status::internal(request_id, err);
-    }
-    match http {
-        Some(404) => detailed(Code::NotFound, "Belvo has no such link", None),
-        Some(401 | 403) => {
-            // Our own keys were refused: an operator problem, not the caller's.
-            status::internal(request_id, err)
-        }
-        Some(400) if is_argument_code(err) => {
-            detailed(Code::InvalidArgument, "Belvo refused the request", None)
-        }
-        _ => detailed(
-            Code::FailedPrecondition,
-            "Belvo refused the request for this link",
-            None,
-        ),
-    }
-}
-
-/// Belvo 400 codes that blame a request field rather than the link's state.
-fn is_argument_code(err: &belvo::Error) -> bool {
-    use belvo::ErrorCode as C;
-    matches!(
-        err.code(),
-        Some(
-            C::Required
-                | C::Null
-                | C::Invalid
-                | C::InvalidChoice
-                | C::NotAList
-                | C::ParseError
-                | C::InvalidFetchResources
-                | C::ValidationError
-        )
-    )
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use grpc_runtime::status::{FieldViolations, request_id};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::belvo_accounts::BelvoAccounts;
 use crate::convert::{
     belvo_fields, decode_page_token, encode_page_token, link_message, millis, now_ms, timestamp,
 };
@@ -17,6 +16,7 @@ use crate::data_service::DataService;
 use crate::error::ServiceError;
 use crate::owners::ExternalIds;
 use crate::store::{LinkEvent, LinkRow, Origin, Status as LinkStatus, Store};
+use belvo_accounts::BelvoAccounts;
 
 /// ListLinks page size when the request gives none.
 const DEFAULT_PAGE_SIZE: i64 = 50;
@@ -193,7 +193,11 @@ impl Links {
             });
         }
         // A 404 counts as deleted, so a retried DeleteLink completes.
-        self.region_client(&link)?.links().delete(link_id).await?;
+        self.region_client(&link)?
+            .links()
+            .delete(link_id)
+            .await
+            .map_err(belvo_failed(&link.region))?;
         self.store.mark_deleted(&link.link_id, now_ms()).await?;
         let link = self.stored(&link.link_id).await?;
         tracing::info!(link_id = %link.link_id, region = %link.region, "link deleted");
@@ -237,7 +241,8 @@ impl Links {
             .region_client(&link)?
             .links()
             .refresh(link_id, resources)
-            .await?;
+            .await
+            .map_err(belvo_failed(&link.region))?;
         let now = now_ms();
         self.store.set_refreshed(&link.link_id, now).await?;
         Ok(pb::RefreshLinkResponse {
@@ -378,7 +383,11 @@ impl Links {
                 .belvo
                 .get(region)
                 .with_context(|| format!("region {region} has no Belvo client"))?;
-            let link = client.links().get(link_id).await?;
+            let link = client
+                .links()
+                .get(link_id)
+                .await
+                .map_err(belvo_failed(region))?;
             return Ok((region.to_owned(), link));
         }
         let mut failure = None;
@@ -388,12 +397,12 @@ impl Links {
                 Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => {}
                 Err(e) => {
                     tracing::warn!(region, error = %e, "cannot look the link up in a region");
-                    failure.get_or_insert(e);
+                    failure.get_or_insert_with(|| belvo_failed(region)(e));
                 }
             }
         }
         // A region that failed might have had it: say so rather than "not found".
-        Err(failure.map_or(ServiceError::NotAtBelvo, ServiceError::Belvo))
+        Err(failure.unwrap_or(ServiceError::NotAtBelvo))
     }
 
     /// The owner token-service minted `external_id` for; `None` for none or an unknown one.
@@ -432,6 +441,14 @@ impl Links {
                 link.link_id, link.region
             )
         })?)
+    }
+}
+
+/// A failed Belvo call to `region`.
+fn belvo_failed(region: &str) -> impl FnOnce(belvo::Error) -> ServiceError + '_ {
+    move |source| ServiceError::Belvo {
+        region: region.to_owned(),
+        source,
     }
 }
 

@@ -36,6 +36,7 @@ use connect_proto::token::v1::token_service_client::TokenServiceClient;
 use database::Backend;
 use database::testing::TestDatabase;
 use grpc_runtime::ServerConfig;
+use grpc_runtime::{Listeners, Service as _, Shutdown};
 use secrecy::SecretString;
 use token_service::{Application, BelvoConfig, Config};
 use tokio::runtime::Runtime;
@@ -109,7 +110,7 @@ fn main() {
         };
         let commit = service_rt.block_on(commit_latency(&db));
         let app = service_rt.block_on(start_service(&emulator_url, &db, pool));
-        let addr = app.grpc_addr();
+        let addr = app.addr();
         client_rt.block_on(run(
             backend,
             &emulator_url,
@@ -174,14 +175,15 @@ fetch_resources = ["ACCOUNTS", "TRANSACTIONS", "OWNERS"]
         config.database.max_connections
     );
     config.external_id_key = SecretString::from("bench-external-id-key-0123456789abcdef");
-    config.belvo = BelvoConfig {
-        timeout: Duration::from_secs(10),
-        max_retries: 0,
-        retry_base_delay: Duration::from_millis(10),
-    };
-    Application::build_with(config, regions, None)
-        .await
-        .unwrap()
+    config.belvo = BelvoConfig::no_retries();
+    Application::build(
+        config,
+        regions,
+        Listeners::local().await.unwrap(),
+        Shutdown::new(),
+    )
+    .await
+    .unwrap()
 }
 
 /// What one autocommitted INSERT costs on this database (the audit row's price).

@@ -5,11 +5,12 @@
 //! and `TOKEN_SERVICE__*` environment variables, and validated before anything starts.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
+pub use belvo_accounts::BelvoConfig;
 use database::DatabaseConfig;
-use grpc_runtime::ServerConfig;
+use grpc_runtime::client::ClientConfig;
+use grpc_runtime::{ServerConfig, ServiceConfig};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use settings::{Report, Validate};
@@ -44,10 +45,19 @@ pub struct Config {
     /// (HMAC-SHA256). At least 32 bytes. Changing it changes every external id.
     #[serde(skip_serializing, default = "empty_secret")]
     pub external_id_key: SecretString,
-    /// Where link-service is, for update mode.
-    pub link_service: LinkServiceConfig,
+    /// The services token-service calls.
+    pub clients: Clients,
     /// How the Belvo clients (one per region) call Belvo.
     pub belvo: BelvoConfig,
+}
+
+/// `[clients]`: the services token-service calls.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Clients {
+    /// link-service, for update mode (`GetLink` with the owner). Unset: update mode is
+    /// refused with FAILED_PRECONDITION.
+    pub link_service: Option<ClientConfig>,
 }
 
 fn empty_secret() -> SecretString {
@@ -65,23 +75,27 @@ impl Default for Config {
             telemetry: TelemetryConfig::default(),
             regions_file: None,
             external_id_key: empty_secret(),
-            link_service: LinkServiceConfig::default(),
-            belvo: BelvoConfig::default(),
+            clients: Clients::default(),
+            belvo: BelvoConfig::interactive(),
         }
     }
 }
 
-impl Config {
-    /// Loads the configuration from `TOKEN_SERVICE_CONFIG` (optional TOML file) and the
-    /// `TOKEN_SERVICE__*` variables of `env`, and validates it.
-    pub fn load<K, V>(
-        env: impl IntoIterator<Item = (K, V)>,
-    ) -> Result<Self, settings::SettingsError>
-    where
-        K: Into<String>,
-        V: Into<String>,
-    {
-        settings::Loader::new(ENV_PREFIX).env(env).load()
+impl ServiceConfig for Config {
+    fn listen_addrs(&self) -> (SocketAddr, SocketAddr) {
+        (self.server.listen_addr, self.server.admin_addr)
+    }
+
+    fn telemetry(&self) -> &TelemetryConfig {
+        &self.telemetry
+    }
+
+    fn regions_file(&self) -> Option<&Path> {
+        self.regions_file.as_deref()
+    }
+
+    fn database(&self) -> Option<&DatabaseConfig> {
+        Some(&self.database)
     }
 }
 
@@ -100,133 +114,10 @@ impl Validate for Config {
                 format!("must have at least {MIN_EXTERNAL_ID_KEY_LEN} bytes")
             },
         );
-        report.section("link_service", &self.link_service);
+        if let Some(link_service) = &self.clients.link_service {
+            report.section("clients.link_service", link_service);
+        }
         report.section("belvo", &self.belvo);
-    }
-}
-
-/// What `token-service migrate` reads: the database and telemetry sections only, so the
-/// migration Job is given none of the service's secrets.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MigrateConfig {
-    /// The database to migrate.
-    pub database: DatabaseConfig,
-    /// Logs and traces.
-    pub telemetry: TelemetryConfig,
-}
-
-impl Default for MigrateConfig {
-    fn default() -> Self {
-        let Config {
-            database,
-            telemetry,
-            ..
-        } = Config::default();
-        Self {
-            database,
-            telemetry,
-        }
-    }
-}
-
-impl Validate for MigrateConfig {
-    fn validate(&self, report: &mut Report) {
-        report.section("database", &self.database);
-        report.section("telemetry", &self.telemetry);
-    }
-}
-
-/// `[link_service]`: the optional link-service client.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LinkServiceConfig {
-    /// Its gRPC URL, e.g. `http://link-service:50052`. Unset: update mode is refused with
-    /// FAILED_PRECONDITION.
-    pub url: Option<String>,
-    /// The bearer token token-service presents to link-service, if it requires one.
-    #[serde(skip_serializing, default)]
-    pub bearer_token: Option<SecretString>,
-    /// Longest a `GetLink` call may take.
-    #[serde(with = "humantime_serde")]
-    pub timeout: Duration,
-}
-
-impl Default for LinkServiceConfig {
-    fn default() -> Self {
-        Self {
-            url: None,
-            bearer_token: None,
-            timeout: Duration::from_secs(5),
-        }
-    }
-}
-
-impl Validate for LinkServiceConfig {
-    fn validate(&self, report: &mut Report) {
-        if let Some(url) = &self.url {
-            report.check(
-                url.parse::<http::Uri>()
-                    .ok()
-                    .is_some_and(|u| matches!(u.scheme_str(), Some("http" | "https"))),
-                "url",
-                "must be an http:// or https:// URL",
-            );
-        }
-        report.check(
-            !self.timeout.is_zero(),
-            "timeout",
-            "must be greater than zero",
-        );
-    }
-}
-
-/// `[belvo]`: timeouts and retries of the per-region Belvo clients.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BelvoConfig {
-    /// Timeout of one call to Belvo.
-    #[serde(with = "humantime_serde")]
-    pub timeout: Duration,
-    /// Retries after a failed attempt (5xx, throttling, transport errors).
-    pub max_retries: u32,
-    /// Delay before the first retry; each retry doubles it.
-    #[serde(with = "humantime_serde")]
-    pub retry_base_delay: Duration,
-}
-
-impl Default for BelvoConfig {
-    fn default() -> Self {
-        // A person is waiting for the widget: fail within seconds rather than follow
-        // Belvo's 3 s x 5 background retry guidance.
-        Self {
-            timeout: Duration::from_secs(10),
-            max_retries: 2,
-            retry_base_delay: Duration::from_millis(500),
-        }
-    }
-}
-
-impl BelvoConfig {
-    pub(crate) fn retry_policy(&self) -> belvo::RetryPolicy {
-        belvo::RetryPolicy {
-            max_retries: self.max_retries,
-            max_unexpected_error_retries: self.max_retries,
-            base_delay: self.retry_base_delay,
-            max_delay: self.retry_base_delay.saturating_mul(8),
-            max_retry_after: Duration::from_secs(5),
-        }
-    }
-}
-
-impl Validate for BelvoConfig {
-    fn validate(&self, report: &mut Report) {
-        report.check(
-            !self.timeout.is_zero(),
-            "timeout",
-            "must be greater than zero",
-        );
-        report.check(self.max_retries <= 10, "max_retries", "must be at most 10");
     }
 }
 
@@ -236,12 +127,16 @@ mod tests {
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";
 
+    fn load<const N: usize>(env: [(&str, &str); N]) -> Result<Config, settings::SettingsError> {
+        settings::Loader::new(ENV_PREFIX).env(env).load()
+    }
+
     #[test]
     fn loads_from_environment_with_defaults() {
-        let config = Config::load([
+        let config = load([
             ("TOKEN_SERVICE__EXTERNAL_ID_KEY", KEY),
             (
-                "TOKEN_SERVICE__LINK_SERVICE__URL",
+                "TOKEN_SERVICE__CLIENTS__LINK_SERVICE__URL",
                 "http://link-service:50052",
             ),
             ("TOKEN_SERVICE__DATABASE__URL", "sqlite::memory:"),
@@ -249,7 +144,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.server.listen_addr.port(), DEFAULT_PORT);
         assert_eq!(
-            config.link_service.url.as_deref(),
+            config.clients.link_service.map(|c| c.url).as_deref(),
             Some("http://link-service:50052")
         );
         assert_eq!(config.external_id_key.expose_secret(), KEY);
@@ -257,12 +152,12 @@ mod tests {
 
     #[test]
     fn missing_or_short_key_and_bad_url_are_named_without_the_key() {
-        let err = Config::load([("TOKEN_SERVICE__LINK_SERVICE__URL", "link-service")])
+        let err = load([("TOKEN_SERVICE__CLIENTS__LINK_SERVICE__URL", "link-service")])
             .unwrap_err()
             .to_string();
         assert!(err.contains("external_id_key"), "{err}");
-        assert!(err.contains("link_service.url"), "{err}");
-        let err = Config::load([("TOKEN_SERVICE__EXTERNAL_ID_KEY", "short-secret-value")])
+        assert!(err.contains("clients.link_service.url"), "{err}");
+        let err = load([("TOKEN_SERVICE__EXTERNAL_ID_KEY", "short-secret-value")])
             .unwrap_err()
             .to_string();
         assert!(err.contains("at least 32 bytes"), "{err}");

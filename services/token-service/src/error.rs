@@ -6,7 +6,7 @@
 //! failures are INTERNAL with a fixed message while the cause goes to the log. No message
 //! carries a secret or a token.
 
-use grpc_runtime::status::{FieldViolations, belvo_error, internal, platform_error};
+use grpc_runtime::status::{FieldViolations, internal, platform_error};
 use tonic::{Code, Status};
 
 use crate::links::LinkLookupError;
@@ -83,7 +83,7 @@ impl ServiceError {
             Self::LinkLookup(ref cause @ LinkLookupError::Failed { .. }) => {
                 internal(request_id, cause)
             }
-            Self::Belvo { region, source } => belvo_status(&region, &source, request_id),
+            Self::Belvo { region, source } => belvo_accounts::status(&region, &source, request_id),
             Self::ExternalIdNotFound => platform_error(
                 Code::NotFound,
                 "this external_id was never issued by token-service",
@@ -93,88 +93,4 @@ impl ServiceError {
             Self::Storage(ref cause) => internal(request_id, cause),
         }
     }
-}
-
-/// Belvo's failure as a status: Belvo's code (or a stand-in) in `ErrorInfo`.
-fn belvo_status(region: &str, error: &belvo::Error, request_id: Option<&str>) -> Status {
-    let status = error.status().map(|s| s.as_u16());
-    let belvo_request_id = error.request_id();
-    let code_of = |fallback: &'static str| -> String {
-        error
-            .code()
-            .map_or_else(|| fallback.to_owned(), |c| c.as_str().to_owned())
-    };
-    if error.is_unavailable() {
-        tracing::warn!(request_id, region, error = %error, "Belvo unavailable");
-        return belvo_error(
-            Code::Unavailable,
-            "Belvo is unavailable; retry later",
-            &code_of("service_unavailable"),
-            status,
-            belvo_request_id,
-            error.retry_after(),
-        );
-    }
-    match error {
-        belvo::Error::Api {
-            status: http_status,
-            ..
-        } => {
-            tracing::warn!(request_id, region, error = %error, "Belvo refused the token request");
-            let (code, message) = match http_status.as_u16() {
-                // The keys of the region were refused: an operator must fix the
-                // configuration; the caller cannot.
-                401 | 403 => (
-                    Code::FailedPrecondition,
-                    format!("Belvo refused the secret keys of region {region}"),
-                ),
-                404 => (Code::NotFound, "Belvo does not know the object".to_owned()),
-                _ if is_missing_link(error) => (
-                    Code::NotFound,
-                    "Belvo has no such link in this region".to_owned(),
-                ),
-                _ => (
-                    Code::FailedPrecondition,
-                    "Belvo refused the widget token request".to_owned(),
-                ),
-            };
-            belvo_error(
-                code,
-                message,
-                &code_of("unknown"),
-                status,
-                belvo_request_id,
-                None,
-            )
-        }
-        belvo::Error::Http { .. } => {
-            tracing::warn!(request_id, region, error = %error, "Belvo answered without JSON");
-            belvo_error(
-                Code::FailedPrecondition,
-                "Belvo refused the widget token request",
-                "unknown",
-                status,
-                None,
-                None,
-            )
-        }
-        belvo::Error::TokenRequired(_) => belvo_error(
-            Code::FailedPrecondition,
-            "Belvo asked for a multi-factor token",
-            "token_required",
-            status,
-            belvo_request_id,
-            None,
-        ),
-        belvo::Error::Transport(_) | belvo::Error::Decode { .. } | belvo::Error::ForeignUrl => {
-            internal(request_id, error)
-        }
-    }
-}
-
-/// `400 does_not_exist` on `link_id`: the link is not in this Belvo account.
-fn is_missing_link(error: &belvo::Error) -> bool {
-    error.api_error().is_some_and(|e| {
-        e.field.as_deref() == Some("link_id") && e.code == Some(belvo::ErrorCode::DoesNotExist)
-    })
 }

@@ -3,12 +3,9 @@
 //! The client is optional: without link-service, update mode is refused clearly and every
 //! other call works.
 
-use std::time::Duration;
-
 use connect_proto::link::v1::link_service_client::LinkServiceClient;
 use connect_proto::link::v1::{GetLinkRequest, LinkStatus};
-use secrecy::{ExposeSecret as _, SecretString};
-use tonic::transport::{Channel, Endpoint};
+use grpc_runtime::client::{self, ClientChannel, ClientConfig, ClientError};
 
 /// What link-service said about a link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,41 +36,17 @@ pub(crate) enum LinkLookupError {
 }
 
 /// A link-service client for ownership checks. Cheap to clone.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct LinkDirectory {
-    client: LinkServiceClient<Channel>,
-    bearer_token: Option<SecretString>,
-    timeout: Duration,
-}
-
-impl std::fmt::Debug for LinkDirectory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LinkDirectory")
-            .field("timeout", &self.timeout)
-            .field(
-                "bearer_token",
-                &self.bearer_token.as_ref().map(|_| "[REDACTED]"),
-            )
-            .finish_non_exhaustive()
-    }
+    client: LinkServiceClient<ClientChannel>,
 }
 
 impl LinkDirectory {
-    /// A client for link-service at `url` (e.g. `http://127.0.0.1:50052`). The connection
+    /// A client for link-service as `config` says (`[clients.link_service]`). The connection
     /// is made lazily, so token-service starts even while link-service is not up yet.
-    pub fn connect_lazy(
-        url: &str,
-        bearer_token: Option<SecretString>,
-        timeout: Duration,
-    ) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(url.to_owned())?
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .connect_lazy();
+    pub fn connect_lazy(config: &ClientConfig) -> Result<Self, ClientError> {
         Ok(Self {
-            client: LinkServiceClient::new(channel),
-            bearer_token,
-            timeout,
+            client: LinkServiceClient::new(client::connect_lazy(config)?),
         })
     }
 
@@ -82,25 +55,11 @@ impl LinkDirectory {
         &self,
         link_id: &str,
         owner: &str,
-        request_id: Option<&str>,
     ) -> Result<Ownership, LinkLookupError> {
-        let mut request = tonic::Request::new(GetLinkRequest {
+        let request = GetLinkRequest {
             link_id: link_id.to_owned(),
             owner: owner.to_owned(),
-        });
-        request.set_timeout(self.timeout);
-        if let Some(token) = &self.bearer_token {
-            let value = format!("Bearer {}", token.expose_secret())
-                .parse()
-                .map_err(|_| LinkLookupError::Failed {
-                    code: tonic::Code::Internal,
-                    message: "the configured bearer token is not a valid header value".into(),
-                })?;
-            request.metadata_mut().insert("authorization", value);
-        }
-        if let Some(id) = request_id.and_then(|id| id.parse().ok()) {
-            request.metadata_mut().insert("x-request-id", id);
-        }
+        };
         match self.client.clone().get_link(request).await {
             Ok(response) => match response.into_inner().link {
                 Some(link) if link.owner == owner && link.status != LinkStatus::Deleted as i32 => {

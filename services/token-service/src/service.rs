@@ -4,7 +4,6 @@
 //! with the token and the widget's start-up configuration. `ResolveExternalId`: look the
 //! id up among those handed out.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,7 +33,7 @@ const TOKEN_LIFETIME: Duration = Duration::from_secs(600);
 pub(crate) struct State {
     pub(crate) regions: RegionsConfig,
     /// One Belvo client per region key, each with the region's keys and rate budget.
-    pub(crate) belvo: HashMap<String, belvo::Client>,
+    pub(crate) belvo: belvo_accounts::BelvoAccounts,
     pub(crate) store: Store,
     pub(crate) key: ExternalIdKey,
     pub(crate) links: Option<LinkDirectory>,
@@ -70,7 +69,7 @@ impl TokenHandlers {
                 .as_ref()
                 .ok_or(ServiceError::LinkServiceNotConfigured)?;
             match links
-                .ownership(&link_id.to_string(), &order.owner, request_id)
+                .ownership(&link_id.to_string(), &order.owner)
                 .await
                 .map_err(ServiceError::LinkLookup)?
             {

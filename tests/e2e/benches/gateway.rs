@@ -34,6 +34,7 @@ use connect_proto::data::v1::data_service_client::DataServiceClient;
 use connect_proto::data::v1::{ListTransactionsRequest, PageRequest};
 use database::testing::TestDatabase;
 use e2e_tests::{Stack, StackOptions, WEBHOOK_AUTHORIZATION};
+use grpc_runtime::Service as _;
 use serde_json::json;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -219,7 +220,6 @@ async fn run() {
     // data-service stand-in.
     let fakes = fakes::Fakes::start().await;
     let mut config = gateway::GatewayConfig::default();
-    config.server.listen_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     config.clients.token_service = grpc_runtime::client::ClientConfig::new(stack.token_url.clone());
     config.clients.link_service = grpc_runtime::client::ClientConfig::new(stack.link_url.clone());
     config.clients.data_service = grpc_runtime::client::ClientConfig::new(fakes.url());
@@ -228,16 +228,18 @@ async fn run() {
         Vec::<(String, String)>::new(),
     )
     .unwrap();
-    let shutdown = grpc_runtime::Shutdown::new();
-    let app = gateway::Application::build(config, regions, shutdown.clone())
-        .await
-        .unwrap();
-    let off_url = format!("http://{}/webhooks/belvo/mx", app.local_addr());
-    let running = tokio::spawn(app.run_until_stopped());
+    let app = gateway::Application::build(
+        config,
+        regions,
+        grpc_runtime::Listeners::local().await.unwrap(),
+        grpc_runtime::Shutdown::new(),
+    )
+    .await
+    .unwrap();
+    let off_url = format!("http://{}/webhooks/belvo/mx", app.addr());
     let off = webhooks(&http, off_url, &link_id, webhook_clients, secs).await;
     row("webhooks, storage off (in-memory stand-in)", &off);
-    shutdown.trigger();
-    let _ = running.await;
+    let _ = app.stop().await;
     fakes.shutdown.trigger();
 
     // 2. The read path: through the gateway, and ListTransactions directly.

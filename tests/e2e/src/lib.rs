@@ -2,24 +2,18 @@
 //! link- and data-service (SQLite files in a fresh temporary directory) and the gateway
 //! (dev auth), every one on port 0 and wired to the others.
 //!
-//! Two orderings need care. The emulator must know the gateway's webhook URL before the
-//! gateway (which needs the services, which need the emulator) can be built: the gateway's
-//! listener is bound first and handed to [`gateway::Application::build_with_listener`].
-//! token-service and data-service call link-service, which calls both of them: they are
-//! given the address of a small TCP relay bound first, which forwards to link-service once
-//! it is up.
+//! Every service's listeners are bound first, so each one is built knowing the addresses of
+//! those it calls (token-, link- and data-service call one another), and the emulator knows
+//! the gateway's webhook URL before anything starts.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use belvo_emulator::{Account, Emulator, EmulatorHandle};
 use grpc_runtime::client::ClientConfig;
-use grpc_runtime::{ServerConfig, Shutdown};
+use grpc_runtime::{Listeners, Service};
 use secrecy::SecretString;
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 /// Belvo keys of the emulator account (the values in `libs/regions/config/local.toml`).
 const SECRET_ID: &str = "local-secret-id";
@@ -51,17 +45,15 @@ pub struct Stack {
     /// data-service's gRPC URL.
     pub data_url: String,
     emulator: Option<EmulatorHandle>,
-    token: Option<token_service::Application>,
+    gateway: Option<gateway::Application>,
     link: Option<link_service::Application>,
-    data: Option<(Shutdown, JoinHandle<()>)>,
-    gateway: Option<(Shutdown, JoinHandle<()>)>,
-    relay: JoinHandle<()>,
+    token: Option<token_service::Application>,
+    data: Option<data_service::app::Application>,
     _dir: tempfile::TempDir,
 }
 
-fn local_grpc() -> ServerConfig {
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    ServerConfig::new(any, any)
+fn url(listeners: &Listeners) -> String {
+    format!("http://{}", listeners.addr())
 }
 
 fn sqlite(dir: &Path, name: &str) -> database::DatabaseConfig {
@@ -82,10 +74,15 @@ impl Stack {
             None => sqlite(dir, name),
         };
         let dir = tempfile::tempdir().context("temporary directory")?;
-        let gateway_listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("bind the gateway")?;
-        let gateway_url = format!("http://{}", gateway_listener.local_addr()?);
+        let bind = || async { Listeners::local().await.context("bind listeners") };
+        let (token_listeners, link_listeners, data_listeners, gateway_listeners) =
+            (bind().await?, bind().await?, bind().await?, bind().await?);
+        let (token_url, link_url, data_url, gateway_url) = (
+            url(&token_listeners),
+            url(&link_listeners),
+            url(&data_listeners),
+            url(&gateway_listeners),
+        );
 
         let emulator = Emulator::start(belvo_emulator::Config {
             accounts: vec![Account::new(SECRET_ID, SECRET_PASSWORD).with_webhook(
@@ -115,77 +112,54 @@ impl Stack {
                 .context("regions")
         };
 
-        let relay_listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("bind the link-service relay")?;
-        let link_relay_url = format!("http://{}", relay_listener.local_addr()?);
-        let (link_addr_tx, link_addr_rx) = tokio::sync::oneshot::channel::<SocketAddr>();
-        let relay = tokio::spawn(relay(relay_listener, link_addr_rx));
-
         let mut token_config = token_service::Config {
-            server: local_grpc(),
             database: database(0, dir.path(), "token-service.db"),
             external_id_key: SecretString::from("e2e-external-id-key-0123456789-0123456789"),
             ..token_service::Config::default()
         };
-        token_config.link_service.url = Some(link_relay_url.clone());
-        let token = token_service::Application::build_with(
+        token_config.clients.link_service = Some(ClientConfig::new(link_url.clone()));
+        let token = token_service::Application::build(
             token_config,
             regions()?,
-            Some(
-                token_service::LinkDirectory::connect_lazy(
-                    &link_relay_url,
-                    None,
-                    Duration::from_secs(5),
-                )
-                .context("link-service client")?,
-            ),
+            token_listeners,
+            grpc_runtime::Shutdown::new(),
         )
         .await
         .context("start token-service")?;
-        let token_url = format!("http://{}", token.grpc_addr());
 
         let mut data_config = data_service::config::Config {
-            server: local_grpc(),
             database: database(2, dir.path(), "data-service.db"),
-            link_service: Some(ClientConfig::new(link_relay_url.clone())),
             ..data_service::config::Config::default()
         };
+        data_config.clients.link_service = Some(ClientConfig::new(link_url.clone()));
         data_config.sync.poll_interval = Duration::from_millis(200);
         data_config.sync.retry_base = Duration::from_millis(200);
         if let Some(workers) = options.data_workers {
             data_config.sync.workers = workers;
         }
-        let data_shutdown = Shutdown::new();
-        let data = data_service::app::App::build(
-            &data_config,
-            data_service::belvo_clients::BelvoClients::from_regions(&regions()?)
-                .context("data-service Belvo clients")?,
-            data_shutdown.clone(),
+        let data = data_service::app::Application::build(
+            data_config,
+            regions()?,
+            data_listeners,
+            grpc_runtime::Shutdown::new(),
         )
         .await
         .context("start data-service")?;
-        let data_url = format!("http://{}", data.grpc_addr());
-        let data_task = tokio::spawn(async move {
-            if let Err(e) = data.wait().await {
-                tracing::warn!(error = %e, "data-service stopped with an error");
-            }
-        });
 
         let mut link_config = link_service::Config {
-            server: local_grpc(),
             database: database(1, dir.path(), "link-service.db"),
             ..link_service::Config::default()
         };
         link_config.clients.token_service = ClientConfig::new(token_url.clone());
         link_config.clients.data_service = Some(ClientConfig::new(data_url.clone()));
-        let link = link_service::Application::build_with(link_config, regions()?)
-            .await
-            .context("start link-service")?;
-        let link_url = format!("http://{}", link.grpc_addr());
-        if link_addr_tx.send(link.grpc_addr()).is_err() {
-            bail!("the link-service relay stopped");
-        }
+        let link = link_service::Application::build(
+            link_config,
+            regions()?,
+            link_listeners,
+            grpc_runtime::Shutdown::new(),
+        )
+        .await
+        .context("start link-service")?;
 
         let mut gateway_config = gateway::GatewayConfig::default();
         gateway_config.auth.mode = gateway::config::AuthMode::Dev;
@@ -194,20 +168,14 @@ impl Stack {
         gateway_config.clients.data_service = ClientConfig::new(data_url.clone());
         // The browser test mints a few widget tokens per user; schemathesis many.
         gateway_config.limits.token_mints = 10_000;
-        let gateway_shutdown = Shutdown::new();
-        let app = gateway::Application::build_with_listener(
+        let gateway = gateway::Application::build(
             gateway_config,
             regions()?,
-            gateway_shutdown.clone(),
-            gateway_listener,
+            gateway_listeners,
+            grpc_runtime::Shutdown::new(),
         )
         .await
         .context("start the gateway")?;
-        let gateway_task = tokio::spawn(async move {
-            if let Err(e) = app.run_until_stopped().await {
-                tracing::warn!(error = %e, "gateway stopped with an error");
-            }
-        });
 
         let stack = Self {
             gateway_url,
@@ -216,11 +184,10 @@ impl Stack {
             link_url,
             data_url,
             emulator: Some(emulator),
-            token: Some(token),
+            gateway: Some(gateway),
             link: Some(link),
-            data: Some((data_shutdown, data_task)),
-            gateway: Some((gateway_shutdown, gateway_task)),
-            relay,
+            token: Some(token),
+            data: Some(data),
             _dir: dir,
         };
         stack.wait_ready(Duration::from_secs(30)).await?;
@@ -319,41 +286,21 @@ impl Stack {
 
     /// Stops every component, the gateway first.
     pub async fn stop(mut self) {
-        if let Some((shutdown, task)) = self.gateway.take() {
-            shutdown.trigger();
-            let _ = task.await;
-        }
-        if let Some(link) = self.link.take() {
-            let _ = link.stop().await;
-        }
-        if let Some(token) = self.token.take() {
-            let _ = token.stop().await;
-        }
-        if let Some((shutdown, task)) = self.data.take() {
-            shutdown.trigger();
-            let _ = task.await;
-        }
+        stop(self.gateway.take()).await;
+        stop(self.link.take()).await;
+        stop(self.token.take()).await;
+        stop(self.data.take()).await;
         if let Some(emulator) = self.emulator.take() {
             emulator.shutdown().await;
         }
-        self.relay.abort();
     }
 }
 
-/// Forwards every connection accepted on `listener` to the address received on `target`.
-async fn relay(listener: TcpListener, target: tokio::sync::oneshot::Receiver<SocketAddr>) {
-    let Ok(target) = target.await else {
-        return;
-    };
-    loop {
-        let Ok((mut inbound, _)) = listener.accept().await else {
-            return;
-        };
-        tokio::spawn(async move {
-            if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-            }
-        });
+async fn stop<S: Service>(service: Option<S>) {
+    if let Some(service) = service
+        && let Err(e) = service.stop().await
+    {
+        tracing::warn!(service = S::NAME, error = %e, "stopped with an error");
     }
 }
 

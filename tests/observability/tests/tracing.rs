@@ -1,6 +1,8 @@
-//! One trace runs from a gateway request through token-service to the Belvo call, exported
-//! over OTLP (HTTP/protobuf) to a receiver in this process; and no span attribute, span event
-//! or log line carries a secret (Belvo's keys, the JWT secret, the webhook Authorization).
+//! One trace runs from a gateway request through token-service to the Belvo call, and one
+//! trace and one request id from a gateway request through link-service to token- and
+//! data-service, exported over OTLP (HTTP/protobuf) to a receiver in this process; and no
+//! span attribute, span event or log line carries a secret (Belvo's keys, the JWT secret, the
+//! webhook Authorization).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,6 +14,8 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
+use grpc_runtime::client::ClientConfig;
+use grpc_runtime::{Listeners, Service as _, Shutdown};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
@@ -21,6 +25,11 @@ const BELVO_ID: &str = "belvo-secret-id-7f3a9c41";
 const BELVO_PASSWORD: &str = "belvo-secret-password-19be77";
 const JWT_SECRET: &str = "jwt-dev-secret-0123456789abcdef0123456789abcdef";
 const WEBHOOK_AUTHORIZATION: &str = "Bearer webhook-secret-5d41402abc4b2a76";
+/// The request id the test's caller sends with the link registration.
+const REQUEST_ID: &str = "req-trace-7e51a0";
+const REGISTER: &str = "connect.link.v1.LinkService/RegisterLink";
+const RESOLVE: &str = "connect.token.v1.TokenService/ResolveExternalId";
+const NOTIFY: &str = "connect.data.v1.DataService/NotifyLinkRegistered";
 const EXTERNAL_ID_KEY: &str = "external-id-key-4f1c2e9a8b7d6c5e4f3a2b1c0d9e8f7a";
 
 /// Spans an OTLP exporter sent here.
@@ -94,6 +103,10 @@ fn attribute(span: &Span, key: &str) -> Option<String> {
         .map(|a| format!("{:?}", a.value))
 }
 
+fn has_request_id(span: &Span) -> bool {
+    attribute(span, "request_id").is_some_and(|v| v.contains(REQUEST_ID))
+}
+
 /// The chain of ancestors of `span` among `spans` (nearest first).
 fn ancestors<'a>(span: &'a Span, by_id: &HashMap<Vec<u8>, &'a Span>) -> Vec<&'a Span> {
     let mut chain = Vec::new();
@@ -106,12 +119,12 @@ fn ancestors<'a>(span: &'a Span, by_id: &HashMap<Vec<u8>, &'a Span>) -> Vec<&'a 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_trace_from_the_gateway_through_token_service_to_belvo_and_no_secret_anywhere() {
+async fn one_trace_and_one_request_id_through_every_service_and_no_secret_anywhere() {
     let (otlp, received) = otlp_receiver().await;
     let logs = Logs::default();
     let telemetry_config = telemetry::TelemetryConfig {
         otlp_endpoint: Some(otlp),
-        log_filter: "info,gateway=debug,token_service=debug,belvo=debug,grpc_runtime=debug".into(),
+        log_filter: "info,gateway=debug,token_service=debug,link_service=debug,data_service=debug,belvo=debug,grpc_runtime=debug".into(),
         ..telemetry::TelemetryConfig::default()
     };
     let writer = logs.clone();
@@ -130,40 +143,71 @@ async fn one_trace_from_the_gateway_through_token_service_to_belvo_and_no_secret
     )
     .unwrap();
 
-    let token_db = database::testing::TestDatabase::sqlite().await;
-    let token_config = token_service::Config {
-        server: grpc_runtime::ServerConfig::for_tests(),
-        database: token_db.config(),
+    // Every listener first, so each service is built knowing the others' addresses.
+    let bind = || async { Listeners::local().await.unwrap() };
+    let (token_listeners, link_listeners, data_listeners, gateway_listeners) =
+        (bind().await, bind().await, bind().await, bind().await);
+    let url = |l: &Listeners| format!("http://{}", l.addr());
+    let (token_url, link_url, data_url) = (
+        url(&token_listeners),
+        url(&link_listeners),
+        url(&data_listeners),
+    );
+    let dbs = [
+        database::testing::TestDatabase::sqlite().await,
+        database::testing::TestDatabase::sqlite().await,
+        database::testing::TestDatabase::sqlite().await,
+    ];
+    let mut token_config = token_service::Config {
+        database: dbs[0].config(),
         external_id_key: SecretString::from(EXTERNAL_ID_KEY),
         ..token_service::Config::default()
     };
-    let token = token_service::Application::build_with(token_config, regions.clone(), None)
-        .await
-        .unwrap();
-
-    let mut gateway_config = gateway::config::GatewayConfig::default();
-    gateway_config.clients.token_service =
-        grpc_runtime::client::ClientConfig::new(format!("http://{}", token.grpc_addr()));
-    // link- and data-service are not part of this test: point them at a closed port.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", l.local_addr().unwrap())
-    };
-    gateway_config.clients.link_service = grpc_runtime::client::ClientConfig::new(closed.clone());
-    gateway_config.clients.data_service = grpc_runtime::client::ClientConfig::new(closed);
-    gateway_config.auth.dev_secret = Some(SecretString::from(JWT_SECRET));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let gateway_shutdown = grpc_runtime::Shutdown::new();
-    let gateway = gateway::Application::build_with_listener(
-        gateway_config,
-        regions,
-        gateway_shutdown.clone(),
-        listener,
+    token_config.clients.link_service = Some(ClientConfig::new(link_url.clone()));
+    let token = token_service::Application::build(
+        token_config,
+        regions.clone(),
+        token_listeners,
+        Shutdown::new(),
     )
     .await
     .unwrap();
-    let base = format!("http://{}", gateway.local_addr());
-    let serving = tokio::spawn(gateway.run_until_stopped());
+    let data = data_service::app::Application::build(
+        data_service::config::Config {
+            database: dbs[1].config(),
+            ..data_service::config::Config::default()
+        },
+        regions.clone(),
+        data_listeners,
+        Shutdown::new(),
+    )
+    .await
+    .unwrap();
+    let mut link_config = link_service::Config {
+        database: dbs[2].config(),
+        ..link_service::Config::default()
+    };
+    link_config.clients.token_service = ClientConfig::new(token_url.clone());
+    link_config.clients.data_service = Some(ClientConfig::new(data_url.clone()));
+    let link = link_service::Application::build(
+        link_config,
+        regions.clone(),
+        link_listeners,
+        Shutdown::new(),
+    )
+    .await
+    .unwrap();
+
+    let mut gateway_config = gateway::config::GatewayConfig::default();
+    gateway_config.clients.token_service = ClientConfig::new(token_url);
+    gateway_config.clients.link_service = ClientConfig::new(link_url);
+    gateway_config.clients.data_service = ClientConfig::new(data_url);
+    gateway_config.auth.dev_secret = Some(SecretString::from(JWT_SECRET));
+    let gateway =
+        gateway::Application::build(gateway_config, regions, gateway_listeners, Shutdown::new())
+            .await
+            .unwrap();
+    let base = format!("http://{}", gateway.addr());
 
     let http = reqwest::Client::new();
     let login: serde_json::Value = http
@@ -187,9 +231,49 @@ async fn one_trace_from_the_gateway_through_token_service_to_belvo_and_no_secret
         .send()
         .await
         .unwrap();
-    assert_eq!(minted.status(), 200, "{}", minted.text().await.unwrap());
+    assert_eq!(minted.status(), 200);
+    let minted: serde_json::Value = minted.json().await.unwrap();
+
+    // A link created in the widget (the emulator's widget API), registered through the
+    // gateway with a request id of the caller's: link-service asks token-service whose
+    // external id it is and tells data-service about the link.
+    let access = minted["access_token"].as_str().unwrap();
+    let created: serde_json::Value = http
+        .post(format!(
+            "{}/_widget/api/links",
+            emulator.url().trim_end_matches('/')
+        ))
+        .bearer_auth(access)
+        .json(&serde_json::json!({
+            "institution": "erebor_mx_retail",
+            "username": "alice_trace",
+            "password": "pass_valid",
+            "external_id": minted["widget"]["external_id"],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let registered = http
+        .post(format!("{base}/v1/links"))
+        .bearer_auth(&jwt)
+        .header("x-request-id", REQUEST_ID)
+        .json(&serde_json::json!({"link_id": created["id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        registered.status(),
+        201,
+        "{}",
+        registered.text().await.unwrap()
+    );
+    assert_eq!(registered.headers()["x-request-id"], REQUEST_ID);
+
     // A webhook through the gateway, so that its Authorization value passes through the code
-    // (data-service is not running: 503, which is what Belvo should then retry).
+    // (to data-service, which stores it for a link it does not know yet).
     let webhook = http
         .post(format!("{base}/webhooks/belvo/mx"))
         .header("authorization", WEBHOOK_AUTHORIZATION)
@@ -197,10 +281,11 @@ async fn one_trace_from_the_gateway_through_token_service_to_belvo_and_no_secret
         .send()
         .await
         .unwrap();
-    assert_eq!(webhook.status(), 503);
+    assert_eq!(webhook.status(), 200);
 
-    gateway_shutdown.trigger();
-    serving.await.unwrap().unwrap();
+    gateway.stop().await.unwrap();
+    link.stop().await.unwrap();
+    data.stop().await.unwrap();
     token.stop().await.unwrap();
     emulator.shutdown().await;
     // Flushing is blocking (the exporter's HTTP client); keep it off the async workers.
@@ -212,9 +297,8 @@ async fn one_trace_from_the_gateway_through_token_service_to_belvo_and_no_secret
     let deadline = Instant::now() + Duration::from_secs(10);
     let spans = loop {
         let spans = received.0.lock().unwrap().clone();
-        if spans
-            .iter()
-            .any(|s| s.name.starts_with("belvo POST /api/token/"))
+        let exported = |name: &str| spans.iter().any(|s| s.name.starts_with(name));
+        if (exported("belvo POST /api/token/") && exported(NOTIFY) && exported(RESOLVE))
             || Instant::now() > deadline
         {
             break spans;
@@ -252,8 +336,45 @@ async fn one_trace_from_the_gateway_through_token_service_to_belvo_and_no_secret
         Some(true)
     );
 
+    // The registration: one trace from the gateway's request through link-service to
+    // token-service and data-service.
+    let http_span = spans
+        .iter()
+        .find(|s| has_request_id(s) && attribute(s, "route").is_some())
+        .expect("the gateway's span of the registration");
+    for name in [REGISTER, RESOLVE, NOTIFY] {
+        let server = spans
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name} was exported"));
+        assert_eq!(
+            server.trace_id, http_span.trace_id,
+            "{name} is in the gateway's trace"
+        );
+        let by_id: HashMap<Vec<u8>, &Span> = spans
+            .iter()
+            .filter(|s| s.trace_id == http_span.trace_id)
+            .map(|s| (s.span_id.clone(), s))
+            .collect();
+        assert!(
+            ancestors(server, &by_id)
+                .iter()
+                .any(|s| s.span_id == http_span.span_id),
+            "the gateway's request span is an ancestor of {name}"
+        );
+        // ...and the same request id, received as `x-request-id` by each service.
+        assert!(has_request_id(server), "{name} has the request id");
+    }
+
     // No secret anywhere: names, attributes, events of every span, and every log line.
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    for name in [REGISTER, RESOLVE, NOTIFY] {
+        assert!(
+            logs.lines()
+                .any(|l| l.contains(name) && l.contains(REQUEST_ID)),
+            "a log line of {name} carries the request id"
+        );
+    }
     assert!(
         logs.contains("/v1/widget-token") || logs.contains("widget"),
         "logs were captured"

@@ -18,6 +18,8 @@ use tracing::field::Empty;
 
 use super::{code_name, status_in};
 use crate::metrics::GrpcMetrics;
+use crate::request_id;
+use tokio::task::futures::TaskLocalFuture;
 
 #[derive(Debug, Clone)]
 pub(crate) struct ObserveLayer {
@@ -66,7 +68,8 @@ where
             .headers()
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .to_owned();
         let span = tracing::info_span!(
             "grpc",
             otel.name = %path.trim_start_matches('/'),
@@ -87,7 +90,8 @@ where
             span: span.clone(),
             done: false,
         };
-        let inner = span.in_scope(|| self.inner.call(request));
+        // The handler runs with the request id in scope, so the calls it makes send it on.
+        let inner = request_id::scope(request_id, span.in_scope(|| self.inner.call(request)));
         ObserveFuture {
             inner,
             recorder: Some(recorder),
@@ -99,7 +103,7 @@ where
 pin_project! {
     pub(crate) struct ObserveFuture<F> {
         #[pin]
-        inner: F,
+        inner: TaskLocalFuture<String, F>,
         recorder: Option<Recorder>,
         span: Span,
     }

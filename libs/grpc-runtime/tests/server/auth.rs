@@ -105,7 +105,7 @@ async fn without_tokens_configured_calls_are_anonymous() {
 async fn the_client_channel_sends_its_bearer_token() {
     let server = TestServer::start_with(config_with_tokens()).await;
     let mut config =
-        grpc_runtime::client::ClientConfig::new(format!("http://{}", server.running.grpc_addr()));
+        grpc_runtime::client::ClientConfig::new(format!("http://{}", server.running.addr()));
     config.bearer_token = Some(SecretString::from(GATEWAY_TOKEN));
     let channel = grpc_runtime::client::connect_lazy(&config).unwrap();
     let mut client =

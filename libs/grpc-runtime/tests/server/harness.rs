@@ -105,13 +105,15 @@ impl TestServer {
         let services = ServiceSet::new()
             .service(TokenServiceServer::new(probe.clone()))
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
-        let listeners = grpc_runtime::Listeners::bind(&config).await.unwrap();
+        let listeners = grpc_runtime::Listeners::bind(config.listen_addr, config.admin_addr)
+            .await
+            .unwrap();
         let shutdown = Shutdown::new();
         let registry = prometheus::Registry::new();
         let running = serve(services, listeners, &config, &registry, shutdown.clone())
             .await
             .unwrap();
-        let channel = channel(running.grpc_addr()).await;
+        let channel = channel(running.addr()).await;
         Self {
             running,
             shutdown,

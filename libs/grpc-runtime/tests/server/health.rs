@@ -60,6 +60,8 @@ async fn shutdown_flips_health_to_not_serving_then_stops() {
         running, channel, ..
     } = server;
     drop(channel);
-    let drain = within("the server to stop", running.wait()).await.unwrap();
+    let drain = within("the server to stop", running.run_until_stopped())
+        .await
+        .unwrap();
     assert_eq!(drain, grpc_runtime::Drain::Complete);
 }

@@ -32,7 +32,9 @@ async fn in_flight_calls_finish_during_the_drain() {
     } = server;
     drop(channel);
     assert_eq!(
-        within("the drain", running.wait()).await.unwrap(),
+        within("the drain", running.run_until_stopped())
+            .await
+            .unwrap(),
         Drain::Complete
     );
 }
@@ -60,7 +62,9 @@ async fn the_drain_is_bounded_by_the_grace_period() {
     let TestServer { running, probe, .. } = server;
     // The handler never gets its permit before the grace period ends the drain.
     assert_eq!(
-        within("the drain", running.wait()).await.unwrap(),
+        within("the drain", running.run_until_stopped())
+            .await
+            .unwrap(),
         Drain::TimedOut
     );
     assert!(
@@ -75,13 +79,15 @@ async fn the_drain_is_bounded_by_the_grace_period() {
 #[tokio::test]
 async fn new_connections_are_refused_after_shutdown() {
     let server = TestServer::start().await;
-    let addr = server.running.grpc_addr();
+    let addr = server.running.addr();
     server.shutdown.trigger();
     let TestServer {
         running, channel, ..
     } = server;
     drop(channel);
-    within("the drain", running.wait()).await.unwrap();
+    within("the drain", running.run_until_stopped())
+        .await
+        .unwrap();
     let refused = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .unwrap()
         .connect()

@@ -39,3 +39,21 @@ pub(crate) async fn emulator(transactions: u64) -> (EmulatorHandle, Client) {
     .unwrap();
     (emulator, belvo)
 }
+
+/// Mexico of `local.toml` pointed at the emulator, with its keys and no budget to speak of.
+/// (The in-process read benchmark uses it; the historical one starts the binary.)
+#[allow(dead_code)]
+pub(crate) fn regions(emulator: &EmulatorHandle) -> regions::RegionsConfig {
+    regions::RegionsConfig::from_toml_str(
+        regions::shipped::LOCAL,
+        [
+            ("REGION_MX_ENVIRONMENT", emulator.url()),
+            ("REGION_MX_SECRET_ID", ID),
+            ("REGION_MX_SECRET_PASSWORD", PW),
+            ("REGION_MX_RATE_BUDGET_REQUESTS", "1000000"),
+            ("REGION_MX_RATE_BUDGET_PER_SECONDS", "1"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    )
+    .unwrap()
+}

@@ -5,16 +5,17 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use belvo::{Client, Credentials, Filters, RateBudget, RegisterLink, RetryPolicy};
+use belvo_accounts::BelvoConfig;
 use belvo_emulator::{Config as EmulatorConfig, Emulator, EmulatorHandle};
 use connect_proto::data::v1 as pb;
 use connect_proto::data::v1::data_service_client::DataServiceClient;
-use data_service::app::App;
-use data_service::belvo_clients::BelvoClients;
-use data_service::config::{Config, SyncConfig};
+use data_service::app::Application;
+use data_service::config::{Clients, Config, SyncConfig};
 use database::Backend;
 use database::testing::TestDatabase;
 use futures::TryStreamExt;
-use grpc_runtime::{ServerConfig, Shutdown};
+use grpc_runtime::{Listeners, ServerConfig, Service as _, Shutdown};
+use regions::RegionsConfig;
 use serde_json::Value;
 use tonic::transport::Channel;
 
@@ -26,7 +27,7 @@ pub(crate) struct Harness {
     pub(crate) belvo: Client,
     /// Kept alive for the test; dropped (and the database with it) at the end.
     pub(crate) _db: TestDatabase,
-    pub(crate) app: Option<App>,
+    pub(crate) app: Option<Application>,
     pub(crate) shutdown: Shutdown,
     pub(crate) data: DataServiceClient<Channel>,
 }
@@ -61,6 +62,24 @@ pub(crate) fn belvo_client(emulator: &EmulatorHandle) -> Client {
     .unwrap()
 }
 
+/// Mexico of `local.toml`, pointed at the emulator with its account's keys and no rate budget
+/// to speak of (the tests measure sync, not Belvo's firewall).
+pub(crate) fn emulator_regions(emulator: &EmulatorHandle) -> RegionsConfig {
+    let account = &emulator_config().accounts[0];
+    RegionsConfig::from_toml_str(
+        regions::shipped::LOCAL,
+        [
+            ("REGION_MX_ENVIRONMENT", emulator.url().to_owned()),
+            ("REGION_MX_SECRET_ID", account.secret_id.clone()),
+            ("REGION_MX_SECRET_PASSWORD", account.secret_password.clone()),
+            ("REGION_MX_RATE_BUDGET_REQUESTS", "1000000".to_owned()),
+            ("REGION_MX_RATE_BUDGET_PER_SECONDS", "1".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    )
+    .unwrap()
+}
+
 fn emulator_config() -> EmulatorConfig {
     EmulatorConfig::for_tests()
 }
@@ -85,14 +104,23 @@ impl Harness {
             server: ServerConfig::for_tests(),
             database: db.config(),
             sync,
-            link_service,
+            belvo: BelvoConfig {
+                retry_base_delay: Duration::from_millis(5),
+                retry_max_delay: Duration::from_millis(50),
+                ..BelvoConfig::background()
+            },
+            clients: Clients { link_service },
             ..Config::default()
         };
-        let clients = BelvoClients::from_clients([(REGION.to_owned(), belvo.clone())]);
-        let app = App::build(&config, clients, shutdown.clone())
-            .await
-            .unwrap();
-        let data = DataServiceClient::connect(format!("http://{}", app.grpc_addr()))
+        let app = Application::build(
+            config,
+            emulator_regions(&emulator),
+            Listeners::local().await.unwrap(),
+            shutdown.clone(),
+        )
+        .await
+        .unwrap();
+        let data = DataServiceClient::connect(format!("http://{}", app.addr()))
             .await
             .unwrap();
         Some(Self {
@@ -279,7 +307,7 @@ impl Harness {
     pub(crate) async fn stop(mut self) {
         self.shutdown.trigger();
         if let Some(app) = self.app.take() {
-            app.wait().await.unwrap();
+            app.run_until_stopped().await.unwrap();
         }
         self.emulator.shutdown().await;
     }

@@ -1,5 +1,5 @@
 //! Operations routes: `/healthz` (the process answers), `/readyz` (token-, link- and
-//! data-service report SERVING over `grpc.health.v1`) and `/metrics` (Prometheus).
+//! data-service report SERVING over `grpc.health.v1`). `/metrics` is on the admin address.
 
 use std::sync::Arc;
 
@@ -7,12 +7,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::{Method, StatusCode, header};
+use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::{Route, RouteDoc};
 use crate::AppState;
-use crate::error::ApiError;
 
 pub(super) fn routes() -> Vec<Route> {
     vec![
@@ -38,16 +37,6 @@ pub(super) fn routes() -> Vec<Route> {
             "Ready (503 with the same body when a dependency is not)",
         )])
         .handler(get(readyz)),
-        RouteDoc::new(
-            Method::GET,
-            "/metrics",
-            "metrics",
-            "Prometheus metrics",
-            "operations",
-        )
-        .public()
-        .returns("text/plain")
-        .handler(get(metrics)),
     ]
 }
 
@@ -81,19 +70,4 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     };
     let body = json!({"status": if ready { "ready" } else { "not_ready" }, "checks": details});
     (status, Json(body)).into_response()
-}
-
-async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let text = state
-        .metrics
-        .render()
-        .map_err(|e| ApiError::Internal(format!("cannot render metrics: {e}")))?;
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response())
 }

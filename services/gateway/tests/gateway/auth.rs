@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use gateway::config::{AuthMode, Environment};
 use gateway::{Application, Shutdown};
+use grpc_runtime::{Listeners, Service as _};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -156,9 +157,14 @@ async fn production_refuses_dev_mode_at_start_up() {
     let mut config = config(&dead_url());
     config.environment = Environment::Production;
     config.auth.mode = AuthMode::Dev;
-    let err = Application::build(config, regions(), Shutdown::new())
-        .await
-        .unwrap_err();
+    let err = Application::build(
+        config,
+        regions(),
+        Listeners::local().await.unwrap(),
+        Shutdown::new(),
+    )
+    .await
+    .unwrap_err();
     let message = err.to_string();
     assert!(message.contains("auth.mode"), "{message}");
     assert!(message.contains("GATEWAY__AUTH__MODE"), "{message}");
@@ -166,9 +172,14 @@ async fn production_refuses_dev_mode_at_start_up() {
     let mut config = crate::harness::config(&dead_url());
     config.environment = Environment::Production;
     assert!(
-        Application::build(config, regions(), Shutdown::new())
-            .await
-            .is_ok()
+        Application::build(
+            config,
+            regions(),
+            Listeners::local().await.unwrap(),
+            Shutdown::new()
+        )
+        .await
+        .is_ok()
     );
 }
 

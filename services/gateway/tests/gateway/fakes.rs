@@ -581,7 +581,7 @@ impl Fakes {
             .service(TokenServiceServer::from_arc(Arc::clone(&token)))
             .service(LinkServiceServer::from_arc(Arc::clone(&link)))
             .service(DataServiceServer::from_arc(Arc::clone(&data)));
-        let listeners = grpc_runtime::Listeners::bind(&config).await.unwrap();
+        let listeners = grpc_runtime::Listeners::local().await.unwrap();
         let shutdown = Shutdown::new();
         let registry = prometheus::Registry::new();
         let server = serve(services, listeners, &config, &registry, shutdown.clone())
@@ -597,6 +597,6 @@ impl Fakes {
     }
 
     pub(crate) fn url(&self) -> String {
-        format!("http://{}", self.server.grpc_addr())
+        format!("http://{}", self.server.addr())
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use gateway::config::AuthMode;
 use gateway::{Application, GatewayConfig, Shutdown};
 use grpc_runtime::client::ClientConfig;
+use grpc_runtime::{Drain, Listeners, Service as _};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -51,10 +52,11 @@ pub(crate) fn dead_url() -> String {
 
 pub(crate) struct TestApp {
     pub(crate) addr: SocketAddr,
+    pub(crate) admin_addr: SocketAddr,
     pub(crate) fakes: Fakes,
     pub(crate) http: reqwest::Client,
     shutdown: Shutdown,
-    running: Option<tokio::task::JoinHandle<Result<(), gateway::GatewayError>>>,
+    running: Option<tokio::task::JoinHandle<Result<Drain, gateway::GatewayError>>>,
 }
 
 impl Drop for TestApp {
@@ -74,13 +76,19 @@ impl TestApp {
         let mut config = config(&fakes.url());
         tweak(&mut config);
         let shutdown = Shutdown::new();
-        let app = Application::build(config, regions(), shutdown.clone())
-            .await
-            .unwrap();
-        let addr = app.local_addr();
+        let app = Application::build(
+            config,
+            regions(),
+            Listeners::local().await.unwrap(),
+            shutdown.clone(),
+        )
+        .await
+        .unwrap();
+        let (addr, admin_addr) = (app.addr(), app.admin_addr());
         let running = tokio::spawn(app.run_until_stopped());
         Self {
             addr,
+            admin_addr,
             fakes,
             http: reqwest::Client::new(),
             shutdown,
@@ -97,7 +105,15 @@ impl TestApp {
     pub(crate) async fn stop_and_wait(&mut self) -> Result<(), gateway::GatewayError> {
         self.stop();
         let running = self.running.take().unwrap();
-        running.await.unwrap()
+        running.await.unwrap().map(|_| ())
+    }
+
+    /// The admin server's `/metrics`.
+    pub(crate) async fn metrics(&self) -> String {
+        let url = format!("http://{}/metrics", self.admin_addr);
+        let response = self.http.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

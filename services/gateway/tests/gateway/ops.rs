@@ -1,4 +1,5 @@
-//! `/healthz`, `/readyz`, `/metrics`, `/openapi.json`, security headers and CORS.
+//! `/healthz`, `/readyz`, `/metrics` (on the admin address), `/openapi.json`, security
+//! headers and CORS.
 
 use std::collections::BTreeSet;
 
@@ -32,15 +33,7 @@ async fn metrics_count_requests_by_route_and_status() {
     let app = TestApp::start().await;
     app.get("/v1/links", "alice").await;
     app.get(&format!("/v1/links/{LINK_A}"), "alice").await;
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains(
             r#"gateway_http_requests_total{method="GET",route="/v1/links",status="200"} 1"#
@@ -60,12 +53,19 @@ async fn metrics_count_requests_by_route_and_status() {
     );
 }
 
+#[tokio::test]
+async fn metrics_are_not_served_on_the_internet_facing_address() {
+    let app = TestApp::start().await;
+    let response = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(app.metrics().await.contains("gateway_http_requests_total"));
+}
+
 /// Every route the issue asks for.
 fn expected_routes() -> BTreeSet<(String, String)> {
     let mut routes: Vec<(&str, String)> = vec![
         ("get", "/healthz".into()),
         ("get", "/readyz".into()),
-        ("get", "/metrics".into()),
         ("get", "/openapi.json".into()),
         ("post", "/v1/widget-token".into()),
         ("post", "/v1/links".into()),

@@ -37,15 +37,7 @@ async fn wrong_or_missing_authorization_is_401_and_nothing_reaches_data_service(
         assert!(!error.to_string().contains("local-webhook-token"));
     }
     assert!(app.fakes.data.journal.calls().is_empty());
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"gateway_webhooks_total{outcome="unauthorized",region="mx"} 5"#),
         "{metrics}"

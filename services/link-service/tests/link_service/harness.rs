@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use belvo_accounts::BelvoConfig;
 use belvo_emulator::{Account, Emulator, EmulatorHandle};
 use connect_proto::data::v1::data_service_server::DataServiceServer;
 use connect_proto::link::v1::link_service_client::LinkServiceClient;
@@ -16,6 +17,7 @@ use connect_proto::token::v1::{
 };
 use database::Backend;
 use database::testing::TestDatabase;
+use grpc_runtime::Service as _;
 use grpc_runtime::client::ClientConfig;
 use grpc_runtime::{Listeners, RunningServer, ServerConfig, ServiceSet, Shutdown};
 use link_service::{Application, Config};
@@ -115,7 +117,6 @@ pub(crate) struct Bench {
     pub(crate) data: FakeData,
     pub(crate) mx: belvo::Client,
     pub(crate) co: belvo::Client,
-    shutdown: Shutdown,
     app: Application,
     token_server: RunningServer,
     _db: TestDatabase,
@@ -142,7 +143,6 @@ impl Bench {
         .await
         .unwrap();
 
-        let shutdown = Shutdown::new();
         let tokens = FakeTokens::default();
         let data = FakeData::default();
         let token_config = ServerConfig::for_tests();
@@ -151,10 +151,10 @@ impl Bench {
             ServiceSet::new()
                 .service(TokenServiceServer::new(tokens.clone()))
                 .service(DataServiceServer::new(data.clone())),
-            Listeners::bind(&token_config).await.unwrap(),
+            Listeners::local().await.unwrap(),
             &token_config,
             &prometheus::Registry::new(),
-            shutdown.clone(),
+            Shutdown::new(),
         )
         .await
         .unwrap();
@@ -167,16 +167,20 @@ impl Bench {
         let mut config = Config::default();
         config.server = ServerConfig::for_tests();
         config.database = db.config();
-        config.clients.token_service =
-            ClientConfig::new(format!("http://{}", token_server.grpc_addr()));
-        config.clients.data_service = Some(ClientConfig::new(format!(
-            "http://{}",
-            token_server.grpc_addr()
-        )));
-        config.belvo.max_retries = 0;
+        config.clients.token_service = ClientConfig::new(format!("http://{}", token_server.addr()));
+        config.clients.data_service =
+            Some(ClientConfig::new(format!("http://{}", token_server.addr())));
+        config.belvo = BelvoConfig::no_retries();
         tweak(&mut config);
-        let app = Application::build_with(config, regions).await.unwrap();
-        let links = LinkServiceClient::connect(format!("http://{}", app.grpc_addr()))
+        let app = Application::build(
+            config,
+            regions,
+            Listeners::local().await.unwrap(),
+            Shutdown::new(),
+        )
+        .await
+        .unwrap();
+        let links = LinkServiceClient::connect(format!("http://{}", app.addr()))
             .await
             .unwrap();
         let belvo = |keys: (&str, &str)| {
@@ -195,7 +199,6 @@ impl Bench {
             links,
             tokens,
             data,
-            shutdown,
             app,
             token_server,
             _db: db,
@@ -251,8 +254,7 @@ impl Bench {
     /// Stops link-service, the fake token-service and the emulator.
     pub(crate) async fn stop(self) {
         self.app.stop().await.unwrap();
-        self.shutdown.trigger();
-        self.token_server.wait().await.unwrap();
+        self.token_server.stop().await.unwrap();
         self.emulator.shutdown().await;
     }
 }

@@ -3,8 +3,23 @@
 
 use connect_proto::link::v1::{GetLinkRequest, link_service_client::LinkServiceClient};
 use database::testing::TestDatabase;
-use link_service::{Application, Config, ENV_PREFIX};
+use grpc_runtime::{Listeners, Service as _, ServiceConfig as _, Shutdown};
+use link_service::Application;
 use tonic::Code;
+
+/// What `main` does: load the configuration and the regions, bind, build.
+async fn start<const N: usize>(env: &[(&str, String); N]) -> Application {
+    let env: Vec<_> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let (config, regions) = grpc_runtime::load::<Application>(&env).unwrap();
+    let (serve, admin) = config.listen_addrs();
+    let listeners = Listeners::bind(serve, admin).await.unwrap();
+    Application::build(config, regions, listeners, Shutdown::new())
+        .await
+        .unwrap()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starts_from_environment_and_a_regions_file() {
@@ -21,14 +36,10 @@ async fn starts_from_environment_and_a_regions_file() {
         ("LINK_SERVICE__DATABASE__URL", db.url().to_owned()),
         ("LINK_SERVICE__REGIONS_FILE", regions.display().to_string()),
     ];
-    let config: Config = settings::Loader::new(ENV_PREFIX)
-        .env(env.clone())
-        .load()
-        .unwrap();
-    let app = Application::build(config, env).await.unwrap();
-    assert_ne!(app.grpc_addr().port(), 0);
+    let app = start(&env).await;
+    assert_ne!(app.addr().port(), 0);
 
-    let mut client = LinkServiceClient::connect(format!("http://{}", app.grpc_addr()))
+    let mut client = LinkServiceClient::connect(format!("http://{}", app.addr()))
         .await
         .unwrap();
     let err = client
@@ -41,7 +52,7 @@ async fn starts_from_environment_and_a_regions_file() {
     assert_eq!(err.code(), Code::NotFound);
 
     let mut health = tonic_health::pb::health_client::HealthClient::new(
-        tonic::transport::Channel::from_shared(format!("http://{}", app.grpc_addr()))
+        tonic::transport::Channel::from_shared(format!("http://{}", app.addr()))
             .unwrap()
             .connect()
             .await
@@ -64,15 +75,15 @@ async fn starts_from_environment_and_a_regions_file() {
 
 #[tokio::test]
 async fn a_missing_regions_file_stops_start_up() {
-    let db = TestDatabase::sqlite().await;
-    let mut config = Config::default();
-    config.server = grpc_runtime::ServerConfig::for_tests();
-    config.database = db.config();
-    config.regions_file = Some("/nonexistent/regions.toml".into());
-    let err = Application::build(config, Vec::<(String, String)>::new())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, link_service::StartError::Regions(_)), "{err}");
+    let env = [(
+        "LINK_SERVICE__REGIONS_FILE".to_owned(),
+        "/nonexistent/regions.toml".to_owned(),
+    )];
+    let err = grpc_runtime::load::<Application>(&env).unwrap_err();
+    assert!(
+        matches!(err, grpc_runtime::ConfigError::Regions(_)),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,12 +106,8 @@ async fn internal_bearer_tokens_are_enforced_when_configured() {
         ("LINK_SERVICE__DATABASE__URL", db.url().to_owned()),
         ("LINK_SERVICE__REGIONS_FILE", regions.display().to_string()),
     ];
-    let config: Config = settings::Loader::new(ENV_PREFIX)
-        .env(env.clone())
-        .load()
-        .unwrap();
-    let app = Application::build(config, env).await.unwrap();
-    let mut client = LinkServiceClient::connect(format!("http://{}", app.grpc_addr()))
+    let app = start(&env).await;
+    let mut client = LinkServiceClient::connect(format!("http://{}", app.addr()))
         .await
         .unwrap();
     let request = || {

@@ -1,13 +1,15 @@
-//! Start-up from configuration: the regions file named in the typed config, the listeners
-//! on port 0, health SERVING, a graceful stop; a bad regions file is refused.
+//! Start-up from configuration as `main` does it: the configuration and the regions file it
+//! names loaded by the shared skeleton, the listeners on port 0, health SERVING, a graceful
+//! stop; a bad regions file is refused.
 
 use connect_proto::common::v1::Product;
 use connect_proto::token::v1::CreateWidgetTokenRequest;
 use connect_proto::token::v1::token_service_client::TokenServiceClient;
 use database::testing::TestDatabase;
-use token_service::{Application, StartError};
+use grpc_runtime::{ConfigError, Listeners, Service as _, Shutdown};
+use token_service::Application;
 
-use crate::support::{channel, regions_toml, start_emulator, test_config};
+use crate::support::{KEY, channel, regions_toml, start_emulator};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn builds_from_a_regions_file_and_stops_gracefully() {
@@ -16,15 +18,28 @@ async fn builds_from_a_regions_file_and_stops_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("regions.toml");
     std::fs::write(&path, regions_toml(emulator.url())).unwrap();
-    let mut config = test_config(&db);
-    config.regions_file = Some(path);
-    let app = Application::build(config, Vec::<(String, String)>::new())
-        .await
-        .unwrap();
-    assert_ne!(app.grpc_addr().port(), 0);
+    let env = [
+        ("TOKEN_SERVICE__REGIONS_FILE", path.display().to_string()),
+        (
+            "TOKEN_SERVICE__DATABASE__URL",
+            db.config().url.expose().to_owned(),
+        ),
+        ("TOKEN_SERVICE__EXTERNAL_ID_KEY", KEY.to_owned()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v));
+    let (config, regions) = grpc_runtime::load::<Application>(&env).unwrap();
+    let app = Application::build(
+        config,
+        regions,
+        Listeners::local().await.unwrap(),
+        Shutdown::new(),
+    )
+    .await
+    .unwrap();
+    assert_ne!(app.addr().port(), 0);
     assert_ne!(app.admin_addr().port(), 0);
 
-    let mut client = TokenServiceClient::new(channel(app.grpc_addr()).await);
+    let mut client = TokenServiceClient::new(channel(app.addr()).await);
     let response = client
         .create_widget_token(CreateWidgetTokenRequest {
             region: "mx".into(),
@@ -54,13 +69,13 @@ async fn builds_from_a_regions_file_and_stops_gracefully() {
 
 #[tokio::test]
 async fn a_missing_regions_file_is_refused() {
-    let db = TestDatabase::sqlite().await;
-    let mut config = test_config(&db);
-    config.regions_file = Some("/nonexistent/regions.toml".into());
-    let err = Application::build(config, Vec::<(String, String)>::new())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StartError::Regions(_)), "{err}");
+    let env = [
+        ("TOKEN_SERVICE__REGIONS_FILE", "/nonexistent/regions.toml"),
+        ("TOKEN_SERVICE__EXTERNAL_ID_KEY", KEY),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let err = grpc_runtime::load::<Application>(&env).unwrap_err();
+    assert!(matches!(err, ConfigError::Regions(_)), "{err}");
 }
 
 /// A tiny HTTP GET over a raw TCP stream (the admin server speaks HTTP/1.1).

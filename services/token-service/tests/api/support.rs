@@ -15,10 +15,12 @@ use connect_proto::token::v1::token_service_client::TokenServiceClient;
 use connect_proto::token::v1::{CreateWidgetTokenRequest, CreateWidgetTokenResponse};
 use database::Backend;
 use database::testing::TestDatabase;
+use grpc_runtime::client::ClientConfig;
+use grpc_runtime::{Listeners, Service as _};
 use grpc_runtime::{RunningServer, ServerConfig, ServiceSet, Shutdown};
 use regions::RegionsConfig;
 use secrecy::SecretString;
-use token_service::{Application, BelvoConfig, Config, LinkDirectory};
+use token_service::{Application, BelvoConfig, Config};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::StatusExt as _;
@@ -68,7 +70,7 @@ pub(crate) struct Harness {
     pub(crate) links: FakeLinks,
     pub(crate) addr: std::net::SocketAddr,
     app: Option<Application>,
-    link_server: Option<(RunningServer, Shutdown)>,
+    link_server: Option<RunningServer>,
 }
 
 /// The regions every test has: Mexico and Colombia (multi-region, each its own Belvo
@@ -166,7 +168,9 @@ pub(crate) fn test_config(db: &TestDatabase) -> Config {
     config.belvo = BelvoConfig {
         timeout: Duration::from_millis(1500),
         max_retries: 1,
+        max_unexpected_error_retries: 1,
         retry_base_delay: Duration::from_millis(10),
+        ..BelvoConfig::interactive()
     };
     config
 }
@@ -191,35 +195,42 @@ impl Harness {
         )
         .unwrap();
         let fake = FakeLinks::default();
-        let (directory, link_server) = match links {
+        let (link_service, link_server) = match links {
             Links::None => (None, None),
             Links::Fake => {
-                let (server, shutdown) = fake.serve().await;
-                let url = format!("http://{}", server.grpc_addr());
-                let directory = LinkDirectory::connect_lazy(
-                    &url,
-                    Some(SecretString::from("token-service-secret-0123")),
-                    Duration::from_secs(5),
-                )
-                .unwrap();
-                (Some(directory), Some((server, shutdown)))
+                let server = fake.serve().await;
+                let client = ClientConfig {
+                    bearer_token: Some(SecretString::from("token-service-secret-0123")),
+                    request_timeout: Duration::from_secs(5),
+                    ..ClientConfig::new(format!("http://{}", server.addr()))
+                };
+                (Some(client), Some(server))
             }
             Links::Unreachable => {
                 // A port that was free a moment ago: nothing listens there.
                 let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
                 let url = format!("http://{}", listener.local_addr().unwrap());
                 drop(listener);
-                let directory =
-                    LinkDirectory::connect_lazy(&url, None, Duration::from_secs(2)).unwrap();
-                (Some(directory), None)
+                let client = ClientConfig {
+                    connect_timeout: Duration::from_secs(2),
+                    request_timeout: Duration::from_secs(2),
+                    ..ClientConfig::new(url)
+                };
+                (Some(client), None)
             }
         };
         let mut config = test_config(&db);
+        config.clients.link_service = link_service;
         customize(&mut config);
-        let app = Application::build_with(config, regions, directory)
-            .await
-            .unwrap();
-        let addr = app.grpc_addr();
+        let app = Application::build(
+            config,
+            regions,
+            Listeners::local().await.unwrap(),
+            Shutdown::new(),
+        )
+        .await
+        .unwrap();
+        let addr = app.addr();
         let client = TokenServiceClient::new(channel(addr).await);
         Some(Self {
             emulator,
@@ -291,9 +302,8 @@ impl Harness {
         if let Some(app) = self.app.take() {
             app.stop().await.unwrap();
         }
-        if let Some((server, shutdown)) = self.link_server.take() {
-            shutdown.trigger();
-            server.wait().await.unwrap();
+        if let Some(server) = self.link_server.take() {
+            server.stop().await.unwrap();
         }
         self.emulator.shutdown().await;
     }
@@ -418,16 +428,14 @@ impl FakeLinks {
         self.calls.lock().unwrap().clone()
     }
 
-    async fn serve(&self) -> (RunningServer, Shutdown) {
+    async fn serve(&self) -> RunningServer {
         let config = ServerConfig::for_tests();
         let services = ServiceSet::new().service(LinkServiceServer::new(self.clone()));
-        let listeners = grpc_runtime::Listeners::bind(&config).await.unwrap();
-        let shutdown = Shutdown::new();
+        let listeners = Listeners::local().await.unwrap();
         let registry = prometheus::Registry::new();
-        let server = grpc_runtime::serve(services, listeners, &config, &registry, shutdown.clone())
+        grpc_runtime::serve(services, listeners, &config, &registry, Shutdown::new())
             .await
-            .unwrap();
-        (server, shutdown)
+            .unwrap()
     }
 }
 

@@ -18,6 +18,7 @@ use base64::Engine as _;
 use deploy_tests::{
     Manifests, container_violations, env_value, kind_of, name_of, pod_spec, production_violations,
 };
+use grpc_runtime::Service;
 use serde_json::{Value, json};
 
 /// The Kubernetes version the objects are validated against (the oldest we support).
@@ -717,26 +718,28 @@ fn process_env(manifests: &Manifests, container: &Value) -> BTreeMap<String, Str
     env
 }
 
+/// Loads `env` as `service` loads its configuration (`migrate`: as its `migrate` does).
 fn load_config(service: &str, env: &BTreeMap<String, String>) -> Result<(), String> {
-    let vars = env.iter().map(|(k, v)| (k.clone(), v.clone()));
-    let result = match service {
-        "token-service" => token_service::Config::load(vars).map(drop),
-        "link-service" => settings::Loader::new(link_service::ENV_PREFIX)
-            .env(vars)
-            .load::<link_service::Config>()
-            .map(drop),
-        "data-service" => settings::Loader::new("DATA_SERVICE")
-            .env(vars)
-            .load::<data_service::config::Config>()
-            .map(drop),
-        "gateway" => settings::Loader::new(gateway::config::ENV_PREFIX)
-            .list_key("cors.allowed_origins")
-            .env(vars)
-            .load::<gateway::GatewayConfig>()
-            .map(drop),
+    load_as(service, env, false)
+}
+
+fn load_as(service: &str, env: &BTreeMap<String, String>, migrate: bool) -> Result<(), String> {
+    fn load<S: Service>(env: &[(String, String)], migrate: bool) -> Result<(), String> {
+        let loaded = if migrate {
+            grpc_runtime::MigrateConfig::load::<S>(env).map(drop)
+        } else {
+            grpc_runtime::load_config::<S>(env).map(drop)
+        };
+        loaded.map_err(|e| e.to_string())
+    }
+    let vars: Vec<(String, String)> = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    match service {
+        "token-service" => load::<token_service::Application>(&vars, migrate),
+        "link-service" => load::<link_service::Application>(&vars, migrate),
+        "data-service" => load::<data_service::app::Application>(&vars, migrate),
+        "gateway" => load::<gateway::Application>(&vars, migrate),
         other => panic!("unknown service {other}"),
-    };
-    result.map_err(|e| e.to_string())
+    }
 }
 
 #[test]
@@ -804,9 +807,8 @@ fn every_service_environment_loads_into_its_configuration_and_regions() {
 
 /// What is wrong with the migration Job `migrate`: it must have one container per gRPC service,
 /// named after it, running the service's image with `migrate`, whose environment loads into
-/// what the service's `migrate` reads (token-service: only `MigrateConfig`, so no secret but
-/// the database's; the others: their configuration) and names the same database as the
-/// service's Deployment.
+/// what the service's `migrate` reads (only `MigrateConfig`: no secret but the database's) and
+/// names the same database as the service's Deployment.
 fn migration_job_errors(manifests: &Manifests) -> Vec<String> {
     let Some(job) = manifests.get("Job", "migrate") else {
         return vec!["no Job migrate".into()];
@@ -842,17 +844,7 @@ fn migration_job_errors(manifests: &Manifests) -> Vec<String> {
             ));
         }
         let env = process_env(manifests, container);
-        let loaded = if service == "token-service" {
-            let vars = env.iter().map(|(k, v)| (k.clone(), v.clone()));
-            settings::Loader::new(token_service::ENV_PREFIX)
-                .env(vars)
-                .load::<token_service::MigrateConfig>()
-                .map(drop)
-                .map_err(|e| e.to_string())
-        } else {
-            load_config(service, &env)
-        };
-        if let Err(err) = loaded {
+        if let Err(err) = load_as(service, &env, true) {
             errors.push(format!("{service}: its environment does not load: {err}"));
         }
         let url = format!("{prefix}__DATABASE__URL");

@@ -1,0 +1,262 @@
+//! The one service skeleton. Every service (token-, link-, data-service and the gateway)
+//! implements [`Service`]: it is built by `Application::build(config, regions, listeners,
+//! shutdown)` from its typed configuration, the loaded regions, listeners bound beforehand and
+//! a shutdown trigger, and it hands back the [`RunningServer`] everything else goes through
+//! (addresses, health, stop, run until stopped). [`main`] is the whole of every binary: load
+//! the configuration and the regions, start telemetry, bind, build, run until SIGTERM/SIGINT,
+//! flush telemetry; or, as `<service> migrate`, apply the migrations and exit.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+
+use database::{Database, DatabaseConfig};
+use regions::{RegionsConfig, SecretsUsed};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use settings::{Report, Validate};
+use telemetry::TelemetryConfig;
+
+use crate::{Drain, Listeners, RunningServer, ServerError, Shutdown};
+
+/// What the skeleton reads of every service's configuration.
+pub trait ServiceConfig:
+    Serialize + DeserializeOwned + Default + Validate + Send + Sync + 'static
+{
+    /// The address to serve on and the admin (`/metrics`) address.
+    fn listen_addrs(&self) -> (SocketAddr, SocketAddr);
+    /// Logs and traces.
+    fn telemetry(&self) -> &TelemetryConfig;
+    /// The regions file; unset: `$REGIONS_FILE`.
+    fn regions_file(&self) -> Option<&Path>;
+    /// The service's own database, if it has one.
+    fn database(&self) -> Option<&DatabaseConfig> {
+        None
+    }
+}
+
+/// A service of the platform.
+pub trait Service: Sized + Send + 'static {
+    /// The binary's name (`token-service`), for logs and traces.
+    const NAME: &'static str;
+    /// The prefix of its environment variables (`TOKEN_SERVICE__…`).
+    const ENV_PREFIX: &'static str;
+    /// Which regional secrets it resolves (see [`SecretsUsed`]).
+    const SECRETS: SecretsUsed;
+    /// Configuration keys given in the environment as comma-separated lists.
+    const LIST_KEYS: &'static [&'static str] = &[];
+    /// Its migrations, applied by `<service> migrate`, if it has a database.
+    const MIGRATOR: Option<&'static sqlx::migrate::Migrator> = None;
+    /// Its configuration.
+    type Config: ServiceConfig;
+    /// What can stop it from starting or running.
+    type Error: std::error::Error + From<ServerError> + Send + Sync + 'static;
+
+    /// Builds and starts the service on `listeners`; it stops when `shutdown` fires.
+    fn build(
+        config: Self::Config,
+        regions: RegionsConfig,
+        listeners: Listeners,
+        shutdown: Shutdown,
+    ) -> impl Future<Output = Result<Self, Self::Error>> + Send;
+
+    /// The running server.
+    fn server(&self) -> &RunningServer;
+
+    /// The running server, taken out to wait on.
+    fn into_server(self) -> RunningServer;
+
+    /// The bound address served on.
+    fn addr(&self) -> SocketAddr {
+        self.server().addr()
+    }
+
+    /// The bound admin address (`/metrics`).
+    fn admin_addr(&self) -> SocketAddr {
+        self.server().admin_addr()
+    }
+
+    /// The health reporter.
+    fn health(&self) -> crate::HealthReporter {
+        self.server().health()
+    }
+
+    /// The shutdown trigger.
+    fn shutdown(&self) -> Shutdown {
+        self.server().shutdown()
+    }
+
+    /// Waits until the shutdown fired, the server drained and the service closed its
+    /// resources.
+    fn run_until_stopped(self) -> impl Future<Output = Result<Drain, Self::Error>> + Send {
+        async move { Ok(self.into_server().run_until_stopped().await?) }
+    }
+
+    /// Fires the shutdown and waits as [`Service::run_until_stopped`].
+    fn stop(self) -> impl Future<Output = Result<Drain, Self::Error>> + Send {
+        async move { Ok(self.into_server().stop().await?) }
+    }
+}
+
+/// Why a service's configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The service's own settings.
+    #[error(transparent)]
+    Settings(#[from] settings::SettingsError),
+    /// The regions file or its overrides.
+    #[error("regions configuration: {0}")]
+    Regions(#[from] regions::ConfigError),
+}
+
+/// Loads a service's configuration from defaults, its optional file and `env`, then its
+/// regions (the file the configuration names, else `$REGIONS_FILE`, with the overrides and
+/// secrets of `env`).
+pub fn load<S: Service>(
+    env: &[(String, String)],
+) -> Result<(S::Config, RegionsConfig), ConfigError> {
+    let config = load_config::<S>(env)?;
+    let regions = RegionsConfig::load(config.regions_file(), env.iter().cloned(), S::SECRETS)?;
+    Ok((config, regions))
+}
+
+/// Loads only the service's own configuration (no regions), as [`load`] does.
+pub fn load_config<S: Service>(
+    env: &[(String, String)],
+) -> Result<S::Config, settings::SettingsError> {
+    loader::<S>(env).load()
+}
+
+fn loader<S: Service>(env: &[(String, String)]) -> settings::Loader {
+    let mut loader = settings::Loader::new(S::ENV_PREFIX).env(env.iter().cloned());
+    for key in S::LIST_KEYS {
+        loader = loader.list_key(key);
+    }
+    loader
+}
+
+/// What `<service> migrate` reads: the database and telemetry sections only, so the
+/// migration Job is given none of the service's secrets.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MigrateConfig {
+    /// The database to migrate.
+    pub database: DatabaseConfig,
+    /// Logs and traces.
+    pub telemetry: TelemetryConfig,
+}
+
+impl Validate for MigrateConfig {
+    fn validate(&self, report: &mut Report) {
+        report.section("database", &self.database);
+        report.section("telemetry", &self.telemetry);
+    }
+}
+
+impl MigrateConfig {
+    /// Loads it from `env` over the defaults of the service's own configuration.
+    pub fn load<S: Service>(env: &[(String, String)]) -> Result<Self, settings::SettingsError> {
+        let defaults = S::Config::default();
+        let defaults = Self {
+            database: defaults.database().cloned().unwrap_or_default(),
+            telemetry: defaults.telemetry().clone(),
+        };
+        loader::<S>(env).load_over(&defaults)
+    }
+}
+
+/// The whole of a service's `main`: configuration and regions (exit 2 naming every
+/// problem, before any port is bound), telemetry, listeners, the service until
+/// SIGTERM/SIGINT (health NOT_SERVING, bounded drain, resources closed), telemetry flushed
+/// last. `<service> migrate` applies the migrations and exits.
+pub async fn main<S: Service>() -> ExitCode {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let result = if std::env::args().nth(1).as_deref() == Some("migrate") {
+        migrate::<S>(&env).await
+    } else {
+        run::<S>(&env).await
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(err)) => {
+            report_to_stderr::<S>(&*err);
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(err)) => {
+            tracing::error!(error = %err, "{} failed", S::NAME);
+            report_to_stderr::<S>(&*err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why `main` stopped.
+enum Failure {
+    /// The configuration (or regions) is invalid: nothing was started.
+    Config(Box<dyn std::error::Error>),
+    /// Starting or running failed.
+    Run(Box<dyn std::error::Error>),
+}
+
+// A deliberate start-up site: before telemetry is up (or after it is gone) stderr is the
+// only place an operator can read why the service stopped.
+#[allow(clippy::print_stderr)]
+fn report_to_stderr<S: Service>(err: &dyn std::error::Error) {
+    eprintln!("{}: {err}", S::NAME);
+}
+
+async fn run<S: Service>(env: &[(String, String)]) -> Result<(), Failure> {
+    let (config, regions) = load::<S>(env).map_err(|e| Failure::Config(e.into()))?;
+    let telemetry =
+        telemetry::init(S::NAME, config.telemetry()).map_err(|e| Failure::Config(e.into()))?;
+    let result = async {
+        let (serve, admin) = config.listen_addrs();
+        let listeners = Listeners::bind(serve, admin).await?;
+        let shutdown = Shutdown::new();
+        shutdown.listen_for_signals()?;
+        let app = S::build(config, regions, listeners, shutdown).await?;
+        tracing::info!(addr = %app.addr(), admin = %app.admin_addr(), "{} started", S::NAME);
+        let drained = app.run_until_stopped().await?;
+        tracing::info!(?drained, "{} stopped", S::NAME);
+        Ok::<_, S::Error>(())
+    }
+    .await;
+    flush(telemetry);
+    result.map_err(|e| Failure::Run(e.into()))
+}
+
+async fn migrate<S: Service>(env: &[(String, String)]) -> Result<(), Failure> {
+    let config = MigrateConfig::load::<S>(env).map_err(|e| Failure::Config(e.into()))?;
+    let telemetry =
+        telemetry::init(S::NAME, &config.telemetry).map_err(|e| Failure::Config(e.into()))?;
+    let result = async {
+        let Some(migrator) = S::MIGRATOR else {
+            tracing::info!("{} has no database: nothing to migrate", S::NAME);
+            return Ok(());
+        };
+        let db = Database::open(
+            &DatabaseConfig {
+                run_migrations: true,
+                ..config.database.clone()
+            },
+            migrator,
+        )
+        .await?;
+        db.close().await;
+        tracing::info!("migrations applied");
+        Ok::<_, database::DatabaseError>(())
+    }
+    .await;
+    flush(telemetry);
+    result.map_err(|e| Failure::Run(e.into()))
+}
+
+fn flush(telemetry: telemetry::Telemetry) {
+    if let Err(err) = telemetry.shutdown() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("cannot flush telemetry: {err}");
+        }
+    }
+}
