@@ -92,3 +92,9 @@ impl BelvoAccounts {
         self.clients.iter().map(|(id, c)| (id.as_str(), c))
     }
 }
+
+impl From<BuildError> for grpc_runtime::StartError {
+    fn from(err: BuildError) -> Self {
+        Self::Setup(Box::new(err))
+    }
+}

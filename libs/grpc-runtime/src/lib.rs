@@ -39,10 +39,20 @@ mod shutdown;
 pub mod status;
 
 pub use config::ServerConfig;
+
+/// What [`service_config!`] expands to needs.
+#[doc(hidden)]
+pub mod macro_support {
+    pub use database::DatabaseConfig;
+    pub use telemetry::TelemetryConfig;
+}
+
 pub use layers::auth::Caller;
 pub use metrics::GrpcMetrics;
 pub use server::{Drain, Listeners, RunningServer, ServiceSet, serve, serve_http};
-pub use service::{ConfigError, MigrateConfig, Service, ServiceConfig, load, load_config, main};
+pub use service::{
+    ConfigError, MigrateConfig, Service, ServiceConfig, StartError, load, load_config, main,
+};
 pub use shutdown::Shutdown;
 pub use tonic_health::ServingStatus;
 pub use tonic_health::server::HealthReporter;

@@ -2,7 +2,9 @@
 //! implements [`Service`]: it is built by `Application::build(config, regions, listeners,
 //! shutdown)` from its typed configuration, the loaded regions, listeners bound beforehand and
 //! a shutdown trigger, and it hands back the [`RunningServer`] everything else goes through
-//! (addresses, health, stop, run until stopped). [`main`] is the whole of every binary: load
+//! (addresses, health, stop, run until stopped). [`service_config!`] implements
+//! [`ServiceConfig`] for the conventional configuration fields, and [`StartError`] is what
+//! stops any of them from starting. [`main`] is the whole of every binary: load
 //! the configuration and the regions, start telemetry, bind, build, run until SIGTERM/SIGINT,
 //! flush telemetry; or, as `<service> migrate`, apply the migrations and exit.
 
@@ -18,7 +20,7 @@ use serde::de::DeserializeOwned;
 use settings::{Report, Validate};
 use telemetry::TelemetryConfig;
 
-use crate::{Drain, Listeners, RunningServer, ServerError, Shutdown};
+use crate::{Listeners, RunningServer, ServerError, Shutdown};
 
 /// What the skeleton reads of every service's configuration.
 pub trait ServiceConfig:
@@ -36,22 +38,54 @@ pub trait ServiceConfig:
     }
 }
 
-/// A service of the platform.
+/// Implements [`ServiceConfig`] for a configuration with the conventional fields:
+/// `server.listen_addr`, `server.admin_addr`, `telemetry`, `regions_file` and, unless
+/// `no_database` is given, `database`.
+#[macro_export]
+macro_rules! service_config {
+    ($config:ty) => {
+        $crate::service_config!(@impl $config, |config| Some(&config.database));
+    };
+    ($config:ty, no_database) => {
+        $crate::service_config!(@impl $config, |_config| None);
+    };
+    (@impl $config:ty, |$this:ident| $database:expr) => {
+        impl $crate::ServiceConfig for $config {
+            fn listen_addrs(&self) -> (::std::net::SocketAddr, ::std::net::SocketAddr) {
+                (self.server.listen_addr, self.server.admin_addr)
+            }
+            fn telemetry(&self) -> &$crate::macro_support::TelemetryConfig {
+                &self.telemetry
+            }
+            fn regions_file(&self) -> Option<&::std::path::Path> {
+                self.regions_file.as_deref()
+            }
+            fn database(&self) -> Option<&$crate::macro_support::DatabaseConfig> {
+                let $this = self;
+                $database
+            }
+        }
+    };
+}
+
+/// A service of the platform: its name, what it reads, and how it is built.
 pub trait Service: Sized + Send + 'static {
-    /// The binary's name (`token-service`), for logs and traces.
+    /// The binary's name (`token-service`), for logs and traces; its environment variables
+    /// are prefixed with it in upper snake case (`TOKEN_SERVICE__…`).
     const NAME: &'static str;
-    /// The prefix of its environment variables (`TOKEN_SERVICE__…`).
-    const ENV_PREFIX: &'static str;
-    /// Which regional secrets it resolves (see [`SecretsUsed`]).
-    const SECRETS: SecretsUsed;
+    /// Which regional secrets it resolves (see [`SecretsUsed`]): by default Belvo's API keys.
+    const SECRETS: SecretsUsed = SecretsUsed::BelvoKeys;
     /// Configuration keys given in the environment as comma-separated lists.
     const LIST_KEYS: &'static [&'static str] = &[];
     /// Its migrations, applied by `<service> migrate`, if it has a database.
     const MIGRATOR: Option<&'static sqlx::migrate::Migrator> = None;
     /// Its configuration.
     type Config: ServiceConfig;
-    /// What can stop it from starting or running.
-    type Error: std::error::Error + From<ServerError> + Send + Sync + 'static;
+    /// What can stop it from starting.
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// The running service: its [`RunningServer`], or a type that also exposes internals
+    /// to tests and converts into it.
+    type Running: Into<RunningServer> + Send;
 
     /// Builds and starts the service on `listeners`; it stops when `shutdown` fires.
     fn build(
@@ -59,44 +93,32 @@ pub trait Service: Sized + Send + 'static {
         regions: RegionsConfig,
         listeners: Listeners,
         shutdown: Shutdown,
-    ) -> impl Future<Output = Result<Self, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<Self::Running, Self::Error>> + Send;
 
-    /// The running server.
-    fn server(&self) -> &RunningServer;
-
-    /// The running server, taken out to wait on.
-    fn into_server(self) -> RunningServer;
-
-    /// The bound address served on.
-    fn addr(&self) -> SocketAddr {
-        self.server().addr()
+    /// The prefix of its environment variables (`TOKEN_SERVICE`).
+    fn env_prefix() -> String {
+        Self::NAME.to_ascii_uppercase().replace('-', "_")
     }
+}
 
-    /// The bound admin address (`/metrics`).
-    fn admin_addr(&self) -> SocketAddr {
-        self.server().admin_addr()
-    }
-
-    /// The health reporter.
-    fn health(&self) -> crate::HealthReporter {
-        self.server().health()
-    }
-
-    /// The shutdown trigger.
-    fn shutdown(&self) -> Shutdown {
-        self.server().shutdown()
-    }
-
-    /// Waits until the shutdown fired, the server drained and the service closed its
-    /// resources.
-    fn run_until_stopped(self) -> impl Future<Output = Result<Drain, Self::Error>> + Send {
-        async move { Ok(self.into_server().run_until_stopped().await?) }
-    }
-
-    /// Fires the shutdown and waits as [`Service::run_until_stopped`].
-    fn stop(self) -> impl Future<Output = Result<Drain, Self::Error>> + Send {
-        async move { Ok(self.into_server().stop().await?) }
-    }
+/// What can stop a service from starting, whichever it is.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Its database cannot be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] database::DatabaseError),
+    /// A client of another service cannot be built.
+    #[error("service client: {0}")]
+    Client(#[from] crate::client::ClientError),
+    /// Its metrics cannot be registered.
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// The gRPC or admin server failed.
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    /// A dependency of its own cannot be set up (a Belvo client, say).
+    #[error(transparent)]
+    Setup(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Why a service's configuration could not be loaded.
@@ -129,7 +151,7 @@ pub fn load_config<S: Service>(
 }
 
 fn loader<S: Service>(env: &[(String, String)]) -> settings::Loader {
-    let mut loader = settings::Loader::new(S::ENV_PREFIX).env(env.iter().cloned());
+    let mut loader = settings::Loader::new(&S::env_prefix()).env(env.iter().cloned());
     for key in S::LIST_KEYS {
         loader = loader.list_key(key);
     }
@@ -191,6 +213,12 @@ pub async fn main<S: Service>() -> ExitCode {
     }
 }
 
+impl From<ServerError> for Failure {
+    fn from(err: ServerError) -> Self {
+        Self::Run(err.into())
+    }
+}
+
 /// Why `main` stopped.
 enum Failure {
     /// The configuration (or regions) is invalid: nothing was started.
@@ -215,15 +243,18 @@ async fn run<S: Service>(env: &[(String, String)]) -> Result<(), Failure> {
         let listeners = Listeners::bind(serve, admin).await?;
         let shutdown = Shutdown::new();
         shutdown.listen_for_signals()?;
-        let app = S::build(config, regions, listeners, shutdown).await?;
+        let app: RunningServer = S::build(config, regions, listeners, shutdown)
+            .await
+            .map_err(|e| Failure::Run(e.into()))?
+            .into();
         tracing::info!(addr = %app.addr(), admin = %app.admin_addr(), "{} started", S::NAME);
         let drained = app.run_until_stopped().await?;
         tracing::info!(?drained, "{} stopped", S::NAME);
-        Ok::<_, S::Error>(())
+        Ok(())
     }
     .await;
     flush(telemetry);
-    result.map_err(|e| Failure::Run(e.into()))
+    result
 }
 
 async fn migrate<S: Service>(env: &[(String, String)]) -> Result<(), Failure> {

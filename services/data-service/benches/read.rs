@@ -204,7 +204,10 @@ async fn run() {
 
     pg.close().await;
     shutdown.trigger();
-    app.run_until_stopped().await.unwrap();
+    grpc_runtime::RunningServer::from(app)
+        .run_until_stopped()
+        .await
+        .unwrap();
     emulator.shutdown().await;
 }
 

@@ -8,38 +8,23 @@ use belvo_accounts::BelvoAccounts;
 use connect_proto::data::v1::data_service_server::DataServiceServer;
 use connect_proto::link::v1::link_service_client::LinkServiceClient;
 use database::Database;
-use grpc_runtime::{Listeners, RunningServer, Service, ServiceSet, Shutdown};
-use regions::{RegionsConfig, SecretsUsed};
+use grpc_runtime::{Listeners, RunningServer, Service, ServiceSet, Shutdown, StartError};
+use regions::RegionsConfig;
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinSet;
 
 use crate::api::Api;
-use crate::config::{Config, ENV_PREFIX};
+use crate::config::Config;
 use crate::inbox::{Inbox, LinkClient};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::sync::Engine;
 use crate::watchdog;
 
-/// What can stop data-service from starting or running.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Database(#[from] database::DatabaseError),
-    #[error(transparent)]
-    Server(#[from] grpc_runtime::ServerError),
-    #[error(transparent)]
-    Belvo(#[from] belvo_accounts::BuildError),
-    #[error("cannot reach link-service: {0}")]
-    LinkService(#[from] grpc_runtime::client::ClientError),
-    #[error("cannot register metrics: {0}")]
-    Metrics(#[from] prometheus::Error),
-}
-
 /// The migrations (portable SQL for both backends).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// A running data-service.
+/// A running data-service: its server, and its sync engine for tests to drive and observe.
 #[derive(Debug)]
 pub struct Application {
     server: RunningServer,
@@ -47,19 +32,32 @@ pub struct Application {
 }
 
 impl Application {
-    /// The sync engine (tests drive and observe it).
+    /// The sync engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 }
 
+impl std::ops::Deref for Application {
+    type Target = RunningServer;
+
+    fn deref(&self) -> &RunningServer {
+        &self.server
+    }
+}
+
+impl From<Application> for RunningServer {
+    fn from(app: Application) -> Self {
+        app.server
+    }
+}
+
 impl Service for Application {
     const NAME: &'static str = "data-service";
-    const ENV_PREFIX: &'static str = ENV_PREFIX;
-    const SECRETS: SecretsUsed = SecretsUsed::BelvoKeys;
     const MIGRATOR: Option<&'static sqlx::migrate::Migrator> = Some(&MIGRATOR);
     type Config = Config;
     type Error = StartError;
+    type Running = Self;
 
     /// Opens (and migrates) the database, builds one Belvo client per region, serves on
     /// `listeners` and starts `config.sync.workers` workers, the webhook batches and the
@@ -113,14 +111,6 @@ impl Service for Application {
             db.close().await;
         });
         Ok(Self { server, engine })
-    }
-
-    fn server(&self) -> &RunningServer {
-        &self.server
-    }
-
-    fn into_server(self) -> RunningServer {
-        self.server
     }
 }
 

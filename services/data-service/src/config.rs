@@ -3,19 +3,16 @@
 //! clients' timeouts and retries, and the optional link-service client.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use belvo_accounts::BelvoConfig;
 use database::DatabaseConfig;
+use grpc_runtime::ServerConfig;
 use grpc_runtime::client::ClientConfig;
-use grpc_runtime::{ServerConfig, ServiceConfig};
 use serde::{Deserialize, Serialize};
 use settings::{Report, Validate};
 use telemetry::TelemetryConfig;
-
-/// The prefix of data-service's environment variables.
-pub const ENV_PREFIX: &str = "DATA_SERVICE";
 
 /// data-service's gRPC port (DESIGN §2) and admin (`/metrics`) port.
 pub const DEFAULT_GRPC_PORT: u16 = 50053;
@@ -46,23 +43,7 @@ pub struct Clients {
     pub link_service: Option<ClientConfig>,
 }
 
-impl ServiceConfig for Config {
-    fn listen_addrs(&self) -> (SocketAddr, SocketAddr) {
-        (self.server.listen_addr, self.server.admin_addr)
-    }
-
-    fn telemetry(&self) -> &TelemetryConfig {
-        &self.telemetry
-    }
-
-    fn regions_file(&self) -> Option<&Path> {
-        self.regions_file.as_deref()
-    }
-
-    fn database(&self) -> Option<&DatabaseConfig> {
-        Some(&self.database)
-    }
-}
+grpc_runtime::service_config!(Config);
 
 impl Default for Config {
     fn default() -> Self {

@@ -6,10 +6,9 @@
 //! mode.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use grpc_runtime::ServiceConfig;
 use grpc_runtime::client::ClientConfig;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
@@ -24,19 +23,7 @@ pub const DEFAULT_PORT: u16 = 8080;
 /// The default admin (`/metrics`) port.
 pub const DEFAULT_ADMIN_PORT: u16 = 9080;
 
-impl ServiceConfig for GatewayConfig {
-    fn listen_addrs(&self) -> (SocketAddr, SocketAddr) {
-        (self.server.listen_addr, self.server.admin_addr)
-    }
-
-    fn telemetry(&self) -> &TelemetryConfig {
-        &self.telemetry
-    }
-
-    fn regions_file(&self) -> Option<&Path> {
-        self.regions_file.as_deref()
-    }
-}
+grpc_runtime::service_config!(GatewayConfig, no_database);
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

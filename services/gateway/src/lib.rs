@@ -90,19 +90,17 @@ pub struct AppState {
     pub shutdown: Shutdown,
 }
 
-/// A running gateway.
+/// The gateway, as the service skeleton builds and runs it.
 #[derive(Debug)]
-pub struct Application {
-    server: RunningServer,
-}
+pub struct Application;
 
 impl Service for Application {
     const NAME: &'static str = "gateway";
-    const ENV_PREFIX: &'static str = config::ENV_PREFIX;
     const SECRETS: SecretsUsed = SecretsUsed::WebhookAuthorization;
     const LIST_KEYS: &'static [&'static str] = &["cors.allowed_origins"];
     type Config = GatewayConfig;
     type Error = GatewayError;
+    type Running = RunningServer;
 
     /// Validates the configuration, builds the app and serves on `listeners` (`/metrics`
     /// on the admin one) until `shutdown` fires, then lets in-flight requests finish for
@@ -112,7 +110,7 @@ impl Service for Application {
         regions: RegionsConfig,
         listeners: Listeners,
         shutdown: Shutdown,
-    ) -> Result<Self, GatewayError> {
+    ) -> Result<RunningServer, GatewayError> {
         let mut report = Report::new();
         config.validate(&mut report);
         report.into_result(config::ENV_PREFIX)?;
@@ -157,18 +155,10 @@ impl Service for Application {
             config,
         });
         let router = app(state, dev)?;
-        let server =
+        Ok(
             grpc_runtime::serve_http(Self::NAME, router, listeners, grace, &registry, shutdown)
-                .await?;
-        Ok(Self { server })
-    }
-
-    fn server(&self) -> &RunningServer {
-        &self.server
-    }
-
-    fn into_server(self) -> RunningServer {
-        self.server
+                .await?,
+        )
     }
 }
 

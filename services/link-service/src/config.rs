@@ -1,22 +1,19 @@
 //! link-service's typed configuration: the shared `server`, `telemetry` and `database`
 //! sections, where the region file is, how to reach token-service, and how patient the
-//! Belvo clients are. Loaded by `settings::Loader` with the prefix [`ENV_PREFIX`]
+//! Belvo clients are. Loaded by `settings::Loader` with the prefix `LINK_SERVICE`
 //! (`LINK_SERVICE__DATABASE__URL`, `LINK_SERVICE__CLIENTS__TOKEN_SERVICE__URL`,
 //! `LINK_SERVICE__CLIENTS__DATA_SERVICE__URL`, ...).
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use belvo_accounts::BelvoConfig;
 use database::DatabaseConfig;
+use grpc_runtime::ServerConfig;
 use grpc_runtime::client::ClientConfig;
-use grpc_runtime::{ServerConfig, ServiceConfig};
 use serde::{Deserialize, Serialize};
 use settings::{Report, Validate};
 use telemetry::TelemetryConfig;
-
-/// Prefix of the environment variables (`LINK_SERVICE__<SECTION>__<KEY>`).
-pub const ENV_PREFIX: &str = "LINK_SERVICE";
 
 /// Default gRPC port.
 pub const DEFAULT_GRPC_PORT: u16 = 50052;
@@ -69,23 +66,7 @@ pub struct Clients {
     pub data_service: Option<ClientConfig>,
 }
 
-impl ServiceConfig for Config {
-    fn listen_addrs(&self) -> (SocketAddr, SocketAddr) {
-        (self.server.listen_addr, self.server.admin_addr)
-    }
-
-    fn telemetry(&self) -> &TelemetryConfig {
-        &self.telemetry
-    }
-
-    fn regions_file(&self) -> Option<&Path> {
-        self.regions_file.as_deref()
-    }
-
-    fn database(&self) -> Option<&DatabaseConfig> {
-        Some(&self.database)
-    }
-}
+grpc_runtime::service_config!(Config);
 
 impl Validate for Config {
     fn validate(&self, report: &mut Report) {
@@ -115,7 +96,7 @@ mod tests {
 
     #[test]
     fn environment_overrides_defaults() {
-        let config: Config = settings::Loader::new(ENV_PREFIX)
+        let config: Config = settings::Loader::new("LINK_SERVICE")
             .env([
                 (
                     "LINK_SERVICE__DATABASE__URL",
@@ -145,7 +126,7 @@ mod tests {
     #[test]
     fn data_service_client_is_optional_and_set_by_its_url() {
         assert!(Config::default().clients.data_service.is_none());
-        let config: Config = settings::Loader::new(ENV_PREFIX)
+        let config: Config = settings::Loader::new("LINK_SERVICE")
             .env([(
                 "LINK_SERVICE__CLIENTS__DATA_SERVICE__URL",
                 "http://data-service:50053",
@@ -159,7 +140,7 @@ mod tests {
             ClientConfig::default().request_timeout
         );
 
-        let err = settings::Loader::new(ENV_PREFIX)
+        let err = settings::Loader::new("LINK_SERVICE")
             .env([("LINK_SERVICE__CLIENTS__DATA_SERVICE__URL", "data:1")])
             .load::<Config>()
             .unwrap_err();
@@ -171,7 +152,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_reported() {
-        let err = settings::Loader::new(ENV_PREFIX)
+        let err = settings::Loader::new("LINK_SERVICE")
             .env([("LINK_SERVICE__CLIENTS__TOKEN_SERVICE__URL", "token:1")])
             .load::<Config>()
             .unwrap_err();

@@ -16,12 +16,12 @@ mod store;
 
 use belvo_accounts::BelvoAccounts;
 use connect_proto::link::v1::link_service_server::LinkServiceServer;
-use database::{Database, DatabaseError};
-use grpc_runtime::client::{ClientError, connect_lazy};
-use grpc_runtime::{Listeners, RunningServer, ServerError, Service, ServiceSet, Shutdown, serve};
-use regions::{RegionsConfig, SecretsUsed};
+use database::Database;
+use grpc_runtime::client::connect_lazy;
+use grpc_runtime::{Listeners, RunningServer, Service, ServiceSet, Shutdown, StartError, serve};
+use regions::RegionsConfig;
 
-pub use config::{Config, ENV_PREFIX};
+pub use config::Config;
 pub use error::{
     EXTERNAL_ID_MISMATCH, EXTERNAL_ID_UNKNOWN, LINK_DELETED, LINK_NOT_FOUND,
     LINK_OWNED_BY_ANOTHER_OWNER,
@@ -30,36 +30,16 @@ pub use error::{
 /// The service's migrations (`services/link-service/migrations`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// What can stop the service from starting or running.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The database could not be opened or migrated.
-    #[error("database: {0}")]
-    Database(#[from] DatabaseError),
-    /// A region's Belvo client could not be built.
-    #[error(transparent)]
-    Belvo(#[from] belvo_accounts::BuildError),
-    /// The token-service or data-service channel could not be built.
-    #[error("service client: {0}")]
-    Client(#[from] ClientError),
-    /// The gRPC or admin server failed.
-    #[error(transparent)]
-    Server(#[from] ServerError),
-}
-
-/// A running link-service.
+/// link-service, as the service skeleton builds and runs it.
 #[derive(Debug)]
-pub struct Application {
-    server: RunningServer,
-}
+pub struct Application;
 
 impl Service for Application {
     const NAME: &'static str = "link-service";
-    const ENV_PREFIX: &'static str = ENV_PREFIX;
-    const SECRETS: SecretsUsed = SecretsUsed::BelvoKeys;
     const MIGRATOR: Option<&'static sqlx::migrate::Migrator> = Some(&MIGRATOR);
     type Config = Config;
     type Error = StartError;
+    type Running = RunningServer;
 
     /// Opens the database (running migrations unless turned off), builds one Belvo client
     /// per region, the token-service channel (`[clients.token_service]`) and the optional
@@ -70,7 +50,7 @@ impl Service for Application {
         regions: RegionsConfig,
         listeners: Listeners,
         shutdown: Shutdown,
-    ) -> Result<Self, StartError> {
+    ) -> Result<RunningServer, StartError> {
         let db = Database::open(&config.database, &MIGRATOR).await?;
         let belvo = BelvoAccounts::build(&regions, &config.belvo)?;
         let external_ids = owners::ExternalIds::new(connect_lazy(&config.clients.token_service)?);
@@ -94,16 +74,6 @@ impl Service for Application {
         let registry = prometheus::Registry::new();
         let server = serve(services, listeners, &config.server, &registry, shutdown).await?;
         tracing::info!(regions = ?regions.ids().collect::<Vec<_>>(), "link-service regions");
-        Ok(Self {
-            server: server.on_stop(async move { db.close().await }),
-        })
-    }
-
-    fn server(&self) -> &RunningServer {
-        &self.server
-    }
-
-    fn into_server(self) -> RunningServer {
-        self.server
+        Ok(server.on_stop(async move { db.close().await }))
     }
 }

@@ -134,7 +134,11 @@ fn shutdown(rt: Runtime) {
     rt.shutdown_timeout(Duration::from_secs(5));
 }
 
-async fn start_service(emulator_url: &str, db: &TestDatabase, pool: Option<u32>) -> Application {
+async fn start_service(
+    emulator_url: &str,
+    db: &TestDatabase,
+    pool: Option<u32>,
+) -> grpc_runtime::RunningServer {
     let regions = regions::RegionsConfig::from_toml_str(
         &format!(
             r#"

@@ -5,19 +5,16 @@
 //! and `TOKEN_SERVICE__*` environment variables, and validated before anything starts.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use belvo_accounts::BelvoConfig;
 use database::DatabaseConfig;
+use grpc_runtime::ServerConfig;
 use grpc_runtime::client::ClientConfig;
-use grpc_runtime::{ServerConfig, ServiceConfig};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use settings::{Report, Validate};
 use telemetry::TelemetryConfig;
-
-/// The environment prefix: `TOKEN_SERVICE__SERVER__LISTEN_ADDR`, ...
-pub const ENV_PREFIX: &str = "TOKEN_SERVICE";
 
 /// The default gRPC port (DESIGN §2).
 pub const DEFAULT_PORT: u16 = 50051;
@@ -81,23 +78,7 @@ impl Default for Config {
     }
 }
 
-impl ServiceConfig for Config {
-    fn listen_addrs(&self) -> (SocketAddr, SocketAddr) {
-        (self.server.listen_addr, self.server.admin_addr)
-    }
-
-    fn telemetry(&self) -> &TelemetryConfig {
-        &self.telemetry
-    }
-
-    fn regions_file(&self) -> Option<&Path> {
-        self.regions_file.as_deref()
-    }
-
-    fn database(&self) -> Option<&DatabaseConfig> {
-        Some(&self.database)
-    }
-}
+grpc_runtime::service_config!(Config);
 
 impl Validate for Config {
     fn validate(&self, report: &mut Report) {
@@ -128,7 +109,7 @@ mod tests {
     const KEY: &str = "0123456789abcdef0123456789abcdef";
 
     fn load<const N: usize>(env: [(&str, &str); N]) -> Result<Config, settings::SettingsError> {
-        settings::Loader::new(ENV_PREFIX).env(env).load()
+        settings::Loader::new("TOKEN_SERVICE").env(env).load()
     }
 
     #[test]

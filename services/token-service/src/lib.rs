@@ -21,15 +21,13 @@ mod store;
 
 use belvo_accounts::BelvoAccounts;
 use connect_proto::token::v1::token_service_server::TokenServiceServer;
-use database::{Database, DatabaseError};
-use grpc_runtime::client::ClientError;
-use grpc_runtime::{Listeners, RunningServer, ServerError, Service, ServiceSet, Shutdown};
-use regions::{RegionsConfig, SecretsUsed};
+use database::Database;
+use grpc_runtime::{Listeners, RunningServer, Service, ServiceSet, Shutdown, StartError};
+use regions::RegionsConfig;
 use secrecy::ExposeSecret as _;
 
 pub use config::{
-    BelvoConfig, Clients, Config, DEFAULT_ADMIN_PORT, DEFAULT_PORT, ENV_PREFIX,
-    MIN_EXTERNAL_ID_KEY_LEN,
+    BelvoConfig, Clients, Config, DEFAULT_ADMIN_PORT, DEFAULT_PORT, MIN_EXTERNAL_ID_KEY_LEN,
 };
 pub use error::{
     REASON_EXTERNAL_ID_NOT_FOUND, REASON_LINK_NOT_FOUND, REASON_LINK_SERVICE_NOT_CONFIGURED,
@@ -40,36 +38,16 @@ pub use links::LinkDirectory;
 /// The service's migrations (`services/token-service/migrations`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// What can stop the service from starting or running.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The database cannot be opened or migrated.
-    #[error("database: {0}")]
-    Database(#[from] DatabaseError),
-    /// A region's Belvo client cannot be built.
-    #[error(transparent)]
-    Belvo(#[from] belvo_accounts::BuildError),
-    /// The link-service client cannot be built.
-    #[error("link-service client: {0}")]
-    LinkService(#[from] ClientError),
-    /// The gRPC or admin server failed.
-    #[error(transparent)]
-    Server(#[from] ServerError),
-}
-
-/// A running token-service.
+/// token-service, as the service skeleton builds and runs it.
 #[derive(Debug)]
-pub struct Application {
-    server: RunningServer,
-}
+pub struct Application;
 
 impl Service for Application {
     const NAME: &'static str = "token-service";
-    const ENV_PREFIX: &'static str = ENV_PREFIX;
-    const SECRETS: SecretsUsed = SecretsUsed::BelvoKeys;
     const MIGRATOR: Option<&'static sqlx::migrate::Migrator> = Some(&MIGRATOR);
     type Config = Config;
     type Error = StartError;
+    type Running = RunningServer;
 
     /// Opens (and migrates) the database, builds one Belvo client per region, connects
     /// link-service lazily when `[clients.link_service]` is set, and serves on `listeners`
@@ -79,7 +57,7 @@ impl Service for Application {
         regions: RegionsConfig,
         listeners: Listeners,
         shutdown: Shutdown,
-    ) -> Result<Self, StartError> {
+    ) -> Result<RunningServer, StartError> {
         let db = Database::open(&config.database, &MIGRATOR).await?;
         let belvo = BelvoAccounts::build(&regions, &config.belvo)?;
         let links = config
@@ -89,7 +67,7 @@ impl Service for Application {
             .map(LinkDirectory::connect_lazy)
             .transpose()?;
         let registry = prometheus::Registry::new();
-        let metrics = metrics::Metrics::register(&registry).map_err(ServerError::Metrics)?;
+        let metrics = metrics::Metrics::register(&registry)?;
         let handlers = service::TokenHandlers::new(service::State {
             regions,
             belvo,
@@ -103,16 +81,6 @@ impl Service for Application {
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
         let server =
             grpc_runtime::serve(services, listeners, &config.server, &registry, shutdown).await?;
-        Ok(Self {
-            server: server.on_stop(async move { db.close().await }),
-        })
-    }
-
-    fn server(&self) -> &RunningServer {
-        &self.server
-    }
-
-    fn into_server(self) -> RunningServer {
-        self.server
+        Ok(server.on_stop(async move { db.close().await }))
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use belvo_emulator::{Account, Emulator, EmulatorHandle};
 use grpc_runtime::client::ClientConfig;
-use grpc_runtime::{Listeners, Service};
+use grpc_runtime::{Listeners, RunningServer, Service as _};
 use secrecy::SecretString;
 
 /// Belvo keys of the emulator account (the values in `libs/regions/config/local.toml`).
@@ -45,10 +45,8 @@ pub struct Stack {
     /// data-service's gRPC URL.
     pub data_url: String,
     emulator: Option<EmulatorHandle>,
-    gateway: Option<gateway::Application>,
-    link: Option<link_service::Application>,
-    token: Option<token_service::Application>,
-    data: Option<data_service::app::Application>,
+    /// The gateway, link-, token- and data-service, in the order they stop.
+    services: Vec<RunningServer>,
     _dir: tempfile::TempDir,
 }
 
@@ -184,10 +182,7 @@ impl Stack {
             link_url,
             data_url,
             emulator: Some(emulator),
-            gateway: Some(gateway),
-            link: Some(link),
-            token: Some(token),
-            data: Some(data),
+            services: vec![gateway, link, token, data.into()],
             _dir: dir,
         };
         stack.wait_ready(Duration::from_secs(30)).await?;
@@ -286,21 +281,14 @@ impl Stack {
 
     /// Stops every component, the gateway first.
     pub async fn stop(mut self) {
-        stop(self.gateway.take()).await;
-        stop(self.link.take()).await;
-        stop(self.token.take()).await;
-        stop(self.data.take()).await;
+        for service in self.services.drain(..) {
+            if let Err(e) = service.stop().await {
+                tracing::warn!(error = %e, "a service stopped with an error");
+            }
+        }
         if let Some(emulator) = self.emulator.take() {
             emulator.shutdown().await;
         }
-    }
-}
-
-async fn stop<S: Service>(service: Option<S>) {
-    if let Some(service) = service
-        && let Err(e) = service.stop().await
-    {
-        tracing::warn!(service = S::NAME, error = %e, "stopped with an error");
     }
 }
 

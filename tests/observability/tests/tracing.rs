@@ -285,7 +285,10 @@ async fn one_trace_and_one_request_id_through_every_service_and_no_secret_anywhe
 
     gateway.stop().await.unwrap();
     link.stop().await.unwrap();
-    data.stop().await.unwrap();
+    grpc_runtime::RunningServer::from(data)
+        .stop()
+        .await
+        .unwrap();
     token.stop().await.unwrap();
     emulator.shutdown().await;
     // Flushing is blocking (the exporter's HTTP client); keep it off the async workers.

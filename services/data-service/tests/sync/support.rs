@@ -307,7 +307,10 @@ impl Harness {
     pub(crate) async fn stop(mut self) {
         self.shutdown.trigger();
         if let Some(app) = self.app.take() {
-            app.run_until_stopped().await.unwrap();
+            grpc_runtime::RunningServer::from(app)
+                .run_until_stopped()
+                .await
+                .unwrap();
         }
         self.emulator.shutdown().await;
     }

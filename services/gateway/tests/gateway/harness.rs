@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use gateway::config::AuthMode;
 use gateway::{Application, GatewayConfig, Shutdown};
 use grpc_runtime::client::ClientConfig;
-use grpc_runtime::{Drain, Listeners, Service as _};
+use grpc_runtime::{Drain, Listeners, ServerError, Service as _};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -56,7 +56,7 @@ pub(crate) struct TestApp {
     pub(crate) fakes: Fakes,
     pub(crate) http: reqwest::Client,
     shutdown: Shutdown,
-    running: Option<tokio::task::JoinHandle<Result<Drain, gateway::GatewayError>>>,
+    running: Option<tokio::task::JoinHandle<Result<Drain, ServerError>>>,
 }
 
 impl Drop for TestApp {
@@ -102,7 +102,7 @@ impl TestApp {
     }
 
     /// Fires the shutdown and waits for the server to return.
-    pub(crate) async fn stop_and_wait(&mut self) -> Result<(), gateway::GatewayError> {
+    pub(crate) async fn stop_and_wait(&mut self) -> Result<(), ServerError> {
         self.stop();
         let running = self.running.take().unwrap();
         running.await.unwrap().map(|_| ())

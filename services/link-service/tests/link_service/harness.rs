@@ -117,7 +117,7 @@ pub(crate) struct Bench {
     pub(crate) data: FakeData,
     pub(crate) mx: belvo::Client,
     pub(crate) co: belvo::Client,
-    app: Application,
+    app: grpc_runtime::RunningServer,
     token_server: RunningServer,
     _db: TestDatabase,
 }

@@ -8,7 +8,7 @@ use link_service::Application;
 use tonic::Code;
 
 /// What `main` does: load the configuration and the regions, bind, build.
-async fn start<const N: usize>(env: &[(&str, String); N]) -> Application {
+async fn start<const N: usize>(env: &[(&str, String); N]) -> grpc_runtime::RunningServer {
     let env: Vec<_> = env
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))

@@ -69,7 +69,7 @@ pub(crate) struct Harness {
     pub(crate) db: TestDatabase,
     pub(crate) links: FakeLinks,
     pub(crate) addr: std::net::SocketAddr,
-    app: Option<Application>,
+    app: Option<RunningServer>,
     link_server: Option<RunningServer>,
 }
 
