@@ -50,9 +50,7 @@ pub mod macro_support {
 pub use layers::auth::Caller;
 pub use metrics::GrpcMetrics;
 pub use server::{Drain, Listeners, RunningServer, ServiceSet, serve, serve_http};
-pub use service::{
-    ConfigError, MigrateConfig, Service, ServiceConfig, StartError, load, load_config, main,
-};
+pub use service::{MigrateConfig, Service, ServiceConfig, StartError, load, load_config, main};
 pub use shutdown::Shutdown;
 pub use tonic_health::ServingStatus;
 pub use tonic_health::server::HealthReporter;

@@ -121,26 +121,18 @@ pub enum StartError {
     Setup(Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// Why a service's configuration could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The service's own settings.
-    #[error(transparent)]
-    Settings(#[from] settings::SettingsError),
-    /// The regions file or its overrides.
-    #[error("regions configuration: {0}")]
-    Regions(#[from] regions::ConfigError),
-}
-
-/// Loads a service's configuration from defaults, its optional file and `env`, then its
+/// Loads a service's configuration from defaults, its optional file and `env`, and its
 /// regions (the file the configuration names, else `$REGIONS_FILE`, with the overrides and
-/// secrets of `env`).
+/// secrets of `env`), reporting every problem of both at once.
 pub fn load<S: Service>(
     env: &[(String, String)],
-) -> Result<(S::Config, RegionsConfig), ConfigError> {
-    let config = load_config::<S>(env)?;
-    let regions = RegionsConfig::load(config.regions_file(), env.iter().cloned(), S::SECRETS)?;
-    Ok((config, regions))
+) -> Result<(S::Config, RegionsConfig), settings::SettingsError> {
+    RegionsConfig::load_alongside(
+        &loader::<S>(env),
+        |config: &S::Config| config.regions_file().map(Path::to_path_buf),
+        env.iter().cloned(),
+        S::SECRETS,
+    )
 }
 
 /// Loads only the service's own configuration (no regions), as [`load`] does.

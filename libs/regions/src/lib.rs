@@ -5,13 +5,19 @@
 //! retention (`stale_in`, `credentials_storage`), branding, callback URLs, OFDA consent
 //! settings, the webhook `Authorization` value and the rate budget.
 //!
-//! It is loaded once at start-up from a TOML file plus environment overrides, and validated
-//! with every problem reported at once, each naming its region and field. The environment is
-//! always passed in explicitly ([`RegionsConfig::load`]), with the secrets the process uses
-//! ([`SecretsUsed`]); only
-//! [`RegionsConfig::from_process_env`] reads the process environment, and nothing here changes
-//! it. Secrets are `secrecy::SecretString`s: `Debug` shows `[REDACTED]`, and no error message
-//! carries a secret's value.
+//! It is loaded once at start-up by `settings`' [`Loader`](settings::Loader), like every other
+//! configuration: the TOML file, then environment overrides named `REGION_<ID>_<FIELD>`
+//! ([`settings::Naming::Flat`], with `regions` as a map of sections whose ids come from the
+//! file). The overridable fields and their names are read from the region's type, not from a
+//! list ([`override_fields`]). Every problem is reported at once in one `settings` report
+//! ([`ConfigError`] is `settings::SettingsError`), each naming its region and field and the
+//! variable that sets it; a service can add its own configuration's problems to the same report
+//! ([`RegionsConfig::load_alongside`]).
+//!
+//! The environment is always passed in explicitly ([`RegionsConfig::load`]), with the secrets
+//! the process uses ([`SecretsUsed`]); only [`RegionsConfig::from_process_env`] reads the
+//! process environment, and nothing here changes it. Secrets are `secrecy::SecretString`s:
+//! `Debug` shows `[REDACTED]`, and no error message carries a secret's value.
 //!
 //! ```toml
 //! [regions.mx]
@@ -33,18 +39,19 @@
 //! and in `docs/configuration.md`, "Region configuration".
 
 mod error;
-mod overrides;
 mod raw;
 mod region;
-mod secret;
 mod types;
 mod validate;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use settings::{FlatField, Naming, Report, Schema, SettingsError, Validate};
+
 pub use belvo::Environment;
-pub use error::{ConfigError, Problem, ProductNotOffered, UnknownRegion};
+pub use error::{ConfigError, ProductNotOffered, UnknownRegion};
 pub use region::{
     Branding, CallbackUrls, OfdaConsent, ProductConfig, Region, RegionId, RegionsConfig, ThemeEntry,
 };
@@ -79,7 +86,8 @@ impl SecretsUsed {
 
 /// The variable naming the configuration file when no path is passed to the loader.
 pub const FILE_VAR: &str = "REGIONS_FILE";
-/// The variable that overrides the file's `default_region`.
+/// The variable that overrides the file's `default_region` (the name `settings` derives for
+/// that key under [`REGIONS_PREFIX`]; a test checks they agree).
 pub const DEFAULT_REGION_VAR: &str = "REGIONS_DEFAULT_REGION";
 /// Prefix of the loader's own variables (`REGIONS_FILE`, `REGIONS_DEFAULT_REGION`); any other
 /// variable with it is refused as a likely typo.
@@ -87,10 +95,19 @@ pub const REGIONS_PREFIX: &str = "REGIONS_";
 /// Prefix of per-region overrides: `REGION_<ID>_<FIELD>`, such as `REGION_MX_ENVIRONMENT`.
 pub const OVERRIDE_PREFIX: &str = "REGION_";
 
-/// The `<FIELD>` suffixes of per-region overrides, each with the file key it replaces. A
-/// secret's plain suffix holds the value itself; its `_FILE` form holds a path to read.
-pub fn override_fields() -> impl Iterator<Item = (&'static str, &'static str)> {
-    overrides::FIELDS.iter().copied()
+/// The `<FIELD>` suffixes of per-region overrides, each with the key it sets, in the region
+/// type's order: derived from the type, so a field added to a region is overridable without
+/// being listed anywhere. Every scalar field is (also inside struct-valued fields such as
+/// `rate_budget` and `branding`; not inside the open tables `theme` and `products`), lists take
+/// comma-separated values, and a secret has two: its plain suffix holds the value itself, its
+/// `_FILE` form a path to read.
+pub fn override_fields() -> Vec<FlatField> {
+    match Schema::of::<raw::RawRegion>().as_struct() {
+        // Never fails for the region type (a test checks it); empty would only mean that no
+        // override is recognised, and every one would then be reported.
+        Some(region) => settings::flat_fields(region).unwrap_or_default(),
+        None => Vec::new(),
+    }
 }
 
 pub mod shipped {
@@ -116,7 +133,8 @@ impl RegionsConfig {
     /// from `env`. Secret references (`{ env = … }`) are resolved from `env` too, and relative
     /// secret file paths from the configuration file's folder. `env` is never the process
     /// environment unless the caller makes it so ([`Self::from_process_env`]); when a variable
-    /// appears twice the last one wins. Only the secrets in `used` are resolved.
+    /// appears twice the last one wins, and an empty override is unset. Only the secrets in
+    /// `used` are resolved.
     pub fn load<I, K, V>(
         path: Option<&Path>,
         env: I,
@@ -127,33 +145,17 @@ impl RegionsConfig {
         K: Into<String>,
         V: Into<String>,
     {
-        let env = collect(env);
-        let path: PathBuf = match path {
-            Some(path) => path.to_owned(),
-            None => match env.get(FILE_VAR) {
-                Some(path) if !path.is_empty() => PathBuf::from(path),
-                _ => return Err(ConfigError::NoFile),
-            },
-        };
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        build(
-            &text,
-            &path.display().to_string(),
-            path.parent(),
-            &env,
-            used,
-        )
+        let mut loader = loader(env);
+        if let Some(path) = path {
+            loader = loader.file(path);
+        }
+        build(&loader, used)
     }
 
     /// [`Self::load`] with the process environment (variables that are not valid UTF-8 are
     /// skipped). For `main`; libraries and tests pass their environment to `load`.
     pub fn from_process_env(path: Option<&Path>, used: SecretsUsed) -> Result<Self, ConfigError> {
-        let vars = std::env::vars_os()
-            .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)));
-        Self::load(path, vars, used)
+        Self::load(path, process_env(), used)
     }
 
     /// Validates configuration text (a shipped file, or one built by a test), with overrides
@@ -165,80 +167,83 @@ impl RegionsConfig {
         K: Into<String>,
         V: Into<String>,
     {
-        build(toml, "<inline TOML>", None, &collect(env), SecretsUsed::All)
+        build(&loader(env).toml(toml), SecretsUsed::All)
+    }
+
+    /// Loads a service's own configuration (with `service`, a `settings` loader given the
+    /// same environment) and the regions, and reports the problems of both in one error, so
+    /// that one start shows everything to fix. For `main`:
+    ///
+    /// ```ignore
+    /// let env: Vec<(String, String)> = std::env::vars().collect();
+    /// let (config, regions) = settings::exit_on_error(RegionsConfig::load_alongside(
+    ///     &settings::Loader::new(ENV_PREFIX).env(env.clone()),
+    ///     |config: &Config| config.regions_file.clone(),
+    ///     env,
+    ///     SecretsUsed::BelvoKeys,
+    /// ));
+    /// ```
+    ///
+    /// The regions file is the one `regions_file` picks from the service's configuration (read
+    /// even when it breaks its rules), else `$REGIONS_FILE`. When the service's configuration
+    /// cannot be read at all, the file it names is unknown: the regions are then loaded from
+    /// `$REGIONS_FILE` if set, and otherwise only the service's problems are reported.
+    pub fn load_alongside<C, I, K, V>(
+        service: &settings::Loader,
+        regions_file: impl FnOnce(&C) -> Option<PathBuf>,
+        env: I,
+        used: SecretsUsed,
+    ) -> Result<(C, Self), SettingsError>
+    where
+        C: Serialize + DeserializeOwned + Default + Validate,
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let env: Vec<(String, String)> =
+            env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let mut report = Report::new();
+        let config = service.load_into::<C>(&mut report);
+        let path = match &config {
+            Some(config) => regions_file(config),
+            None if env.iter().any(|(k, v)| k == FILE_VAR && !v.is_empty()) => None,
+            None => return report.complete(None),
+        };
+        let mut loader = loader(env);
+        if let Some(path) = &path {
+            loader = loader.file(path);
+        }
+        let regions = loader.load_with_into(&mut report, |file: raw::RawFile, cx| {
+            validate::config(file, cx, used)
+        });
+        report.complete(config.zip(regions))
     }
 }
 
-fn collect<I, K, V>(env: I) -> BTreeMap<String, String>
+/// The process environment, without variables that are not valid UTF-8.
+fn process_env() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os()
+        .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
+}
+
+/// `settings`' loader for the regions: `REGIONS_*` for the file's own keys, `REGION_<ID>_*` for
+/// each region's, `REGIONS_FILE` for the file, which is required.
+fn loader<I, K, V>(env: I) -> settings::Loader
 where
     I: IntoIterator<Item = (K, V)>,
     K: Into<String>,
     V: Into<String>,
 {
-    env.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
+    settings::Loader::new(REGIONS_PREFIX.trim_end_matches('_'))
+        .naming(Naming::Flat)
+        .file_var(FILE_VAR)
+        .require_file()
+        .section_map("regions", OVERRIDE_PREFIX.trim_end_matches('_'))
+        .env(env)
 }
 
-fn build(
-    text: &str,
-    origin: &str,
-    base_dir: Option<&Path>,
-    env: &BTreeMap<String, String>,
-    used: SecretsUsed,
-) -> Result<RegionsConfig, ConfigError> {
-    let mut file: raw::RawFile = toml::from_str(text).map_err(|err| {
-        let (line, column) = match err.span() {
-            Some(span) => {
-                let (line, column) = line_column(text, span.start);
-                (Some(line), Some(column))
-            }
-            None => (None, None),
-        };
-        ConfigError::Malformed {
-            origin: origin.to_owned(),
-            line,
-            column,
-            message: err.message().trim_end().to_owned(),
-        }
-    })?;
-    let mut problems = Vec::new();
-    let default_from = overrides::apply(&mut file, env, &mut problems);
-    let config = validate::config(
-        file,
-        default_from.as_deref(),
-        env,
-        base_dir,
-        used,
-        &mut problems,
-    );
-    match config {
-        Some(config) if problems.is_empty() => Ok(config),
-        _ => {
-            if problems.is_empty() {
-                // Every refusal above records its reason; this only guards that promise.
-                problems.push(Problem {
-                    field: "regions".to_owned(),
-                    message: "refused without a recorded reason (a bug in the regions crate)"
-                        .to_owned(),
-                });
-            }
-            Err(ConfigError::Invalid {
-                origin: origin.to_owned(),
-                problems,
-            })
-        }
-    }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map_or(0, |last| last.chars().count())
-        + 1;
-    (line, column)
+fn build(loader: &settings::Loader, used: SecretsUsed) -> Result<RegionsConfig, ConfigError> {
+    loader.load_with(|file: raw::RawFile, cx| validate::config(file, cx, used))
 }
 
 #[cfg(test)]

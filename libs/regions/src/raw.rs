@@ -1,31 +1,35 @@
-//! The file as written: every table refuses unknown keys, but scalar values stay strings (and
-//! numbers stay wide) so that validation can report every bad value at once, with its field,
-//! instead of stopping at serde's first error. Environment overrides are applied to this form.
+//! The configuration as layered by `settings` (file, then environment): every table refuses
+//! unknown keys, but scalar values stay strings (and numbers stay wide) so that validation can
+//! report every bad value at once, with its field, instead of stopping at serde's first error.
+//!
+//! These types are also the source of the environment overrides: `settings` reads their keys
+//! from their `Deserialize` implementations, so every scalar key of a region (through its
+//! struct-valued keys, such as `rate_budget.requests`) is settable by
+//! `REGION_<ID>_<KEY>` without a list to keep. Open maps (`theme`, `products`) are the file's.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use settings::SecretSource;
 
-use crate::secret::SecretRef;
-
-#[derive(Debug, Deserialize)]
+/// `Serialize` and `Default` make the (empty) defaults layer; the regions are the file's.
+#[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFile {
     pub(crate) default_region: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub(crate) regions: Ordered<RawRegion>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRegion {
     pub(crate) display_name: Option<String>,
     pub(crate) environment: Option<String>,
-    pub(crate) secret_id: Option<SecretRef>,
-    pub(crate) secret_password: Option<SecretRef>,
+    pub(crate) secret_id: Option<SecretSource>,
+    pub(crate) secret_password: Option<SecretSource>,
     pub(crate) widget: Option<String>,
     pub(crate) locale: Option<String>,
     pub(crate) country_codes: Option<Vec<String>>,
@@ -34,7 +38,7 @@ pub(crate) struct RawRegion {
     pub(crate) credentials_storage: Option<String>,
     pub(crate) widget_script_url: Option<String>,
     pub(crate) hosted_widget_url: Option<String>,
-    pub(crate) webhook_authorization: Option<SecretRef>,
+    pub(crate) webhook_authorization: Option<SecretSource>,
     pub(crate) rate_budget: Option<RawRateBudget>,
     pub(crate) branding: Option<RawBranding>,
     pub(crate) theme: Option<Ordered<String>>,
@@ -42,12 +46,9 @@ pub(crate) struct RawRegion {
     pub(crate) consent: Option<RawConsent>,
     #[serde(default)]
     pub(crate) products: Ordered<RawProduct>,
-    /// Field key (`locale`, `rate_budget.requests`) → the environment variable that set it.
-    #[serde(skip)]
-    pub(crate) origins: BTreeMap<&'static str, String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRateBudget {
     pub(crate) requests: Option<i64>,
@@ -90,7 +91,7 @@ pub(crate) struct RawProduct {
     pub(crate) institution_types: Option<Vec<String>>,
 }
 
-/// A TOML table as `(key, value)` pairs in file order (with toml's `preserve_order`).
+/// A table as `(key, value)` pairs in file order (`settings` keeps the file's order).
 #[derive(Debug)]
 pub(crate) struct Ordered<V>(pub(crate) Vec<(String, V)>);
 

@@ -67,7 +67,7 @@ impl RegionId {
 
     /// The form used in environment variable names: `mx-north` → `MX_NORTH`.
     pub fn env_key(&self) -> String {
-        crate::overrides::env_key(&self.0)
+        settings::env_key_part(&self.0)
     }
 }
 

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use secrecy::ExposeSecret;
+use settings::Violation;
 
 use super::*;
 
@@ -88,19 +89,21 @@ fn load(toml: &str, env: &[(&str, &str)]) -> RegionsConfig {
     }
 }
 
-fn problems(toml: &str, env: &[(&str, &str)]) -> Vec<Problem> {
+fn problems(toml: &str, env: &[(&str, &str)]) -> Vec<Violation> {
     match RegionsConfig::from_toml_str(toml, env.iter().copied()) {
-        Err(ConfigError::Invalid { problems, .. }) => problems,
+        Err(ConfigError::Invalid { violations }) => violations,
         Err(other) => panic!("expected validation problems, got: {other}"),
         Ok(config) => panic!("expected validation problems, got a valid {config:?}"),
     }
 }
 
+/// A problem at `field` (its key, or where it is: `key (VARIABLE)`, or the variable at fault)
+/// whose message contains `message_part`.
 #[track_caller]
-fn assert_problem(problems: &[Problem], field: &str, message_part: &str) {
+fn assert_problem(problems: &[Violation], field: &str, message_part: &str) {
     let found = problems
         .iter()
-        .any(|p| p.field == field && p.message.contains(message_part));
+        .any(|p| (p.key == field || p.place() == field) && p.message.contains(message_part));
     let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert!(
         found,
@@ -348,7 +351,7 @@ fn the_default_region_is_the_first_in_the_file_unless_named() {
     assert_only_problem(
         MX,
         &env_plus(&[("REGIONS_DEFAULT_REGION", "co")]),
-        "default_region (from REGIONS_DEFAULT_REGION)",
+        "default_region (REGIONS_DEFAULT_REGION)",
         "`co` is not a configured region",
     );
 }
@@ -579,7 +582,7 @@ fn secrets_can_be_set_or_pointed_to_by_overrides() {
             ("REGION_MX_SECRET_ID", "a"),
             ("REGION_MX_SECRET_ID_FILE", &file),
         ]),
-        "REGION_MX_SECRET_ID_FILE",
+        "regions.mx.secret_id (REGION_MX_SECRET_ID_FILE)",
         "REGION_MX_SECRET_ID sets the same field; set only one of them",
     );
 }
@@ -693,32 +696,147 @@ fn scalar_fields_are_overridden_per_region() {
     assert_eq!(br.locale(), Locale::Pt);
 }
 
+/// Everything a loaded region holds, secrets included, to tell whether an override changed it.
+fn fingerprint(config: &RegionsConfig, id: &str) -> String {
+    let region = config.region(id).unwrap();
+    format!(
+        "{region:?} {} {} {:?}",
+        region.secret_id().expose_secret(),
+        region.secret_password().expose_secret(),
+        region
+            .webhook_authorization()
+            .map(ExposeSecret::expose_secret)
+    )
+}
+
 #[test]
-fn every_override_field_can_be_set() {
+fn every_scalar_field_of_a_region_is_overridable_with_its_derived_name() {
+    // The names come from the region's type; this walks the same type independently, so a
+    // field added to a region is covered (and needs a test value below) or the test fails.
+    fn leaves(schema: &settings::Schema, key: &str, out: &mut Vec<String>) {
+        use settings::Schema as S;
+        let join = |k: &str| {
+            if key.is_empty() {
+                k.to_owned()
+            } else {
+                format!("{key}.{k}")
+            }
+        };
+        match schema {
+            S::Struct(fields) => {
+                for (k, schema) in &fields.fields {
+                    leaves(schema, &join(k), out);
+                }
+            }
+            S::Scalar(_) | S::Secret => out.push(key.to_owned()),
+            S::List(item) if matches!(**item, S::Scalar(_)) => out.push(key.to_owned()),
+            S::List(_) | S::Map(_) | S::Any => {}
+        }
+    }
+    let mut expected = Vec::new();
+    leaves(&settings::Schema::of::<raw::RawRegion>(), "", &mut expected);
+    let fields = override_fields();
+    let mut derived: Vec<String> = fields.iter().map(|f| f.key.clone()).collect();
+    derived.dedup();
+    assert_eq!(derived, expected);
+    for a in &fields {
+        for b in &fields {
+            assert!(
+                !a.suffix.ends_with(&format!("_{}", b.suffix)),
+                "REGION_X_{} would also read as region X_.. field {}",
+                a.suffix,
+                b.suffix
+            );
+        }
+    }
+
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("secret");
-    std::fs::write(&secret_file, "Bearer from-file").unwrap();
+    std::fs::write(&secret_file, "Bearer from-file\n").unwrap();
     let secret_file = secret_file.display().to_string();
-    for (suffix, key) in override_fields() {
-        let value = match suffix {
-            "ENVIRONMENT" => "sandbox",
-            "WIDGET" => "multi_region",
-            "LOCALE" => "en",
-            "COUNTRY_CODES" => "MX",
-            "ACCESS_MODE" => "recurrent",
-            "STALE_IN" => "30d",
-            "CREDENTIALS_STORAGE" => "store",
-            "WIDGET_SCRIPT_URL" | "HOSTED_WIDGET_URL" => "https://widget.example/",
-            "RATE_BUDGET_REQUESTS" | "RATE_BUDGET_PER_SECONDS" => "5",
-            "WEBHOOK_AUTHORIZATION" => "Bearer from-variable",
-            s if s.ends_with("_FILE") => &secret_file,
-            _ => "some-value",
+    let no_widget = with(MX, "widget = \"multi_region\"\n", "");
+    let single = add(MX, "mx", "access_mode = \"single\"");
+    for field in &fields {
+        let (base, id, value): (&str, &str, &str) = match field.suffix.as_str() {
+            "DISPLAY_NAME" => (MX, "mx", "México"),
+            "ENVIRONMENT" => (MX, "mx", "http://127.0.0.1:8090"),
+            "SECRET_ID" | "SECRET_PASSWORD" => (MX, "mx", "from-variable"),
+            "WIDGET" => (&no_widget, "mx", "multi_region"),
+            "LOCALE" => (MX, "mx", "en"),
+            "COUNTRY_CODES" => (MX, "mx", "MX, CO"),
+            "ACCESS_MODE" => (MX, "mx", "single"),
+            "STALE_IN" => (MX, "mx", "30d"),
+            "CREDENTIALS_STORAGE" => (&single, "mx", "nostore"),
+            "WIDGET_SCRIPT_URL" | "HOSTED_WIDGET_URL" => (MX, "mx", "https://widget.example/"),
+            "WEBHOOK_AUTHORIZATION" => (MX, "mx", "Bearer from-variable"),
+            s if s.ends_with("_FILE") => (MX, "mx", &secret_file),
+            "RATE_BUDGET_REQUESTS" | "RATE_BUDGET_PER_SECONDS" => (MX, "mx", "5"),
+            "BRANDING_COMPANY_NAME" => (MX, "mx", "Other"),
+            "BRANDING_COMPANY_ICON" | "BRANDING_COMPANY_LOGO" | "BRANDING_COMPANY_TERMS_URL" => {
+                (MX, "mx", "https://other.example/x")
+            }
+            "BRANDING_COMPANY_TERMS_VERSION" => (MX, "mx", "2"),
+            "BRANDING_OVERLAY_BACKGROUND_COLOR" => (MX, "mx", "#FFF"),
+            "BRANDING_SOCIAL_PROOF" => (MX, "mx", "false"),
+            "BRANDING_SHOW_BELVO_MIDDLE_LOGO" => (BR, "br", "true"),
+            "CALLBACK_URLS_SUCCESS" | "CALLBACK_URLS_EXIT" | "CALLBACK_URLS_EVENT" => {
+                (BR, "br", "acme://other")
+            }
+            "CONSENT_PURPOSE" => (BR, "br", "Outra finalidade"),
+            "CONSENT_TERMS_AND_CONDITIONS_URL" => (BR, "br", "https://acme.example/outros"),
+            "CONSENT_DEFAULT_CONSENT_DURATION_DAYS" => (BR, "br", "92"),
+            other => panic!(
+                "REGION_<ID>_{other} ({}) has no test value: add one",
+                field.key
+            ),
         };
-        let var = format!("REGION_MX_{suffix}");
-        let env = env_plus(&[(&var, value)]);
-        let result = RegionsConfig::from_toml_str(MX, env.iter().copied());
-        assert!(result.is_ok(), "{var} ({key}): {}", result.unwrap_err());
+        let var = format!("REGION_{}_{}", id.to_uppercase(), field.suffix);
+        let before = RegionsConfig::from_toml_str(base, ENV.iter().copied())
+            .ok()
+            .map(|config| fingerprint(&config, id));
+        let after = match RegionsConfig::from_toml_str(base, env_plus(&[(&var, value)])) {
+            Ok(config) => fingerprint(&config, id),
+            Err(err) => panic!("{var} ({}): {err}", field.key),
+        };
+        assert_ne!(before, Some(after), "{var} did not change {}", field.key);
     }
+}
+
+#[test]
+fn the_override_names_deployments_use_are_kept() {
+    let suffixes: Vec<String> = override_fields().into_iter().map(|f| f.suffix).collect();
+    for used in [
+        "DISPLAY_NAME",
+        "ENVIRONMENT",
+        "SECRET_ID",
+        "SECRET_ID_FILE",
+        "SECRET_PASSWORD",
+        "SECRET_PASSWORD_FILE",
+        "WIDGET",
+        "LOCALE",
+        "COUNTRY_CODES",
+        "ACCESS_MODE",
+        "STALE_IN",
+        "CREDENTIALS_STORAGE",
+        "WIDGET_SCRIPT_URL",
+        "HOSTED_WIDGET_URL",
+        "WEBHOOK_AUTHORIZATION",
+        "WEBHOOK_AUTHORIZATION_FILE",
+        "RATE_BUDGET_REQUESTS",
+        "RATE_BUDGET_PER_SECONDS",
+    ] {
+        assert!(
+            suffixes.iter().any(|s| s == used),
+            "REGION_<ID>_{used} is gone"
+        );
+    }
+    // REGIONS_DEFAULT_REGION is the name settings derives for `default_region`.
+    let err =
+        RegionsConfig::from_toml_str(MX, env_plus(&[(DEFAULT_REGION_VAR, "co")])).unwrap_err();
+    assert_eq!(
+        err.violations()[0].variable.as_deref(),
+        Some(DEFAULT_REGION_VAR)
+    );
 }
 
 #[test]
@@ -726,14 +844,21 @@ fn override_problems_name_the_variable() {
     assert_only_problem(
         MX,
         &env_plus(&[("REGION_MX_LOCALE", "de")]),
-        "regions.mx.locale (from REGION_MX_LOCALE)",
+        "regions.mx.locale (REGION_MX_LOCALE)",
         "unknown locale `de`; use es, en, pt",
     );
     assert_only_problem(
         MX,
         &env_plus(&[("REGION_MX_RATE_BUDGET_REQUESTS", "lots")]),
-        "REGION_MX_RATE_BUDGET_REQUESTS",
+        "regions.mx.rate_budget.requests (REGION_MX_RATE_BUDGET_REQUESTS)",
         "`lots` is not a whole number",
+    );
+    // Every problem names the variable that would set its key, whoever set it.
+    assert_only_problem(
+        &add(MX, "mx", "locale = \"de\""),
+        ENV,
+        "regions.mx.locale (REGION_MX_LOCALE)",
+        "unknown locale `de`",
     );
 }
 
@@ -830,47 +955,82 @@ fn the_file_comes_from_the_argument_or_regions_file() {
     assert!(explicit.is_ok());
 
     let none = RegionsConfig::load(None, ENV.iter().copied(), SecretsUsed::All).unwrap_err();
-    assert!(matches!(none, ConfigError::NoFile));
+    assert!(matches!(none, ConfigError::NoFile { .. }));
     assert_eq!(
         none.to_string(),
-        "no region configuration file: pass a path or set REGIONS_FILE"
+        "no configuration file: pass a path or set REGIONS_FILE"
     );
 
     let missing = dir.path().join("missing.toml");
     let err =
         RegionsConfig::load(Some(&missing), ENV.iter().copied(), SecretsUsed::All).unwrap_err();
-    assert!(matches!(&err, ConfigError::Read { path, .. } if path == &missing));
+    assert!(matches!(&err, ConfigError::MissingFile(path) if path == &missing));
+
+    // A folder is not a file: the I/O error is the source.
+    let err =
+        RegionsConfig::load(Some(dir.path()), ENV.iter().copied(), SecretsUsed::All).unwrap_err();
+    assert!(matches!(&err, ConfigError::ReadFile { .. }), "{err}");
     assert!(std::error::Error::source(&err).is_some());
 }
 
 #[test]
 fn unknown_keys_are_refused_with_their_position() {
     let toml = add(MX, "mx", "locael = \"es\"");
-    let err = RegionsConfig::from_toml_str(&toml, ENV.iter().copied()).unwrap_err();
-    match &err {
-        ConfigError::Malformed { line, message, .. } => {
-            assert_eq!(*line, Some(3));
-            assert!(message.contains("unknown field `locael`"), "{message}");
-        }
-        other => panic!("expected Malformed, got {other:?}"),
-    }
-    assert!(
-        err.to_string()
-            .starts_with("region configuration <inline TOML>, line 3, column 1: unknown field"),
-        "{err}"
+    assert_only_problem(
+        &toml,
+        ENV,
+        "regions.mx.locael",
+        "unknown key (in <inline TOML>, line 3); the keys here are display_name, environment,",
     );
-    for nested in [
-        with(MX, "company_name = \"ACME\"", "company_nam = \"ACME\""),
-        with(MX, "fetch_resources =", "fetch_resource ="),
-        format!("regions_default = \"mx\"\n{MX}"),
-        add(MX, "mx", "rate_budget = { requests = 1, per_second = 1 }"),
+    for (nested, key) in [
+        (
+            with(MX, "company_name = \"ACME\"", "company_nam = \"ACME\""),
+            "regions.mx.branding.company_nam",
+        ),
+        (
+            with(MX, "fetch_resources =", "fetch_resource ="),
+            "regions.mx.products.banking.fetch_resource",
+        ),
+        (format!("regions_default = \"mx\"\n{MX}"), "regions_default"),
+        (
+            add(MX, "mx", "rate_budget = { requests = 1, per_second = 1 }"),
+            "regions.mx.rate_budget.per_second",
+        ),
     ] {
-        let err = RegionsConfig::from_toml_str(&nested, ENV.iter().copied()).unwrap_err();
-        assert!(
-            matches!(&err, ConfigError::Malformed { message, .. } if message.contains("unknown field")),
-            "{err}"
-        );
+        let found = problems(&nested, ENV);
+        assert_problem(&found, key, "unknown key (in <inline TOML>, line ");
     }
+    // Each is reported, and so is everything else wrong: the loader drops an unknown key and
+    // goes on.
+    let found = problems(
+        &add(
+            &with(MX, "company_name = \"ACME\"", "company_nam = \"ACME\""),
+            "mx",
+            "locael = \"es\"\nlocale = \"de\"",
+        ),
+        ENV,
+    );
+    assert_problem(&found, "regions.mx.locael", "unknown key");
+    assert_problem(&found, "regions.mx.branding.company_nam", "unknown key");
+    assert_problem(&found, "regions.mx.locale", "unknown locale `de`");
+    assert_problem(&found, "regions.mx.branding.company_name", "missing");
+    assert_eq!(found.len(), 4, "{found:#?}");
+}
+
+#[test]
+fn toml_syntax_errors_give_the_position_and_never_the_line() {
+    let toml = with(MX, "{ env = \"MX_ID\" }", "\"unterminated-secret-6f0e");
+    let err = RegionsConfig::from_toml_str(&toml, ENV.iter().copied()).unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Parse { line: Some(4), .. }),
+        "{err:?}"
+    );
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("unterminated-secret-6f0e"), "{shown}");
+    assert!(
+        shown.starts_with("configuration <inline TOML>, line 4"),
+        "{shown}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -896,7 +1056,7 @@ fn all_problems_are_reported_at_once() {
         BR.replace("widget = \"ofda\"", "widget = \"ofdaa\"")
     );
     let err = RegionsConfig::from_toml_str(&toml, ENV.iter().copied()).unwrap_err();
-    let found = err.problems();
+    let found = err.violations();
     assert_problem(found, "regions.mx.locale", "unknown locale `de`");
     assert_problem(
         found,
@@ -918,7 +1078,7 @@ fn all_problems_are_reported_at_once() {
     assert_eq!(found.len(), 6, "{err}");
     let shown = err.to_string();
     assert!(
-        shown.starts_with("region configuration <inline TOML> has 6 problems:\n  - regions.mx."),
+        shown.starts_with("invalid configuration (6 problems):\n  - regions.mx."),
         "{shown}"
     );
 }
@@ -1434,5 +1594,150 @@ fn urls_are_checked() {
         ENV,
         "regions.mx.widget_script_url",
         "`cdn.belvo.io/widget.js` is not a URL",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// One report with the service's own configuration.
+
+/// A stand-in for a service's configuration.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceConfig {
+    workers: u32,
+    regions_file: Option<std::path::PathBuf>,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            workers: 4,
+            regions_file: None,
+        }
+    }
+}
+
+impl settings::Validate for ServiceConfig {
+    fn validate(&self, report: &mut settings::Report) {
+        report.check(self.workers > 0, "workers", "must be at least 1");
+    }
+}
+
+fn service(env: &[(String, String)]) -> settings::Loader {
+    settings::Loader::new("TEST_SERVICE").env(env.iter().cloned())
+}
+
+fn owned(env: &[(&str, &str)]) -> Vec<(String, String)> {
+    env.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn a_service_reports_its_own_and_its_regions_problems_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("regions.toml");
+    std::fs::write(&path, MX).unwrap();
+    let path_text = path.display().to_string();
+
+    let env = owned(&env_plus(&[
+        ("TEST_SERVICE__WORKERS", "0"),
+        ("TEST_SERVICE__REGIONS_FILE", &path_text),
+        ("REGION_MX_LOCALE", "de"),
+        ("REGION_MX_LOCAL", "es"),
+    ]));
+    let err = RegionsConfig::load_alongside(
+        &service(&env),
+        |config: &ServiceConfig| config.regions_file.clone(),
+        env,
+        SecretsUsed::BelvoKeys,
+    )
+    .unwrap_err();
+    let shown: Vec<String> = err.violations().iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 3, "{err}");
+    assert_eq!(
+        shown[0],
+        "workers (TEST_SERVICE__WORKERS): must be at least 1"
+    );
+    assert!(
+        shown[1].starts_with("REGION_MX_LOCAL: matches no region and field"),
+        "{err}"
+    );
+    assert_eq!(
+        shown[2],
+        "regions.mx.locale (REGION_MX_LOCALE): unknown locale `de`; use es, en, pt"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("invalid configuration (3 problems):"),
+        "{err}"
+    );
+
+    // The same with settings' general combinator, for a file known beforehand.
+    let env = owned(&env_plus(&[
+        ("TEST_SERVICE__WORKERS", "0"),
+        ("REGION_MX_LOCALE", "de"),
+    ]));
+    let err = settings::combine(
+        service(&env).load::<ServiceConfig>(),
+        RegionsConfig::load(Some(&path), env.iter().cloned(), SecretsUsed::BelvoKeys),
+    )
+    .unwrap_err();
+    assert_eq!(err.violations().len(), 2, "{err}");
+
+    // The service's configuration failed, so its regions file is unknown: REGIONS_FILE is used
+    // if set, else only the service's problems are reported.
+    let env = owned(&env_plus(&[
+        ("TEST_SERVICE__WORKERS", "many"),
+        ("REGIONS_FILE", &path_text),
+        ("REGION_MX_LOCALE", "de"),
+    ]));
+    let err = RegionsConfig::load_alongside(
+        &service(&env),
+        |c: &ServiceConfig| c.regions_file.clone(),
+        env,
+        SecretsUsed::All,
+    )
+    .unwrap_err();
+    let keys: Vec<&str> = err.violations().iter().map(|v| v.key.as_str()).collect();
+    assert_eq!(keys, ["workers", "regions.mx.locale"], "{err}");
+    let env = owned(&[("TEST_SERVICE__WORKERS", "many")]);
+    let err = RegionsConfig::load_alongside(
+        &service(&env),
+        |c: &ServiceConfig| c.regions_file.clone(),
+        env,
+        SecretsUsed::All,
+    )
+    .unwrap_err();
+    assert_eq!(err.violations().len(), 1, "{err}");
+    // A service configuration that was read but names no regions file, without REGIONS_FILE:
+    // that is a problem too.
+    let env = owned(&[("TEST_SERVICE__WORKERS", "0")]);
+    let err = RegionsConfig::load_alongside(
+        &service(&env),
+        |c: &ServiceConfig| c.regions_file.clone(),
+        env,
+        SecretsUsed::All,
+    )
+    .unwrap_err();
+    let places: Vec<String> = err.violations().iter().map(Violation::place).collect();
+    assert_eq!(
+        places,
+        ["workers (TEST_SERVICE__WORKERS)", "REGIONS_FILE"],
+        "{err}"
+    );
+
+    // Both fine: both values.
+    let env = owned(&env_plus(&[("TEST_SERVICE__REGIONS_FILE", &path_text)]));
+    let (config, regions) = RegionsConfig::load_alongside(
+        &service(&env),
+        |config: &ServiceConfig| config.regions_file.clone(),
+        env,
+        SecretsUsed::BelvoKeys,
+    )
+    .unwrap();
+    assert_eq!(
+        (config.workers, regions.default_region().id().as_str()),
+        (4, "mx")
     );
 }

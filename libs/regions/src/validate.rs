@@ -1,26 +1,23 @@
-//! From the file as written (with overrides applied) to the typed `RegionsConfig`: parses every
-//! value, applies defaults, checks the rules Belvo imposes per widget family and product, and
-//! resolves secrets. Every problem is collected, each naming its region and field, so one run
-//! shows everything to fix.
+//! From the layered form (defaults, file, then environment, merged by `settings`) to the typed
+//! `RegionsConfig`: parses every value, applies defaults, checks the rules Belvo imposes per
+//! widget family and product, and resolves secrets. Every problem goes to the `settings`
+//! report, each under its key (`regions.mx.locale`; the loader adds the variable that sets it),
+//! so one run shows everything to fix.
 
-use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::num::NonZeroU32;
-use std::path::Path;
 use std::str::FromStr;
 
 use belvo::Environment;
 use secrecy::{ExposeSecret, SecretString};
+use settings::{Context, SecretSource};
 use url::Url;
 
 use crate::SecretsUsed;
-use crate::error::Problem;
-use crate::overrides::env_key;
 use crate::raw::{RawBranding, RawCallbackUrls, RawConsent, RawFile, RawProduct, RawRegion};
 use crate::region::{
     Branding, CallbackUrls, OfdaConsent, ProductConfig, Region, RegionId, RegionsConfig, ThemeEntry,
 };
-use crate::secret::SecretRef;
 use crate::types::{
     AccessMode, CountryCode, CredentialsStorage, FetchResource, InstitutionType, Locale, Product,
     RateBudget, StaleIn, WidgetFamily,
@@ -35,41 +32,24 @@ pub(crate) const DEFAULT_HOSTED_WIDGET_URL: &str = "https://widget.belvo.io/";
 const CONSENT_PURPOSE_MAX_CHARS: usize = 140;
 const REGION_ID_MAX_LEN: usize = 64;
 
-/// Validates the whole file. `default_from` names the variable that set `default_region`.
+/// Validates the whole configuration. (Ids that would share a variable prefix are the
+/// loader's to report.)
 pub(crate) fn config(
     file: RawFile,
-    default_from: Option<&str>,
-    env: &BTreeMap<String, String>,
-    base_dir: Option<&Path>,
+    settings: &mut Context<'_>,
     used: SecretsUsed,
-    problems: &mut Vec<Problem>,
 ) -> Option<RegionsConfig> {
     if file.regions.0.is_empty() {
-        problems.push(Problem {
-            field: "regions".to_owned(),
-            message: "no regions configured; add a [regions.<id>] table, such as [regions.mx]"
-                .to_owned(),
-        });
+        settings.push(
+            "regions",
+            "no regions configured; add a [regions.<id>] table, such as [regions.mx]",
+        );
         return None;
     }
 
-    let mut seen_keys: BTreeMap<String, String> = BTreeMap::new();
     for (id, _) in &file.regions.0 {
         if let Some(message) = id_problem(id) {
-            problems.push(Problem {
-                field: format!("regions.{id}"),
-                message,
-            });
-        }
-        if let Some(other) = seen_keys.insert(env_key(id), id.clone()) {
-            problems.push(Problem {
-                field: format!("regions.{id}"),
-                message: format!(
-                    "ids `{other}` and `{id}` share the variable prefix {}{}_; rename one",
-                    crate::OVERRIDE_PREFIX,
-                    env_key(id)
-                ),
-            });
+            settings.push(&format!("regions.{id}"), message);
         }
     }
 
@@ -79,17 +59,13 @@ pub(crate) fn config(
         Some(wanted) => {
             let index = ids.iter().position(|id| id == wanted);
             if index.is_none() {
-                let field = match default_from {
-                    Some(var) => format!("default_region (from {var})"),
-                    None => "default_region".to_owned(),
-                };
-                problems.push(Problem {
-                    field,
-                    message: format!(
+                settings.push(
+                    "default_region",
+                    format!(
                         "`{wanted}` is not a configured region; configured: {}",
                         ids.join(", ")
                     ),
-                });
+                );
             }
             index
         }
@@ -99,16 +75,15 @@ pub(crate) fn config(
     for (id, raw) in file.regions.0 {
         let mut cx = Cx {
             id: &id,
-            origins: &raw.origins,
             used,
-            problems: &mut *problems,
+            settings: &mut *settings,
         };
-        if let Some(region) = region(&mut cx, &raw, env, base_dir) {
+        if let Some(region) = region(&mut cx, &raw) {
             regions.push(region);
         }
     }
     // Every region must be valid before the config is: `default` indexes the full list.
-    if !problems.is_empty() || regions.len() != ids.len() {
+    if !settings.report().is_empty() || regions.len() != ids.len() {
         return None;
     }
     Some(RegionsConfig {
@@ -132,28 +107,26 @@ fn id_problem(id: &str) -> Option<String> {
 }
 
 /// One region's validation context: names fields and collects problems.
-struct Cx<'a> {
+struct Cx<'a, 'b> {
     id: &'a str,
-    origins: &'a BTreeMap<&'static str, String>,
     used: SecretsUsed,
-    problems: &'a mut Vec<Problem>,
+    settings: &'a mut Context<'b>,
 }
 
-impl Cx<'_> {
-    /// `regions.mx.locale`, with ` (from REGION_MX_LOCALE)` when an override set it.
+impl Cx<'_, '_> {
+    /// `regions.mx.locale`.
     fn path(&self, key: &str) -> String {
-        match self.origins.get(key) {
-            Some(var) => format!("regions.{}.{key} (from {var})", self.id),
-            None => format!("regions.{}.{key}", self.id),
-        }
+        format!("regions.{}.{key}", self.id)
     }
 
     fn problem(&mut self, key: &str, message: impl Into<String>) {
-        let field = self.path(key);
-        self.problems.push(Problem {
-            field,
-            message: message.into(),
-        });
+        let key = self.path(key);
+        self.settings.push(&key, message);
+    }
+
+    /// The variables that set `key` of this region (`REGION_MX_SECRET_ID`, `…_FILE`).
+    fn variables(&self, key: &str) -> Vec<String> {
+        self.settings.variables(&self.path(key))
     }
 
     fn parse<T>(&mut self, key: &str, text: &str) -> Option<T>
@@ -239,14 +212,12 @@ impl Cx<'_> {
     fn secret(
         &mut self,
         key: &str,
-        reference: Option<&SecretRef>,
+        reference: Option<&SecretSource>,
         environment: Option<&Environment>,
-        env: &BTreeMap<String, String>,
-        base_dir: Option<&Path>,
     ) -> Option<SecretString> {
         let reference = reference?;
         if let (
-            SecretRef::Value(_),
+            SecretSource::Value(_),
             Some(real @ (Environment::Production | Environment::Development)),
         ) = (reference, environment)
         {
@@ -259,7 +230,7 @@ impl Cx<'_> {
             );
             return None;
         }
-        match reference.resolve(env, base_dir) {
+        match self.settings.resolve(reference) {
             Ok(secret) => Some(secret),
             Err(message) => {
                 self.problem(key, message);
@@ -269,15 +240,7 @@ impl Cx<'_> {
     }
 }
 
-fn region(
-    cx: &mut Cx<'_>,
-    raw: &RawRegion,
-    env: &BTreeMap<String, String>,
-    base_dir: Option<&Path>,
-) -> Option<Region> {
-    let id = cx.id;
-    let var = |field: &str| format!("{}{}_{field}", crate::OVERRIDE_PREFIX, env_key(id));
-
+fn region(cx: &mut Cx<'_, '_>, raw: &RawRegion) -> Option<Region> {
     let display_name = match raw.display_name.as_deref() {
         None => Some(cx.id.to_owned()),
         Some(name) => cx.non_empty("display_name", Some(name), "give the region a name"),
@@ -353,27 +316,21 @@ fn region(
     );
 
     // A Belvo API key: required and resolved when this process uses the keys, else empty.
-    let api_key = |cx: &mut Cx<'_>, key: &str, reference: Option<&SecretRef>, var_field: &str| {
+    let api_key = |cx: &mut Cx<'_, '_>, key: &str, reference: Option<&SecretSource>| {
         if !cx.used.belvo_keys() {
             return Some(SecretString::default());
         }
         let hint = format!(
-            "use {{ env = \"VAR\" }} or {{ file = \"/path\" }}, or set {} or {}_FILE",
-            var(var_field),
-            var(var_field)
+            "use {{ env = \"VAR\" }} or {{ file = \"/path\" }}, or set {}",
+            cx.variables(key).join(" or ")
         );
         let reference = cx.required(key, reference, &hint);
-        cx.secret(key, reference, environment.as_ref(), env, base_dir)
+        cx.secret(key, reference, environment.as_ref())
     };
-    let secret_id = api_key(cx, "secret_id", raw.secret_id.as_ref(), "SECRET_ID");
-    let secret_password = api_key(
-        cx,
-        "secret_password",
-        raw.secret_password.as_ref(),
-        "SECRET_PASSWORD",
-    );
+    let secret_id = api_key(cx, "secret_id", raw.secret_id.as_ref());
+    let secret_password = api_key(cx, "secret_password", raw.secret_password.as_ref());
     let webhook_authorization = if cx.used.webhook_authorization() {
-        webhook_authorization(cx, raw, environment.as_ref(), env, base_dir)
+        webhook_authorization(cx, raw, environment.as_ref())
     } else {
         Some(None)
     };
@@ -486,7 +443,7 @@ fn region(
 
 /// `Some(None)`: valid and absent (OFDA).
 fn credentials_storage(
-    cx: &mut Cx<'_>,
+    cx: &mut Cx<'_, '_>,
     raw: &RawRegion,
     widget: Option<WidgetFamily>,
     access_mode: Option<AccessMode>,
@@ -527,11 +484,9 @@ fn credentials_storage(
 
 /// `Some(None)`: valid and absent.
 fn webhook_authorization(
-    cx: &mut Cx<'_>,
+    cx: &mut Cx<'_, '_>,
     raw: &RawRegion,
     environment: Option<&Environment>,
-    env: &BTreeMap<String, String>,
-    base_dir: Option<&Path>,
 ) -> Option<Option<SecretString>> {
     let key = "webhook_authorization";
     let Some(reference) = raw.webhook_authorization.as_ref() else {
@@ -545,7 +500,7 @@ fn webhook_authorization(
         }
         return Some(None);
     };
-    let value = cx.secret(key, Some(reference), environment, env, base_dir)?;
+    let value = cx.secret(key, Some(reference), environment)?;
     let well_formed = value
         .expose_secret()
         .split_once(' ')
@@ -564,7 +519,7 @@ fn webhook_authorization(
     Some(Some(value))
 }
 
-fn rate_budget(cx: &mut Cx<'_>, raw: &RawRegion) -> Option<RateBudget> {
+fn rate_budget(cx: &mut Cx<'_, '_>, raw: &RawRegion) -> Option<RateBudget> {
     let (requests, per_seconds) = match &raw.rate_budget {
         Some(budget) => (budget.requests, budget.per_seconds),
         None => (None, None),
@@ -595,7 +550,7 @@ fn rate_budget(cx: &mut Cx<'_>, raw: &RawRegion) -> Option<RateBudget> {
     Some(RateBudget::new(requests?, per_seconds?))
 }
 
-fn branding(cx: &mut Cx<'_>, raw: &RawBranding, ofda: bool) -> Option<Branding> {
+fn branding(cx: &mut Cx<'_, '_>, raw: &RawBranding, ofda: bool) -> Option<Branding> {
     let hint = "Belvo requires company_name, company_icon, company_logo and company_terms_url";
     let company_name = cx.non_empty("branding.company_name", raw.company_name.as_deref(), hint);
     let mut url = |key: &str, value: Option<&str>| {
@@ -652,7 +607,7 @@ fn is_hex_color(text: &str) -> bool {
         .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn theme(cx: &mut Cx<'_>, raw: &RawRegion) -> Option<Vec<ThemeEntry>> {
+fn theme(cx: &mut Cx<'_, '_>, raw: &RawRegion) -> Option<Vec<ThemeEntry>> {
     let Some(entries) = &raw.theme else {
         return Some(Vec::new());
     };
@@ -679,7 +634,7 @@ fn theme(cx: &mut Cx<'_>, raw: &RawRegion) -> Option<Vec<ThemeEntry>> {
 }
 
 /// `Some(Some(_))`: valid.
-fn callback_urls(cx: &mut Cx<'_>, raw: &RawCallbackUrls) -> Option<Option<CallbackUrls>> {
+fn callback_urls(cx: &mut Cx<'_, '_>, raw: &RawCallbackUrls) -> Option<Option<CallbackUrls>> {
     let hint = "the widget redirects to success, exit and event; set all three";
     let mut url = |key: &str, value: Option<&str>| {
         cx.required(key, value, hint)
@@ -695,7 +650,7 @@ fn callback_urls(cx: &mut Cx<'_>, raw: &RawCallbackUrls) -> Option<Option<Callba
     }))
 }
 
-fn ofda_consent(cx: &mut Cx<'_>, raw: &RawConsent) -> Option<OfdaConsent> {
+fn ofda_consent(cx: &mut Cx<'_, '_>, raw: &RawConsent) -> Option<OfdaConsent> {
     let purpose = cx
         .non_empty(
             "consent.purpose",
@@ -752,7 +707,7 @@ fn names<T: Display>(items: &[T]) -> String {
 }
 
 fn products(
-    cx: &mut Cx<'_>,
+    cx: &mut Cx<'_, '_>,
     raw: &RawRegion,
     widget: Option<WidgetFamily>,
     country_codes: Option<&[CountryCode]>,
@@ -783,7 +738,7 @@ fn products(
 }
 
 fn product_config(
-    cx: &mut Cx<'_>,
+    cx: &mut Cx<'_, '_>,
     key: &str,
     product: Product,
     raw: &RawProduct,

@@ -6,7 +6,7 @@ use connect_proto::common::v1::Product;
 use connect_proto::token::v1::CreateWidgetTokenRequest;
 use connect_proto::token::v1::token_service_client::TokenServiceClient;
 use database::testing::TestDatabase;
-use grpc_runtime::{ConfigError, Listeners, Service as _, Shutdown};
+use grpc_runtime::{Listeners, Service as _, Shutdown};
 use token_service::Application;
 
 use crate::support::{KEY, channel, regions_toml, start_emulator};
@@ -74,8 +74,31 @@ async fn a_missing_regions_file_is_refused() {
         ("TOKEN_SERVICE__EXTERNAL_ID_KEY", KEY),
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    let err = grpc_runtime::load::<Application>(&env).unwrap_err();
-    assert!(matches!(err, ConfigError::Regions(_)), "{err}");
+    let err = grpc_runtime::load::<Application>(&env)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("/nonexistent/regions.toml"), "{err}");
+}
+
+#[tokio::test]
+async fn the_service_and_its_regions_report_their_problems_together() {
+    let emulator = start_emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("regions.toml");
+    std::fs::write(&path, regions_toml(emulator.url())).unwrap();
+    let env = [
+        ("TOKEN_SERVICE__REGIONS_FILE", path.display().to_string()),
+        ("TOKEN_SERVICE__EXTERNAL_ID_KEY", "too-short".to_owned()),
+        ("REGION_MX_LOCALE", "de".to_owned()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v));
+    let err = grpc_runtime::load::<Application>(&env)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("TOKEN_SERVICE__EXTERNAL_ID_KEY"), "{err}");
+    assert!(err.contains("REGION_MX_LOCALE"), "{err}");
+    assert!(!err.contains("too-short"), "no secret in the report: {err}");
+    emulator.shutdown().await;
 }
 
 /// A tiny HTTP GET over a raw TCP stream (the admin server speaks HTTP/1.1).

@@ -1,6 +1,11 @@
-//! Secret references (`{ env = "VAR" }`, `{ file = "/path" }`, `{ value = "…" }`) and their
+//! Secret sources (`{ env = "VAR" }`, `{ file = "/path" }`, `{ value = "…" }`) and their
 //! resolution into `SecretString`s. A secret's value never appears in a message: parse errors
 //! and resolution problems name the variable or the path, never what it holds.
+//!
+//! With the flat naming ([`crate::Naming::Flat`]) the environment sets a secret key by reference:
+//! `<VAR>=value` makes it `{ env = "<VAR>" }` and `<VAR>_FILE=/path` makes it
+//! `{ file = "/path" }` (Docker's and Kubernetes' habit), so the value itself never passes
+//! through the layers.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,19 +14,27 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-/// Where a secret's value comes from.
+/// The struct name [`SecretSource`] deserializes as, so that [`crate::Schema`] can tell a
+/// secret key from an ordinary table (as `toml` marks its datetimes).
+pub(crate) const SECRET_SOURCE: &str = "$__settings_private_SecretSource";
+
+/// The keys of a secret source table.
+const KEYS: &[&str] = &["env", "file", "value"];
+
+/// Where a secret's value comes from. Resolve it with [`crate::Context::resolve`]; `Debug`
+/// shows an inline value as `[REDACTED]`.
 #[derive(Debug, Clone)]
-pub(crate) enum SecretRef {
+pub enum SecretSource {
     /// An environment variable, looked up in the environment passed to the loader.
     Env(String),
     /// A file, such as a Kubernetes secret mount. Relative paths are relative to the
     /// configuration file's folder. Trailing newlines are trimmed.
     File(PathBuf),
-    /// Inline in the file: for local development only (refused for Belvo's real environments).
+    /// Inline in the file: for local development (a consumer may refuse it elsewhere).
     Value(SecretString),
 }
 
-impl SecretRef {
+impl SecretSource {
     /// Resolves the reference. The error names the variable or path, never the value.
     pub(crate) fn resolve(
         &self,
@@ -62,33 +75,35 @@ impl SecretRef {
 const SECRET_SHAPE: &str =
     "a secret must be a table: { env = \"VAR\" }, { file = \"/path\" } or { value = \"…\" }";
 
-impl<'de> de::Deserialize<'de> for SecretRef {
+impl<'de> de::Deserialize<'de> for SecretSource {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(SecretRefVisitor)
+        // Self-describing formats (toml, config) treat a struct as `deserialize_any`, so the
+        // visitor still sees bare strings and numbers and refuses them without echoing.
+        d.deserialize_struct(SECRET_SOURCE, KEYS, SecretSourceVisitor)
     }
 }
 
 /// Hand-written so that no error can echo a secret: serde's default messages quote the value
 /// they did not expect (`invalid type: string "…"`), and `secret_id = "the-key"` is an easy slip.
-struct SecretRefVisitor;
+struct SecretSourceVisitor;
 
-impl SecretRefVisitor {
-    fn refuse<E: de::Error>(what: &str) -> Result<SecretRef, E> {
+impl SecretSourceVisitor {
+    fn refuse<E: de::Error>(what: &str) -> Result<SecretSource, E> {
         Err(E::custom(format!(
             "{SECRET_SHAPE}, not {what} (its value is not shown)"
         )))
     }
 }
 
-impl<'de> Visitor<'de> for SecretRefVisitor {
-    type Value = SecretRef;
+impl<'de> Visitor<'de> for SecretSourceVisitor {
+    type Value = SecretSource;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(SECRET_SHAPE)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretRef, A::Error> {
-        let mut found: Option<SecretRef> = None;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretSource, A::Error> {
+        let mut found: Option<SecretSource> = None;
         while let Some(key) = map.next_key::<String>()? {
             if !matches!(key.as_str(), "env" | "file" | "value") {
                 return Err(de::Error::custom(format!(
@@ -102,35 +117,35 @@ impl<'de> Visitor<'de> for SecretRefVisitor {
                 ));
             }
             found = Some(match key.as_str() {
-                "env" => SecretRef::Env(text),
-                "file" => SecretRef::File(PathBuf::from(text)),
-                _ => SecretRef::Value(SecretString::from(text)),
+                "env" => SecretSource::Env(text),
+                "file" => SecretSource::File(PathBuf::from(text)),
+                _ => SecretSource::Value(SecretString::from(text)),
             });
         }
         found.ok_or_else(|| de::Error::custom(format!("empty secret reference; {SECRET_SHAPE}")))
     }
 
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<SecretRef, E> {
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<SecretSource, E> {
         Self::refuse("a bare string")
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretRef, E> {
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretSource, E> {
         Self::refuse("a boolean")
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretRef, E> {
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretSource, E> {
         Self::refuse("a number")
     }
 
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretRef, E> {
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretSource, E> {
         Self::refuse("a number")
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretRef, E> {
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretSource, E> {
         Self::refuse("a number")
     }
 
-    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<SecretRef, A::Error> {
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<SecretSource, A::Error> {
         Self::refuse("a list")
     }
 }
@@ -184,10 +199,10 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     struct Holder {
-        secret: SecretRef,
+        secret: SecretSource,
     }
 
-    fn parse(toml_text: &str) -> Result<SecretRef, String> {
+    fn parse(toml_text: &str) -> Result<SecretSource, String> {
         toml::from_str::<Holder>(toml_text)
             .map(|h| h.secret)
             .map_err(|e| e.message().to_owned())
@@ -195,12 +210,12 @@ mod tests {
 
     #[test]
     fn parses_the_three_sources() {
-        assert!(matches!(parse(r#"secret = { env = "X" }"#), Ok(SecretRef::Env(v)) if v == "X"));
+        assert!(matches!(parse(r#"secret = { env = "X" }"#), Ok(SecretSource::Env(v)) if v == "X"));
         assert!(
-            matches!(parse(r#"secret = { file = "/s" }"#), Ok(SecretRef::File(p)) if p == Path::new("/s"))
+            matches!(parse(r#"secret = { file = "/s" }"#), Ok(SecretSource::File(p)) if p == Path::new("/s"))
         );
         let inline = parse(r#"secret = { value = "hunter2" }"#).unwrap();
-        assert!(matches!(&inline, SecretRef::Value(s) if s.expose_secret() == "hunter2"));
+        assert!(matches!(&inline, SecretSource::Value(s) if s.expose_secret() == "hunter2"));
         assert!(!format!("{inline:?}").contains("hunter2"));
     }
 
