@@ -123,6 +123,8 @@ pub struct ResourceCounts {
     pub first_transaction_date: Option<NaiveDate>,
     #[serde(with = "crate::models::serde_lenient::date")]
     pub last_transaction_date: Option<NaiveDate>,
+    /// Balances: Belvo documents no count; kept for a sender that gives one (the emulator).
+    pub total_balances: Option<u64>,
     pub total_owners: Option<u64>,
     pub new_owners: Option<u64>,
     pub total_bills: Option<u64>,

@@ -153,31 +153,57 @@ impl Api {
         }
     }
 
+    /// One page of a link's resource: the one read path of `ListRecords` and every typed list.
+    /// `date_field` names the date range in violations (`date`, or the typed RPC's own name).
     async fn list(
         &self,
-        link_id: &str,
-        owner: &str,
-        resource: Resource,
-        filter: RecordFilter,
-        page_request: Option<&pb::PageRequest>,
-        mut v: FieldViolations,
-    ) -> ApiResult<(Vec<pb::Record>, String)> {
-        check_link_id(link_id, &mut v);
-        let (limit, token) = page(page_request, &mut v);
+        r: pb::ListRecordsRequest,
+        date_field: &str,
+    ) -> ApiResult<pb::ListRecordsResponse> {
+        let mut v = FieldViolations::new();
+        check_link_id(&r.link_id, &mut v);
+        let (limit, token) = page(r.page.as_ref(), &mut v);
+        let resource = Resource::from_proto(r.resource);
+        v.check(
+            resource.is_some(),
+            "resource",
+            "required: a resource data-service stores",
+        );
+        let Some(resource) = resource else {
+            return Err(ApiError::Invalid(v));
+        };
+        let filters = &resource.filters;
+        let mut unsupported = |given: bool, supported: bool, field: &str| {
+            if given && !supported {
+                v.add(field, format!("{resource} cannot be filtered by {field}"));
+            }
+        };
+        unsupported(r.date.is_some(), filters.date.is_some(), date_field);
+        unsupported(!r.account_id.is_empty(), filters.account, "account_id");
+        unsupported(!r.types.is_empty(), filters.kind.is_some(), "types");
+        unsupported(!r.statuses.is_empty(), filters.status.is_some(), "statuses");
+        let (day_from, day_to) = range(r.date.as_ref(), date_field, &mut v);
         if !v.is_empty() {
             return Err(ApiError::Invalid(v));
         }
-        self.owned_link(link_id, owner).await?;
+        let filter = RecordFilter {
+            day_from,
+            day_to,
+            account_id: (!r.account_id.is_empty()).then_some(r.account_id),
+            kinds: r.types,
+            statuses: r.statuses,
+        };
+        self.owned_link(&r.link_id, &r.owner).await?;
         let page = self
             .inbox
             .engine
             .store
-            .list_records(link_id, resource, &filter, limit, token.as_deref())
+            .list_records(&r.link_id, resource, &filter, limit, token.as_deref())
             .await?;
-        Ok((
-            page.records.into_iter().map(record).collect(),
-            page.next_token.unwrap_or_default(),
-        ))
+        Ok(pb::ListRecordsResponse {
+            records: page.records.into_iter().map(record).collect(),
+            next_page_token: page.next_token.unwrap_or_default(),
+        })
     }
 
     async fn link_sync(&self, link: &LinkRow) -> ApiResult<pb::LinkSync> {
@@ -195,7 +221,7 @@ fn record(r: StoredRecord) -> pb::Record {
     pb::Record {
         id: r.id,
         link_id: r.link_id,
-        resource: r.resource.to_proto() as i32,
+        resource: r.resource.id as i32,
         account_id: c.account_id,
         date: c.day,
         amount: c.amount,
@@ -226,7 +252,7 @@ fn link_sync(link: &LinkRow, rows: &[StatusRow], margin: std::time::Duration) ->
     let mut resources: Vec<pb::ResourceSync> = rows
         .iter()
         .map(|s| pb::ResourceSync {
-            resource: s.resource.to_proto() as i32,
+            resource: s.resource.id as i32,
             state: sync_state(s.state) as i32,
             records: s.records,
             records_this_pull: s.records_this_pull,
@@ -238,10 +264,10 @@ fn link_sync(link: &LinkRow, rows: &[StatusRow], margin: std::time::Duration) ->
             last_error: s.last_error.clone().unwrap_or_default(),
         })
         .collect();
-    for resource in crate::sync::stored_resources(&link.fetch_resources) {
+    for resource in crate::resource::stored_resources(&link.fetch_resources) {
         if !rows.iter().any(|s| s.resource == resource) {
             resources.push(pb::ResourceSync {
-                resource: resource.to_proto() as i32,
+                resource: resource.id as i32,
                 state: pb::SyncState::Waiting as i32,
                 ..Default::default()
             });
@@ -285,9 +311,9 @@ fn webhook(w: StoredWebhook) -> pb::WebhookEvent {
     }
 }
 
-/// The list RPCs differ only in their resource and filters.
+/// A typed list RPC: its request as a `ListRecordsRequest` for one resource.
 macro_rules! list_rpc {
-    ($method:ident, $req:ident, $resp:ident, $resource:expr, |$r:ident, $v:ident| $filter:expr) => {
+    ($method:ident, $req:ident, $resp:ident, $resource:ident, |$r:ident| { $($field:ident: $value:expr),* $(,)? }) => {
         // Written out as `async_trait` would expand it: the attribute does not see methods
         // that a macro produces.
         fn $method<'life0, 'async_trait>(
@@ -298,23 +324,27 @@ macro_rules! list_rpc {
             'life0: 'async_trait,
             Self: 'async_trait,
         {
-            Box::pin(async move {
-                let id = request_id(&request).map(str::to_owned);
-                let $r = request.into_inner();
-                let mut $v = FieldViolations::new();
-                let filter: RecordFilter = $filter;
-                let result = self
-                    .list(&$r.link_id, &$r.owner, $resource, filter, $r.page.as_ref(), $v)
-                    .await
-                    .map(|(records, next_page_token)| pb::$resp { records, next_page_token });
-                respond(id, result)
-            })
+            Box::pin(handle(request, move |$r| async move {
+                let resource = pb::Resource::$resource;
+                let date_field = Resource::of(resource)
+                    .and_then(|r| r.filters.date)
+                    .unwrap_or("date");
+                let list = pb::ListRecordsRequest {
+                    link_id: $r.link_id,
+                    owner: $r.owner,
+                    resource: resource as i32,
+                    page: $r.page,
+                    $($field: $value,)*
+                    ..Default::default()
+                };
+                let page = self.list(list, date_field).await?;
+                Ok(pb::$resp {
+                    records: page.records,
+                    next_page_token: page.next_page_token,
+                })
+            }))
         }
     };
-}
-
-fn no_filter(_v: &mut FieldViolations) -> RecordFilter {
-    RecordFilter::default()
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchSyncStatusResponse, Status>> + Send>>;
@@ -383,139 +413,86 @@ impl DataService for Api {
         .await
     }
 
-    list_rpc!(
-        list_accounts,
-        ListAccountsRequest,
-        ListAccountsResponse,
-        Resource::Accounts,
-        |r, v| RecordFilter {
-            kinds: r.categories.clone(),
-            ..no_filter(&mut v)
-        }
-    );
-    list_rpc!(
-        list_transactions,
-        ListTransactionsRequest,
-        ListTransactionsResponse,
-        Resource::Transactions,
-        |r, v| {
-            let (day_from, day_to) = range(r.value_date.as_ref(), "value_date", &mut v);
-            RecordFilter {
-                day_from,
-                day_to,
-                account_id: (!r.account_id.is_empty()).then(|| r.account_id.clone()),
-                kinds: r.types.clone(),
-                statuses: r.statuses.clone(),
-            }
-        }
-    );
-    list_rpc!(
-        list_balances,
-        ListBalancesRequest,
-        ListBalancesResponse,
-        Resource::Balances,
-        |r, v| {
-            let (day_from, day_to) = range(r.value_date.as_ref(), "value_date", &mut v);
-            RecordFilter {
-                day_from,
-                day_to,
-                account_id: (!r.account_id.is_empty()).then(|| r.account_id.clone()),
-                ..RecordFilter::default()
-            }
-        }
-    );
+    async fn list_records(
+        &self,
+        request: Request<pb::ListRecordsRequest>,
+    ) -> Result<Response<pb::ListRecordsResponse>, Status> {
+        handle(request, |r| self.list(r, "date")).await
+    }
+
+    list_rpc!(list_accounts, ListAccountsRequest, ListAccountsResponse, Accounts, |r| {
+        types: r.categories,
+    });
+    list_rpc!(list_transactions, ListTransactionsRequest, ListTransactionsResponse, Transactions, |r| {
+        date: r.value_date,
+        account_id: r.account_id,
+        types: r.types,
+        statuses: r.statuses,
+    });
+    list_rpc!(list_balances, ListBalancesRequest, ListBalancesResponse, Balances, |r| {
+        date: r.value_date,
+        account_id: r.account_id,
+    });
     list_rpc!(
         list_owners,
         ListOwnersRequest,
         ListOwnersResponse,
-        Resource::Owners,
-        |r, v| no_filter(&mut v)
+        Owners,
+        |r| {}
     );
     list_rpc!(
         list_incomes,
         ListIncomesRequest,
         ListIncomesResponse,
-        Resource::Incomes,
-        |r, v| no_filter(&mut v)
+        Incomes,
+        |r| {}
     );
     list_rpc!(
         list_recurring_expenses,
         ListRecurringExpensesRequest,
         ListRecurringExpensesResponse,
-        Resource::RecurringExpenses,
-        |r, v| RecordFilter {
-            account_id: (!r.account_id.is_empty()).then(|| r.account_id.clone()),
-            ..no_filter(&mut v)
-        }
+        RecurringExpenses,
+        |r| { account_id: r.account_id }
     );
     list_rpc!(
         list_risk_insights,
         ListRiskInsightsRequest,
         ListRiskInsightsResponse,
-        Resource::RiskInsights,
-        |r, v| no_filter(&mut v)
+        RiskInsights,
+        |r| {}
     );
     list_rpc!(
         list_employment_records,
         ListEmploymentRecordsRequest,
         ListEmploymentRecordsResponse,
-        Resource::EmploymentRecords,
-        |r, v| no_filter(&mut v)
+        EmploymentRecords,
+        |r| {}
     );
-    list_rpc!(
-        list_invoices,
-        ListInvoicesRequest,
-        ListInvoicesResponse,
-        Resource::Invoices,
-        |r, v| {
-            let (day_from, day_to) = range(r.invoice_date.as_ref(), "invoice_date", &mut v);
-            RecordFilter {
-                day_from,
-                day_to,
-                kinds: r.types.clone(),
-                statuses: r.statuses.clone(),
-                ..RecordFilter::default()
-            }
-        }
-    );
-    list_rpc!(
-        list_tax_returns,
-        ListTaxReturnsRequest,
-        ListTaxReturnsResponse,
-        Resource::TaxReturns,
-        |r, v| RecordFilter {
-            kinds: r.types.clone(),
-            ..no_filter(&mut v)
-        }
-    );
+    list_rpc!(list_invoices, ListInvoicesRequest, ListInvoicesResponse, Invoices, |r| {
+        date: r.invoice_date,
+        types: r.types,
+        statuses: r.statuses,
+    });
+    list_rpc!(list_tax_returns, ListTaxReturnsRequest, ListTaxReturnsResponse, TaxReturns, |r| {
+        types: r.types,
+    });
     list_rpc!(
         list_tax_status,
         ListTaxStatusRequest,
         ListTaxStatusResponse,
-        Resource::TaxStatus,
-        |r, v| no_filter(&mut v)
+        TaxStatus,
+        |r| {}
     );
     list_rpc!(
         list_tax_compliance_status,
         ListTaxComplianceStatusRequest,
         ListTaxComplianceStatusResponse,
-        Resource::TaxComplianceStatus,
-        |r, v| no_filter(&mut v)
+        TaxComplianceStatus,
+        |r| {}
     );
-    list_rpc!(
-        list_tax_retentions,
-        ListTaxRetentionsRequest,
-        ListTaxRetentionsResponse,
-        Resource::TaxRetentions,
-        |r, v| {
-            let (day_from, day_to) = range(r.issued.as_ref(), "issued", &mut v);
-            RecordFilter {
-                day_from,
-                day_to,
-                ..RecordFilter::default()
-            }
-        }
-    );
+    list_rpc!(list_tax_retentions, ListTaxRetentionsRequest, ListTaxRetentionsResponse, TaxRetentions, |r| {
+        date: r.issued,
+    });
 
     async fn get_sync_status(
         &self,
@@ -645,7 +622,7 @@ impl DataService for Api {
             }
             let link = self.owned_link(&r.link_id, &r.owner).await?;
             if resources.is_empty() {
-                resources = crate::sync::stored_resources(&link.fetch_resources);
+                resources = crate::resource::stored_resources(&link.fetch_resources);
             }
             let now = now_ms();
             for resource in &resources {
@@ -654,7 +631,7 @@ impl DataService for Api {
                     .store
                     .enqueue_job(
                         &link.link_id,
-                        *resource,
+                        resource,
                         crate::store::JobMode::Full,
                         None,
                         now,
@@ -664,7 +641,7 @@ impl DataService for Api {
             self.inbox.engine.wake.notify_waiters();
             self.inbox.engine.changed(&link.link_id);
             Ok(pb::ResyncLinkResponse {
-                scheduled: resources.iter().map(|r| r.to_proto() as i32).collect(),
+                scheduled: resources.iter().map(|r| r.id as i32).collect(),
             })
         })
         .await

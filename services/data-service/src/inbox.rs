@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use belvo::webhook::{WebhookCode, WebhookEnvelope, WebhookType};
+use belvo::webhook::{LinkError, WebhookCode, WebhookData, WebhookEnvelope, WebhookType};
 use connect_proto::link::v1 as link_pb;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -269,7 +269,7 @@ impl Inbox {
             return self.link_event(envelope, code).await;
         }
 
-        let Ok(resource) = envelope.webhook_type.as_str().parse::<Resource>() else {
+        let Some(resource) = Resource::from_name(envelope.webhook_type.as_str()) else {
             return Ok(Outcome::Ignored);
         };
         let mode = match &envelope.webhook_code {
@@ -282,7 +282,7 @@ impl Inbox {
             | WebhookCode::HistoricalOutflowUpdate
             | WebhookCode::EmploymentChanges => JobMode::Full,
             code if code.as_str().starts_with("new_") && code.as_str().ends_with("_available") => {
-                if resource.incremental() {
+                if resource.incremental {
                     JobMode::Incremental
                 } else {
                     JobMode::Full
@@ -293,10 +293,12 @@ impl Inbox {
         if store.link(link_id).await?.is_none() && !self.adopt(envelope, region).await? {
             return Ok(Outcome::Held);
         }
-        let expected = envelope
-            .data
-            .get(expected_key(resource))
-            .and_then(serde_json::Value::as_i64);
+        let expected = match envelope.data() {
+            WebhookData::Resource(counts) => {
+                (resource.expected)(&counts).and_then(|n| i64::try_from(n).ok())
+            }
+            _ => None,
+        };
         let now = now_ms();
         store
             .enqueue_job(link_id, resource, mode, expected, now)
@@ -326,20 +328,17 @@ impl Inbox {
                 Outcome::Held
             });
         };
-        let data = envelope.data.as_object();
-        let text = |key: &str| {
-            data.and_then(|d| d.get(key))
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned()
+        let error = match envelope.data() {
+            WebhookData::LinkError(error) => error,
+            _ => LinkError::default(),
         };
         let request = link_pb::ApplyLinkEventRequest {
             link_id: envelope.link_id.clone(),
             code: code as i32,
             webhook_id: envelope.webhook_id.clone(),
             received_at: Some(timestamp(now_ms())),
-            error_code: text("error_code"),
-            error_message: text("error_message"),
+            error_code: error.error_code.unwrap_or_default(),
+            error_message: error.error_message.unwrap_or_default(),
         };
         match links.apply_link_event(request).await {
             Ok(_) => Ok(Outcome::Processed),
@@ -422,25 +421,6 @@ fn is_transient(code: Code) -> bool {
         code,
         Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Aborted
     )
-}
-
-/// The `data` key that announces how many objects a historical update has.
-fn expected_key(resource: Resource) -> &'static str {
-    match resource {
-        Resource::Accounts => "total_accounts",
-        Resource::Transactions => "total_transactions",
-        Resource::Balances => "total_balances",
-        Resource::Owners => "total_owners",
-        Resource::Incomes => "total_incomes",
-        Resource::RecurringExpenses => "total_recurring_expenses",
-        Resource::RiskInsights => "total_risk_insights",
-        Resource::EmploymentRecords => "total_employment_record_profiles",
-        Resource::Invoices => "total_invoices",
-        Resource::TaxReturns => "total_tax_returns",
-        Resource::TaxStatus => "total_tax_status",
-        Resource::TaxComplianceStatus => "total_tax_compliance_status",
-        Resource::TaxRetentions => "total_tax_retentions",
-    }
 }
 
 /// Epoch milliseconds as a protobuf timestamp.

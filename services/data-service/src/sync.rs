@@ -15,7 +15,7 @@ use tokio::sync::{Notify, broadcast, mpsc};
 use tracing::Instrument as _;
 
 use crate::config::SyncConfig;
-use crate::resource::{IndexError, Resource};
+use crate::resource::{self, IndexError};
 use crate::store::{Job, JobMode, NewRecord, Store, StoreError, now_ms};
 
 /// Why one attempt of a job stopped.
@@ -222,7 +222,7 @@ impl Engine {
                     // never missed.
                     filters = filters.gte("created_at", iso(newest));
                 }
-                client.first_page_url(job.resource.path(), &filters)?
+                client.first_page_url(job.resource.path, &filters)?
             }
         };
         let mut rows_written = job.rows_written;
@@ -275,7 +275,7 @@ impl Engine {
             .results
             .iter()
             .map(|raw| {
-                let indexed = job.resource.index(raw.get()).map_err(|e| match e {
+                let indexed = resource::index(job.resource, raw.get()).map_err(|e| match e {
                     IndexError::MissingId => PullError::MissingId,
                     IndexError::Json(e) => PullError::BadObject(e),
                 })?;
@@ -321,7 +321,7 @@ impl Engine {
         tx.commit().await.map_err(StoreError::from)?;
         self.metrics
             .rows_synced
-            .with_label_values(&[job.resource.name()])
+            .with_label_values(&[job.resource.name])
             .inc_by(count as u64);
         Ok(count)
     }
@@ -373,15 +373,4 @@ fn belvo_request_id(error: &PullError) -> Option<&str> {
         PullError::Belvo(e) => e.request_id(),
         _ => None,
     }
-}
-
-/// Resource names of a link's `fetch_resources` that data-service stores.
-pub fn stored_resources(fetch_resources: &[String]) -> Vec<Resource> {
-    let mut out: Vec<Resource> = fetch_resources
-        .iter()
-        .filter_map(|r| r.parse().ok())
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }

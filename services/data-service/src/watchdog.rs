@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use crate::resource::stored_resources;
 use crate::store::{JobMode, LinkRow, StoreError, now_ms};
-use crate::sync::{Engine, stored_resources};
+use crate::sync::Engine;
 
 /// Belvo's refresh rate (`6h`, `12h`, `24h`, `7d`, `30d`) as a duration.
 pub fn refresh_interval(rate: &str) -> Option<Duration> {

@@ -40,7 +40,7 @@ pub enum JobState {
 pub struct Job {
     pub id: String,
     pub link_id: String,
-    pub resource: Resource,
+    pub resource: &'static Resource,
     pub mode: JobMode,
     pub attempts: i32,
     pub cursor: Option<String>,
@@ -54,7 +54,7 @@ const RETURNING: &str =
 
 fn job_from_row(row: &sqlx::any::AnyRow) -> Result<Option<Job>, sqlx::Error> {
     let resource: String = row.try_get("resource")?;
-    let Ok(resource) = resource.parse::<Resource>() else {
+    let Some(resource) = Resource::from_name(&resource) else {
         return Ok(None);
     };
     let mode: String = row.try_get("mode")?;
@@ -83,7 +83,7 @@ impl Store {
     pub async fn enqueue_job(
         &self,
         link_id: &str,
-        resource: Resource,
+        resource: &'static Resource,
         mode: JobMode,
         expected_rows: Option<i64>,
         now: i64,
@@ -101,7 +101,7 @@ impl Store {
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(link_id)
-        .bind(resource.name())
+        .bind(resource.name)
         .bind(mode.as_str())
         .bind(now)
         .bind(expected_rows)
@@ -235,7 +235,7 @@ impl Store {
                 "SELECT id FROM sync_jobs WHERE link_id = $1 AND resource = $2 AND state = 'pending'",
             )
             .bind(&job.link_id)
-            .bind(job.resource.name())
+            .bind(job.resource.name)
             .fetch_optional(self.db.pool())
             .await?;
             if waiting.is_some() {

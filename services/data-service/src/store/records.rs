@@ -27,7 +27,7 @@ pub struct NewRecord<'a> {
 pub struct StoredRecord {
     pub id: String,
     pub link_id: String,
-    pub resource: Resource,
+    pub resource: &'static Resource,
     pub columns: Columns,
     pub synced_at: i64,
     pub body: String,
@@ -77,7 +77,7 @@ impl Store {
     pub async fn upsert_records(
         tx: &mut Transaction<'static, Any>,
         link_id: &str,
-        resource: Resource,
+        resource: &'static Resource,
         generation: i64,
         synced_at: i64,
         rows: &[NewRecord<'_>],
@@ -106,7 +106,7 @@ impl Store {
             for row in chunk {
                 let c = &row.columns;
                 query = query
-                    .bind(resource.name())
+                    .bind(resource.name)
                     .bind(row.id)
                     .bind(link_id)
                     .bind(c.account_id.as_str())
@@ -131,14 +131,14 @@ impl Store {
     pub async fn sweep_records(
         tx: &mut Transaction<'static, Any>,
         link_id: &str,
-        resource: Resource,
+        resource: &'static Resource,
         generation: i64,
     ) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "DELETE FROM records WHERE link_id = $1 AND resource = $2 AND generation < $3",
         )
         .bind(link_id)
-        .bind(resource.name())
+        .bind(resource.name)
         .bind(generation)
         .execute(&mut **tx)
         .await?;
@@ -149,12 +149,12 @@ impl Store {
     pub async fn count_records(
         &self,
         link_id: &str,
-        resource: Resource,
+        resource: &'static Resource,
     ) -> Result<i64, StoreError> {
         let row =
             sqlx::query("SELECT COUNT(*) AS n FROM records WHERE link_id = $1 AND resource = $2")
                 .bind(link_id)
-                .bind(resource.name())
+                .bind(resource.name)
                 .fetch_one(self.db.pool())
                 .await?;
         Ok(row.try_get::<i64, _>("n")?)
@@ -164,13 +164,13 @@ impl Store {
     pub async fn newest_created_at(
         &self,
         link_id: &str,
-        resource: Resource,
+        resource: &'static Resource,
     ) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query(
             "SELECT MAX(belvo_created_at) AS newest FROM records WHERE link_id = $1 AND resource = $2",
         )
         .bind(link_id)
-        .bind(resource.name())
+        .bind(resource.name)
         .fetch_one(self.db.pool())
         .await?;
         Ok(row.try_get::<Option<i64>, _>("newest")?)
@@ -180,7 +180,7 @@ impl Store {
     pub async fn list_records(
         &self,
         link_id: &str,
-        resource: Resource,
+        resource: &'static Resource,
         filter: &RecordFilter,
         limit: usize,
         token: Option<&str>,
@@ -189,7 +189,7 @@ impl Store {
             "SELECT id, link_id, account_id, day, amount, currency, kind, status, description, \
              belvo_created_at, synced_at, body FROM records WHERE link_id = $1 AND resource = $2",
         );
-        let mut binds: Vec<String> = vec![link_id.to_owned(), resource.name().to_owned()];
+        let mut binds: Vec<String> = vec![link_id.to_owned(), resource.name.to_owned()];
         let mut push = |sql: &mut String, clause: &str, value: String| {
             binds.push(value);
             sql.push_str(&clause.replace('?', &format!("${}", binds.len())));

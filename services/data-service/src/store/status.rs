@@ -44,7 +44,7 @@ impl SyncState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusRow {
     pub link_id: String,
-    pub resource: Resource,
+    pub resource: &'static Resource,
     pub state: SyncState,
     pub generation: i64,
     pub records: i64,
@@ -62,7 +62,7 @@ impl Store {
     pub(super) async fn mark_pending(
         tx: &mut Transaction<'static, Any>,
         link_id: &str,
-        resource: Resource,
+        resource: &'static Resource,
         expected: Option<i64>,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -76,7 +76,7 @@ impl Store {
              next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at",
         )
         .bind(link_id)
-        .bind(resource.name())
+        .bind(resource.name)
         .bind(expected)
         .bind(now)
         .execute(&mut **tx)
@@ -88,7 +88,7 @@ impl Store {
     pub async fn mark_running(
         &self,
         link_id: &str,
-        resource: Resource,
+        resource: &'static Resource,
         attempts: i32,
         rows_so_far: i64,
         expected: Option<i64>,
@@ -104,7 +104,7 @@ impl Store {
         .bind(expected)
         .bind(now)
         .bind(link_id)
-        .bind(resource.name())
+        .bind(resource.name)
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -114,7 +114,7 @@ impl Store {
     pub async fn mark_progress(
         tx: &mut Transaction<'static, Any>,
         link_id: &str,
-        resource: Resource,
+        resource: &'static Resource,
         rows_this_pull: i64,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -125,7 +125,7 @@ impl Store {
         .bind(rows_this_pull)
         .bind(now)
         .bind(link_id)
-        .bind(resource.name())
+        .bind(resource.name)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -136,7 +136,7 @@ impl Store {
     pub async fn mark_succeeded(
         tx: &mut Transaction<'static, Any>,
         link_id: &str,
-        resource: Resource,
+        resource: &'static Resource,
         generation: i64,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -148,7 +148,7 @@ impl Store {
         )
         .bind(generation)
         .bind(link_id)
-        .bind(resource.name())
+        .bind(resource.name)
         .bind(now)
         .execute(&mut **tx)
         .await?;
@@ -159,7 +159,7 @@ impl Store {
     pub async fn mark_attempt_failed(
         &self,
         link_id: &str,
-        resource: Resource,
+        resource: &'static Resource,
         error: &str,
         next_attempt_at: Option<i64>,
         now: i64,
@@ -178,7 +178,7 @@ impl Store {
         .bind(next_attempt_at)
         .bind(now)
         .bind(link_id)
-        .bind(resource.name())
+        .bind(resource.name)
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -188,12 +188,12 @@ impl Store {
     pub async fn status_generation(
         &self,
         link_id: &str,
-        resource: Resource,
+        resource: &'static Resource,
     ) -> Result<i64, StoreError> {
         let row =
             sqlx::query("SELECT generation FROM sync_status WHERE link_id = $1 AND resource = $2")
                 .bind(link_id)
-                .bind(resource.name())
+                .bind(resource.name)
                 .fetch_optional(self.db.pool())
                 .await?;
         Ok(row
@@ -214,7 +214,7 @@ impl Store {
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
-            let Ok(resource) = row.try_get::<String, _>("resource")?.parse::<Resource>() else {
+            let Some(resource) = Resource::from_name(&row.try_get::<String, _>("resource")?) else {
                 continue;
             };
             out.push(StatusRow {

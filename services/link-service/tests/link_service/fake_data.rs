@@ -104,6 +104,7 @@ impl DataService for FakeData {
 
     unimplemented_rpcs! {
         ingest_webhook(IngestWebhookRequest) -> IngestWebhookResponse;
+        list_records(ListRecordsRequest) -> ListRecordsResponse;
         list_accounts(ListAccountsRequest) -> ListAccountsResponse;
         list_transactions(ListTransactionsRequest) -> ListTransactionsResponse;
         list_balances(ListBalancesRequest) -> ListBalancesResponse;
