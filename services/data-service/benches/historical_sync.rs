@@ -33,7 +33,7 @@ use belvo_emulator::EmulatorHandle;
 use common::{ID, PW};
 use connect_proto::data::v1 as pb;
 use connect_proto::data::v1::data_service_client::DataServiceClient;
-use data_service::resource::Resource;
+use data_service::resource::{Resource, index};
 use database::Backend;
 use database::testing::TestDatabase;
 use futures::{StreamExt, TryStreamExt};
@@ -154,10 +154,14 @@ fn report(label: &str, m: &Measured) {
     );
 }
 
+fn transactions() -> &'static Resource {
+    Resource::of(pb::Resource::Transactions).unwrap()
+}
+
 fn first_url(belvo: &Client, link: uuid::Uuid) -> String {
     belvo
         .first_page_url(
-            Resource::Transactions.path(),
+            transactions().path,
             &Filters::new().link(link).page_size(PAGE),
         )
         .unwrap()
@@ -214,9 +218,8 @@ async fn copy_input(belvo: &Client, link: uuid::Uuid) -> (String, u64) {
     let mut pages = belvo.pages_from::<Box<RawValue>>(first_url(belvo, link));
     while let Some(page) = pages.try_next().await.unwrap() {
         for raw in &page.results {
-            let value: serde_json::Value = serde_json::from_str(raw.get()).unwrap();
-            let c = Resource::Transactions.columns(&value);
-            let id = value["id"].as_str().unwrap();
+            let indexed = index(transactions(), raw.get()).unwrap();
+            let (c, id) = (indexed.columns, indexed.id.as_str());
             for field in [
                 "TRANSACTIONS",
                 id,

@@ -547,7 +547,7 @@ mod tests {
                 t.status.as_str(),
                 t.kind.as_str()
             ),
-            ("", "-0.0", "false", "1e300")
+            ("", "-0.0", "false", "1e+300")
         );
         // A wanted field that is an object without the wanted keys is empty.
         let a = columns(

@@ -524,13 +524,16 @@ async fn keyset_pages(backend: Backend) {
             inserted += 1;
             let id = format!("inserted-{inserted}");
             let body = serde_json::json!({"id": id, "value_date": day}).to_string();
-            let columns = data_service::resource::Resource::Transactions
-                .columns(&serde_json::from_str(&body).unwrap());
+            let transactions =
+                data_service::resource::Resource::of(pb::Resource::Transactions).unwrap();
+            let columns = data_service::resource::index(transactions, &body)
+                .unwrap()
+                .columns;
             let mut tx = store.db().pool().begin().await.unwrap();
             data_service::store::Store::upsert_records(
                 &mut tx,
                 &link.to_string(),
-                data_service::resource::Resource::Transactions,
+                transactions,
                 1,
                 0,
                 &[data_service::store::NewRecord {
@@ -633,6 +636,145 @@ async fn bad_requests(backend: Backend) {
             .await
             .unwrap_err();
         assert_eq!(err.code(), tonic::Code::NotFound);
+    }
+    h.stop().await;
+}
+
+both_backends!(
+    list_records_serves_each_resource_with_its_own_filters,
+    list_records
+);
+async fn list_records(backend: Backend) {
+    let Some(mut h) = Harness::start(backend, fast_sync()).await else {
+        return;
+    };
+    let fetch = ["ACCOUNTS", "TRANSACTIONS", "OWNERS"];
+    let (link, _) = sync_link(&mut h, "bnk100", &fetch).await;
+    h.wait_synced(link, pb::Resource::Owners, None).await;
+    let link_id = link.to_string();
+    // The typed list and the generic one give the same page for the same filter.
+    let all = h.stored_transactions(link).await;
+    let day = all[all.len() / 2].date.clone();
+    let range = Some(pb::DateRange {
+        from: String::new(),
+        to: day.clone(),
+    });
+    let page = Some(pb::PageRequest {
+        page_size: 500,
+        page_token: String::new(),
+    });
+    let typed = h
+        .data
+        .list_transactions(pb::ListTransactionsRequest {
+            link_id: link_id.clone(),
+            page: page.clone(),
+            value_date: range.clone(),
+            types: vec!["OUTFLOW".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let generic = h
+        .data
+        .list_records(pb::ListRecordsRequest {
+            link_id: link_id.clone(),
+            resource: pb::Resource::Transactions as i32,
+            page,
+            date: range,
+            types: vec!["OUTFLOW".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!generic.records.is_empty());
+    assert!(generic.records.len() < all.len(), "the filter filtered");
+    assert!(
+        generic
+            .records
+            .iter()
+            .all(|r| r.r#type == "OUTFLOW" && r.date <= day)
+    );
+    assert_eq!(stored_ids(&typed.records), stored_ids(&generic.records));
+    let owners = h
+        .data
+        .list_records(pb::ListRecordsRequest {
+            link_id: link_id.clone(),
+            resource: pb::Resource::Owners as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!owners.records.is_empty());
+    assert!(
+        owners
+            .records
+            .iter()
+            .all(|r| r.resource == pb::Resource::Owners as i32)
+    );
+
+    // A filter the resource does not take, no resource, and a reversed range: each named.
+    let refused = [
+        (
+            pb::Resource::Owners,
+            "account_id",
+            pb::ListRecordsRequest {
+                account_id: "a".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            pb::Resource::Accounts,
+            "statuses",
+            pb::ListRecordsRequest {
+                statuses: vec!["PENDING".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            pb::Resource::Owners,
+            "date",
+            pb::ListRecordsRequest {
+                date: Some(pb::DateRange::default()),
+                ..Default::default()
+            },
+        ),
+        (
+            pb::Resource::Unspecified,
+            "resource",
+            pb::ListRecordsRequest::default(),
+        ),
+        (
+            pb::Resource::Transactions,
+            "date.to",
+            pb::ListRecordsRequest {
+                date: Some(pb::DateRange {
+                    from: "2024-02-01".into(),
+                    to: "2024-01-01".into(),
+                }),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (resource, field, request) in refused {
+        let err = h
+            .data
+            .list_records(pb::ListRecordsRequest {
+                link_id: link_id.clone(),
+                resource: resource as i32,
+                ..request
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{field}");
+        let details = tonic_types::StatusExt::get_error_details(&err);
+        let violations = &details
+            .bad_request()
+            .expect("BadRequest detail")
+            .field_violations;
+        assert_eq!(violations[0].field, field);
     }
     h.stop().await;
 }
