@@ -249,7 +249,7 @@ async fn copy_input(belvo: &Client, link: uuid::Uuid) -> (String, u64) {
 }
 
 async fn migrated_pg(db: &TestDatabase) -> PgPool {
-    db.migrate(&data_service::app::MIGRATOR).await.unwrap();
+    db.migrate(&data_service::MIGRATOR).await.unwrap();
     PgPoolOptions::new()
         .max_connections(4)
         .connect(db.url())

@@ -28,7 +28,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use belvo::RegisterLink;
 use connect_proto::data::v1 as pb;
 use connect_proto::data::v1::data_service_client::DataServiceClient;
-use data_service::app::Application;
+use data_service::Application;
 use data_service::config::{Config, SyncConfig};
 use database::Backend;
 use database::testing::TestDatabase;

@@ -21,8 +21,8 @@ use crate::store::{
 
 /// The handlers.
 #[derive(Debug, Clone)]
-pub struct Api {
-    pub inbox: Inbox,
+pub(crate) struct Api {
+    pub(crate) inbox: Inbox,
 }
 
 /// Everything a handler can fail with.
@@ -329,14 +329,15 @@ macro_rules! list_rpc {
                 let date_field = Resource::of(resource)
                     .and_then(|r| r.filters.date)
                     .unwrap_or("date");
-                let list = pb::ListRecordsRequest {
+                #[allow(unused_mut)]
+                let mut list = pb::ListRecordsRequest {
                     link_id: $r.link_id,
                     owner: $r.owner,
                     resource: resource as i32,
                     page: $r.page,
-                    $($field: $value,)*
                     ..Default::default()
                 };
+                $(list.$field = $value;)*
                 let page = self.list(list, date_field).await?;
                 Ok(pb::$resp {
                     records: page.records,

@@ -5,12 +5,14 @@
 //! Belvo's objects keyed on their ids and sweep what a full pull no longer saw. The stored data
 //! is served back by keyset-paged list RPCs, with each link's sync status (streamed too).
 
-pub mod api;
-pub mod app;
+mod api;
+mod app;
 pub mod config;
 pub mod inbox;
 pub mod metrics;
 pub mod resource;
 pub mod store;
 pub mod sync;
-pub mod watchdog;
+mod watchdog;
+
+pub use app::{Application, MIGRATOR};

@@ -8,7 +8,7 @@ use crate::store::{JobMode, LinkRow, StoreError, now_ms};
 use crate::sync::Engine;
 
 /// Belvo's refresh rate (`6h`, `12h`, `24h`, `7d`, `30d`) as a duration.
-pub fn refresh_interval(rate: &str) -> Option<Duration> {
+pub(crate) fn refresh_interval(rate: &str) -> Option<Duration> {
     let (number, unit) = rate.split_at(rate.len().checked_sub(1)?);
     let n: u64 = number.parse().ok()?;
     match unit {
@@ -20,7 +20,7 @@ pub fn refresh_interval(rate: &str) -> Option<Duration> {
 
 /// Whether a recurrent link's data is overdue at `now`: no webhook (or reconciliation) within
 /// its refresh rate plus `margin` since the last one, or since registration.
-pub fn is_stale(link: &LinkRow, now: i64, margin: Duration) -> bool {
+pub(crate) fn is_stale(link: &LinkRow, now: i64, margin: Duration) -> bool {
     let Some(interval) = refresh_interval(&link.refresh_rate) else {
         return false;
     };
@@ -37,7 +37,7 @@ pub fn is_stale(link: &LinkRow, now: i64, margin: Duration) -> bool {
 }
 
 /// Schedules a reconciliation for every overdue link; returns how many.
-pub async fn reconcile_overdue(engine: &Engine) -> Result<usize, StoreError> {
+pub(crate) async fn reconcile_overdue(engine: &Engine) -> Result<usize, StoreError> {
     let now = now_ms();
     let mut scheduled = 0;
     for link in engine.store.recurrent_links().await? {

@@ -135,7 +135,7 @@ impl Stack {
         if let Some(workers) = options.data_workers {
             data_config.sync.workers = workers;
         }
-        let data = data_service::app::Application::build(
+        let data = data_service::Application::build(
             data_config,
             regions()?,
             data_listeners,

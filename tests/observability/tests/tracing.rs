@@ -172,7 +172,7 @@ async fn one_trace_and_one_request_id_through_every_service_and_no_secret_anywhe
     )
     .await
     .unwrap();
-    let data = data_service::app::Application::build(
+    let data = data_service::Application::build(
         data_service::config::Config {
             database: dbs[1].config(),
             ..data_service::config::Config::default()

@@ -9,7 +9,7 @@ use belvo_accounts::BelvoConfig;
 use belvo_emulator::{Config as EmulatorConfig, Emulator, EmulatorHandle};
 use connect_proto::data::v1 as pb;
 use connect_proto::data::v1::data_service_client::DataServiceClient;
-use data_service::app::Application;
+use data_service::Application;
 use data_service::config::{Clients, Config, SyncConfig};
 use database::Backend;
 use database::testing::TestDatabase;

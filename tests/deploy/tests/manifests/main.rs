@@ -736,7 +736,7 @@ fn load_as(service: &str, env: &BTreeMap<String, String>, migrate: bool) -> Resu
     match service {
         "token-service" => load::<token_service::Application>(&vars, migrate),
         "link-service" => load::<link_service::Application>(&vars, migrate),
-        "data-service" => load::<data_service::app::Application>(&vars, migrate),
+        "data-service" => load::<data_service::Application>(&vars, migrate),
         "gateway" => load::<gateway::Application>(&vars, migrate),
         other => panic!("unknown service {other}"),
     }
