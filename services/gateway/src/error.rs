@@ -161,6 +161,23 @@ impl ApiError {
         }
     }
 
+    /// A service's status, with its first field violation named by `rename` when that knows
+    /// the field (a route whose query names differ per resource); otherwise
+    /// [`ApiError::Upstream`], whose violations get the gateway-wide names.
+    pub fn upstream_renamed(
+        status: tonic::Status,
+        rename: impl FnOnce(&str) -> Option<String>,
+    ) -> Self {
+        if status.code() == Code::InvalidArgument
+            && let Some(bad) = status.get_details_bad_request()
+            && let Some(first) = bad.field_violations.first()
+            && let Some(field) = rename(&first.field)
+        {
+            return Self::field(field, first.description.clone());
+        }
+        Self::Upstream(status)
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {

@@ -3,7 +3,7 @@
 //! stored Belvo objects as Belvo's own JSON.
 
 use connect_proto::common::v1::AccessMode;
-use connect_proto::data::v1::{LinkSync, Record, Resource, ResourceSync, SyncState};
+use connect_proto::data::v1::{LinkSync, Record, ResourceSync, SyncState};
 use connect_proto::link::v1::{Link, LinkOrigin, LinkStatus};
 use connect_proto::token::v1::{WidgetConfig, WidgetFamily};
 use serde_json::value::RawValue;
@@ -72,17 +72,10 @@ pub fn link(link: &Link) -> Value {
     })
 }
 
-/// The URL segment of a resource (`RESOURCE_RECURRING_EXPENSES` → `recurring-expenses`).
+/// The URL segment of a resource (`RESOURCE_RECURRING_EXPENSES` → `recurring-expenses`), from
+/// the resource table; null for one the table does not have.
 pub fn resource_name(value: i32) -> Value {
-    match word(
-        Resource::try_from(value)
-            .unwrap_or(Resource::Unspecified)
-            .as_str_name(),
-        "RESOURCE_",
-    ) {
-        Value::String(s) => Value::String(s.replace('_', "-")),
-        other => other,
-    }
+    resources::Resource::from_proto(value).map_or(Value::Null, |r| Value::String(r.segment.into()))
 }
 
 fn resource_sync(sync: &ResourceSync) -> Value {
@@ -176,9 +169,11 @@ mod tests {
         assert_eq!(value["access_mode"], "recurrent");
         assert_eq!(value["origin"], Value::Null);
         assert_eq!(
-            resource_name(Resource::RecurringExpenses as i32),
+            resource_name(connect_proto::data::v1::Resource::RecurringExpenses as i32),
             "recurring-expenses"
         );
+        assert_eq!(resource_name(0), Value::Null);
+        assert_eq!(resource_name(999), Value::Null);
     }
 
     #[test]

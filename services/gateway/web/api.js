@@ -92,6 +92,8 @@ export const api = {
   links: () => request("GET", "/v1/links?limit=200"),
   link: (id) => request("GET", `/v1/links/${encodeURIComponent(id)}`),
   deleteLink: (id) => request("DELETE", `/v1/links/${encodeURIComponent(id)}`),
+  // The resources the gateway serves, in display order, with Belvo's name, product and filters.
+  resources: () => request("GET", "/v1/resources"),
   resource: (id, resource, params) => {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(params || {})) {

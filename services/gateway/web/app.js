@@ -12,7 +12,7 @@ import {
   t,
   translateDocument,
 } from "./i18n.js";
-import { resourcesOf } from "./resources.js";
+import { resourcesLoaded, resourcesOf, setResources } from "./resources.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -117,6 +117,16 @@ function codeText(value) {
   return String(value).replaceAll("_", " ").toLowerCase().replace(/^\w/, (c) => c.toUpperCase());
 }
 
+// A text for `key`, or `fallback` made readable when there is none (a resource or filter
+// the server lists but this app has no words for).
+function label(key, fallback) {
+  const known = t(key);
+  if (known !== key) return known;
+  return String(fallback).replace(/[-_]/g, " ").toLowerCase().replace(/^\w/, (c) => c.toUpperCase());
+}
+
+const resourceLabel = (segment) => label(`res.${segment}`, segment);
+
 function cell(column, row) {
   const value = column.get(row);
   switch (column.format) {
@@ -165,7 +175,25 @@ async function showHome() {
   $("#logout").hidden = false;
   $("#whoami").hidden = false;
   $("#whoami").textContent = t("signed_in_as", { user: session.user });
+  await loadResources();
   await loadLinks();
+}
+
+// The resources the gateway serves (GET /v1/resources), loaded once after sign-in; a failed
+// load is reported and tried again when a link is opened.
+let resourcesLoading = null;
+function loadResources() {
+  if (resourcesLoaded()) return Promise.resolve();
+  if (!resourcesLoading) {
+    resourcesLoading = api
+      .resources()
+      .then((list) => setResources(list.data))
+      .catch((error) => showError(error))
+      .finally(() => {
+        resourcesLoading = null;
+      });
+  }
+  return resourcesLoading;
 }
 
 async function loadLinks() {
@@ -260,7 +288,7 @@ async function selectLink(linkId, { focus = true } = {}) {
   }
   let link;
   try {
-    link = await api.link(linkId);
+    [link] = await Promise.all([api.link(linkId), loadResources()]);
   } catch (error) {
     showError(error);
     return;
@@ -269,7 +297,7 @@ async function selectLink(linkId, { focus = true } = {}) {
   state.detail = link;
   for (const entry of (link.sync && link.sync.resources) || []) state.sync.set(entry.resource, entry);
   const resources = resourcesOf(link);
-  if (!resources.some((r) => r.segment === state.resource)) state.resource = resources[0].segment;
+  if (!resources.some((r) => r.segment === state.resource)) state.resource = resources.length ? resources[0].segment : null;
   renderDetail();
   if (focus) $("#detail-title").focus();
   // A stopped stream may still report its end; only the current one speaks.
@@ -324,7 +352,7 @@ function renderDetail() {
           tabindex: r.segment === state.resource ? "0" : "-1",
           onclick: () => selectTab(r.segment),
         },
-        t(`res.${r.segment}`),
+        resourceLabel(r.segment),
       ),
     ),
   );
@@ -403,16 +431,16 @@ function renderSync() {
       entries.map((e) => {
         const expected = e.expected_records || 0;
         const records = e.state === "running" ? e.records_this_pull || e.records : e.records;
-        const label = t(`res.${e.resource}`);
+        const name = resourceLabel(e.resource);
         const stateText = t(`sync.state.${e.state}`);
         return h(
           "li",
           { class: `sync-item sync-${e.state}`, "data-resource": e.resource, "data-state": e.state },
-          h("span", { class: "sync-name" }, label),
+          h("span", { class: "sync-name" }, name),
           h("progress", {
             max: String(Math.max(expected, records, 1)),
             value: e.state === "succeeded" ? String(Math.max(expected, records, 1)) : String(records),
-            "aria-label": label,
+            "aria-label": name,
           }),
           h("span", { class: "sync-state" }, stateText),
           h("span", { class: "sync-count" }, formatNumber(records)),
@@ -444,7 +472,7 @@ function onStreamEvent(name, data) {
       if (lastAnnounced.get(entry.resource) !== entry.state) {
         lastAnnounced.set(entry.resource, entry.state);
         const args = {
-          resource: t(`res.${entry.resource}`),
+          resource: resourceLabel(entry.resource),
           state: t(`sync.state.${entry.state}`),
           records: formatNumber(entry.records),
           expected: formatNumber(entry.expected_records),
@@ -571,12 +599,12 @@ function filtersForm(def, page) {
         "select",
         { id, name: f.name },
         h("option", { value: "" }, t("filters.any")),
-        options.map(([value, label]) =>
-          h("option", { value, selected: page.filters[f.name] === value ? "selected" : null }, label),
+        options.map(([value, text]) =>
+          h("option", { value, selected: page.filters[f.name] === value ? "selected" : null }, text),
         ),
       );
     }
-    return h("div", { class: "field" }, h("label", { for: id }, t(f.label)), control);
+    return h("div", { class: "field" }, h("label", { for: id }, label(f.label, f.name)), control);
   });
   const form = h(
     "form",
@@ -613,7 +641,7 @@ function table(def, rows) {
     h(
       "table",
       { class: "data", "data-table": def.segment },
-      h("caption", { class: "visually-hidden" }, t(`res.${def.segment}`)),
+      h("caption", { class: "visually-hidden" }, resourceLabel(def.segment)),
       h("thead", {}, h("tr", {}, headers)),
       h(
         "tbody",

@@ -1,7 +1,9 @@
-// What the app shows of each Belvo resource: the gateway's URL segment, the Belvo
-// fetch_resources name that produces it, its product group, its columns and its filters.
-// Columns take Belvo's objects as they are (legacy banking shapes for Mexico, current ones
-// for the rest); a missing field shows as "—".
+// What the app shows of each Belvo resource. Which resources exist, their order, Belvo's name,
+// product group and filters come from the gateway (`GET /v1/resources`, loaded once with
+// setResources); what is display-specific stays here, per URL segment: columns, page size and
+// a JSON details view. Columns take Belvo's objects as they are (legacy banking shapes for
+// Mexico, current ones for the rest); a missing field shows as "—". A resource the gateway
+// lists but this file does not know gets generic columns (id, created_at) and the details view.
 
 const get = (path) => (row) => path.split(".").reduce((v, k) => (v == null ? v : v[k]), row);
 const money = (amountPath, currencyPath) => ({
@@ -9,11 +11,8 @@ const money = (amountPath, currencyPath) => ({
   get: (row) => [get(amountPath)(row), get(currencyPath)(row)],
 });
 
-export const RESOURCES = [
-  {
-    segment: "accounts",
-    belvo: "ACCOUNTS",
-    group: "banking",
+const DISPLAY = {
+  accounts: {
     columns: [
       { label: "col.name", get: get("name") },
       { label: "col.number", get: get("number") },
@@ -22,18 +21,8 @@ export const RESOURCES = [
       { label: "col.available", numeric: true, ...money("balance.available", "currency") },
     ],
   },
-  {
-    segment: "transactions",
-    belvo: "TRANSACTIONS",
-    group: "banking",
+  transactions: {
     pageSize: 25,
-    filters: [
-      { name: "value_date_from", label: "filters.from", type: "date" },
-      { name: "value_date_to", label: "filters.to", type: "date" },
-      { name: "type", label: "filters.type", options: ["INFLOW", "OUTFLOW"] },
-      { name: "status", label: "filters.status", options: ["PROCESSED", "PENDING", "UNCATEGORIZED"] },
-      { name: "account_id", label: "filters.account", accounts: true },
-    ],
     columns: [
       { label: "col.date", get: get("value_date"), format: "date" },
       { label: "col.description", get: get("description"), wide: true },
@@ -48,16 +37,8 @@ export const RESOURCES = [
       },
     ],
   },
-  {
-    segment: "balances",
-    belvo: "BALANCES",
-    group: "banking",
+  balances: {
     pageSize: 25,
-    filters: [
-      { name: "value_date_from", label: "filters.from", type: "date" },
-      { name: "value_date_to", label: "filters.to", type: "date" },
-      { name: "account_id", label: "filters.account", accounts: true },
-    ],
     columns: [
       { label: "col.date", get: get("value_date"), format: "date" },
       { label: "col.account", get: get("account.name") },
@@ -69,10 +50,7 @@ export const RESOURCES = [
       },
     ],
   },
-  {
-    segment: "owners",
-    belvo: "OWNERS",
-    group: "banking",
+  owners: {
     columns: [
       { label: "col.name", get: get("display_name") },
       { label: "col.email", get: get("email") },
@@ -85,10 +63,7 @@ export const RESOURCES = [
       },
     ],
   },
-  {
-    segment: "incomes",
-    belvo: "INCOMES",
-    group: "banking",
+  incomes: {
     columns: [
       { label: "col.source", get: get("income_source_type"), format: "code" },
       { label: "col.streams", get: get("number_of_income_streams"), format: "number", numeric: true },
@@ -107,10 +82,7 @@ export const RESOURCES = [
     ],
     details: true,
   },
-  {
-    segment: "recurring-expenses",
-    belvo: "RECURRING_EXPENSES",
-    group: "banking",
+  "recurring-expenses": {
     columns: [
       { label: "col.name", get: get("name") },
       { label: "col.category", get: get("category") },
@@ -124,10 +96,7 @@ export const RESOURCES = [
       },
     ],
   },
-  {
-    segment: "risk-insights",
-    belvo: "RISK_INSIGHTS",
-    group: "banking",
+  "risk-insights": {
     columns: [
       { label: "col.collected", get: get("created_at"), format: "date" },
       {
@@ -139,10 +108,7 @@ export const RESOURCES = [
     ],
     details: true,
   },
-  {
-    segment: "employment-records",
-    belvo: "EMPLOYMENT_RECORDS",
-    group: "employment",
+  "employment-records": {
     columns: [
       { label: "col.official_name", get: get("personal_data.official_name") },
       {
@@ -162,17 +128,8 @@ export const RESOURCES = [
     ],
     details: true,
   },
-  {
-    segment: "invoices",
-    belvo: "INVOICES",
-    group: "fiscal",
+  invoices: {
     pageSize: 25,
-    filters: [
-      { name: "invoice_date_from", label: "filters.from", type: "date" },
-      { name: "invoice_date_to", label: "filters.to", type: "date" },
-      { name: "type", label: "filters.type", options: ["INFLOW", "OUTFLOW"] },
-      { name: "status", label: "filters.status", options: ["Vigente", "Cancelado"] },
-    ],
     columns: [
       { label: "col.date", get: get("invoice_date"), format: "date" },
       { label: "col.type", get: get("invoice_type") },
@@ -187,10 +144,7 @@ export const RESOURCES = [
       },
     ],
   },
-  {
-    segment: "tax-returns",
-    belvo: "TAX_RETURNS",
-    group: "fiscal",
+  "tax-returns": {
     columns: [
       {
         label: "col.year",
@@ -201,10 +155,7 @@ export const RESOURCES = [
     ],
     details: true,
   },
-  {
-    segment: "tax-status",
-    belvo: "TAX_STATUS",
-    group: "fiscal",
+  "tax-status": {
     columns: [
       { label: "col.official_name", get: get("official_name") },
       { label: "col.rfc", get: get("tax_payer_information.rfc") },
@@ -216,25 +167,15 @@ export const RESOURCES = [
     ],
     details: true,
   },
-  {
-    segment: "tax-compliance-status",
-    belvo: "TAX_COMPLIANCE_STATUS",
-    group: "fiscal",
+  "tax-compliance-status": {
     columns: [
       { label: "col.rfc", get: get("rfc") },
       { label: "col.outcome", get: get("outcome"), format: "code" },
       { label: "col.collected", get: get("collected_at"), format: "date" },
     ],
   },
-  {
-    segment: "tax-retentions",
-    belvo: "TAX_RETENTIONS",
-    group: "fiscal",
+  "tax-retentions": {
     pageSize: 25,
-    filters: [
-      { name: "issued_from", label: "filters.from", type: "date" },
-      { name: "issued_to", label: "filters.to", type: "date" },
-    ],
     columns: [
       { label: "col.issued", get: get("issued_at"), format: "date" },
       { label: "col.sender", get: get("sender_name") },
@@ -243,7 +184,59 @@ export const RESOURCES = [
       { label: "col.retained", numeric: true, format: "money", get: (row) => [row.total_retained_amount, "MXN"] },
     ],
   },
-];
+};
+
+// Any other resource: its id and Belvo's created_at, and the whole object under "Details".
+const GENERIC = {
+  columns: [
+    { label: "col.id", get: get("id") },
+    { label: "col.created", get: get("created_at"), format: "date" },
+  ],
+  details: true,
+};
+
+// The i18n key of a filter's label: dates by their end, the account, a choice by its name.
+function filterLabel(filter) {
+  if (filter.kind === "date") return filter.name.endsWith("_to") ? "filters.to" : "filters.from";
+  if (filter.kind === "account") return "filters.account";
+  return `filters.${filter.name}`;
+}
+
+// Dates first, then choices, then the account (the order the forms always had).
+const FILTER_ORDER = { date: 0, choice: 1, account: 2 };
+
+// A filter of `GET /v1/resources` as the form draws it: {name, label, kind, type: "date"} for
+// a date, {..., accounts: true} for the account, {..., options} for a choice.
+function filterDefinition(filter) {
+  const def = { name: filter.name, kind: filter.kind, label: filterLabel(filter) };
+  if (filter.kind === "date") def.type = "date";
+  else if (filter.kind === "account") def.accounts = true;
+  else def.options = filter.values || [];
+  return def;
+}
+
+let RESOURCES = [];
+
+// The gateway's resource list (`GET /v1/resources`'s `data`), in its order.
+export function setResources(list) {
+  RESOURCES = (list || []).map((entry) => {
+    const filters = (entry.filters || [])
+      .filter((f) => f.kind in FILTER_ORDER)
+      .map(filterDefinition)
+      .sort((a, b) => FILTER_ORDER[a.kind] - FILTER_ORDER[b.kind]);
+    return {
+      ...(DISPLAY[entry.resource] || GENERIC),
+      segment: entry.resource,
+      belvo: entry.belvo_name,
+      group: entry.product,
+      filters: filters.length ? filters : null,
+    };
+  });
+}
+
+export function resourcesLoaded() {
+  return RESOURCES.length > 0;
+}
 
 // The resources to show for a link: every resource of each product group its
 // fetch_resources touch (a banking link also shows balances, which Belvo serves on demand),

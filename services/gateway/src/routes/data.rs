@@ -1,8 +1,11 @@
-//! The stored data of a link, one route per Belvo resource (`GET /v1/links/{id}/accounts`,
-//! ...), each with `limit`, `cursor` and the resource's filters as in `data.proto`, answered
-//! with Belvo's objects and paging info; and `GET /v1/links/{id}/events`, a Server-Sent Events
-//! stream of the link's sync progress and status (data-service `WatchSyncStatus`).
+//! The stored data of a link, one route per entry of [`resources::Resource::ALL`]
+//! (`GET /v1/links/{id}/accounts`, ...), each with `limit`, `cursor` and the resource's
+//! filters under their public names, answered with Belvo's objects and paging info through
+//! data-service `ListRecords`; `GET /v1/resources`, that table as JSON for the web app; and
+//! `GET /v1/links/{id}/events`, a Server-Sent Events stream of the link's sync progress and
+//! status (data-service `WatchSyncStatus`).
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -12,16 +15,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse as _;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
-use connect_proto::data::v1::{
-    DateRange, ListAccountsRequest, ListBalancesRequest, ListEmploymentRecordsRequest,
-    ListIncomesRequest, ListInvoicesRequest, ListOwnersRequest, ListRecurringExpensesRequest,
-    ListRiskInsightsRequest, ListTaxComplianceStatusRequest, ListTaxRetentionsRequest,
-    ListTaxReturnsRequest, ListTaxStatusRequest, ListTransactionsRequest, PageRequest, Record,
-    WatchSyncStatusRequest,
-};
+use connect_proto::data::v1::{DateRange, ListRecordsRequest, PageRequest, WatchSyncStatusRequest};
 use connect_proto::link::v1::GetLinkRequest;
 use futures::Stream;
 use http::Method;
+use resources::{Choice, Resource};
 use serde_json::{Value, json};
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
@@ -35,137 +33,82 @@ use crate::error::ApiError;
 use crate::services::request;
 use crate::views;
 
-/// A readable resource: its URL segment and the filters it takes.
+/// One filter of a resource route, derived from the resource's [`resources::Filters`]: what
+/// its query parameter is called, what it takes, and which `ListRecordsRequest` field it sets.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ResourceRoute {
-    /// `/v1/links/{id}/<segment>`.
-    pub(crate) segment: &'static str,
-    pub(crate) path: &'static str,
-    kind: Kind,
-    filters: &'static [(&'static str, &'static str)],
+enum Filter {
+    /// `<date>_from`: the first day of the resource's date (`DateRange.from`).
+    From(&'static str),
+    /// `<date>_to`: the last day (`DateRange.to`).
+    To(&'static str),
+    /// `account_id`.
+    Account,
+    /// The type (or category) choice (`types`).
+    Kind(Choice),
+    /// The status choice (`statuses`).
+    Status(Choice),
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Accounts,
-    Transactions,
-    Balances,
-    Owners,
-    Incomes,
-    RecurringExpenses,
-    RiskInsights,
-    EmploymentRecords,
-    Invoices,
-    TaxReturns,
-    TaxStatus,
-    TaxComplianceStatus,
-    TaxRetentions,
+impl Filter {
+    /// The resource's filters, in the order they are documented: date range, account, type,
+    /// status.
+    fn of(resource: &Resource) -> Vec<Self> {
+        let f = &resource.filters;
+        let mut filters = Vec::new();
+        if let Some(date) = f.date {
+            filters.extend([Self::From(date), Self::To(date)]);
+        }
+        if f.account {
+            filters.push(Self::Account);
+        }
+        filters.extend(f.kind.map(Self::Kind));
+        filters.extend(f.status.map(Self::Status));
+        filters
+    }
+
+    /// The public query parameter.
+    fn name(&self) -> Cow<'static, str> {
+        match self {
+            Self::From(date) => format!("{date}_from").into(),
+            Self::To(date) => format!("{date}_to").into(),
+            Self::Account => "account_id".into(),
+            Self::Kind(choice) | Self::Status(choice) => choice.name.into(),
+        }
+    }
+
+    /// What `GET /v1/resources` calls the kind of value it takes.
+    const fn kind(&self) -> &'static str {
+        match self {
+            Self::From(_) | Self::To(_) => "date",
+            Self::Account => "account",
+            Self::Kind(_) | Self::Status(_) => "choice",
+        }
+    }
+
+    /// Its OpenAPI description.
+    fn description(&self) -> String {
+        match self {
+            Self::From(date) => format!("First `{date}` day, YYYY-MM-DD (inclusive)"),
+            Self::To(date) => {
+                format!("Last `{date}` day, YYYY-MM-DD (inclusive; not before `{date}_from`)")
+            }
+            Self::Account => "Only this account's objects (the account's `id`)".to_owned(),
+            Self::Kind(choice) | Self::Status(choice) => format!(
+                "Any of these, comma-separated: {} (other values match nothing)",
+                choice.values.join(", ")
+            ),
+        }
+    }
+
+    /// Its entry in `GET /v1/resources`.
+    fn json(&self) -> Value {
+        let mut filter = json!({"name": self.name(), "kind": self.kind()});
+        if let Self::Kind(choice) | Self::Status(choice) = self {
+            filter["values"] = json!(choice.values);
+        }
+        filter
+    }
 }
-
-const VALUE_DATE: [(&str, &str); 2] = [
-    ("value_date_from", "First value_date, YYYY-MM-DD"),
-    ("value_date_to", "Last value_date, YYYY-MM-DD"),
-];
-const ACCOUNT: (&str, &str) = ("account_id", "Only this account");
-
-/// Every resource route.
-pub(crate) const RESOURCES: &[ResourceRoute] = &[
-    ResourceRoute {
-        segment: "accounts",
-        path: "/v1/links/{id}/accounts",
-        kind: Kind::Accounts,
-        filters: &[(
-            "category",
-            "Account categories, comma-separated (CHECKING_ACCOUNT, ...)",
-        )],
-    },
-    ResourceRoute {
-        segment: "transactions",
-        path: "/v1/links/{id}/transactions",
-        kind: Kind::Transactions,
-        filters: &[
-            VALUE_DATE[0],
-            VALUE_DATE[1],
-            ACCOUNT,
-            ("type", "INFLOW, OUTFLOW"),
-            ("status", "PENDING, PROCESSED, UNCATEGORIZED"),
-        ],
-    },
-    ResourceRoute {
-        segment: "balances",
-        path: "/v1/links/{id}/balances",
-        kind: Kind::Balances,
-        filters: &[VALUE_DATE[0], VALUE_DATE[1], ACCOUNT],
-    },
-    ResourceRoute {
-        segment: "owners",
-        path: "/v1/links/{id}/owners",
-        kind: Kind::Owners,
-        filters: &[],
-    },
-    ResourceRoute {
-        segment: "incomes",
-        path: "/v1/links/{id}/incomes",
-        kind: Kind::Incomes,
-        filters: &[],
-    },
-    ResourceRoute {
-        segment: "recurring-expenses",
-        path: "/v1/links/{id}/recurring-expenses",
-        kind: Kind::RecurringExpenses,
-        filters: &[ACCOUNT],
-    },
-    ResourceRoute {
-        segment: "risk-insights",
-        path: "/v1/links/{id}/risk-insights",
-        kind: Kind::RiskInsights,
-        filters: &[],
-    },
-    ResourceRoute {
-        segment: "employment-records",
-        path: "/v1/links/{id}/employment-records",
-        kind: Kind::EmploymentRecords,
-        filters: &[],
-    },
-    ResourceRoute {
-        segment: "invoices",
-        path: "/v1/links/{id}/invoices",
-        kind: Kind::Invoices,
-        filters: &[
-            ("invoice_date_from", "First invoice_date, YYYY-MM-DD"),
-            ("invoice_date_to", "Last invoice_date, YYYY-MM-DD"),
-            ("type", "INFLOW, OUTFLOW"),
-            ("status", "Vigente, Cancelado"),
-        ],
-    },
-    ResourceRoute {
-        segment: "tax-returns",
-        path: "/v1/links/{id}/tax-returns",
-        kind: Kind::TaxReturns,
-        filters: &[("type", "yearly, monthly")],
-    },
-    ResourceRoute {
-        segment: "tax-status",
-        path: "/v1/links/{id}/tax-status",
-        kind: Kind::TaxStatus,
-        filters: &[],
-    },
-    ResourceRoute {
-        segment: "tax-compliance-status",
-        path: "/v1/links/{id}/tax-compliance-status",
-        kind: Kind::TaxComplianceStatus,
-        filters: &[],
-    },
-    ResourceRoute {
-        segment: "tax-retentions",
-        path: "/v1/links/{id}/tax-retentions",
-        kind: Kind::TaxRetentions,
-        filters: &[
-            ("issued_from", "First issue date, YYYY-MM-DD"),
-            ("issued_to", "Last issue date, YYYY-MM-DD"),
-        ],
-    },
-];
 
 const PAGING: [(&str, &str); 2] = [
     ("limit", "Objects per page, 1 to 500 (default 100)"),
@@ -173,33 +116,18 @@ const PAGING: [(&str, &str); 2] = [
 ];
 
 pub(super) fn routes() -> Vec<Route> {
-    let mut routes: Vec<Route> = RESOURCES
-        .iter()
-        .map(|resource| {
-            let resource = *resource;
-            RouteDoc::new(
-                Method::GET,
-                resource.path,
-                format!("list_{}", resource.segment.replace('-', "_")),
-                format!(
-                    "The link's {} (Belvo objects), a page at a time",
-                    resource.segment
-                ),
-                "data",
-            )
-            .query(&PAGING)
-            .query(resource.filters)
-            .returns("Page")
-            .handler(get(
-                move |state: State<Arc<AppState>>,
-                      user: AuthUser,
-                      path: Path<String>,
-                      query: Result<Query<Vec<(String, String)>>, QueryRejection>| {
-                    list(state, user, path, query, resource)
-                },
-            ))
-        })
-        .collect();
+    let mut routes: Vec<Route> = Resource::ALL.iter().map(resource_route).collect();
+    routes.push(
+        RouteDoc::new(
+            Method::GET,
+            "/v1/resources",
+            "listResources",
+            "The Belvo resources the platform serves, in display order: URL segment, Belvo's name, product and filters",
+            "data",
+        )
+        .returns("ResourceList")
+        .handler(get(list_resources)),
+    );
     routes.push(
         RouteDoc::new(
             Method::GET,
@@ -215,23 +143,64 @@ pub(super) fn routes() -> Vec<Route> {
     routes
 }
 
-/// Parsed query of a resource route.
-#[derive(Debug, Default)]
-struct Filters {
-    page: PageRequest,
-    from: String,
-    to: String,
-    account_id: String,
-    categories: Vec<String>,
-    types: Vec<String>,
-    statuses: Vec<String>,
+/// `GET /v1/links/{id}/<segment>` of one resource.
+fn resource_route(resource: &'static Resource) -> Route {
+    let mut doc = RouteDoc::new(
+        Method::GET,
+        format!("/v1/links/{{id}}/{}", resource.segment),
+        format!("list_{}", resource.segment.replace('-', "_")),
+        format!(
+            "The link's {} (Belvo objects), a page at a time",
+            resource.segment
+        ),
+        "data",
+    )
+    .query(&PAGING)
+    .returns("Page");
+    for filter in Filter::of(resource) {
+        doc = doc.query_param(filter.name(), filter.description());
+    }
+    doc.handler(get(
+        move |state: State<Arc<AppState>>,
+              user: AuthUser,
+              path: Path<String>,
+              query: Result<Query<Vec<(String, String)>>, QueryRejection>| {
+            list(state, user, path, query, resource)
+        },
+    ))
 }
 
+/// `GET /v1/resources`: the resource table, as the web app builds its tabs and filters from it.
+async fn list_resources(_user: AuthUser) -> Json<Value> {
+    let data: Vec<Value> = Resource::ALL
+        .iter()
+        .map(|resource| {
+            json!({
+                "resource": resource.segment,
+                "belvo_name": resource.name,
+                "product": resource.product.as_str(),
+                "filters": Filter::of(resource).iter().map(Filter::json).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(json!({ "data": data }))
+}
+
+/// The query of a resource route as a `ListRecordsRequest` (without link and owner): paging,
+/// and each filter the resource takes; anything else is a 400 naming the parameter. A date
+/// range is checked here (`from` not after `to`), so its violation names the resource's own
+/// parameter (`value_date_to`).
 fn parse_query(
-    resource: &ResourceRoute,
+    resource: &Resource,
     query: Vec<(String, String)>,
-) -> Result<Filters, ApiError> {
-    let mut filters = Filters::default();
+) -> Result<ListRecordsRequest, ApiError> {
+    let filters = Filter::of(resource);
+    let mut page = PageRequest::default();
+    let mut range = DateRange::default();
+    let mut out = ListRecordsRequest {
+        resource: resource.id as i32,
+        ..ListRecordsRequest::default()
+    };
     for (key, value) in query {
         let values = || {
             value
@@ -243,37 +212,70 @@ fn parse_query(
         };
         match key.as_str() {
             "limit" => {
-                filters.page.page_size = value
+                page.page_size = value
                     .parse::<i32>()
                     .ok()
                     .filter(|n| (1..=500).contains(n))
                     .ok_or_else(|| ApiError::field("limit", "must be a number from 1 to 500"))?;
+                continue;
             }
-            "cursor" => filters.page.page_token = value,
-            _ if !resource.filters.iter().any(|(name, _)| *name == key) => {
-                return Err(ApiError::field(
-                    key.clone(),
-                    format!("unknown query parameter for {}", resource.segment),
-                ));
+            "cursor" => {
+                page.page_token = value;
+                continue;
             }
-            name if name.ends_with("_from") || name.ends_with("_to") => {
+            _ => {}
+        }
+        let Some(filter) = filters.iter().find(|f| f.name() == key) else {
+            return Err(ApiError::field(
+                key,
+                format!("unknown query parameter for {}", resource.segment),
+            ));
+        };
+        match filter {
+            Filter::From(_) | Filter::To(_) => {
                 if chrono::NaiveDate::parse_from_str(&value, "%Y-%m-%d").is_err() {
-                    return Err(ApiError::field(key.clone(), "must be a date, YYYY-MM-DD"));
+                    return Err(ApiError::field(key, "must be a date, YYYY-MM-DD"));
                 }
-                if name.ends_with("_from") {
-                    filters.from = value;
+                if matches!(filter, Filter::From(_)) {
+                    range.from = value;
                 } else {
-                    filters.to = value;
+                    range.to = value;
                 }
             }
-            "account_id" => filters.account_id = value,
-            "category" => filters.categories.extend(values()),
-            "type" => filters.types.extend(values()),
-            "status" => filters.statuses.extend(values()),
-            _ => return Err(ApiError::field(key.clone(), "unsupported query parameter")),
+            Filter::Account => out.account_id = value,
+            Filter::Kind(_) => out.types.extend(values()),
+            Filter::Status(_) => out.statuses.extend(values()),
         }
     }
-    Ok(filters)
+    if let Some(date) = resource.filters.date {
+        // YYYY-MM-DD compares as text.
+        if !range.from.is_empty() && !range.to.is_empty() && range.from > range.to {
+            return Err(ApiError::field(
+                format!("{date}_to"),
+                format!("must not be before `{date}_from`"),
+            ));
+        }
+        if !range.from.is_empty() || !range.to.is_empty() {
+            out.date = Some(range);
+        }
+    }
+    out.page = Some(page);
+    Ok(out)
+}
+
+/// The public query parameter of a `ListRecordsRequest` field that data-service named in a
+/// violation (`date.to` → `value_date_to`, `types` → `category` for accounts); `None` for a
+/// field this resource does not name differently (the gateway-wide names apply).
+fn public_field(resource: &Resource, field: &str) -> Option<String> {
+    let base = field.split('[').next().unwrap_or(field);
+    let f = &resource.filters;
+    match base {
+        "date.from" => f.date.map(|date| format!("{date}_from")),
+        "date.to" => f.date.map(|date| format!("{date}_to")),
+        "types" => f.kind.map(|choice| choice.name.to_owned()),
+        "statuses" => f.status.map(|choice| choice.name.to_owned()),
+        _ => None,
+    }
 }
 
 async fn list(
@@ -281,161 +283,30 @@ async fn list(
     user: AuthUser,
     Path(id): Path<String>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-    resource: ResourceRoute,
+    resource: &'static Resource,
 ) -> Result<axum::response::Response, ApiError> {
     let Query(query) = query.map_err(|e| super::query_error(&e))?;
-    let filters = parse_query(&resource, query)?;
+    let filters = parse_query(resource, query)?;
     check_owned(&state, &user, &id).await?;
-    let (records, next) = fetch(&state, resource.kind, id, user.id, filters).await?;
-    let next = (!next.is_empty()).then_some(next);
+    let page = state
+        .services
+        .data
+        .clone()
+        .list_records(request(ListRecordsRequest {
+            link_id: id,
+            owner: user.id,
+            ..filters
+        }))
+        .await
+        .map_err(|status| ApiError::upstream_renamed(status, |f| public_field(resource, f)))?
+        .into_inner();
+    let next = (!page.next_page_token.is_empty()).then_some(page.next_page_token);
     Ok(Json(views::Page {
-        data: views::records(&records)?,
+        data: views::records(&page.records)?,
         has_more: next.is_some(),
         next_cursor: next,
     })
     .into_response())
-}
-
-async fn fetch(
-    state: &AppState,
-    kind: Kind,
-    link_id: String,
-    owner: String,
-    f: Filters,
-) -> Result<(Vec<Record>, String), tonic::Status> {
-    let mut data = state.services.data.clone();
-    let page = Some(f.page);
-    let range = || {
-        (!f.from.is_empty() || !f.to.is_empty()).then(|| DateRange {
-            from: f.from.clone(),
-            to: f.to.clone(),
-        })
-    };
-    macro_rules! call {
-        ($method:ident, $request:expr) => {{
-            let r = data.$method(request($request)).await?.into_inner();
-            Ok((r.records, r.next_page_token))
-        }};
-    }
-    match kind {
-        Kind::Accounts => call!(
-            list_accounts,
-            ListAccountsRequest {
-                link_id,
-                owner,
-                page,
-                categories: f.categories.clone(),
-            }
-        ),
-        Kind::Transactions => call!(
-            list_transactions,
-            ListTransactionsRequest {
-                link_id,
-                owner,
-                page,
-                value_date: range(),
-                account_id: f.account_id.clone(),
-                types: f.types.clone(),
-                statuses: f.statuses.clone(),
-            }
-        ),
-        Kind::Balances => call!(
-            list_balances,
-            ListBalancesRequest {
-                link_id,
-                owner,
-                page,
-                value_date: range(),
-                account_id: f.account_id.clone(),
-            }
-        ),
-        Kind::Owners => call!(
-            list_owners,
-            ListOwnersRequest {
-                link_id,
-                owner,
-                page
-            }
-        ),
-        Kind::Incomes => call!(
-            list_incomes,
-            ListIncomesRequest {
-                link_id,
-                owner,
-                page
-            }
-        ),
-        Kind::RecurringExpenses => call!(
-            list_recurring_expenses,
-            ListRecurringExpensesRequest {
-                link_id,
-                owner,
-                page,
-                account_id: f.account_id.clone(),
-            }
-        ),
-        Kind::RiskInsights => call!(
-            list_risk_insights,
-            ListRiskInsightsRequest {
-                link_id,
-                owner,
-                page
-            }
-        ),
-        Kind::EmploymentRecords => call!(
-            list_employment_records,
-            ListEmploymentRecordsRequest {
-                link_id,
-                owner,
-                page,
-            }
-        ),
-        Kind::Invoices => call!(
-            list_invoices,
-            ListInvoicesRequest {
-                link_id,
-                owner,
-                page,
-                invoice_date: range(),
-                types: f.types.clone(),
-                statuses: f.statuses.clone(),
-            }
-        ),
-        Kind::TaxReturns => call!(
-            list_tax_returns,
-            ListTaxReturnsRequest {
-                link_id,
-                owner,
-                page,
-                types: f.types.clone(),
-            }
-        ),
-        Kind::TaxStatus => call!(
-            list_tax_status,
-            ListTaxStatusRequest {
-                link_id,
-                owner,
-                page
-            }
-        ),
-        Kind::TaxComplianceStatus => call!(
-            list_tax_compliance_status,
-            ListTaxComplianceStatusRequest {
-                link_id,
-                owner,
-                page,
-            }
-        ),
-        Kind::TaxRetentions => call!(
-            list_tax_retentions,
-            ListTaxRetentionsRequest {
-                link_id,
-                owner,
-                page,
-                issued: range(),
-            }
-        ),
-    }
 }
 
 async fn events(
@@ -548,33 +419,200 @@ mod tests {
             .collect()
     }
 
+    fn of(id: connect_proto::data::v1::Resource) -> &'static Resource {
+        Resource::of(id).unwrap()
+    }
+
+    fn field_of(result: Result<ListRecordsRequest, ApiError>) -> String {
+        match result {
+            Err(ApiError::InvalidField { field, .. }) => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The public names are an API: they stay what clients (and the web app) were given
+    /// before the table existed.
     #[test]
-    fn filters_are_checked_per_resource() {
-        let transactions = &RESOURCES[1];
+    fn every_resource_keeps_its_public_parameter_names() {
+        use connect_proto::data::v1::Resource as R;
+        let expected: &[(R, &[&str])] = &[
+            (R::Accounts, &["category"]),
+            (
+                R::Transactions,
+                &[
+                    "value_date_from",
+                    "value_date_to",
+                    "account_id",
+                    "type",
+                    "status",
+                ],
+            ),
+            (
+                R::Balances,
+                &["value_date_from", "value_date_to", "account_id"],
+            ),
+            (R::Owners, &[]),
+            (R::Incomes, &[]),
+            (R::RecurringExpenses, &["account_id"]),
+            (R::RiskInsights, &[]),
+            (R::EmploymentRecords, &[]),
+            (
+                R::Invoices,
+                &["invoice_date_from", "invoice_date_to", "type", "status"],
+            ),
+            (R::TaxReturns, &["type"]),
+            (R::TaxStatus, &[]),
+            (R::TaxComplianceStatus, &[]),
+            (R::TaxRetentions, &["issued_from", "issued_to"]),
+        ];
+        assert_eq!(expected.len(), Resource::ALL.len());
+        for (id, names) in expected {
+            let filters: Vec<_> = Filter::of(of(*id)).iter().map(Filter::name).collect();
+            assert_eq!(filters, *names, "{id:?}");
+        }
+    }
+
+    #[test]
+    fn a_query_becomes_one_list_records_request() {
+        use connect_proto::data::v1::Resource as R;
         let f = parse_query(
-            transactions,
+            of(R::Transactions),
             query(&[
                 ("limit", "10"),
+                ("cursor", "abc"),
                 ("value_date_from", "2024-01-01"),
-                ("type", "INFLOW,OUTFLOW"),
+                ("value_date_to", "2024-01-31"),
+                ("account_id", "acc-1"),
+                ("type", "INFLOW, OUTFLOW"),
+                ("status", "PENDING"),
+                ("status", "PROCESSED,"),
             ]),
         )
         .unwrap();
-        assert_eq!(f.page.page_size, 10);
-        assert_eq!(f.from, "2024-01-01");
+        assert_eq!(f.resource, R::Transactions as i32);
+        let page = f.page.unwrap();
+        assert_eq!((page.page_size, page.page_token.as_str()), (10, "abc"));
+        let date = f.date.unwrap();
+        assert_eq!(
+            (date.from.as_str(), date.to.as_str()),
+            ("2024-01-01", "2024-01-31")
+        );
+        assert_eq!(f.account_id, "acc-1");
         assert_eq!(f.types, ["INFLOW", "OUTFLOW"]);
-        let owners = &RESOURCES[3];
-        match parse_query(owners, query(&[("type", "x")])) {
-            Err(ApiError::InvalidField { field, .. }) => assert_eq!(field, "type"),
-            other => panic!("{other:?}"),
+        assert_eq!(f.statuses, ["PENDING", "PROCESSED"]);
+        assert!(f.link_id.is_empty() && f.owner.is_empty());
+
+        // Accounts' `category` is the request's `types`; an open-ended range is sent as is.
+        let f = parse_query(of(R::Accounts), query(&[("category", "CREDIT_CARD")])).unwrap();
+        assert_eq!(f.types, ["CREDIT_CARD"]);
+        assert_eq!(f.date, None);
+        let f = parse_query(of(R::TaxRetentions), query(&[("issued_to", "2024-02-29")])).unwrap();
+        assert_eq!(
+            f.date,
+            Some(DateRange {
+                from: String::new(),
+                to: "2024-02-29".into()
+            })
+        );
+        // No filter: paging only (data-service's default size).
+        let f = parse_query(of(R::Owners), Vec::new()).unwrap();
+        assert_eq!(f.page, Some(PageRequest::default()));
+        assert_eq!(f.date, None);
+    }
+
+    #[test]
+    fn bad_queries_name_the_parameter() {
+        use connect_proto::data::v1::Resource as R;
+        // The resource, its query, the parameter named.
+        type Case = (R, &'static [(&'static str, &'static str)], &'static str);
+        let cases: &[Case] = &[
+            (R::Owners, &[("type", "x")], "type"),
+            (R::Accounts, &[("type", "x")], "type"),
+            (R::Transactions, &[("category", "x")], "category"),
+            (R::Invoices, &[("account_id", "a")], "account_id"),
+            (R::Balances, &[("status", "x")], "status"),
+            (
+                R::Invoices,
+                &[("value_date_from", "2024-01-01")],
+                "value_date_from",
+            ),
+            (
+                R::Transactions,
+                &[("value_date_to", "2024-13-01")],
+                "value_date_to",
+            ),
+            (
+                R::TaxRetentions,
+                &[("issued_from", "01/02/2024")],
+                "issued_from",
+            ),
+            (
+                R::Invoices,
+                &[
+                    ("invoice_date_from", "2024-02-01"),
+                    ("invoice_date_to", "2024-01-31"),
+                ],
+                "invoice_date_to",
+            ),
+            (R::Transactions, &[("limit", "501")], "limit"),
+            (R::Transactions, &[("limit", "0")], "limit"),
+            (R::Accounts, &[("limit", "abc")], "limit"),
+        ];
+        for (id, pairs, field) in cases {
+            assert_eq!(
+                field_of(parse_query(of(*id), query(pairs))),
+                *field,
+                "{id:?} {pairs:?}"
+            );
         }
-        match parse_query(transactions, query(&[("value_date_to", "2024-13-01")])) {
-            Err(ApiError::InvalidField { field, .. }) => assert_eq!(field, "value_date_to"),
-            other => panic!("{other:?}"),
-        }
-        match parse_query(transactions, query(&[("limit", "501")])) {
-            Err(ApiError::InvalidField { field, .. }) => assert_eq!(field, "limit"),
-            other => panic!("{other:?}"),
-        }
+        // The same day on both ends is a range of one day.
+        let one_day = [
+            ("value_date_from", "2024-01-01"),
+            ("value_date_to", "2024-01-01"),
+        ];
+        assert!(parse_query(of(R::Balances), query(&one_day)).is_ok());
+    }
+
+    #[test]
+    fn data_service_fields_get_the_resources_public_names() {
+        use connect_proto::data::v1::Resource as R;
+        let name = |id, field| public_field(of(id), field);
+        assert_eq!(
+            name(R::Transactions, "date.to").as_deref(),
+            Some("value_date_to")
+        );
+        assert_eq!(
+            name(R::TaxRetentions, "date.from").as_deref(),
+            Some("issued_from")
+        );
+        assert_eq!(name(R::Accounts, "types[0]").as_deref(), Some("category"));
+        assert_eq!(name(R::TaxReturns, "types").as_deref(), Some("type"));
+        assert_eq!(name(R::Invoices, "statuses[1]").as_deref(), Some("status"));
+        assert_eq!(name(R::Owners, "types"), None);
+        assert_eq!(name(R::Transactions, "page.page_size"), None);
+    }
+
+    #[test]
+    fn the_resource_list_describes_each_filter() {
+        use connect_proto::data::v1::Resource as R;
+        let json: Vec<Value> = Filter::of(of(R::Transactions))
+            .iter()
+            .map(Filter::json)
+            .collect();
+        assert_eq!(
+            json,
+            [
+                json!({"name": "value_date_from", "kind": "date"}),
+                json!({"name": "value_date_to", "kind": "date"}),
+                json!({"name": "account_id", "kind": "account"}),
+                json!({"name": "type", "kind": "choice", "values": ["INFLOW", "OUTFLOW"]}),
+                json!({"name": "status", "kind": "choice", "values": ["PROCESSED", "PENDING", "UNCATEGORIZED"]}),
+            ]
+        );
+        let description = Filter::of(of(R::Accounts))[0].description();
+        assert!(
+            description.contains("CHECKING_ACCOUNT, SAVINGS_ACCOUNT"),
+            "{description}"
+        );
     }
 }

@@ -8,6 +8,7 @@ mod ops;
 mod schemas;
 mod webhooks;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::Router;
@@ -26,8 +27,9 @@ use crate::error::ApiError;
 pub struct RouteDoc {
     /// HTTP method.
     pub method: Method,
-    /// Path template (`/v1/links/{id}`), the same syntax in axum and OpenAPI.
-    pub path: &'static str,
+    /// Path template (`/v1/links/{id}`), the same syntax in axum and OpenAPI (owned when a
+    /// table generates it, as the resource routes are).
+    pub path: Cow<'static, str>,
     /// Unique operation id.
     pub operation_id: String,
     /// One line.
@@ -37,7 +39,7 @@ pub struct RouteDoc {
     /// Whether a bearer token is required.
     pub auth: bool,
     /// Query parameters: name and description.
-    pub query: Vec<(&'static str, &'static str)>,
+    pub query: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     /// JSON schema of the request body, if any.
     pub body: Option<Value>,
     /// Success statuses and what they mean.
@@ -64,14 +66,14 @@ impl std::fmt::Debug for Route {
 impl RouteDoc {
     pub(crate) fn new(
         method: Method,
-        path: &'static str,
+        path: impl Into<Cow<'static, str>>,
         operation_id: impl Into<String>,
         summary: impl Into<String>,
         tag: &'static str,
     ) -> Self {
         Self {
             method,
-            path,
+            path: path.into(),
             operation_id: operation_id.into(),
             summary: summary.into(),
             tag,
@@ -89,7 +91,21 @@ impl RouteDoc {
     }
 
     pub(crate) fn query(mut self, query: &[(&'static str, &'static str)]) -> Self {
-        self.query.extend_from_slice(query);
+        self.query.extend(
+            query
+                .iter()
+                .map(|(name, description)| (Cow::Borrowed(*name), Cow::Borrowed(*description))),
+        );
+        self
+    }
+
+    /// One query parameter whose name or description is built at start-up.
+    pub(crate) fn query_param(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        self.query.push((name.into(), description.into()));
         self
     }
 
@@ -128,7 +144,7 @@ pub fn router(routes: Vec<Route>) -> Router<Arc<AppState>> {
     let docs: Vec<RouteDoc> = routes.iter().map(|r| r.doc.clone()).collect();
     let mut router = Router::new();
     for route in routes {
-        router = router.route(route.doc.path, route.handler);
+        router = router.route(&route.doc.path, route.handler);
     }
     let document = Arc::new(openapi(&docs));
     router = router
@@ -209,7 +225,7 @@ pub fn openapi(routes: &[RouteDoc]) -> Value {
             });
         }
         let item = paths
-            .entry(route.path.to_owned())
+            .entry(route.path.to_string())
             .or_insert_with(|| Value::Object(Map::new()));
         item[route.method.as_str().to_ascii_lowercase()] = operation;
     }
@@ -332,7 +348,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for doc in &docs {
             assert!(
-                seen.insert((doc.method.clone(), doc.path)),
+                seen.insert((doc.method.clone(), doc.path.clone())),
                 "{} {}",
                 doc.method,
                 doc.path

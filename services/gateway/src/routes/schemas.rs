@@ -14,6 +14,7 @@ fn timestamp() -> Value {
 /// Every named schema, for `components.schemas`.
 pub(super) fn components() -> Value {
     let strings = json!({"type": "array", "items": {"type": "string"}});
+    let products: Vec<&str> = regions::Product::ALL.iter().map(|p| p.as_str()).collect();
     json!({
         "Error": {
             "type": "object",
@@ -141,6 +142,29 @@ pub(super) fn components() -> Value {
                 "data": {"type": "array", "items": {"type": "object"}},
                 "has_more": {"type": "boolean"},
                 "next_cursor": nullable("string")
+            }
+        },
+        "ResourceList": {
+            "type": "object",
+            "description": "Every Belvo resource the platform serves, in display order",
+            "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/ResourceInfo"}}}
+        },
+        "ResourceInfo": {
+            "type": "object",
+            "required": ["resource", "belvo_name", "product", "filters"],
+            "properties": {
+                "resource": {"type": "string", "description": "URL segment: `/v1/links/{id}/<resource>`"},
+                "belvo_name": {"type": "string", "description": "Belvo's name (`fetch_resources`)"},
+                "product": {"enum": products},
+                "filters": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["name", "kind"],
+                    "properties": {
+                        "name": {"type": "string", "description": "The query parameter"},
+                        "kind": {"enum": ["date", "account", "choice"], "description": "date: YYYY-MM-DD; account: an account id; choice: any of `values`, comma-separated"},
+                        "values": strings
+                    }
+                }}
             }
         },
         "WebhookAck": {

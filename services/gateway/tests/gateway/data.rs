@@ -1,56 +1,44 @@
-//! Resource routes (Belvo's objects, paging, filters) and the Server-Sent Events stream.
+//! Resource routes (Belvo's objects, paging, filters, one per entry of the resource table),
+//! `GET /v1/resources`, and the Server-Sent Events stream.
 
-use connect_proto::data::v1::{Resource, SyncState};
+use connect_proto::data::v1::{Resource as ProtoResource, SyncState};
 use connect_proto::link::v1::LinkStatus;
+use resources::Resource;
 use serde_json::{Value, json};
 
 use crate::fakes::snapshot;
 use crate::harness::*;
 
-const ALL: &[(&str, Resource, &str)] = &[
-    ("accounts", Resource::Accounts, "ListAccounts"),
-    ("transactions", Resource::Transactions, "ListTransactions"),
-    ("balances", Resource::Balances, "ListBalances"),
-    ("owners", Resource::Owners, "ListOwners"),
-    ("incomes", Resource::Incomes, "ListIncomes"),
-    (
-        "recurring-expenses",
-        Resource::RecurringExpenses,
-        "ListRecurringExpenses",
-    ),
-    ("risk-insights", Resource::RiskInsights, "ListRiskInsights"),
-    (
-        "employment-records",
-        Resource::EmploymentRecords,
-        "ListEmploymentRecords",
-    ),
-    ("invoices", Resource::Invoices, "ListInvoices"),
-    ("tax-returns", Resource::TaxReturns, "ListTaxReturns"),
-    ("tax-status", Resource::TaxStatus, "ListTaxStatus"),
-    (
-        "tax-compliance-status",
-        Resource::TaxComplianceStatus,
-        "ListTaxComplianceStatus",
-    ),
-    (
-        "tax-retentions",
-        Resource::TaxRetentions,
-        "ListTaxRetentions",
-    ),
-];
+/// The public query parameters of a resource's filters, from the table (the same rule the
+/// gateway documents: `<date>_from`/`<date>_to`, `account_id`, the choices' names).
+fn filter_names(resource: &Resource) -> Vec<String> {
+    let f = &resource.filters;
+    let mut names = Vec::new();
+    if let Some(date) = f.date {
+        names.extend([format!("{date}_from"), format!("{date}_to")]);
+    }
+    if f.account {
+        names.push("account_id".to_owned());
+    }
+    names.extend(f.kind.map(|c| c.name.to_owned()));
+    names.extend(f.status.map(|c| c.name.to_owned()));
+    names
+}
 
 #[tokio::test]
-async fn every_resource_returns_belvos_objects() {
+async fn every_resource_returns_belvos_objects_through_list_records() {
     let app = TestApp::start().await;
     app.fakes.link.insert(LINK_A, "alice");
-    for (segment, resource, _) in ALL {
+    for resource in Resource::ALL {
+        let segment = resource.segment;
         app.fakes.data.add_record(
             LINK_A,
-            *resource,
+            resource.id,
             &json!({"id": format!("{segment}-1"), "kind": segment}).to_string(),
         );
     }
-    for (segment, _, method) in ALL {
+    for (i, resource) in Resource::ALL.iter().enumerate() {
+        let segment = resource.segment;
         let (status, body) = json(
             app.get(&format!("/v1/links/{LINK_A}/{segment}"), "alice")
                 .await,
@@ -63,14 +51,18 @@ async fn every_resource_returns_belvos_objects() {
             "{segment}"
         );
         assert_eq!(body["has_more"], false);
-        let seen = app.fakes.data.journal.of(method);
-        assert_eq!(seen.len(), 1, "{segment}");
+        let seen = app.fakes.data.journal.of("ListRecords");
+        assert_eq!(seen.len(), i + 1, "{segment}");
+        let request = &seen[i].request;
+        assert!(request.contains("owner: \"alice\""), "{segment}: {request}");
         assert!(
-            seen[0].request.contains("owner: \"alice\""),
-            "{segment}: {:?}",
-            seen[0]
+            request.contains(&format!("resource: {:?}", resource.id)),
+            "{segment}: {request}"
         );
     }
+    // The typed lists are not used any more.
+    let calls = app.fakes.data.journal.calls();
+    assert!(calls.iter().all(|c| c.method == "ListRecords"), "{calls:?}");
 }
 
 #[tokio::test]
@@ -80,7 +72,7 @@ async fn pages_follow_the_cursor() {
     for i in 0..3 {
         app.fakes.data.add_record(
             LINK_A,
-            Resource::Transactions,
+            ProtoResource::Transactions,
             &json!({"id": i}).to_string(),
         );
     }
@@ -106,21 +98,39 @@ async fn filters_reach_data_service_and_bad_ones_name_the_parameter() {
         "/v1/links/{LINK_A}/transactions?value_date_from=2024-01-01&value_date_to=2024-01-31&type=INFLOW&status=PENDING,PROCESSED&account_id=acc-1"
     );
     assert_eq!(app.get(&path, "alice").await.status(), 200);
-    let seen = &app.fakes.data.journal.of("ListTransactions")[0].request;
+    let path = format!("/v1/links/{LINK_A}/accounts?category=CREDIT_CARD,SAVINGS_ACCOUNT");
+    assert_eq!(app.get(&path, "alice").await.status(), 200);
+    let seen = app.fakes.data.journal.of("ListRecords");
     for needle in [
-        "2024-01-01",
-        "2024-01-31",
-        "\"INFLOW\"",
-        "\"PENDING\", \"PROCESSED\"",
-        "acc-1",
+        "resource: Transactions",
+        "from: \"2024-01-01\", to: \"2024-01-31\"",
+        "account_id: \"acc-1\"",
+        "types: [\"INFLOW\"]",
+        "statuses: [\"PENDING\", \"PROCESSED\"]",
     ] {
-        assert!(seen.contains(needle), "{needle} in {seen}");
+        assert!(
+            seen[0].request.contains(needle),
+            "{needle} in {}",
+            seen[0].request
+        );
+    }
+    for needle in [
+        "resource: Accounts",
+        "types: [\"CREDIT_CARD\", \"SAVINGS_ACCOUNT\"]",
+        "date: None",
+    ] {
+        assert!(
+            seen[1].request.contains(needle),
+            "{needle} in {}",
+            seen[1].request
+        );
     }
     let cases = [
         ("owners?type=x", "type"),
         ("transactions?value_date_from=01/02/2024", "value_date_from"),
         ("invoices?limit=1000", "limit"),
         ("accounts?limit=abc", "limit"),
+        ("accounts?nope=1", "nope"),
     ];
     for (query, field) in cases {
         let error = error(
@@ -131,7 +141,185 @@ async fn filters_reach_data_service_and_bad_ones_name_the_parameter() {
         .await;
         assert_eq!(error["field"], field, "{query}");
     }
-    assert_eq!(app.fakes.data.journal.calls().len(), 1);
+    assert_eq!(app.fakes.data.journal.calls().len(), 2);
+}
+
+/// Every filter some resource takes is refused, by name, on a resource that does not take
+/// it, before data-service is asked.
+#[tokio::test]
+async fn a_filter_the_resource_does_not_take_is_a_400_naming_it() {
+    let app = TestApp::start().await;
+    app.fakes.link.insert(LINK_A, "alice");
+    let mut all: Vec<String> = Resource::ALL.iter().flat_map(filter_names).collect();
+    all.sort();
+    all.dedup();
+    let mut refused = 0;
+    for resource in Resource::ALL {
+        let taken = filter_names(resource);
+        for name in all.iter().filter(|n| !taken.contains(n)) {
+            let value = if name.ends_with("_from") || name.ends_with("_to") {
+                "2024-01-01"
+            } else {
+                "x"
+            };
+            let url = format!("/v1/links/{LINK_A}/{}?{name}={value}", resource.segment);
+            let error = error(app.get(&url, "alice").await, 400).await;
+            assert_eq!(error["field"], name.as_str(), "{url}");
+            assert_eq!(error["code"], "invalid_argument", "{url}");
+            refused += 1;
+        }
+    }
+    assert!(refused > 50, "{refused}");
+    assert!(app.fakes.data.journal.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_reversed_date_range_is_a_400_naming_its_end() {
+    let app = TestApp::start().await;
+    app.fakes.link.insert(LINK_A, "alice");
+    let dated: Vec<&Resource> = Resource::ALL
+        .iter()
+        .filter(|r| r.filters.date.is_some())
+        .collect();
+    assert!(dated.len() >= 4);
+    for resource in dated {
+        let date = resource.filters.date.unwrap();
+        let url = format!(
+            "/v1/links/{LINK_A}/{}?{date}_from=2024-02-01&{date}_to=2024-01-31",
+            resource.segment
+        );
+        let error = error(app.get(&url, "alice").await, 400).await;
+        assert_eq!(error["field"], format!("{date}_to"), "{url}");
+        // One day is a valid range.
+        let url = format!(
+            "/v1/links/{LINK_A}/{}?{date}_from=2024-02-01&{date}_to=2024-02-01",
+            resource.segment
+        );
+        assert_eq!(app.get(&url, "alice").await.status(), 200, "{url}");
+    }
+}
+
+/// data-service names `ListRecordsRequest` fields; the client sees its own parameters.
+#[tokio::test]
+async fn data_service_violations_name_the_resources_parameters() {
+    let app = TestApp::start().await;
+    app.fakes.link.insert(LINK_A, "alice");
+    let cases = [
+        ("transactions", "date.to", "value_date_to"),
+        ("tax-retentions", "date.from", "issued_from"),
+        ("accounts", "types[0]", "category"),
+        ("tax-returns", "types", "type"),
+        ("invoices", "statuses[1]", "status"),
+        ("owners", "page.page_size", "limit"),
+    ];
+    for (segment, field, public) in cases {
+        *app.fakes.data.list_fails_with.lock().unwrap() =
+            Some(grpc_runtime::status::invalid_field(field, "is wrong"));
+        let error = error(
+            app.get(&format!("/v1/links/{LINK_A}/{segment}"), "alice")
+                .await,
+            400,
+        )
+        .await;
+        assert_eq!(error["field"], public, "{segment} {field}");
+        assert_eq!(error["message"], "is wrong");
+    }
+}
+
+#[tokio::test]
+async fn every_table_resource_has_a_documented_route_with_its_filters() {
+    let app = TestApp::start().await;
+    let (status, doc) = json(app.http.get(app.url("/openapi.json")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    for resource in Resource::ALL {
+        let path = format!("/v1/links/{{id}}/{}", resource.segment);
+        let operation = &doc["paths"][&path]["get"];
+        assert_eq!(
+            operation["operationId"],
+            format!("list_{}", resource.segment.replace('-', "_")),
+            "{path}"
+        );
+        assert_eq!(
+            operation["summary"],
+            format!(
+                "The link's {} (Belvo objects), a page at a time",
+                resource.segment
+            )
+        );
+        assert!(operation.get("security").is_some(), "{path}");
+        let params: Vec<&str> = operation["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        let mut expected = vec!["id".to_owned(), "limit".to_owned(), "cursor".to_owned()];
+        expected.extend(filter_names(resource));
+        assert_eq!(params, expected, "{path}");
+        // Choices list their values.
+        for choice in [resource.filters.kind, resource.filters.status]
+            .into_iter()
+            .flatten()
+        {
+            let param = operation["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == choice.name)
+                .unwrap();
+            let description = param["description"].as_str().unwrap();
+            for value in choice.values {
+                assert!(description.contains(value), "{path} {description}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_resource_list_is_the_table() {
+    let app = TestApp::start().await;
+    error(
+        app.http.get(app.url("/v1/resources")).send().await.unwrap(),
+        401,
+    )
+    .await;
+    let (status, body) = json(app.get("/v1/resources", "alice").await).await;
+    assert_eq!(status, 200, "{body}");
+    let data = body["data"].as_array().unwrap();
+    assert_eq!(data.len(), Resource::ALL.len());
+    for (entry, resource) in data.iter().zip(Resource::ALL) {
+        assert_eq!(entry["resource"], resource.segment);
+        assert_eq!(entry["belvo_name"], resource.name);
+        assert_eq!(entry["product"], resource.product.as_str());
+        let names: Vec<&str> = entry["filters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, filter_names(resource), "{}", resource.segment);
+    }
+    assert_eq!(
+        data[1],
+        json!({
+            "resource": "transactions",
+            "belvo_name": "TRANSACTIONS",
+            "product": "banking",
+            "filters": [
+                {"name": "value_date_from", "kind": "date"},
+                {"name": "value_date_to", "kind": "date"},
+                {"name": "account_id", "kind": "account"},
+                {"name": "type", "kind": "choice", "values": ["INFLOW", "OUTFLOW"]},
+                {"name": "status", "kind": "choice", "values": ["PROCESSED", "PENDING", "UNCATEGORIZED"]}
+            ]
+        })
+    );
+    assert_eq!(data[0]["filters"][0]["name"], "category");
+    assert_eq!(data[0]["filters"][0]["kind"], "choice");
+    assert!(
+        app.fakes.data.journal.calls().is_empty(),
+        "no service is asked"
+    );
 }
 
 #[tokio::test]

@@ -325,8 +325,9 @@ impl LinkService for FakeLink {
 // data-service
 
 /// Webhooks are kept (duplicates by `webhook_id`); a body without `webhook_id` is
-/// INVALID_ARGUMENT. Every list answers the records stored for (link, resource), a page at a
-/// time (the token is an offset). `WatchSyncStatus` sends a snapshot, then whatever
+/// INVALID_ARGUMENT. `ListRecords` answers the records stored for (link, resource), a page at
+/// a time (the token is an offset), or [`FakeData::list_fails_with`] when set; the typed
+/// lists are UNIMPLEMENTED. `WatchSyncStatus` sends a snapshot, then whatever
 /// [`FakeData::push_sync`] sends.
 #[derive(Debug)]
 pub(crate) struct FakeData {
@@ -336,6 +337,8 @@ pub(crate) struct FakeData {
     /// gateway benchmark sends thousands).
     webhook_ids: Mutex<HashSet<String>>,
     pub(crate) records: Mutex<HashMap<(String, i32), Vec<Record>>>,
+    /// When set, `ListRecords` answers this.
+    pub(crate) list_fails_with: Mutex<Option<Status>>,
     pub(crate) sync: broadcast::Sender<LinkSync>,
 }
 
@@ -346,6 +349,7 @@ impl Default for FakeData {
             webhooks: Mutex::default(),
             webhook_ids: Mutex::default(),
             records: Mutex::default(),
+            list_fails_with: Mutex::default(),
             sync: broadcast::channel(16).0,
         }
     }
@@ -414,8 +418,10 @@ pub(crate) fn snapshot(link_id: &str, state: SyncState, records: i64) -> LinkSyn
     }
 }
 
-macro_rules! lists {
-    ($($method:ident, $name:literal, $req:ty, $resp:ident, $resource:expr;)+) => {
+/// The typed list RPCs, which the gateway does not call (it reads through `ListRecords`):
+/// recorded and answered UNIMPLEMENTED.
+macro_rules! typed_lists {
+    ($($method:ident, $name:literal, $req:ty, $resp:ident;)+) => {
         $(
             // Spelled as `async_trait` expands an `async fn` (it cannot see into macros).
             fn $method<'a, 'async_trait>(
@@ -428,9 +434,7 @@ macro_rules! lists {
             {
                 Box::pin(async move {
                     self.journal.record($name, &request);
-                    let r = request.into_inner();
-                    let (records, next_page_token) = self.page(&r.link_id, $resource, r.page.as_ref());
-                    Ok(Response::new($resp { records, next_page_token }))
+                    Err(Status::unimplemented("the gateway reads through ListRecords"))
                 })
             }
         )+
@@ -482,20 +486,40 @@ impl DataService for FakeData {
         Err(Status::unimplemented("not in the fake"))
     }
 
-    lists! {
-        list_accounts, "ListAccounts", ListAccountsRequest, ListAccountsResponse, Resource::Accounts;
-        list_transactions, "ListTransactions", ListTransactionsRequest, ListTransactionsResponse, Resource::Transactions;
-        list_balances, "ListBalances", ListBalancesRequest, ListBalancesResponse, Resource::Balances;
-        list_owners, "ListOwners", ListOwnersRequest, ListOwnersResponse, Resource::Owners;
-        list_incomes, "ListIncomes", ListIncomesRequest, ListIncomesResponse, Resource::Incomes;
-        list_recurring_expenses, "ListRecurringExpenses", ListRecurringExpensesRequest, ListRecurringExpensesResponse, Resource::RecurringExpenses;
-        list_risk_insights, "ListRiskInsights", ListRiskInsightsRequest, ListRiskInsightsResponse, Resource::RiskInsights;
-        list_employment_records, "ListEmploymentRecords", ListEmploymentRecordsRequest, ListEmploymentRecordsResponse, Resource::EmploymentRecords;
-        list_invoices, "ListInvoices", ListInvoicesRequest, ListInvoicesResponse, Resource::Invoices;
-        list_tax_returns, "ListTaxReturns", ListTaxReturnsRequest, ListTaxReturnsResponse, Resource::TaxReturns;
-        list_tax_status, "ListTaxStatus", ListTaxStatusRequest, ListTaxStatusResponse, Resource::TaxStatus;
-        list_tax_compliance_status, "ListTaxComplianceStatus", ListTaxComplianceStatusRequest, ListTaxComplianceStatusResponse, Resource::TaxComplianceStatus;
-        list_tax_retentions, "ListTaxRetentions", ListTaxRetentionsRequest, ListTaxRetentionsResponse, Resource::TaxRetentions;
+    async fn list_records(
+        &self,
+        request: Request<ListRecordsRequest>,
+    ) -> Result<Response<ListRecordsResponse>, Status> {
+        self.journal.record("ListRecords", &request);
+        if let Some(status) = self.list_fails_with.lock().unwrap().clone() {
+            return Err(status);
+        }
+        let r = request.into_inner();
+        let resource = Resource::try_from(r.resource)
+            .ok()
+            .filter(|r| *r != Resource::Unspecified)
+            .ok_or_else(|| grpc_runtime::status::invalid_field("resource", "required"))?;
+        let (records, next_page_token) = self.page(&r.link_id, resource, r.page.as_ref());
+        Ok(Response::new(ListRecordsResponse {
+            records,
+            next_page_token,
+        }))
+    }
+
+    typed_lists! {
+        list_accounts, "ListAccounts", ListAccountsRequest, ListAccountsResponse;
+        list_transactions, "ListTransactions", ListTransactionsRequest, ListTransactionsResponse;
+        list_balances, "ListBalances", ListBalancesRequest, ListBalancesResponse;
+        list_owners, "ListOwners", ListOwnersRequest, ListOwnersResponse;
+        list_incomes, "ListIncomes", ListIncomesRequest, ListIncomesResponse;
+        list_recurring_expenses, "ListRecurringExpenses", ListRecurringExpensesRequest, ListRecurringExpensesResponse;
+        list_risk_insights, "ListRiskInsights", ListRiskInsightsRequest, ListRiskInsightsResponse;
+        list_employment_records, "ListEmploymentRecords", ListEmploymentRecordsRequest, ListEmploymentRecordsResponse;
+        list_invoices, "ListInvoices", ListInvoicesRequest, ListInvoicesResponse;
+        list_tax_returns, "ListTaxReturns", ListTaxReturnsRequest, ListTaxReturnsResponse;
+        list_tax_status, "ListTaxStatus", ListTaxStatusRequest, ListTaxStatusResponse;
+        list_tax_compliance_status, "ListTaxComplianceStatus", ListTaxComplianceStatusRequest, ListTaxComplianceStatusResponse;
+        list_tax_retentions, "ListTaxRetentions", ListTaxRetentionsRequest, ListTaxRetentionsResponse;
     }
 
     async fn get_sync_status(
