@@ -42,6 +42,12 @@ impl ServerConfig {
         }
     }
 
+    /// Every interface on these ports (a service's defaults), with the default timeouts.
+    pub fn on_ports(listen_port: u16, admin_port: u16) -> Self {
+        let any = |port| SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+        Self::new(any(listen_port), any(admin_port))
+    }
+
     /// Loopback, port 0 for both listeners: for tests.
     pub fn for_tests() -> Self {
         let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));

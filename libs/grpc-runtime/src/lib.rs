@@ -44,6 +44,7 @@ pub use config::ServerConfig;
 #[doc(hidden)]
 pub mod macro_support {
     pub use database::DatabaseConfig;
+    pub use settings::Report;
     pub use telemetry::TelemetryConfig;
 }
 

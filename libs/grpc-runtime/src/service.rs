@@ -38,13 +38,46 @@ pub trait ServiceConfig:
     }
 }
 
-/// Implements [`ServiceConfig`] for a configuration with the conventional fields:
-/// `server.listen_addr`, `server.admin_addr`, `telemetry`, `regions_file` and, unless
-/// `no_database` is given, `database`.
+/// A service's configuration with the conventional sections. Given a struct of the
+/// service's own fields, declares it with `server`, `telemetry`, `database` and
+/// `regions_file` first (serde: unknown keys refused, missing ones from `Default`, which the
+/// service writes), implements [`ServiceConfig`], and adds `report_conventional`, which
+/// validates those sections. Given only a type (`no_database`), implements [`ServiceConfig`]
+/// for a configuration that has the fields itself but no `database` (the gateway).
 #[macro_export]
 macro_rules! service_config {
-    ($config:ty) => {
+    (
+        $(#[$meta:meta])*
+        pub struct $config:ident {
+            $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct $config {
+            /// gRPC and admin listeners, timeouts, internal callers' bearer tokens
+            /// (`<PREFIX>__SERVER__AUTH_TOKENS__<CALLER>`).
+            pub server: $crate::ServerConfig,
+            /// Logs and traces.
+            pub telemetry: $crate::macro_support::TelemetryConfig,
+            /// The service's own database (`sqlite:` or `postgres:` URL).
+            pub database: $crate::macro_support::DatabaseConfig,
+            /// The regions file (`libs/regions`). Unset: `$REGIONS_FILE`.
+            pub regions_file: ::std::option::Option<::std::path::PathBuf>,
+            $($(#[$field_meta])* pub $field: $ty,)*
+        }
+
         $crate::service_config!(@impl $config, |config| Some(&config.database));
+
+        impl $config {
+            /// Validates the conventional sections: `server`, `telemetry` and `database`.
+            fn report_conventional(&self, report: &mut $crate::macro_support::Report) {
+                report.section("server", &self.server);
+                report.section("telemetry", &self.telemetry);
+                report.section("database", &self.database);
+            }
+        }
     };
     ($config:ty, no_database) => {
         $crate::service_config!(@impl $config, |_config| None);

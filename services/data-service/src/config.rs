@@ -2,8 +2,6 @@
 //! sections, the regions file (Belvo keys per region), the sync engine's knobs, the Belvo
 //! clients' timeouts and retries, and the optional link-service client.
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use belvo_accounts::BelvoConfig;
@@ -18,20 +16,16 @@ use telemetry::TelemetryConfig;
 pub const DEFAULT_GRPC_PORT: u16 = 50053;
 pub const DEFAULT_ADMIN_PORT: u16 = 9053;
 
-/// The whole configuration.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    pub server: ServerConfig,
-    pub telemetry: TelemetryConfig,
-    pub database: DatabaseConfig,
-    /// The regions file (Belvo environment and keys per region). Unset: `REGIONS_FILE`.
-    pub regions_file: Option<PathBuf>,
-    pub sync: SyncConfig,
-    /// How the Belvo clients (one per region) call Belvo.
-    pub belvo: BelvoConfig,
-    /// The services data-service calls.
-    pub clients: Clients,
+grpc_runtime::service_config! {
+    /// The whole configuration: the conventional sections, then data-service's own.
+    pub struct Config {
+        /// The sync engine.
+        pub sync: SyncConfig,
+        /// How the Belvo clients (one per region) call Belvo.
+        pub belvo: BelvoConfig,
+        /// The services data-service calls.
+        pub clients: Clients,
+    }
 }
 
 /// `[clients]`: the services data-service calls.
@@ -43,15 +37,10 @@ pub struct Clients {
     pub link_service: Option<ClientConfig>,
 }
 
-grpc_runtime::service_config!(Config);
-
 impl Default for Config {
     fn default() -> Self {
         Self {
-            server: ServerConfig::new(
-                SocketAddr::from((Ipv4Addr::UNSPECIFIED, DEFAULT_GRPC_PORT)),
-                SocketAddr::from((Ipv4Addr::UNSPECIFIED, DEFAULT_ADMIN_PORT)),
-            ),
+            server: ServerConfig::on_ports(DEFAULT_GRPC_PORT, DEFAULT_ADMIN_PORT),
             telemetry: TelemetryConfig::default(),
             database: DatabaseConfig::new("sqlite:.data/data-service.db"),
             regions_file: None,
@@ -111,9 +100,7 @@ impl Default for SyncConfig {
 
 impl Validate for Config {
     fn validate(&self, report: &mut Report) {
-        report.section("server", &self.server);
-        report.section("telemetry", &self.telemetry);
-        report.section("database", &self.database);
+        self.report_conventional(report);
         report.section("sync", &self.sync);
         report.section("belvo", &self.belvo);
         if let Some(link_service) = &self.clients.link_service {

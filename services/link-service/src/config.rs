@@ -4,9 +4,6 @@
 //! (`LINK_SERVICE__DATABASE__URL`, `LINK_SERVICE__CLIENTS__TOKEN_SERVICE__URL`,
 //! `LINK_SERVICE__CLIENTS__DATA_SERVICE__URL`, ...).
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-
 use belvo_accounts::BelvoConfig;
 use database::DatabaseConfig;
 use grpc_runtime::ServerConfig;
@@ -20,31 +17,20 @@ pub const DEFAULT_GRPC_PORT: u16 = 50052;
 /// Default admin (`/metrics`) port.
 pub const DEFAULT_ADMIN_PORT: u16 = 9052;
 
-/// Everything link-service needs to start.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Listen and admin addresses, timeouts, internal bearer tokens.
-    pub server: ServerConfig,
-    /// Logs and traces.
-    pub telemetry: TelemetryConfig,
-    /// The service's own database (`sqlite:` or `postgres:`).
-    pub database: DatabaseConfig,
-    /// The region file (`libs/regions` format). Unset: `$REGIONS_FILE`.
-    pub regions_file: Option<PathBuf>,
-    /// The services link-service calls.
-    pub clients: Clients,
-    /// How the per-region Belvo clients behave.
-    pub belvo: BelvoConfig,
+grpc_runtime::service_config! {
+    /// Everything link-service needs to start: the conventional sections, then its own.
+    pub struct Config {
+        /// The services link-service calls.
+        pub clients: Clients,
+        /// How the per-region Belvo clients behave.
+        pub belvo: BelvoConfig,
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
-            server: ServerConfig::new(
-                SocketAddr::from((Ipv4Addr::UNSPECIFIED, DEFAULT_GRPC_PORT)),
-                SocketAddr::from((Ipv4Addr::UNSPECIFIED, DEFAULT_ADMIN_PORT)),
-            ),
+            server: ServerConfig::on_ports(DEFAULT_GRPC_PORT, DEFAULT_ADMIN_PORT),
             telemetry: TelemetryConfig::default(),
             database: DatabaseConfig::new("sqlite:.data/link-service.db"),
             regions_file: None,
@@ -66,13 +52,9 @@ pub struct Clients {
     pub data_service: Option<ClientConfig>,
 }
 
-grpc_runtime::service_config!(Config);
-
 impl Validate for Config {
     fn validate(&self, report: &mut Report) {
-        report.section("server", &self.server);
-        report.section("telemetry", &self.telemetry);
-        report.section("database", &self.database);
+        self.report_conventional(report);
         report.section("clients.token_service", &self.clients.token_service);
         if let Some(data_service) = &self.clients.data_service {
             report.section("clients.data_service", data_service);
@@ -119,7 +101,7 @@ mod tests {
         assert_eq!(config.belvo.max_retries, 0);
         assert_eq!(
             config.regions_file,
-            Some(PathBuf::from("/etc/connect/regions.toml"))
+            Some(std::path::PathBuf::from("/etc/connect/regions.toml"))
         );
     }
 

@@ -4,9 +4,6 @@
 //! retries. Loaded by `settings` from defaults, an optional TOML file (`TOKEN_SERVICE_CONFIG`)
 //! and `TOKEN_SERVICE__*` environment variables, and validated before anything starts.
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-
 pub use belvo_accounts::BelvoConfig;
 use database::DatabaseConfig;
 use grpc_runtime::ServerConfig;
@@ -25,27 +22,18 @@ pub const DEFAULT_ADMIN_PORT: u16 = 9051;
 /// 256 bits.
 pub const MIN_EXTERNAL_ID_KEY_LEN: usize = 32;
 
-/// Everything token-service reads at start-up.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// gRPC and admin listeners, timeouts, internal callers' bearer tokens
-    /// (`TOKEN_SERVICE__SERVER__AUTH_TOKENS__<CALLER>`).
-    pub server: ServerConfig,
-    /// The service's own database (`sqlite:` or `postgres:` URL).
-    pub database: DatabaseConfig,
-    /// Logs and traces.
-    pub telemetry: TelemetryConfig,
-    /// The regions TOML file (`libs/regions`). Unset: `$REGIONS_FILE`.
-    pub regions_file: Option<PathBuf>,
-    /// Secret key of the keyed hash that turns an owner into its Belvo `external_id`
-    /// (HMAC-SHA256). At least 32 bytes. Changing it changes every external id.
-    #[serde(skip_serializing, default = "empty_secret")]
-    pub external_id_key: SecretString,
-    /// The services token-service calls.
-    pub clients: Clients,
-    /// How the Belvo clients (one per region) call Belvo.
-    pub belvo: BelvoConfig,
+grpc_runtime::service_config! {
+    /// Everything token-service reads at start-up: the conventional sections, then its own.
+    pub struct Config {
+        /// Secret key of the keyed hash that turns an owner into its Belvo `external_id`
+        /// (HMAC-SHA256). At least 32 bytes. Changing it changes every external id.
+        #[serde(skip_serializing, default = "empty_secret")]
+        pub external_id_key: SecretString,
+        /// The services token-service calls.
+        pub clients: Clients,
+        /// How the Belvo clients (one per region) call Belvo.
+        pub belvo: BelvoConfig,
+    }
 }
 
 /// `[clients]`: the services token-service calls.
@@ -64,10 +52,7 @@ fn empty_secret() -> SecretString {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            server: ServerConfig::new(
-                SocketAddr::from((Ipv4Addr::UNSPECIFIED, DEFAULT_PORT)),
-                SocketAddr::from((Ipv4Addr::UNSPECIFIED, DEFAULT_ADMIN_PORT)),
-            ),
+            server: ServerConfig::on_ports(DEFAULT_PORT, DEFAULT_ADMIN_PORT),
             database: DatabaseConfig::new("sqlite:.data/token-service.db"),
             telemetry: TelemetryConfig::default(),
             regions_file: None,
@@ -78,13 +63,9 @@ impl Default for Config {
     }
 }
 
-grpc_runtime::service_config!(Config);
-
 impl Validate for Config {
     fn validate(&self, report: &mut Report) {
-        report.section("server", &self.server);
-        report.section("database", &self.database);
-        report.section("telemetry", &self.telemetry);
+        self.report_conventional(report);
         let key_len = self.external_id_key.expose_secret().len();
         report.check(
             key_len >= MIN_EXTERNAL_ID_KEY_LEN,
