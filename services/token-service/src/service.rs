@@ -25,8 +25,25 @@ use crate::metrics::{BelvoOutcome, Metrics};
 use crate::request::{self, WidgetTokenOrder};
 use crate::store::{AuditRecord, Store};
 
-/// How long Belvo documents a widget access token to be valid.
+/// How long Belvo documents a widget access token to be valid: the expiry shown when the
+/// token itself does not say.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The `exp` claim of Belvo's access token, a JWT (whose signature only Belvo can check):
+/// when the widget stops accepting it. `None` when the token is not a JWT with an `exp`.
+fn token_expiry(access: &str) -> Option<DateTime<Utc>> {
+    use base64::Engine as _;
+    #[derive(serde::Deserialize)]
+    struct Claims {
+        exp: i64,
+    }
+    let payload = access.split('.').nth(1)?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: Claims = serde_json::from_slice(&json).ok()?;
+    DateTime::from_timestamp(claims.exp, 0)
+}
 
 /// The handlers' shared state, built once at start-up.
 #[derive(Debug)]
@@ -137,8 +154,9 @@ impl TokenHandlers {
             "widget token issued"
         );
 
-        let expires_at =
-            now + chrono::Duration::from_std(TOKEN_LIFETIME).unwrap_or(chrono::Duration::zero());
+        let expires_at = token_expiry(token.access.expose_secret()).unwrap_or_else(|| {
+            now + chrono::Duration::from_std(TOKEN_LIFETIME).unwrap_or(chrono::Duration::zero())
+        });
         Ok(proto::CreateWidgetTokenResponse {
             access_token: token.access.expose_secret().to_owned(),
             expires_at: Some(timestamp(expires_at)),
@@ -247,5 +265,33 @@ fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: at.timestamp(),
         nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+
+    #[test]
+    fn the_expiry_is_the_tokens_own_exp() {
+        // The claims of the access token in Belvo's spec (`WidgetToken` example).
+        let claims = URL_SAFE_NO_PAD.encode(
+            br#"{"token_type":"access","exp":1727360195,"iat":1727358995,"scopes":["write_links"]}"#,
+        );
+        let token = format!("eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9.{claims}.c2ln");
+        assert_eq!(
+            token_expiry(&token),
+            DateTime::from_timestamp(1_727_360_195, 0)
+        );
+        for opaque in [
+            "opaque",
+            "a.%%%.c",
+            &format!("a.{}.c", URL_SAFE_NO_PAD.encode(b"{}")),
+        ] {
+            assert_eq!(token_expiry(opaque), None, "{opaque}");
+        }
     }
 }

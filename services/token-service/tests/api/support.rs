@@ -151,6 +151,9 @@ fetch_resources = ["ACCOUNTS", "TRANSACTIONS", "OWNERS"]
 
 pub(crate) async fn start_emulator() -> EmulatorHandle {
     let mut config = EmulatorConfig::for_tests();
+    // Not the documented 10 minutes (Belvo's own example token lives 20): token-service must
+    // show the token's own expiry.
+    config.widget_token_ttl = std::time::Duration::from_secs(1200);
     config.accounts = vec![
         Account::new(MX.0, MX.1),
         Account::new(CO.0, CO.1),
