@@ -271,14 +271,18 @@ impl Control {
         Ok(())
     }
 
-    /// Sends any webhook for a link now; returns its `webhook_id`.
+    /// Sends any webhook for a link now; returns its `webhook_id` (a `historical_update` of tax
+    /// returns without `data` sends Belvo's two, yearly and monthly, and returns the first id).
     pub fn trigger_webhook(&self, link: Uuid, t: WebhookTrigger) -> Result<String, ControlError> {
         let res = Resource::from_fetch_name(&t.webhook_type);
-        let data = match (t.data, t.webhook_code.as_str(), res) {
-            (Some(d), _, _) => d,
+        let payloads = match (t.data, t.webhook_code.as_str(), res) {
+            (Some(d), _, _) => vec![d],
             (None, "historical_update", Some(r)) => {
-                webhooks::historical_data(&self.shared, &link, r)
-                    .ok_or(ControlError::LinkNotFound(link))?
+                let p = webhooks::historical_data(&self.shared, &link, r);
+                if p.is_empty() {
+                    return Err(ControlError::LinkNotFound(link));
+                }
+                p
             }
             (None, code, Some(r)) if code.starts_with("new_") => {
                 let mut store = self.shared.store();
@@ -287,31 +291,51 @@ impl Control {
                     .get_mut(&(link, r))
                     .map(|o| std::mem::take(&mut o.new_since_notice))
                     .unwrap_or(0);
-                webhooks::new_data(r, n)
+                vec![webhooks::new_data(r, n)]
             }
-            (None, "invalid_credentials", _) => json!({"error_code": "login_error",
-                "error_message": "Invalid credentials provided to login to the institution", "status": 400}),
-            (None, "token_required", _) => json!({"error_code": "token_required",
-                "error_message": "A MFA token is required by the institution to login", "status": 428}),
-            (None, _, _) => json!({}),
+            (None, "invalid_credentials", _) => vec![json!({"error_code": "login_error",
+                "error_message": "Invalid credentials provided to login to the institution", "status": 400})],
+            (None, "token_required", _) => vec![json!({"error_code": "token_required",
+                "error_message": "A MFA token is required by the institution to login", "status": 428})],
+            (None, _, _) => vec![json!({})],
         };
         let process_type = t.process_type.or_else(|| match t.webhook_code.as_str() {
             "historical_update" => Some("historical_update".into()),
             "link_deleted" => None,
             _ => Some("recurrent_update".into()),
         });
-        webhooks::send(
-            &self.shared,
-            Event {
-                webhook_type: t.webhook_type,
-                webhook_code: t.webhook_code,
-                process_type,
-                link_id: link,
-                request_id: t.request_id,
-                data,
-            },
-        )
-        .ok_or(ControlError::LinkNotFound(link))
+        let mut first = None;
+        for data in payloads {
+            let id = webhooks::send(
+                &self.shared,
+                Event {
+                    webhook_type: t.webhook_type.clone(),
+                    webhook_code: t.webhook_code.clone(),
+                    process_type: process_type.clone(),
+                    link_id: link,
+                    request_id: t.request_id.clone(),
+                    data,
+                },
+            )
+            .ok_or(ControlError::LinkNotFound(link))?;
+            first.get_or_insert(id);
+        }
+        first.ok_or(ControlError::LinkNotFound(link))
+    }
+
+    /// Belvo's scheduled refresh of a recurrent link: `new_<resource>_available`
+    /// (`process_type: recurrent_update`) for each of the link's `fetch_resources` with objects
+    /// added since the last such notice; returns the `webhook_id`s sent.
+    pub fn recurrent_refresh(&self, link: Uuid) -> Result<Vec<String>, ControlError> {
+        let scope = {
+            let store = self.shared.store();
+            store
+                .link(&link)
+                .ok_or(ControlError::LinkNotFound(link))?
+                .fetch_resources
+                .clone()
+        };
+        Ok(crate::api::send_new_available(&self.shared, &link, &scope))
     }
 
     /// Lets the next refresh of a link through without waiting for the cool-down.
@@ -458,6 +482,10 @@ pub fn router() -> Router<Shared> {
         .route("/_emulator/links/{id}/scale", put(set_link_scale))
         .route("/_emulator/links/{id}/webhooks", post(trigger))
         .route("/_emulator/links/{id}/cooldown", delete(clear_cooldown))
+        .route(
+            "/_emulator/links/{id}/recurrent-refresh",
+            post(recurrent_refresh),
+        )
         .route("/_emulator/links/{id}/data/{resource}", post(add_objects))
         .route(
             "/_emulator/links/{id}/data/{resource}/{object}",
@@ -527,6 +555,11 @@ async fn trigger(
 ) -> R {
     let webhook_id = c(s).trigger_webhook(uuid(&id)?, b)?;
     ok(json!({ "webhook_id": webhook_id }))
+}
+
+async fn recurrent_refresh(State(s): State<Shared>, Path(id): Path<String>) -> R {
+    let sent = c(s).recurrent_refresh(uuid(&id)?)?;
+    ok(json!({ "webhook_ids": sent }))
 }
 
 async fn clear_cooldown(State(s): State<Shared>, Path(id): Path<String>) -> R {

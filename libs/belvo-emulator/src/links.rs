@@ -44,6 +44,64 @@ fn str_field<'a>(body: &'a Value, key: &str) -> Result<Option<&'a str>, ApiError
     }
 }
 
+/// Whether an `external_id` looks like Personal Identifiable Information, which Belvo replaces
+/// with `null` (its detector is not published; this is the emulator's): an e-mail address, a
+/// Mexican CURP or RFC, or a phone, CPF or CNPJ number (10 to 14 digits, possibly with
+/// `+ - . ( )` or spaces), as the whole value or as one of its `_`-separated parts. Opaque ids
+/// (UUIDs, base64url hashes) are not PII.
+pub(crate) fn looks_like_pii(external_id: &str) -> bool {
+    let whole = std::iter::once(external_id);
+    whole
+        .chain(external_id.split('_'))
+        .any(|part| is_email(part) || is_curp(part) || is_rfc(part) || is_phone_or_document(part))
+}
+
+fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty() && domain.contains('.') && !domain.ends_with('.')
+        }
+        None => false,
+    }
+}
+
+fn all(s: &str, f: impl Fn(char) -> bool) -> bool {
+    !s.is_empty() && s.chars().all(f)
+}
+
+/// `AAAA000000HAAAAA00`: four letters, birth date, sex, state and consonants, two more.
+fn is_curp(s: &str) -> bool {
+    s.len() == 18
+        && s.is_ascii()
+        && all(&s[..4], |c| c.is_ascii_uppercase())
+        && all(&s[4..10], |c| c.is_ascii_digit())
+        && matches!(&s[10..11], "H" | "M" | "X")
+        && all(&s[11..16], |c| c.is_ascii_uppercase())
+        && all(&s[16..18], |c| c.is_ascii_alphanumeric())
+}
+
+/// `AAA(A)000000XXX`: three (company) or four (person) letters, a date, a check code.
+fn is_rfc(s: &str) -> bool {
+    let letters = match s.len() {
+        12 => 3,
+        13 => 4,
+        _ => return false,
+    };
+    s.is_ascii()
+        && all(&s[..letters], |c| c.is_ascii_uppercase() || c == '&')
+        && all(&s[letters..letters + 6], |c| c.is_ascii_digit())
+        && all(&s[letters + 6..], |c| {
+            c.is_ascii_uppercase() || c.is_ascii_digit()
+        })
+}
+
+fn is_phone_or_document(s: &str) -> bool {
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    (10..=14).contains(&digits)
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | '(' | ')' | ' '))
+}
+
 /// `institution_user_id`: 44 URL-safe base64 characters, stable per institution and user.
 pub(crate) fn institution_user_id(institution: &str, username: &str) -> String {
     let digest = Sha256::digest(format!("{institution}:{}", username.to_lowercase()));
@@ -68,7 +126,8 @@ fn days_pattern(v: &str) -> bool {
         && v[..v.len() - 1].chars().all(|c| c.is_ascii_digit())
 }
 
-/// Validates a `fetch_resources` value against the institution.
+/// Parses a `fetch_resources` value and checks it against the institution (without one, the
+/// caller checks the names).
 pub(crate) fn parse_fetch_resources(
     v: Option<&Value>,
     inst: Option<&Institution>,
@@ -102,23 +161,16 @@ pub(crate) fn parse_fetch_resources(
                 "Expected a list of strings.",
             ));
         };
-        if let Some(inst) = inst {
-            if !inst.resources().contains(&s) {
-                return Err(ApiError::invalid(
-                    "fetch_resources",
-                    format!(
-                        "The institution only supports the following resources: {}",
-                        inst.resources().join(", ")
-                    ),
-                ));
-            }
-        } else if Resource::from_fetch_name(s).is_none() {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_choice",
-                format!("\"{s}\" is not a valid choice."),
-            )
-            .field("fetch_resources"));
+        if let Some(inst) = inst
+            && !inst.resources().contains(&s)
+        {
+            return Err(ApiError::invalid(
+                "fetch_resources",
+                format!(
+                    "The institution only supports the following resources: {}",
+                    inst.resources().join(", ")
+                ),
+            ));
         }
         if !out.iter().any(|x| x == s) {
             out.push(s.to_owned());
@@ -244,6 +296,8 @@ pub(crate) fn register(
             "Ensure this field has at least 3 characters.",
         ));
     }
+    // "If we identify that the identifier contains PII, we will force a `null` value."
+    let external_id = external_id.filter(|e| !looks_like_pii(e));
     let fetch = match parse_fetch_resources(body.get("fetch_resources"), Some(&inst))? {
         Some(f) => Some(f),
         // A token's resources apply only as far as this institution supports them.
@@ -538,4 +592,38 @@ pub(crate) fn modify(shared: &Shared, account: usize, link_id: &Uuid, body: &Val
         link.fetch_resources = f;
     }
     Ok((StatusCode::OK, link.to_json()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pii_is_detected_and_opaque_ids_are_not() {
+        for pii in [
+            "ana@example.mx",
+            "5512345678",
+            "+52 (55) 1234-5678",
+            "761.092.776-73",
+            "50685362006773",
+            "GODE561231HDFRRN09",
+            "PFIS010101000",
+            "ABC1111111A1",
+            "user_ana@example.mx",
+            "crm_5512345678",
+        ] {
+            assert!(looks_like_pii(pii), "{pii}");
+        }
+        for opaque in ["user-123", "ext_42", "getting_started_link", "w-user"] {
+            assert!(!looks_like_pii(opaque), "{opaque}");
+        }
+        // What platforms send: UUIDs and base64url hashes (token-service's HMAC) stay.
+        for i in 0..20_000u64 {
+            let uuid = Uuid::from_u128(u128::from(ids::mix(i)) << 64 | u128::from(ids::mix(!i)));
+            assert!(!looks_like_pii(&uuid.to_string()), "{uuid}");
+            let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(Sha256::digest(i.to_le_bytes()));
+            assert!(!looks_like_pii(&hash), "{hash}");
+        }
+    }
 }

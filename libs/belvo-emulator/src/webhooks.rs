@@ -27,12 +27,15 @@ pub(crate) struct Event {
     pub data: Value,
 }
 
-/// `data` of the `historical_update` webhook of `res` for a link, matching what
-/// `GET /api/<res>/?link=<id>` returns.
-pub(crate) fn historical_data(shared: &Shared, link_id: &Uuid, res: Resource) -> Option<Value> {
+/// `data` of the `historical_update` webhooks of `res` for a link, matching what
+/// `GET /api/<res>/?link=<id>` returns: one payload, except for tax returns (one per type,
+/// yearly then monthly, as Belvo sends them). Empty for an unknown link.
+pub(crate) fn historical_data(shared: &Shared, link_id: &Uuid, res: Resource) -> Vec<Value> {
     let (ctx, overlay) = {
         let store = shared.store();
-        let link = store.link(link_id)?;
+        let Some(link) = store.link(link_id) else {
+            return Vec::new();
+        };
         (
             link.ctx(shared.as_of),
             store
@@ -44,7 +47,7 @@ pub(crate) fn historical_data(shared: &Shared, link_id: &Uuid, res: Resource) ->
     };
     let seg = Segment::new(ctx.clone(), res, overlay.clone(), &[]);
     let total = seg.count();
-    Some(match res {
+    vec![match res {
         Resource::Transactions => {
             // Counting types over every object costs one pass of cheap hashing.
             let (mut inflow, mut outflow) =
@@ -57,6 +60,7 @@ pub(crate) fn historical_data(shared: &Shared, link_id: &Uuid, res: Resource) ->
                         path: vec!["type".into()],
                         op: crate::filters::Op::Eq,
                         values: vec!["INFLOW".into()],
+                        typed: crate::filters::Values::Text,
                     };
                     let all = Segment::new(ctx.clone(), res, generated.clone(), &[]).count();
                     let i = Segment::new(ctx.clone(), res, generated, &[inflow]).count();
@@ -92,15 +96,34 @@ pub(crate) fn historical_data(shared: &Shared, link_id: &Uuid, res: Resource) ->
             json!({"total_invoices": total, "first_invoice_date": first, "last_invoice_date": last})
         }
         Resource::TaxReturns => {
-            use chrono::Datelike;
-            let y = ctx.as_of.year();
-            json!({"type": "yearly", "total_tax_returns": total,
-                   "first_tax_return_year": y - total as i32, "last_tax_return_year": y - 1})
+            // Both types, counted over what the list serves (edits included).
+            let all = seg.count();
+            let values = crate::collection::Listing {
+                segments: vec![seg],
+            }
+            .values(0, all);
+            let per_type = |monthly: bool| {
+                let years: Vec<i64> = values
+                    .iter()
+                    .filter(|v| (v["type"] == "monthly") == monthly)
+                    .filter_map(|v| v.pointer("/informacion_general/ejercicio"))
+                    .filter_map(Value::as_i64)
+                    .collect();
+                let n = values
+                    .iter()
+                    .filter(|v| (v["type"] == "monthly") == monthly)
+                    .count();
+                json!({"type": if monthly { "monthly" } else { "yearly" },
+                       "total_tax_returns": n,
+                       "first_tax_return_year": years.iter().min(),
+                       "last_tax_return_year": years.iter().max()})
+            };
+            return vec![per_type(false), per_type(true)];
         }
         Resource::TaxStatus => json!({"total_tax_status": total}),
         Resource::TaxComplianceStatus => json!({"total_tax_compliance_status": total}),
         Resource::TaxRetentions => json!({"total_tax_retentions": total}),
-    })
+    }]
 }
 
 /// `data` of `new_<res>_available`.
@@ -117,7 +140,8 @@ pub(crate) fn new_code(res: Resource) -> String {
     format!("new_{}_available", res.path().replace('-', "_"))
 }
 
-/// Historical updates for each of the link's `fetch_resources` (after creation or refresh).
+/// Historical updates for each of `resources` (after link creation, a credentials update or a
+/// refresh, whose `request_id` they carry).
 pub(crate) fn send_historical(
     shared: &Shared,
     link_id: Uuid,
@@ -128,20 +152,19 @@ pub(crate) fn send_historical(
         let Some(res) = Resource::from_fetch_name(name) else {
             continue;
         };
-        let Some(data) = historical_data(shared, &link_id, res) else {
-            continue;
-        };
-        send(
-            shared,
-            Event {
-                webhook_type: res.fetch_name().to_owned(),
-                webhook_code: "historical_update".to_owned(),
-                process_type: Some("historical_update".to_owned()),
-                link_id,
-                request_id: request_id.clone(),
-                data,
-            },
-        );
+        for data in historical_data(shared, &link_id, res) {
+            send(
+                shared,
+                Event {
+                    webhook_type: res.fetch_name().to_owned(),
+                    webhook_code: "historical_update".to_owned(),
+                    process_type: Some("historical_update".to_owned()),
+                    link_id,
+                    request_id: request_id.clone(),
+                    data,
+                },
+            );
+        }
     }
 }
 

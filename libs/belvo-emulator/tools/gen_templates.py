@@ -100,5 +100,12 @@ for n in WANT_OLD:
     out["legacy." + n] = build(OLD, os_[n])
 ex = CUR["components"]["examples"]
 out["example.imss"] = ex["imss_example"]["value"]
+# Tax returns: the spec's full examples of its four shapes (personal/business x yearly/monthly);
+# their property schemas are free-form objects, so the examples are the only field-level source.
+for key, name in [("TaxReturnPersonal", "TaxReturnPersonalListDetail"),
+                  ("TaxReturnPersonalMonthly", "TaxReturnPersonalListMonthlyPFAEDetail"),
+                  ("TaxReturnBusiness", "TaxReturnBusinessListDetail"),
+                  ("TaxReturnBusinessMonthly", "TaxReturnBusinessListMonthlyDetail")]:
+    out["example." + key] = ex[name]["value"]
 json.dump(out, open(os.path.join(HERE, "..", "src", "data", "templates.json"), "w"), indent=1, sort_keys=True)
 print("wrote", len(out), "templates")

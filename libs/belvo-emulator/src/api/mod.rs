@@ -266,7 +266,10 @@ async fn list_institutions(
     base: BaseUrl,
     uri: Uri,
 ) -> Response {
-    let mut q = Query::parse(uri.query());
+    let mut q = match Query::parse(uri.query()) {
+        Ok(q) => q,
+        Err(e) => return e.into_response(),
+    };
     // Belvo's institution filters use singular names for array fields.
     for f in &mut q.filters {
         if f.path.first().map(String::as_str) == Some("country_code") {
@@ -315,7 +318,10 @@ async fn list_links(
     base: BaseUrl,
     uri: Uri,
 ) -> Response {
-    let mut q = Query::parse(uri.query());
+    let mut q = match Query::parse(uri.query()) {
+        Ok(q) => q,
+        Err(e) => return e.into_response(),
+    };
     // `link` is a data-resource filter; on links it means nothing, `id` is the filter.
     q.links = None;
     let items: Vec<Value> = s
@@ -528,7 +534,14 @@ async fn refresh_link(
     let scope =
         match links::parse_fetch_resources(body.get("fetch_resources"), Some(&link.institution)) {
             Ok(Some(f)) => f,
-            Ok(None) => link.fetch_resources.clone(),
+            // "If you do not specify this parameter, the historical update will be performed
+            // for all resources supported by the institution."
+            Ok(None) => link
+                .institution
+                .resources()
+                .iter()
+                .map(|r| (*r).to_owned())
+                .collect(),
             Err(e) => return e.into_response(),
         };
     {
@@ -553,19 +566,27 @@ async fn refresh_link(
         l.last_accessed_at = Some(chrono::Utc::now());
     }
     let request_id = crate::ids::request_id();
-    send_new_available(&s, &id, &scope, Some(request_id.clone()));
+    // Belvo refreshes the historical data of each resource and tells it with one
+    // `historical_update` each (two for tax returns), carrying the refresh's `request_id`.
+    // What it announces is now the link's data, so nothing is pending for a recurrent notice.
+    {
+        let mut store = s.store();
+        for name in &scope {
+            if let Some(res) = Resource::from_fetch_name(name)
+                && let Some(o) = store.overlays.get_mut(&(id, res))
+            {
+                o.new_since_notice = 0;
+            }
+        }
+    }
+    webhooks::send_historical(&s, id, &scope, Some(request_id.clone()));
     json_response(StatusCode::ACCEPTED, &json!({ "request_id": request_id }))
 }
 
-/// `new_<resource>_available` for each resource in `scope` with objects added since the last
-/// such webhook; returns how many webhooks were sent.
-pub(crate) fn send_new_available(
-    s: &Shared,
-    link: &Uuid,
-    scope: &[String],
-    request_id: Option<String>,
-) -> usize {
-    let mut sent = 0;
+/// `new_<resource>_available` (Belvo's recurrent refresh) for each resource in `scope` with
+/// objects added since the last notice; returns the `webhook_id`s sent.
+pub(crate) fn send_new_available(s: &Shared, link: &Uuid, scope: &[String]) -> Vec<String> {
+    let mut sent = Vec::new();
     for name in scope {
         let Some(res) = Resource::from_fetch_name(name) else {
             continue;
@@ -580,18 +601,19 @@ pub(crate) fn send_new_available(
         if n == 0 {
             continue;
         }
-        webhooks::send(
+        if let Some(id) = webhooks::send(
             s,
             webhooks::Event {
                 webhook_type: res.fetch_name().to_owned(),
                 webhook_code: webhooks::new_code(res),
                 process_type: Some("recurrent_update".into()),
                 link_id: *link,
-                request_id: request_id.clone(),
+                request_id: None,
                 data: webhooks::new_data(res, n),
             },
-        );
-        sent += 1;
+        ) {
+            sent.push(id);
+        }
     }
     sent
 }

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ use super::{
 use crate::collection::{Listing, Segment};
 use crate::data::{self, Resource};
 use crate::error::{ApiError, json_response};
-use crate::filters::{Filter, Query};
+use crate::filters::{Filter, Moment, Query};
 use crate::links::{self, Resumed};
 use crate::state::Shared;
 use crate::webhooks;
@@ -35,7 +35,11 @@ pub(super) async fn list(
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let q = Query::parse(uri.query());
+    let mut q = match Query::parse(uri.query()) {
+        Ok(q) => q,
+        Err(e) => return e.into_response(),
+    };
+    q.alias(res.filter_aliases());
     if res.link_required() && q.links.is_none() {
         return ApiError::required("link").into_response();
     }
@@ -87,7 +91,10 @@ pub(super) async fn detail(
     let Ok(id) = Uuid::parse_str(&id) else {
         return ApiError::not_found().into_response();
     };
-    let q = Query::parse(uri.query());
+    let q = match Query::parse(uri.query()) {
+        Ok(q) => q,
+        Err(e) => return e.into_response(),
+    };
     let mut v = match find(&s, acct, res, &id) {
         Some(Found::Generated(link, i)) => {
             let store = s.store();
@@ -228,6 +235,93 @@ fn bad_date(key: &str) -> ApiError {
     )
 }
 
+/// A yearly tax-return bound (`year_from`, `year_to`): `^(19|20)\d{2}$`, as text or number.
+fn year_param(body: &Value, key: &str) -> Result<i32, ApiError> {
+    let text = match body.get(key) {
+        None | Some(Value::Null) => return Err(ApiError::required(key)),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => return Err(ApiError::invalid(key, "Not a valid string.")),
+    };
+    let ok = text.len() == 4
+        && (text.starts_with("19") || text.starts_with("20"))
+        && text.bytes().all(|b| b.is_ascii_digit());
+    match text.parse::<i32>() {
+        Ok(y) if ok => Ok(y),
+        _ => Err(ApiError::invalid(
+            key,
+            format!("\"{text}\" does not match ^(19|20)\\d{{2}}$."),
+        )),
+    }
+}
+
+fn invalid_choice(field: &str, value: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_choice",
+        format!("\"{value}\" is not a valid choice."),
+    )
+    .field(field)
+}
+
+/// What a tax-returns or tax-retentions retrieve selects beyond the collection's filters.
+enum Selection {
+    All,
+    /// Yearly tax returns of `ejercicio` in the range.
+    YearlyReturns(i32, i32),
+    /// Monthly tax returns whose month overlaps the window.
+    MonthlyReturns(NaiveDate, NaiveDate),
+    /// Retentions of one direction, issued in the window.
+    Retentions {
+        inflow: bool,
+        from: NaiveDate,
+        to: NaiveDate,
+        rfc: String,
+    },
+}
+
+impl Selection {
+    fn keeps(&self, v: &Value) -> bool {
+        let monthly = v.get("type").and_then(Value::as_str) == Some("monthly");
+        let ejercicio = v
+            .pointer("/informacion_general/ejercicio")
+            .and_then(Value::as_i64);
+        match self {
+            Selection::All => true,
+            Selection::YearlyReturns(from, to) => {
+                !monthly
+                    && ejercicio.is_some_and(|y| (i64::from(*from)..=i64::from(*to)).contains(&y))
+            }
+            Selection::MonthlyReturns(from, to) => {
+                let month = v
+                    .pointer("/informacion_general/periodo_declaracion")
+                    .and_then(Value::as_str)
+                    .and_then(|p| data::MESES.iter().position(|m| m.eq_ignore_ascii_case(p)));
+                let start = ejercicio
+                    .zip(month)
+                    .and_then(|(y, m)| NaiveDate::from_ymd_opt(y as i32, m as u32 + 1, 1));
+                let first = from.with_day(1).unwrap_or(*from);
+                monthly && start.is_some_and(|s| first <= s && s <= *to)
+            }
+            Selection::Retentions {
+                inflow,
+                from,
+                to,
+                rfc,
+            } => {
+                let side = if *inflow { "receiver_id" } else { "sender_id" };
+                let issued = v
+                    .get("issued_at")
+                    .and_then(Value::as_str)
+                    .and_then(Moment::parse)
+                    .map(Moment::day);
+                v.get(side).and_then(Value::as_str) == Some(rfc.as_str())
+                    && issued.is_some_and(|d| *from <= d && d <= *to)
+            }
+        }
+    }
+}
+
 /// `POST /api/<resource>/`: fetch from "the institution" now.
 pub(crate) fn retrieve(
     s: &Shared,
@@ -269,8 +363,37 @@ fn retrieve_inner(
             "The resource you are trying to access is not supported by this institution",
         ));
     }
-    let from = date_param(body, "date_from", res.needs_dates())?;
-    let to = date_param(body, "date_to", res.needs_dates())?;
+    // Tax returns: `type` picks yearly (`year_from`/`year_to`, the spec's default) or monthly
+    // (`date_from`/`date_to`).
+    let monthly_returns = if res == Resource::TaxReturns {
+        match body.get("type") {
+            None | Some(Value::Null) => false,
+            Some(Value::String(t)) if t == "yearly" => false,
+            Some(Value::String(t)) if t == "monthly" => true,
+            Some(other) => {
+                return Err(invalid_choice(
+                    "type",
+                    other.as_str().unwrap_or(&other.to_string()),
+                ));
+            }
+        }
+    } else {
+        false
+    };
+    let dates_required = res.needs_dates() || monthly_returns;
+    let from = date_param(body, "date_from", dates_required)?;
+    let to = date_param(body, "date_to", dates_required)?;
+    // "The value of `date_to` cannot be greater than today's date" (the emulator's today: the
+    // clock's UTC day, or `data_as_of` when that is later).
+    let today = std::cmp::max(chrono::Utc::now().date_naive(), s.as_of);
+    if let Some(t) = to
+        && t > today
+    {
+        return Err(ApiError::invalid(
+            "date_to",
+            "date_to cannot be greater than today's date.",
+        ));
+    }
     if let (Some(f), Some(t)) = (from, to) {
         if f > t {
             return Err(ApiError::invalid(
@@ -293,20 +416,39 @@ fn retrieve_inner(
             ));
         }
     }
-    if matches!(res, Resource::Invoices | Resource::TaxRetentions) {
-        match body.get("type").and_then(Value::as_str) {
-            Some("INFLOW" | "OUTFLOW") => {}
-            None => return Err(ApiError::required("type")),
-            Some(other) => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_choice",
-                    format!("\"{other}\" is not a valid choice."),
-                )
-                .field("type"));
-            }
+    let years = if res == Resource::TaxReturns && !monthly_returns {
+        let (yf, yt) = (year_param(body, "year_from")?, year_param(body, "year_to")?);
+        if yf > yt {
+            return Err(ApiError::invalid(
+                "year_from",
+                "year_from cannot be greater than year_to",
+            ));
         }
-    }
+        Some((yf, yt))
+    } else {
+        None
+    };
+    // Invoices take Belvo's upper-case `type`; tax retentions too, in any case (Belvo's own
+    // Python SDK sends `inflow` / `outflow`).
+    let flow = match res {
+        Resource::Invoices | Resource::TaxRetentions => {
+            let t = match body.get("type") {
+                None | Some(Value::Null) => return Err(ApiError::required("type")),
+                Some(Value::String(t)) => t.clone(),
+                Some(other) => return Err(invalid_choice("type", &other.to_string())),
+            };
+            let upper = if res == Resource::TaxRetentions {
+                t.to_ascii_uppercase()
+            } else {
+                t.clone()
+            };
+            if !matches!(upper.as_str(), "INFLOW" | "OUTFLOW") {
+                return Err(invalid_choice("type", &t));
+            }
+            Some(upper)
+        }
+        _ => None,
+    };
     if let Some(e) = link_state_error(s, &link, body, res) {
         return Err(e);
     }
@@ -315,7 +457,7 @@ fn retrieve_inner(
     }
     if async_mode && res.supports_async() {
         let request_id = crate::ids::request_id();
-        if let Some(data) = webhooks::historical_data(s, &link_id, res) {
+        for data in webhooks::historical_data(s, &link_id, res) {
             webhooks::send(
                 s,
                 webhooks::Event {
@@ -333,32 +475,39 @@ fn retrieve_inner(
             &json!({ "request_id": request_id }),
         ));
     }
-    // The body's date range and account become list filters.
+    // The body's window, account and type become list filters where the objects carry them.
     let mut filters = Vec::new();
-    if let (Some(field), Some(f), Some(t)) = (res.date_field(), from, to) {
-        filters.push(Filter {
-            path: vec![field.into()],
-            op: crate::filters::Op::Range,
-            values: vec![f.to_string(), t.to_string()],
-        });
+    let window_field = match res {
+        Resource::Balances => Some("value_date"),
+        other => other.date_field(),
+    };
+    if let (Some(field), Some(f), Some(t)) = (window_field, from, to) {
+        filters.push(Filter::parse(
+            &format!("{field}__range"),
+            &format!("{f},{t}"),
+        )?);
     }
-    if let Some(a) = body.get("account").and_then(Value::as_str) {
-        filters.push(Filter {
-            path: vec!["account".into()],
-            op: crate::filters::Op::Eq,
-            values: vec![a.to_owned()],
-        });
-    }
-    if matches!(res, Resource::Invoices | Resource::TaxRetentions)
-        && res == Resource::Invoices
-        && let Some(t) = body.get("type").and_then(Value::as_str)
+    if matches!(res, Resource::Transactions | Resource::Balances)
+        && let Some(a) = body.get("account").and_then(Value::as_str)
     {
-        filters.push(Filter {
-            path: vec!["type".into()],
-            op: crate::filters::Op::Eq,
-            values: vec![t.to_owned()],
-        });
+        filters.push(Filter::parse("account", a)?);
     }
+    if res == Resource::Invoices
+        && let Some(t) = &flow
+    {
+        filters.push(Filter::parse("type", t)?);
+    }
+    let selection = match (res, years, from, to) {
+        (Resource::TaxReturns, Some((yf, yt)), _, _) => Selection::YearlyReturns(yf, yt),
+        (Resource::TaxReturns, None, Some(f), Some(t)) => Selection::MonthlyReturns(f, t),
+        (Resource::TaxRetentions, _, Some(f), Some(t)) => Selection::Retentions {
+            inflow: flow.as_deref() == Some("INFLOW"),
+            from: f,
+            to: t,
+            rfc: data::rfc(&link.ctx(s.as_of)),
+        },
+        _ => Selection::All,
+    };
     let overlay = s
         .store()
         .overlays
@@ -386,6 +535,15 @@ fn retrieve_inner(
             )
         })?;
         return Ok(json_response(status, &first));
+    }
+    if !matches!(selection, Selection::All) {
+        // Small collections (tax returns, retentions): select in memory.
+        let kept: Vec<Value> = listing
+            .values(0, listing.count())
+            .into_iter()
+            .filter(|v| selection.keeps(v))
+            .collect();
+        return Ok(json_response(status, &Value::Array(kept)));
     }
     Ok(stream_array(status, listing))
 }

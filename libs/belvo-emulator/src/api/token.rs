@@ -40,8 +40,241 @@ fn b64(v: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
 }
 
-/// Creates a token for `acct` from a `POST /api/token/` body.
+/// Every `fetch_resources` value of Belvo's token schemas (1.223.0: OFDA Brazil, employment
+/// Brazil and Mexico, fiscal Mexico), plus the legacy `BALANCES`.
+const TOKEN_FETCH_RESOURCES: &[&str] = &[
+    "ACCOUNTS",
+    "TRANSACTIONS",
+    "OWNERS",
+    "BILLS",
+    "INVESTMENTS",
+    "INVESTMENT_TRANSACTIONS",
+    "EXCHANGES",
+    "INCOMES",
+    "RECURRING_EXPENSES",
+    "RISK_INSIGHTS",
+    "EMPLOYMENTS",
+    "EMPLOYMENT_RECORDS",
+    "CURRENT_EMPLOYMENTS",
+    "EMPLOYMENT_METRICS",
+    "FINANCIAL_STATEMENTS",
+    "INVOICES",
+    "TAX_COMPLIANCE_STATUS",
+    "TAX_RETENTIONS",
+    "TAX_RETURNS",
+    "TAX_STATUS",
+    "BALANCES",
+];
+
+/// `fetch_resources_ofda_brazil`.
+const OFDA_FETCH_RESOURCES: &[&str] = &[
+    "ACCOUNTS",
+    "TRANSACTIONS",
+    "OWNERS",
+    "BILLS",
+    "INVESTMENTS",
+    "INVESTMENT_TRANSACTIONS",
+    "EXCHANGES",
+    "INCOMES",
+    "RECURRING_EXPENSES",
+    "RISK_INSIGHTS",
+];
+
+/// The Open Finance consent scopes.
+const CONSENT_SCOPES: &[&str] = &[
+    "read_consents",
+    "write_consents",
+    "write_consent_callback",
+    "delete_consents",
+];
+
+/// The My Belvo Portal's scope set (consent management, no link creation).
+const PORTAL_SCOPES: &[&str] = &["read_consents", "write_consents", "write_consent_callback"];
+
+/// `widget.consent.permissions`: exactly these four.
+const OFDA_PERMISSIONS: &[&str] = &["REGISTER", "ACCOUNTS", "CREDIT_CARDS", "CREDIT_OPERATIONS"];
+
+fn invalid_choice(field: &str, value: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_choice",
+        format!("\"{value}\" is not a valid choice."),
+    )
+    .field(field)
+}
+
+/// An object at `path` (dotted) inside `body`; `Ok(None)` when absent or null.
+fn object<'a>(v: Option<&'a Value>, path: &str) -> Result<Option<&'a Value>, ApiError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(o @ Value::Object(_)) => Ok(Some(o)),
+        Some(_) => Err(ApiError::invalid(path, "Expected an object.")),
+    }
+}
+
+/// A non-empty string at `parent.key`; `Ok(None)` when absent or null.
+fn string<'a>(parent: &'a Value, path: &str, key: &str) -> Result<Option<&'a str>, ApiError> {
+    let field = format!("{path}.{key}");
+    match parent.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "null",
+            "This field may not be blank.",
+        )
+        .field(&field)),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::invalid(&field, "Not a valid string.")),
+    }
+}
+
+fn required_string<'a>(parent: &'a Value, path: &str, key: &str) -> Result<&'a str, ApiError> {
+    string(parent, path, key)?.ok_or_else(|| ApiError::required(&format!("{path}.{key}")))
+}
+
+fn required_url(parent: &Value, path: &str, key: &str) -> Result<(), ApiError> {
+    let v = required_string(parent, path, key)?;
+    match url::Url::parse(v) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(ApiError::invalid(
+            &format!("{path}.{key}"),
+            "Enter a valid URL.",
+        )),
+    }
+}
+
+/// `widget.branding`: the four company fields are required.
+fn check_branding(branding: &Value) -> Result<(), ApiError> {
+    const P: &str = "widget.branding";
+    required_url(branding, P, "company_icon")?;
+    required_url(branding, P, "company_logo")?;
+    required_string(branding, P, "company_name")?;
+    required_url(branding, P, "company_terms_url")?;
+    Ok(())
+}
+
+/// `widget.callback_urls`: `success`, `exit` and `event`.
+fn check_callback_urls(urls: &Value) -> Result<(), ApiError> {
+    for key in ["success", "exit", "event"] {
+        required_string(urls, "widget.callback_urls", key)?;
+    }
+    Ok(())
+}
+
+/// `widget.consent.identification_info`: one or two `{type: CPF|CNPJ, number, name}`.
+fn check_identification(consent: &Value) -> Result<(), ApiError> {
+    const F: &str = "widget.consent.identification_info";
+    let items = match consent.get("identification_info") {
+        None | Some(Value::Null) => return Err(ApiError::required(F)),
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "not_a_list",
+                "Expected a list of items.",
+            )
+            .field(F));
+        }
+    };
+    if items.is_empty() || items.len() > 2 {
+        return Err(ApiError::invalid(
+            F,
+            "Ensure this field has between 1 and 2 elements.",
+        ));
+    }
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{F}[{i}]");
+        if !item.is_object() {
+            return Err(ApiError::invalid(&path, "Expected an object."));
+        }
+        let kind = required_string(item, &path, "type")?;
+        if !matches!(kind, "CPF" | "CNPJ") {
+            return Err(invalid_choice(&format!("{path}.type"), kind));
+        }
+        required_string(item, &path, "number")?;
+        required_string(item, &path, "name")?;
+    }
+    Ok(())
+}
+
+/// `widget.consent` of an OFDA link-creation token.
+fn check_consent(consent: &Value) -> Result<(), ApiError> {
+    const P: &str = "widget.consent";
+    let purpose = required_string(consent, P, "purpose")?;
+    if purpose.chars().count() > 140 {
+        return Err(ApiError::invalid(
+            "widget.consent.purpose",
+            "Ensure this field has no more than 140 characters.",
+        ));
+    }
+    required_url(consent, P, "terms_and_conditions_url")?;
+    let permissions = match consent.get("permissions") {
+        None | Some(Value::Null) => return Err(ApiError::required("widget.consent.permissions")),
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "not_a_list",
+                "Expected a list of items.",
+            )
+            .field("widget.consent.permissions"));
+        }
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for p in permissions {
+        let Some(p) = p.as_str() else {
+            return Err(ApiError::invalid(
+                "widget.consent.permissions",
+                "Expected a list of strings.",
+            ));
+        };
+        if !OFDA_PERMISSIONS.contains(&p) {
+            return Err(invalid_choice("widget.consent.permissions", p));
+        }
+        if !seen.contains(&p) {
+            seen.push(p);
+        }
+    }
+    if seen.len() != OFDA_PERMISSIONS.len() || permissions.len() != OFDA_PERMISSIONS.len() {
+        return Err(ApiError::invalid(
+            "widget.consent.permissions",
+            "The permissions must be exactly REGISTER, ACCOUNTS, CREDIT_CARDS and CREDIT_OPERATIONS.",
+        ));
+    }
+    check_identification(consent)?;
+    match consent.get("default_consent_duration_days") {
+        None | Some(Value::Null) => {}
+        Some(d)
+            if [92, 183, 275, 366]
+                .iter()
+                .any(|x| d.as_f64() == Some(f64::from(*x))) => {}
+        Some(d) => {
+            return Err(invalid_choice(
+                "widget.consent.default_consent_duration_days",
+                &d.to_string(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates a token for `acct` from a `POST /api/token/` body, validated against Belvo's
+/// 1.223.0 token schemas: a link-creation token needs `stale_in`, `fetch_resources` and
+/// `widget.branding` (company icon, logo, name and terms URL); an Open Finance (OFDA) one also
+/// `widget.openfinance_feature`, `widget.callback_urls` and `widget.consent` (purpose, terms,
+/// the four permissions, one or two identifications). A My Belvo Portal token (consent scopes
+/// without `write_links`) needs `openfinance_feature: consent_management`, its callback URLs
+/// and the user's identification. An update-mode token (`link_id`, documented apart from the
+/// spec's schemas with only keys, scopes and the link) needs none of them; whatever it sends is
+/// checked the same way.
 pub(super) fn create_token(s: &Shared, acct: usize, body: &Value) -> Result<Value, ApiError> {
+    if !body.is_object() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "parse_error",
+            "JSON parse error - Expecting an object",
+        ));
+    }
     let account = &s.config.accounts[acct];
     let id = opt_str(body, "id")?.ok_or_else(|| ApiError::required("id"))?;
     let password = opt_str(body, "password")?.ok_or_else(|| ApiError::required("password"))?;
@@ -54,10 +287,13 @@ pub(super) fn create_token(s: &Shared, acct: usize, body: &Value) -> Result<Valu
         .map(|x| x.trim().to_owned())
         .filter(|x| !x.is_empty())
         .collect();
-    if !scopes.iter().any(|x| x == "write_links") {
+    let has = |x: &str| scopes.iter().any(|s| s == x);
+    let creates_links = has("write_links");
+    let portal = !creates_links && PORTAL_SCOPES.iter().all(|x| has(x));
+    if !creates_links && !portal {
         return Err(ApiError::invalid(
             "scopes",
-            "The scopes must include write_links.",
+            "The scopes must include write_links (links) or read_consents,write_consents,write_consent_callback (My Belvo Portal).",
         ));
     }
     let link_id = match opt_str(body, "link_id")? {
@@ -75,7 +311,31 @@ pub(super) fn create_token(s: &Shared, acct: usize, body: &Value) -> Result<Valu
         }
         None => None,
     };
+    let update = link_id.is_some();
+    let widget = object(body.get("widget"), "widget")?;
+    let feature = match widget {
+        Some(w) => string(w, "widget", "openfinance_feature")?,
+        None => None,
+    };
+    if let Some(f) = feature
+        && !matches!(f, "consent_link_creation" | "consent_management")
+    {
+        return Err(invalid_choice("widget.openfinance_feature", f));
+    }
+    let ofda = feature.is_some() || CONSENT_SCOPES.iter().any(|x| has(x));
+
+    // `fetch_resources`, `stale_in`, `credentials_storage`.
     let fetch_resources = parse_fetch_resources(body.get("fetch_resources"), None)?;
+    if let Some(list) = &fetch_resources {
+        let allowed = if ofda && creates_links {
+            OFDA_FETCH_RESOURCES
+        } else {
+            TOKEN_FETCH_RESOURCES
+        };
+        if let Some(bad) = list.iter().find(|r| !allowed.contains(&r.as_str())) {
+            return Err(invalid_choice("fetch_resources", bad));
+        }
+    }
     let stale_in = opt_str(body, "stale_in")?.map(str::to_owned);
     if let Some(v) = &stale_in
         && !valid_days(v)
@@ -94,18 +354,87 @@ pub(super) fn create_token(s: &Shared, acct: usize, body: &Value) -> Result<Valu
             format!("\"{v}\" does not match ^(store|nostore|\\d{{1,3}}d)$."),
         ));
     }
-    let widget = body.get("widget").cloned().unwrap_or(Value::Null);
-    if !(widget.is_null() || widget.is_object()) {
-        return Err(ApiError::invalid("widget", "Expected an object."));
+
+    // The widget's parts, checked whenever they are sent.
+    let branding = widget
+        .map(|w| object(w.get("branding"), "widget.branding"))
+        .transpose()?
+        .flatten();
+    let callback_urls = widget
+        .map(|w| object(w.get("callback_urls"), "widget.callback_urls"))
+        .transpose()?
+        .flatten();
+    let consent = widget
+        .map(|w| object(w.get("consent"), "widget.consent"))
+        .transpose()?
+        .flatten();
+    if let Some(b) = branding {
+        check_branding(b)?;
     }
-    if let Some(cb) = widget.get("callback_urls")
-        && !cb.is_object()
+    if let Some(u) = callback_urls {
+        check_callback_urls(u)?;
+    }
+    if let Some(theme) = widget.and_then(|w| w.get("theme"))
+        && !theme.is_null()
     {
-        return Err(ApiError::invalid(
-            "widget.callback_urls",
-            "Expected an object.",
-        ));
+        let Some(items) = theme.as_array() else {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "not_a_list",
+                "Expected a list of items.",
+            )
+            .field("widget.theme"));
+        };
+        for (i, t) in items.iter().enumerate() {
+            let path = format!("widget.theme[{i}]");
+            if !t.is_object() {
+                return Err(ApiError::invalid(&path, "Expected an object."));
+            }
+            required_string(t, &path, "css_key")?;
+            required_string(t, &path, "value")?;
+        }
     }
+
+    // What each kind of token requires (update mode requires none of it).
+    if !update && creates_links {
+        if fetch_resources.is_none() {
+            return Err(ApiError::required("fetch_resources"));
+        }
+        if stale_in.is_none() {
+            return Err(ApiError::required("stale_in"));
+        }
+        if widget.is_none() {
+            return Err(ApiError::required("widget"));
+        }
+        if branding.is_none() {
+            return Err(ApiError::required("widget.branding"));
+        }
+    }
+    if !update && creates_links && ofda {
+        match feature {
+            None => return Err(ApiError::required("widget.openfinance_feature")),
+            Some("consent_link_creation") => {}
+            Some(other) => return Err(invalid_choice("widget.openfinance_feature", other)),
+        }
+        if callback_urls.is_none() {
+            return Err(ApiError::required("widget.callback_urls"));
+        }
+        check_consent(consent.ok_or_else(|| ApiError::required("widget.consent"))?)?;
+    } else if let Some(c) = consent {
+        check_identification(c)?;
+    }
+    if !update && portal {
+        match feature {
+            None => return Err(ApiError::required("widget.openfinance_feature")),
+            Some("consent_management") => {}
+            Some(other) => return Err(invalid_choice("widget.openfinance_feature", other)),
+        }
+        if callback_urls.is_none() {
+            return Err(ApiError::required("widget.callback_urls"));
+        }
+        check_identification(consent.ok_or_else(|| ApiError::required("widget.consent"))?)?;
+    }
+    let widget = widget.cloned().unwrap_or(Value::Null);
     let external_id = opt_str(body, "external_id")?.map(str::to_owned);
     let now = chrono::Utc::now().timestamp();
     let ttl = s.config.widget_token_ttl;

@@ -794,7 +794,6 @@ fn owner(ctx: &LinkCtx, i: u64) -> Value {
         "display_name",
         json!(format!("{first} {last} {second}")),
     );
-    set(&mut v, "first_name", json!(first));
     set(&mut v, "last_name", json!(last));
     set(&mut v, "second_last_name", json!(second));
     set(
@@ -885,9 +884,16 @@ fn recurring(ctx: &LinkCtx, i: u64) -> Value {
         "id",
         json!(object_id(&ctx.id, Resource::RecurringExpenses, i)),
     );
-    // The current spec embeds the Open Finance account shape here: three more keys.
+    // The current spec embeds its Open Finance account shape here (`AccountOpenFinanceBrazil`):
+    // `subtype`, `agency` and `check_digit`, and none of the legacy-only keys.
     let mut acct = account(ctx, 0);
-    for k in ["subtype", "agency", "check_digit"] {
+    if let Value::Object(m) = &mut acct {
+        for k in ["bank_product_id", "receivables_data"] {
+            m.remove(k);
+        }
+    }
+    set(&mut acct, "subtype", json!("INDIVIDUAL"));
+    for k in ["agency", "check_digit"] {
         set(&mut acct, k, Value::Null);
     }
     set(&mut v, "account", acct);

@@ -1,6 +1,7 @@
-//! Mexican fiscal data (SAT): CFDI invoices at any scale, yearly tax returns, tax status
-//! (constancia de situación fiscal), tax compliance status (opinión de cumplimiento) and
-//! retentions.
+//! Mexican fiscal data (SAT): CFDI invoices at any scale, tax returns in Belvo's four shapes
+//! (personal or business, by the RFC's length; yearly and monthly), tax status (constancia de
+//! situación fiscal), tax compliance status (opinión de cumplimiento) and retentions (received
+//! and sent invoices).
 
 use serde_json::{Value, json};
 
@@ -12,10 +13,13 @@ pub(super) fn len(ctx: &LinkCtx, res: Resource) -> u64 {
         (Profile::NoData, _) => 0,
         (Profile::Low, Resource::Invoices) => 3,
         (_, Resource::Invoices) => ctx.scale.invoices,
-        (_, Resource::TaxReturns) => 2,
+        (_, Resource::TaxReturns) => {
+            let (yearly, monthly) = tax_return_counts(ctx);
+            yearly + monthly
+        }
         (_, Resource::TaxStatus | Resource::TaxComplianceStatus) => 1,
-        (Profile::Low, Resource::TaxRetentions) => 1,
-        (_, Resource::TaxRetentions) => 3,
+        (Profile::Low, Resource::TaxRetentions) => 2,
+        (_, Resource::TaxRetentions) => 6,
         _ => 0,
     }
 }
@@ -32,7 +36,7 @@ pub(super) fn item(ctx: &LinkCtx, res: Resource, i: u64) -> Value {
 }
 
 /// The link's taxpayer RFC: the username when it looks like one, else derived from the seed.
-pub(super) fn rfc(ctx: &LinkCtx) -> String {
+pub(crate) fn rfc(ctx: &LinkCtx) -> String {
     let u = ctx.username.to_uppercase();
     if (12..=13).contains(&u.len()) && u.chars().all(|c| c.is_ascii_alphanumeric()) {
         u
@@ -49,9 +53,19 @@ pub(super) fn rfc(ctx: &LinkCtx) -> String {
     }
 }
 
+/// The taxpayer's name: a person's full name, or a company's for a 12-character RFC.
 fn taxpayer_name(ctx: &LinkCtx) -> String {
     let (first, last, second) = super::banking::person(ctx.seed);
-    format!("{} {} {}", first, last, second).to_uppercase()
+    if is_business(ctx) {
+        format!(
+            "COMERCIALIZADORA {} {} SA DE CV",
+            super::banking::ascii(&last),
+            super::banking::ascii(&second)
+        )
+        .to_uppercase()
+    } else {
+        format!("{} {} {}", first, last, second).to_uppercase()
+    }
 }
 
 const COUNTERPARTIES: &[(&str, &str)] = &[
@@ -184,13 +198,90 @@ fn invoice(ctx: &LinkCtx, i: u64) -> Value {
     v
 }
 
-fn tax_return(ctx: &LinkCtx, i: u64) -> Value {
+/// Spanish month names, as SAT writes a monthly return's `periodo_declaracion`.
+pub(crate) const MESES: [&str; 12] = [
+    "Enero",
+    "Febrero",
+    "Marzo",
+    "Abril",
+    "Mayo",
+    "Junio",
+    "Julio",
+    "Agosto",
+    "Septiembre",
+    "Octubre",
+    "Noviembre",
+    "Diciembre",
+];
+
+/// Yearly and monthly tax returns of the link: the last full years, then the last months.
+pub(crate) fn tax_return_counts(ctx: &LinkCtx) -> (u64, u64) {
+    match ctx.profile {
+        Profile::NoData => (0, 0),
+        Profile::Low => (1, 3),
+        Profile::Full | Profile::Negative => (3, 12),
+    }
+}
+
+/// A persona moral (company): SAT gives companies 12-character RFCs and people 13.
+pub(crate) fn is_business(ctx: &LinkCtx) -> bool {
+    rfc(ctx).chars().count() == 12
+}
+
+/// `(year, month)` of monthly return `j` (0 = the month before `as_of`'s).
+fn month_of(ctx: &LinkCtx, j: u64) -> (i32, u32) {
     use chrono::Datelike;
-    let year = ctx.as_of.year() - 1 - i as i32;
+    let months = ctx.as_of.year() * 12 + ctx.as_of.month0() as i32 - 1 - j as i32;
+    (months.div_euclid(12), months.rem_euclid(12) as u32 + 1)
+}
+
+fn tax_return(ctx: &LinkCtx, i: u64) -> Value {
+    let (yearly, _) = tax_return_counts(ctx);
     let r = mix2(ctx.seed, 7000 + i);
-    let income = money(35_000_000 + r % 40_000_000);
-    let isr = ((income * 0.18) * 100.0).round() / 100.0;
-    let mut v = super::template("TaxReturnPersonal");
+    let business = is_business(ctx);
+    let (mut v, year, periodo, filed) = if i < yearly {
+        use chrono::Datelike;
+        let year = ctx.as_of.year() - 1 - i as i32;
+        let template = if business {
+            "example.TaxReturnBusiness"
+        } else {
+            "example.TaxReturnPersonal"
+        };
+        let filed = format!(
+            "{}-03-{:02}T{:02}:{:02}:00-06:00",
+            year + 1,
+            10 + r % 18,
+            9 + r % 9,
+            r % 60
+        );
+        (
+            super::template(template),
+            year,
+            "Del Ejercicio".to_owned(),
+            filed,
+        )
+    } else {
+        let (year, month) = month_of(ctx, i - yearly);
+        let template = if business {
+            "example.TaxReturnBusinessMonthly"
+        } else {
+            "example.TaxReturnPersonalMonthly"
+        };
+        let (fy, fm) = if month == 12 {
+            (year + 1, 1)
+        } else {
+            (year, month + 1)
+        };
+        let filed = format!(
+            "{fy}-{fm:02}-{:02}T{:02}:{:02}:00-06:00",
+            10 + r % 7,
+            9 + r % 9,
+            r % 60
+        );
+        let mut v = super::template(template);
+        set(&mut v, "type", json!("monthly"));
+        (v, year, MESES[(month - 1) as usize].to_owned(), filed)
+    };
     set(
         &mut v,
         "id",
@@ -199,26 +290,32 @@ fn tax_return(ctx: &LinkCtx, i: u64) -> Value {
     set(&mut v, "link", json!(ctx.id));
     set(&mut v, "collected_at", json!(ctx.created()));
     set(&mut v, "created_at", json!(ctx.created()));
-    set(
-        &mut v,
-        "informacion_general",
-        json!({"ejercicio": year, "rfc": rfc(ctx), "nombre": taxpayer_name(ctx),
-               "tipo_declaracion": "Normal", "periodo": "Del Ejercicio",
-               "fecha_presentacion": format!("{}-04-{:02}", year + 1, 10 + r % 18),
-               "numero_operacion": format!("{:011}", r % 100_000_000_000)}),
-    );
-    set(
-        &mut v,
-        "sueldos_salarios",
-        json!({"ingresos_por_sueldos_y_salarios": income, "ingresos_exentos": 0.0,
-               "ingresos_acumulables": income, "impuesto_retenido": isr}),
-    );
-    set(
-        &mut v,
-        "determinacion_impuesto",
-        json!({"total_de_ingresos_acumulables": income, "base_gravable": income,
-               "isr_causado": isr, "retenciones": isr, "isr_a_cargo": 0.0, "isr_a_favor": 0.0}),
-    );
+    let mut info = json!({"ejercicio": year, "rfc": rfc(ctx), "tipo_declaracion": "Normal",
+        "periodo_declaracion": periodo, "fecha_hora_presentacion": filed,
+        "numero_operacion": format!("{:011}", r % 100_000_000_000)});
+    if business {
+        set(
+            &mut info,
+            "denominacion_razon_social",
+            json!(taxpayer_name(ctx)),
+        );
+        set(&mut info, "tipo_complementaria", Value::Null);
+    } else {
+        set(&mut info, "nombre", json!(taxpayer_name(ctx)));
+    }
+    set(&mut v, "informacion_general", info);
+    // A few amounts per link and period (the rest keeps the spec's example figures).
+    let income = (35_000_000 + r % 40_000_000) / 100;
+    let isr = income * 18 / 100;
+    if let Some(s) = v.get_mut("sueldos_salarios") {
+        set(s, "ingreso_anual", json!(income));
+        set(s, "ingresos_acumulables", json!(income));
+        set(s, "impuesto_retenido", json!(isr));
+    }
+    if let Some(d) = v.pointer_mut("/isr/determinacion") {
+        set(d, "ingresos_periodo", json!(income / 12));
+        set(d, "total_ingresos", json!(income / 12));
+    }
     set(&mut v, "pdf", Value::Null);
     set(&mut v, "receipt_pdf", Value::Null);
     v
@@ -249,7 +346,6 @@ fn compliance(ctx: &LinkCtx, i: u64) -> Value {
         "id",
         json!(object_id(&ctx.id, Resource::TaxComplianceStatus, i)),
     );
-    set(&mut v, "link", json!(ctx.id));
     set(&mut v, "collected_at", json!(ctx.created()));
     set(&mut v, "created_at", json!(ctx.created()));
     set(&mut v, "rfc", json!(rfc(ctx)));
@@ -266,10 +362,16 @@ fn compliance(ctx: &LinkCtx, i: u64) -> Value {
     v
 }
 
+/// Whether retention `i` is `INFLOW` (for an invoice the taxpayer received: the counterparty
+/// retained) or `OUTFLOW` (for an invoice the taxpayer sent), from the taxpayer's side.
+pub(crate) fn retention_is_inflow(i: u64) -> bool {
+    i.is_multiple_of(2)
+}
+
 fn retention(ctx: &LinkCtx, i: u64) -> Value {
     let r = mix(ctx.seed ^ (9000 + i));
     let (cp_name, cp_rfc) = *pick(COUNTERPARTIES, r);
-    let date = ctx.as_of - chrono::Duration::days(30 * (i as i64 + 1));
+    let date = ctx.as_of - chrono::Duration::days(30 * (i as i64 + 1) - (r % 20) as i64);
     let total = money(1_000_000 + r % 5_000_000);
     let mut v = super::template("TaxRetentions");
     set(
@@ -288,10 +390,16 @@ fn retention(ctx: &LinkCtx, i: u64) -> Value {
     let ts = format!("{}T12:00:00.000Z", date.format("%Y-%m-%d"));
     set(&mut v, "issued_at", json!(ts));
     set(&mut v, "certified_at", json!(ts));
-    set(&mut v, "sender_name", json!(cp_name));
-    set(&mut v, "sender_id", json!(cp_rfc));
-    set(&mut v, "receiver_name", json!(taxpayer_name(ctx)));
-    set(&mut v, "receiver_id", json!(rfc(ctx)));
+    let (me_name, me_rfc) = (taxpayer_name(ctx), rfc(ctx));
+    let ((sender_name, sender_id), (receiver_name, receiver_id)) = if retention_is_inflow(i) {
+        ((cp_name.to_owned(), cp_rfc.to_owned()), (me_name, me_rfc))
+    } else {
+        ((me_name, me_rfc), (cp_name.to_owned(), cp_rfc.to_owned()))
+    };
+    set(&mut v, "sender_name", json!(sender_name));
+    set(&mut v, "sender_id", json!(sender_id));
+    set(&mut v, "receiver_name", json!(receiver_name));
+    set(&mut v, "receiver_id", json!(receiver_id));
     set(&mut v, "total_invoice_amount", json!(total));
     set(&mut v, "total_taxable_amount", json!(total));
     set(&mut v, "total_exempt_amount", json!(0.0));

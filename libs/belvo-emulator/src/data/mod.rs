@@ -17,6 +17,7 @@ use crate::ids;
 use crate::institutions::{Institution, Kind};
 
 pub(crate) use banking::write_transaction;
+pub(crate) use fiscal::{MESES, rfc};
 
 /// Every data resource the emulator serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -159,6 +160,22 @@ impl Resource {
             Resource::Transactions => Some("value_date"),
             Resource::Invoices => Some("invoice_date"),
             _ => None,
+        }
+    }
+
+    /// Belvo's list-filter names for nested fields of this resource, and the path each one
+    /// filters on.
+    pub fn filter_aliases(self) -> &'static [(&'static str, &'static [&'static str])] {
+        match self {
+            Resource::Transactions => &[("account_type", &["account", "type"])],
+            Resource::TaxReturns => &[
+                ("ejercicio", &["informacion_general", "ejercicio"]),
+                (
+                    "tipo_declaracion",
+                    &["informacion_general", "tipo_declaracion"],
+                ),
+            ],
+            _ => &[],
         }
     }
 

@@ -17,7 +17,6 @@ use uuid::Uuid;
 
 use crate::api::parse_body;
 use crate::error::{ApiError, json_response};
-use crate::filters::Query;
 use crate::institutions;
 use crate::links::{self, Resumed, TokenDefaults};
 use crate::state::{Shared, WidgetToken};
@@ -63,6 +62,15 @@ fn token_invalid() -> ApiError {
         StatusCode::UNAUTHORIZED,
         "ACCESS_TOKEN_NOT_VALID",
         "The access token was not provided or is not valid",
+    )
+}
+
+/// A token without `write_links` (the My Belvo Portal's consent scopes) creates no link.
+fn no_write_links() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "access_to_resource_denied",
+        "You don't have access to this resource.",
     )
 }
 
@@ -124,14 +132,19 @@ async fn list_institutions(State(s): State<Shared>, headers: HeaderMap, uri: Uri
     if let Err(e) = token(&s, &headers) {
         return e.into_response();
     }
-    let q = Query::parse(uri.query());
+    let pairs = crate::filters::pairs(uri.query());
     let list = |k: &str| -> Option<Vec<String>> {
-        q.get(k).filter(|v| !v.is_empty()).map(|v| {
-            v.split(',')
-                .map(|x| x.trim().to_owned())
-                .filter(|x| !x.is_empty())
-                .collect()
-        })
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.split(',')
+                    .map(|x| x.trim().to_owned())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
     };
     let (countries, names, types) = (
         list("country_codes"),
@@ -173,6 +186,9 @@ async fn create_link(
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
+    if !t.scopes.iter().any(|x| x == "write_links") {
+        return no_write_links().into_response();
+    }
     let body = match parse_body(&body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
@@ -225,6 +241,9 @@ async fn update_link(
     };
     if t.link_id != Some(id) {
         return token_invalid().into_response();
+    }
+    if !t.scopes.iter().any(|x| x == "write_links") {
+        return no_write_links().into_response();
     }
     let body = match parse_body(&body) {
         Ok(b) => b,

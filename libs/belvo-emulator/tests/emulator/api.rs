@@ -7,7 +7,7 @@ use belvo_emulator::{Config, Mode};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{self, ID, PASSWORD, is_request_id, start, start_with};
+use crate::common::{self, ID, PASSWORD, branding, is_request_id, start, start_with, token_body};
 
 #[tokio::test]
 async fn basic_auth_is_required_and_errors_are_belvo_arrays() {
@@ -533,11 +533,8 @@ async fn data_is_deterministic_per_user_and_seed() {
 #[tokio::test]
 async fn widget_token_validation_and_update_mode() {
     let emu = start().await;
-    let body = json!({"id": ID, "password": PASSWORD, "scopes": "read_institutions,write_links",
-        "fetch_resources": ["ACCOUNTS", "TRANSACTIONS"], "stale_in": "365d",
-        "widget": {"branding": {"company_name": "ACME"}}});
-    let (s, t) = emu.post("/api/token/", body.clone()).await;
-    assert_eq!(s, StatusCode::OK);
+    let (s, t) = emu.post("/api/token/", token_body(json!({}))).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
     assert_eq!(t["access"].as_str().unwrap().split('.').count(), 3);
     assert!(t["refresh"].is_string());
     let (s, e) = emu
@@ -546,26 +543,34 @@ async fn widget_token_validation_and_update_mode() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(e[0]["field"], "scopes");
     let (s, _) = emu
-        .post(
-            "/api/token/",
-            json!({"id": ID, "password": "nope", "scopes": "write_links"}),
-        )
+        .post("/api/token/", token_body(json!({"password": "nope"})))
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, e) = emu
-        .post(
-            "/api/token/",
-            json!({"id": ID, "password": PASSWORD, "scopes": "write_links", "stale_in": "forever"}),
-        )
+        .post("/api/token/", token_body(json!({"stale_in": "forever"})))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(e[0]["field"], "stale_in");
     let (s, e) = emu
-        .post("/api/token/", json!({"id": ID, "password": PASSWORD, "scopes": "write_links", "fetch_resources": ["NOPE"]}))
+        .post(
+            "/api/token/",
+            token_body(json!({"fetch_resources": ["NOPE"]})),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(e[0]["code"], "invalid_choice");
+    // Resources of Belvo's token schemas that the emulator serves no data for are accepted.
+    let (s, t) = emu
+        .post(
+            "/api/token/",
+            token_body(
+                json!({"fetch_resources": ["INVOICES", "FINANCIAL_STATEMENTS", "TAX_STATUS"]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
     let link = emu.link("erebor_mx_retail", "update_user", "pw").await;
+    // Update mode: keys, scopes and the link (Belvo's documented update-mode body).
     let (s, t) = emu
         .post(
             "/api/token/",
@@ -583,6 +588,214 @@ async fn widget_token_validation_and_update_mode() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(e[0]["field"], "link_id");
+}
+
+/// Belvo's 1.223.0 token schemas require `stale_in`, `fetch_resources` and `widget.branding`
+/// (and, for Open Finance, the feature, callback URLs and consent); each missing one is a 400
+/// naming it. The consent portal's scopes (no `write_links`) are a token of their own.
+#[tokio::test]
+async fn widget_tokens_require_what_belvos_spec_requires() {
+    let emu = start().await;
+    let refused = |body: Value, field: &'static str, code: &'static str| {
+        let emu = &emu;
+        async move {
+            let (s, e) = emu.post("/api/token/", body.clone()).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{body} → {e}");
+            assert_eq!(e[0]["field"], field, "{body} → {e}");
+            assert_eq!(e[0]["code"], code, "{body} → {e}");
+            assert!(is_request_id(e[0]["request_id"].as_str().unwrap()));
+        }
+    };
+    refused(
+        token_body(json!({"stale_in": null})),
+        "stale_in",
+        "required",
+    )
+    .await;
+    refused(
+        token_body(json!({"fetch_resources": null})),
+        "fetch_resources",
+        "required",
+    )
+    .await;
+    refused(token_body(json!({"widget": null})), "widget", "required").await;
+    refused(
+        token_body(json!({"widget": {"branding": null}})),
+        "widget.branding",
+        "required",
+    )
+    .await;
+    let mut partial = branding();
+    partial.as_object_mut().unwrap().remove("company_logo");
+    refused(
+        token_body(json!({"widget": {"branding": partial}})),
+        "widget.branding.company_logo",
+        "required",
+    )
+    .await;
+    let mut bad_url = branding();
+    bad_url["company_terms_url"] = json!("not a url");
+    refused(
+        token_body(json!({"widget": {"branding": bad_url}})),
+        "widget.branding.company_terms_url",
+        "invalid",
+    )
+    .await;
+    refused(
+        token_body(json!({"widget": {"callback_urls": {"success": "app://ok"}}})),
+        "widget.callback_urls.exit",
+        "required",
+    )
+    .await;
+
+    // Open Finance (Brazil): what the OFDA schema adds.
+    let consent = json!({"purpose": "Ofertas personalizadas", "terms_and_conditions_url": "https://acme.example/termos",
+        "permissions": ["REGISTER", "ACCOUNTS", "CREDIT_CARDS", "CREDIT_OPERATIONS"],
+        "identification_info": [{"type": "CPF", "number": "76109277673", "name": "Ralph Bragg"}]});
+    let callbacks =
+        json!({"success": "app://success", "exit": "app://exit", "event": "app://event"});
+    let ofda = |widget: Value| {
+        token_body(json!({
+            "scopes": "read_institutions,write_links,read_consents,write_consents,write_consent_callback,delete_consents",
+            "fetch_resources": ["ACCOUNTS", "TRANSACTIONS", "OWNERS", "BILLS"],
+            "widget": widget}))
+    };
+    let full = json!({"openfinance_feature": "consent_link_creation", "callback_urls": callbacks, "consent": consent});
+    let (s, t) = emu.post("/api/token/", ofda(full.clone())).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let without = |key: &str| {
+        let mut w = full.clone();
+        w.as_object_mut().unwrap().remove(key);
+        ofda(w)
+    };
+    refused(
+        without("openfinance_feature"),
+        "widget.openfinance_feature",
+        "required",
+    )
+    .await;
+    refused(without("consent"), "widget.consent", "required").await;
+    refused(without("callback_urls"), "widget.callback_urls", "required").await;
+    let consent_with = |key: &str, v: Value| {
+        let mut w = full.clone();
+        w["consent"][key] = v;
+        ofda(w)
+    };
+    refused(
+        consent_with("permissions", json!(["REGISTER", "ACCOUNTS"])),
+        "widget.consent.permissions",
+        "invalid",
+    )
+    .await;
+    refused(
+        consent_with("identification_info", Value::Null),
+        "widget.consent.identification_info",
+        "required",
+    )
+    .await;
+    refused(
+        consent_with("identification_info", json!([])),
+        "widget.consent.identification_info",
+        "invalid",
+    )
+    .await;
+    refused(
+        consent_with(
+            "identification_info",
+            json!([{"type": "RG", "number": "1", "name": "x"}]),
+        ),
+        "widget.consent.identification_info[0].type",
+        "invalid_choice",
+    )
+    .await;
+    refused(
+        consent_with("purpose", json!("x".repeat(141))),
+        "widget.consent.purpose",
+        "invalid",
+    )
+    .await;
+    // Open Finance fetches Open Finance resources only.
+    let mut fiscal = ofda(full.clone());
+    fiscal["fetch_resources"] = json!(["INVOICES"]);
+    refused(fiscal, "fetch_resources", "invalid_choice").await;
+
+    // The My Belvo Portal's consent scopes, without write_links, are accepted; that token
+    // identifies the user and creates no link.
+    let portal = json!({"id": ID, "password": PASSWORD,
+        "scopes": "read_consents,write_consents,write_consent_callback",
+        "widget": {"openfinance_feature": "consent_management", "callback_urls": callbacks,
+                   "consent": {"identification_info": [{"type": "CPF", "number": "76109277673", "name": "Ralph Bragg"}]}}});
+    let (s, t) = emu.post("/api/token/", portal.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let r = emu
+        .http
+        .post(emu.url("/_widget/api/links"))
+        .header(
+            "authorization",
+            format!("Bearer {}", t["access"].as_str().unwrap()),
+        )
+        .json(
+            &json!({"institution": "erebor_mx_retail", "username": "portal_user", "password": "x"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "a portal token creates no link"
+    );
+    let mut no_id = portal.clone();
+    no_id["widget"]["consent"] = json!({});
+    refused(no_id, "widget.consent.identification_info", "required").await;
+    let (s, e) = emu
+        .post(
+            "/api/token/",
+            token_body(json!({"scopes": "read_institutions,read_links"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e[0]["field"], "scopes");
+}
+
+/// The bodies token-service sends (services/token-service/src/body.rs, through libs/belvo's
+/// `WidgetTokenRequest`): Mexico multi-region, update mode, and Brazil OFDA.
+#[tokio::test]
+async fn token_service_shaped_bodies_are_accepted() {
+    let emu = start().await;
+    let widget = json!({"branding": {"company_icon": "https://acme.example/icon.svg",
+            "company_logo": "https://acme.example/logo.svg", "company_name": "ACME",
+            "company_terms_url": "https://acme.example/terms", "company_terms_version": "20260323"},
+        "callback_urls": {"success": "https://app.acme.example/connect/success",
+            "exit": "https://app.acme.example/connect/exit", "event": "https://app.acme.example/connect/event"},
+        "theme": [{"css_key": "--color-primary-base", "value": "#0663F9"}]});
+    let mx = json!({"id": ID, "password": PASSWORD, "scopes": "read_institutions,write_links",
+        "fetch_resources": ["EMPLOYMENT_RECORDS", "INVOICES", "TAX_COMPLIANCE_STATUS", "TAX_RETENTIONS", "TAX_RETURNS", "TAX_STATUS"],
+        "stale_in": "365d", "credentials_storage": "store", "external_id": "Z3Vlc3NfdGhlX2tleV9ub3RfaGVyZV9hYmNkZWZnaGk", "widget": widget});
+    let (s, t) = emu.post("/api/token/", mx.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let link = emu.link("erebor_mx_retail", "ts_update", "pw").await;
+    let mut update = mx.clone();
+    update["scopes"] = json!("read_institutions,write_links,read_links");
+    update["link_id"] = link["id"].clone();
+    update["fetch_resources"] = json!(["ACCOUNTS", "TRANSACTIONS", "OWNERS"]);
+    let (s, t) = emu.post("/api/token/", update).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let mut ofda = mx;
+    ofda["scopes"] = json!(
+        "read_institutions,write_links,read_consents,write_consents,write_consent_callback,delete_consents"
+    );
+    ofda.as_object_mut().unwrap().remove("credentials_storage");
+    ofda["fetch_resources"] = json!(["ACCOUNTS", "TRANSACTIONS", "OWNERS", "BILLS"]);
+    ofda["widget"]["openfinance_feature"] = json!("consent_link_creation");
+    ofda["widget"]["consent"] = json!({"purpose": "Soluções financeiras",
+        "terms_and_conditions_url": "https://acme.example/termos",
+        "permissions": ["REGISTER", "ACCOUNTS", "CREDIT_CARDS", "CREDIT_OPERATIONS"],
+        "identification_info": [{"type": "CPF", "number": "76109277673", "name": "Ralph Bragg"},
+                                {"type": "CNPJ", "number": "50685362006773", "name": "ACME Ltda"}],
+        "default_consent_duration_days": 183});
+    let (s, t) = emu.post("/api/token/", ofda).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
 }
 
 #[tokio::test]
@@ -690,8 +903,7 @@ async fn widget_endpoints_use_the_token_and_the_api_link_logic() {
     let (_, t) = emu
         .post(
             "/api/token/",
-            json!({"id": ID, "password": PASSWORD, "scopes": "read_institutions,write_links",
-                   "fetch_resources": ["ACCOUNTS", "OWNERS"], "external_id": "w-user"}),
+            token_body(json!({"fetch_resources": ["ACCOUNTS", "OWNERS"], "external_id": "w-user"})),
         )
         .await;
     let access = t["access"].as_str().unwrap().to_owned();
@@ -766,12 +978,7 @@ async fn widget_endpoints_use_the_token_and_the_api_link_logic() {
     assert!(r.headers().get("access-control-allow-headers").is_some());
 
     // Expiry.
-    let (_, t2) = emu
-        .post(
-            "/api/token/",
-            json!({"id": ID, "password": PASSWORD, "scopes": "write_links"}),
-        )
-        .await;
+    let (_, t2) = emu.post("/api/token/", token_body(json!({}))).await;
     emu.handle.control().expire_widget_tokens();
     let (s, _, _) = call(
         Method::GET,
@@ -834,4 +1041,514 @@ async fn widget_endpoints_use_the_token_and_the_api_link_logic() {
         .await
         .unwrap();
     assert!(r.text().await.unwrap().contains("belvo-widget-1-stable.js"));
+}
+
+/// data-service's incremental pull asks `created_at__gte=<RFC 3339 in milliseconds, Z>`. Belvo
+/// compares instants (days for a date), never text; a malformed value is its 400.
+#[tokio::test]
+async fn timestamp_filters_compare_as_instants_and_dates() {
+    let emu = start().await;
+    let link = emu.link("erebor_mx_retail", "ts_user", "pw").await;
+    let id = link["id"].as_str().unwrap();
+    let created = link["created_at"].as_str().unwrap().to_owned();
+    let instant = chrono::DateTime::parse_from_rfc3339(&created).unwrap();
+    let count = |q: String| {
+        let emu = &emu;
+        async move {
+            let (s, p) = emu.get(&q).await;
+            assert_eq!(s, StatusCode::OK, "{q}: {p}");
+            p["count"].as_u64().unwrap()
+        }
+    };
+    let tx = |q: &str| format!("/api/transactions/?link={id}&{q}");
+    // Belvo's timestamps have microseconds; the watermark has milliseconds and `Z`.
+    assert_eq!(created.len(), 27, "{created}");
+    let watermark = format!("{}Z", &created[..23]);
+    assert_eq!(
+        count(tx(&format!("created_at__gte={watermark}"))).await,
+        120
+    );
+    assert_eq!(count(tx(&format!("created_at__gt={created}"))).await, 0);
+    assert_eq!(count(tx(&format!("created_at__lte={created}"))).await, 120);
+    assert_eq!(count(tx(&format!("created_at__lt={watermark}"))).await, 0);
+    // Offsets and no fraction.
+    let minus5 = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
+    let before = (instant - chrono::Duration::seconds(1)).with_timezone(&minus5);
+    let after = instant + chrono::Duration::seconds(1);
+    assert_eq!(
+        count(tx(&format!(
+            "created_at__gte={}",
+            before.format("%Y-%m-%dT%H:%M:%S%:z")
+        )))
+        .await,
+        120
+    );
+    assert_eq!(
+        count(tx(&format!(
+            "created_at__gte={}%2B02:00",
+            after
+                .with_timezone(&chrono::FixedOffset::east_opt(2 * 3600).unwrap())
+                .format("%Y-%m-%dT%H:%M:%S")
+        )))
+        .await,
+        0
+    );
+    assert_eq!(
+        count(tx(&format!(
+            "created_at__range={},{}",
+            before.format("%Y-%m-%dT%H:%M:%S%:z"),
+            after.format("%Y-%m-%dT%H:%M:%SZ")
+        )))
+        .await,
+        120
+    );
+    // A date is a day: "created on or after / after / before this date".
+    let day = &created[..10];
+    assert_eq!(count(tx(&format!("created_at__gte={day}"))).await, 120);
+    assert_eq!(count(tx(&format!("created_at={day}"))).await, 120);
+    assert_eq!(count(tx(&format!("created_at__gt={day}"))).await, 0);
+    assert_eq!(count(tx(&format!("created_at__lt={day}"))).await, 0);
+    assert_eq!(count(tx(&format!("collected_at__lte={day}"))).await, 120);
+    // The other resources and links take the same filters.
+    for (path, n) in [("accounts", 4), ("owners", 1), ("balances", 90)] {
+        assert_eq!(
+            count(format!(
+                "/api/{path}/?link={id}&created_at__gte={watermark}"
+            ))
+            .await,
+            n,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        count(format!("/api/links/?created_at__gte={watermark}")).await,
+        1
+    );
+    assert_eq!(
+        count(format!("/api/links/?created_at__gt={created}")).await,
+        0
+    );
+    // A timestamp on a date field compares by its UTC day.
+    let dated = count(tx("value_date__gte=2026-06-01")).await;
+    assert!(dated > 0);
+    assert_eq!(
+        count(tx("value_date__gte=2026-06-01T18:30:00-05:00")).await,
+        dated
+    );
+    // Malformed values: Belvo's error array naming the parameter.
+    for bad in [
+        "created_at__gte=yesterday",
+        "created_at__gte=2026-06-31T00:00:00Z",
+        "value_date__range=2026-01-01",
+        "collected_at__lt=06/30/2026",
+    ] {
+        let (s, e) = emu.get(&tx(bad)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {e}");
+        assert_eq!(e[0]["code"], "invalid", "{bad}");
+        assert_eq!(e[0]["field"], bad.split('=').next().unwrap(), "{bad}");
+        assert!(is_request_id(e[0]["request_id"].as_str().unwrap()));
+    }
+    let (s, e) = emu.get("/api/links/?created_at__gte=soon").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e[0]["field"], "created_at__gte");
+}
+
+/// Belvo's tax returns: personal (13-character RFC) or business (12), yearly and monthly, in
+/// the spec's four shapes; listed with `ejercicio` and `tipo_declaracion` filters, retrieved by
+/// year range or month window, announced by one `historical_update` per type.
+#[tokio::test]
+async fn tax_returns_come_in_belvos_four_shapes_and_filter_by_year() {
+    let emu = start().await;
+    let person = emu.link("tatooine_mx_fiscal", "PFIS010101000", "pw").await;
+    let company = emu.link("tatooine_mx_fiscal", "ABC1111111A1", "pw").await;
+    let (pid, cid) = (
+        person["id"].as_str().unwrap().to_owned(),
+        company["id"].as_str().unwrap().to_owned(),
+    );
+    let list = |link: &str, q: &str| {
+        let emu = &emu;
+        let path = format!("/api/tax-returns/?link={link}&page_size=100&{q}");
+        async move { emu.all(&path).await }
+    };
+    let split = |all: Vec<Value>| -> (Vec<Value>, Vec<Value>) {
+        all.into_iter().partition(|r| r["type"] != "monthly")
+    };
+    let (yearly, monthly) = split(list(&pid, "").await);
+    assert_eq!((yearly.len(), monthly.len()), (3, 12));
+    for r in &yearly {
+        for k in [
+            "sueldos_salarios",
+            "servicios_profesionales",
+            "deducciones_personales",
+            "determinacion_impuesto",
+            "retenciones",
+            "dividendos",
+        ] {
+            assert!(r.get(k).is_some(), "personal yearly lacks {k}: {r}");
+        }
+        assert!(r.get("type").is_none(), "Belvo's yearly shape has no type");
+        assert_eq!(r["informacion_general"]["rfc"], "PFIS010101000");
+        assert!(r["informacion_general"]["nombre"].is_string());
+        assert_eq!(
+            r["informacion_general"]["periodo_declaracion"],
+            "Del Ejercicio"
+        );
+    }
+    let years: Vec<i64> = yearly
+        .iter()
+        .map(|r| r["informacion_general"]["ejercicio"].as_i64().unwrap())
+        .collect();
+    assert_eq!(years, [2025, 2024, 2023]);
+    for r in &monthly {
+        assert!(r["isr"].is_object() && r["iva"].is_object(), "{r}");
+        assert!(r.get("sueldos_salarios").is_none());
+    }
+    assert_eq!(
+        monthly[0]["informacion_general"]["periodo_declaracion"],
+        "Mayo"
+    );
+    assert_eq!(monthly[0]["informacion_general"]["ejercicio"], 2026);
+    assert_eq!(
+        monthly[11]["informacion_general"]["periodo_declaracion"],
+        "Junio"
+    );
+    assert_eq!(monthly[11]["informacion_general"]["ejercicio"], 2025);
+    let (yearly, monthly) = split(list(&cid, "").await);
+    assert_eq!((yearly.len(), monthly.len()), (3, 12));
+    for r in &yearly {
+        for k in [
+            "datos_adicionales",
+            "estado_resultados",
+            "estado_posicion_financiera_balance",
+            "determinacion_del_impuesto_sobre_la_renta",
+        ] {
+            assert!(r.get(k).is_some(), "business yearly lacks {k}");
+        }
+        assert!(r["informacion_general"]["denominacion_razon_social"].is_string());
+    }
+    for r in &monthly {
+        for k in [
+            "determinacion_isr",
+            "detalle_pago_isr",
+            "determinacion_iva",
+            "detalle_pago_iva",
+        ] {
+            assert!(r.get(k).is_some(), "business monthly lacks {k}");
+        }
+    }
+
+    // List filters.
+    assert_eq!(list(&pid, "ejercicio=2025").await.len(), 8);
+    assert_eq!(
+        list(&pid, "ejercicio__gte=2024&ejercicio__lte=2024")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(list(&pid, "ejercicio__range=2023,2024").await.len(), 2);
+    assert_eq!(list(&pid, "ejercicio__gt=2025").await.len(), 5);
+    assert_eq!(list(&pid, "tipo_declaracion=Normal").await.len(), 15);
+    assert_eq!(
+        list(&pid, "tipo_declaracion__in=Complementaria")
+            .await
+            .len(),
+        0
+    );
+    let (s, e) = emu
+        .get(&format!("/api/tax-returns/?link={pid}&ejercicio=twenty"))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e[0]["field"], "ejercicio");
+
+    // Retrieve: yearly by year range (the default type), monthly by window.
+    let post = |body: Value| {
+        let emu = &emu;
+        async move { emu.post("/api/tax-returns/", body).await }
+    };
+    for body in [
+        json!({"link": pid, "type": "yearly", "year_from": "2024", "year_to": "2025"}),
+        json!({"link": pid, "year_from": 2024, "year_to": 2025}),
+    ] {
+        let (s, got) = post(body).await;
+        assert_eq!(s, StatusCode::CREATED, "{got}");
+        let years: Vec<i64> = got
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["informacion_general"]["ejercicio"].as_i64().unwrap())
+            .collect();
+        assert_eq!(years, [2025, 2024]);
+    }
+    let (s, got) = post(
+        json!({"link": pid, "type": "monthly", "date_from": "2025-11-15", "date_to": "2026-02-10"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{got}");
+    let periods: Vec<&str> = got
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["informacion_general"]["periodo_declaracion"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(periods, ["Febrero", "Enero", "Diciembre", "Noviembre"]);
+    let (s, got) = post(json!({"link": cid, "type": "monthly", "date_from": "2026-01-01", "date_to": "2026-06-30", "save_data": false})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(got.as_array().unwrap().len(), 5);
+    assert!(got[0]["determinacion_isr"].is_object());
+    for (body, field, code) in [
+        (
+            json!({"link": pid, "type": "weekly", "year_from": "2024", "year_to": "2025"}),
+            "type",
+            "invalid_choice",
+        ),
+        (
+            json!({"link": pid, "type": "yearly", "year_from": "24", "year_to": "2025"}),
+            "year_from",
+            "invalid",
+        ),
+        (
+            json!({"link": pid, "type": "yearly", "year_from": "2025", "year_to": "2024"}),
+            "year_from",
+            "invalid",
+        ),
+        (
+            json!({"link": pid, "type": "yearly", "year_from": "2024"}),
+            "year_to",
+            "required",
+        ),
+        (
+            json!({"link": pid, "type": "monthly", "date_to": "2026-01-31"}),
+            "date_from",
+            "required",
+        ),
+        (
+            json!({"link": pid, "type": "monthly", "date_from": "2026-01-01", "date_to": "2099-12-31"}),
+            "date_to",
+            "invalid",
+        ),
+    ] {
+        let (s, e) = post(body.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {e}");
+        assert_eq!(
+            (e[0]["field"].as_str(), e[0]["code"].as_str()),
+            (Some(field), Some(code)),
+            "{body}"
+        );
+    }
+
+    // One historical update per type, each counting what the list serves.
+    let hooks = emu.handle.control().webhooks();
+    let mut tax: Vec<&Value> = hooks
+        .iter()
+        .map(|w| &w.event)
+        .filter(|e| e["link_id"] == pid.as_str() && e["webhook_type"] == "TAX_RETURNS")
+        .collect();
+    tax.sort_by_key(|e| e["data"]["type"].as_str().unwrap_or("").to_owned());
+    assert_eq!(tax.len(), 2, "{tax:#?}");
+    assert_eq!(
+        tax[0]["data"],
+        json!({"type": "monthly", "total_tax_returns": 12, "first_tax_return_year": 2025, "last_tax_return_year": 2026})
+    );
+    assert_eq!(
+        tax[1]["data"],
+        json!({"type": "yearly", "total_tax_returns": 3, "first_tax_return_year": 2023, "last_tax_return_year": 2025})
+    );
+}
+
+/// Retrieve windows and list filters as the spec has them: balances by date (and account), tax
+/// retentions by date and type, transactions by the account's type, institutions by all of
+/// several resources, and no `date_to` in the future.
+#[tokio::test]
+async fn retrieve_windows_and_filters_follow_belvo() {
+    let emu = start().await;
+    let link = emu.link("erebor_mx_retail", "window_user", "pw").await;
+    let id = link["id"].as_str().unwrap();
+    let (s, got) = emu
+        .post(
+            "/api/balances/",
+            json!({"link": id, "date_from": "2026-06-21", "date_to": "2026-06-30"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{got}");
+    let got = got.as_array().unwrap();
+    assert_eq!(got.len(), 30, "ten days of three accounts");
+    assert!(
+        got.iter()
+            .all(|b| ("2026-06-21".."2026-07-01").contains(&b["value_date"].as_str().unwrap()))
+    );
+    let account = got[0]["account"]["id"].as_str().unwrap();
+    let (_, one) = emu
+        .post("/api/balances/", json!({"link": id, "date_from": "2026-06-21", "date_to": "2026-06-30", "account": account}))
+        .await;
+    assert_eq!(one.as_array().unwrap().len(), 10);
+    assert!(
+        one.as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["account"]["id"] == account)
+    );
+
+    // `account_type`: the type the institution gives the transaction's account.
+    let checking = emu
+        .all(&format!(
+            "/api/transactions/?link={id}&page_size=1000&account_type=Cuentas%20de%20efectivo"
+        ))
+        .await;
+    assert_eq!(checking.len(), 40);
+    assert!(
+        checking
+            .iter()
+            .all(|t| t["account"]["type"] == "Cuentas de efectivo")
+    );
+    let two = emu
+        .all(&format!("/api/transactions/?link={id}&page_size=1000&account_type__in=Ahorro,Cuentas%20de%20efectivo"))
+        .await;
+    assert_eq!(two.len(), 80);
+
+    // `resources__allin` with two and more values.
+    let both = emu
+        .all("/api/institutions/?resources__allin=ACCOUNTS,OWNERS")
+        .await;
+    assert!(!both.is_empty());
+    assert!(both.iter().all(|i| {
+        let r = i["resources"].as_array().unwrap();
+        r.contains(&json!("ACCOUNTS")) && r.contains(&json!("OWNERS"))
+    }));
+    let three = emu
+        .all("/api/institutions/?resources__allin=TAX_RETURNS,INVOICES,TAX_STATUS")
+        .await;
+    let names: Vec<&str> = three.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["tatooine_mx_fiscal"]);
+    assert!(
+        emu.all("/api/institutions/?resources__allin=ACCOUNTS,INVOICES")
+            .await
+            .is_empty()
+    );
+
+    // Tax retentions: the window on `issued_at` and the type (received or sent invoices).
+    let fiscal = emu.link("tatooine_mx_fiscal", "PFIS010101000", "pw").await;
+    let fid = fiscal["id"].as_str().unwrap();
+    let retentions = |from: &str, to: &str, kind: &str| {
+        let emu = &emu;
+        let body = json!({"link": fid, "date_from": from, "date_to": to, "type": kind});
+        async move {
+            let (s, v) = emu.post("/api/tax-retentions/", body).await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            v.as_array().unwrap().clone()
+        }
+    };
+    let inflow = retentions("2025-07-01", "2026-06-30", "INFLOW").await;
+    let outflow = retentions("2025-07-01", "2026-06-30", "outflow").await;
+    assert_eq!((inflow.len(), outflow.len()), (3, 3));
+    assert!(inflow.iter().all(|r| r["receiver_id"] == "PFIS010101000"));
+    assert!(outflow.iter().all(|r| r["sender_id"] == "PFIS010101000"));
+    let narrow = retentions("2026-05-01", "2026-06-30", "INFLOW").await;
+    assert_eq!(narrow.len(), 1);
+    assert!(narrow[0]["issued_at"].as_str().unwrap() >= "2026-05-01");
+    let (s, e) = emu
+        .post("/api/tax-retentions/", json!({"link": fid, "date_from": "2026-01-01", "date_to": "2026-06-30", "type": "SIDEWAYS"}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e[0]["code"], "invalid_choice");
+
+    // `date_to` cannot be in the future.
+    for (path, body) in [
+        (
+            "transactions",
+            json!({"link": id, "date_from": "2026-06-01", "date_to": "2099-01-01"}),
+        ),
+        (
+            "balances",
+            json!({"link": id, "date_from": "2026-06-01", "date_to": "2099-01-01"}),
+        ),
+        (
+            "invoices",
+            json!({"link": fid, "date_from": "2098-06-01", "date_to": "2099-01-01", "type": "INFLOW"}),
+        ),
+        (
+            "tax-retentions",
+            json!({"link": fid, "date_from": "2026-06-01", "date_to": "2099-01-01", "type": "INFLOW"}),
+        ),
+        (
+            "incomes",
+            json!({"link": id, "date_from": "2026-01-01", "date_to": "2099-01-01"}),
+        ),
+    ] {
+        let (s, e) = emu.post(&format!("/api/{path}/"), body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {e}");
+        assert_eq!(e[0]["code"], "invalid", "{path}");
+        assert_eq!(e[0]["field"], "date_to", "{path}");
+    }
+}
+
+/// "If we identify that the identifier contains PII, we will force a `null` value": e-mails,
+/// phone and document numbers, CURPs and RFCs become `null`, on the link and in its webhooks.
+#[tokio::test]
+async fn pii_looking_external_ids_are_nulled() {
+    let emu = start().await;
+    for (i, (external_id, kept)) in [
+        ("juan.perez@example.com", false),
+        ("5512345678", false),
+        ("+52 55 1234 5678", false),
+        ("761.092.776-73", false),
+        ("GODE561231HDFRRN09", false),
+        ("PFIS010101000", false),
+        ("user_PFIS010101000", false),
+        ("user-123", true),
+        ("56ab5706-6e00-48a4-91c9-ca55968678d9", true),
+        ("Z3Vlc3NfdGhlX2tleV9ub3RfaGVyZV9hYmNkZWZnaGk", true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (s, link) = emu
+            .post(
+                "/api/links/",
+                json!({"institution": "erebor_mx_retail", "username": format!("pii_{i}"),
+                       "password": "pw", "external_id": external_id}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{link}");
+        let want = if kept {
+            json!(external_id)
+        } else {
+            Value::Null
+        };
+        assert_eq!(link["external_id"], want, "{external_id}");
+        let id = link["id"].as_str().unwrap();
+        let hooks = emu.handle.control().webhooks();
+        let mine: Vec<_> = hooks.iter().filter(|w| w.event["link_id"] == id).collect();
+        assert!(!mine.is_empty());
+        assert!(
+            mine.iter().all(|w| w.event["external_id"] == want),
+            "{external_id}"
+        );
+    }
+    // Through the widget, from the token's external_id.
+    let (_, t) = emu
+        .post(
+            "/api/token/",
+            token_body(json!({"external_id": "ana@example.mx"})),
+        )
+        .await;
+    let r = emu
+        .http
+        .post(emu.url("/_widget/api/links"))
+        .header(
+            "authorization",
+            format!("Bearer {}", t["access"].as_str().unwrap()),
+        )
+        .json(
+            &json!({"institution": "erebor_mx_retail", "username": "pii_widget", "password": "x"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let link: Value = r.json().await.unwrap();
+    assert!(link["external_id"].is_null(), "{link}");
 }

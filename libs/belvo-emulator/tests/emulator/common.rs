@@ -126,6 +126,34 @@ impl Emu {
     }
 }
 
+/// `widget.branding` as Belvo's 1.223.0 token schemas require it.
+pub(crate) fn branding() -> Value {
+    json!({"company_icon": "https://acme.example/icon.svg", "company_logo": "https://acme.example/logo.svg",
+           "company_name": "ACME", "company_terms_url": "https://acme.example/terms"})
+}
+
+/// A complete link-creation token body (keys, scopes, `fetch_resources`, `stale_in`,
+/// `widget.branding`) with `extra`'s keys merged over it (one level into `widget`).
+pub(crate) fn token_body(extra: Value) -> Value {
+    let mut body = json!({"id": ID, "password": PASSWORD, "scopes": "read_institutions,write_links",
+        "fetch_resources": ["ACCOUNTS", "TRANSACTIONS", "OWNERS"], "stale_in": "365d",
+        "widget": {"branding": branding()}});
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        for (k, v) in e {
+            match (b.get_mut(&k), v) {
+                (Some(Value::Object(have)), Value::Object(add)) => have.extend(add),
+                (_, Value::Null) => {
+                    b.remove(&k);
+                }
+                (_, v) => {
+                    b.insert(k, v);
+                }
+            }
+        }
+    }
+    body
+}
+
 /// One request the receiver got.
 #[derive(Debug, Clone)]
 pub(crate) struct Received {

@@ -129,18 +129,23 @@ async fn non_2xx_is_redelivered_with_every_attempt_recorded() {
     }
 }
 
+/// `POST /api/links/{id}/refresh/`: Belvo answers 202 with a `request_id` and sends one
+/// `historical_update` per resource refreshed (all the institution supports when the body names
+/// none; two for tax returns), each carrying that `request_id` and the counts the lists serve.
+/// The recurrent update (`new_*_available`) is Belvo's scheduled refresh, a control operation.
 #[tokio::test]
-async fn refresh_sends_new_data_webhooks_and_has_a_cooldown() {
+async fn refresh_sends_historical_updates_tied_to_its_request_id() {
     let hook = Receiver::start(0).await;
     let emu = start_with(with_hook(&hook.url)).await;
     let link = emu.link("erebor_mx_retail", "refresh_user", "pw").await;
     let id = link["id"].as_str().unwrap();
+    let uuid: uuid::Uuid = id.parse().unwrap();
     hook.wait(|g| g.len() >= 3).await;
     let added = emu
         .handle
         .control()
         .add_objects(
-            id.parse().unwrap(),
+            uuid,
             "transactions",
             vec![json!({"amount": 99.5, "description": "NEW ONE", "type": "INFLOW", "value_date": "2026-06-30"}),
                  json!({"amount": 12.0, "description": "NEW TWO"})],
@@ -152,6 +157,120 @@ async fn refresh_sends_new_data_webhooks_and_has_a_cooldown() {
         .await;
     assert_eq!(s, StatusCode::ACCEPTED);
     let rid = r["request_id"].as_str().unwrap().to_owned();
+    assert!(common::is_request_id(&rid));
+    let bank = [
+        "ACCOUNTS",
+        "BALANCES",
+        "INCOMES",
+        "OWNERS",
+        "RECURRING_EXPENSES",
+        "RISK_INSIGHTS",
+        "TRANSACTIONS",
+    ];
+    let of_request = |g: &[common::Received], rid: &str| -> Vec<Value> {
+        g.iter()
+            .filter(|r| r.body["request_id"] == rid)
+            .map(|r| r.body.clone())
+            .collect()
+    };
+    let got = hook.wait(|g| of_request(g, &rid).len() >= bank.len()).await;
+    let mine = of_request(&got, &rid);
+    let mut types: Vec<&str> = mine
+        .iter()
+        .map(|e| e["webhook_type"].as_str().unwrap())
+        .collect();
+    types.sort_unstable();
+    assert_eq!(types, bank);
+    for e in &mine {
+        assert_eq!(e["webhook_code"], "historical_update");
+        assert_eq!(e["process_type"], "historical_update");
+        assert_eq!(e["link_id"], id);
+    }
+    let data = |t: &str| mine.iter().find(|e| e["webhook_type"] == t).unwrap()["data"].clone();
+    let (_, page) = emu.get(&format!("/api/transactions/?link={id}")).await;
+    assert_eq!(page["count"], 122);
+    assert_eq!(page["results"][0]["description"], "NEW ONE");
+    assert_eq!(data("TRANSACTIONS")["total_transactions"], 122);
+    assert_eq!(data("ACCOUNTS")["total_accounts"], 4);
+    assert_eq!(data("BALANCES")["total_balances"], 90);
+    assert!(
+        !got.iter()
+            .any(|r| r.body["webhook_code"].as_str().unwrap().starts_with("new_")),
+        "a refresh is a historical update"
+    );
+
+    // The cool-down, then a refresh of one named resource.
+    let (s, e) = emu
+        .post(&format!("/api/links/{id}/refresh/"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(e[0]["code"], "link_refreshed");
+    emu.handle.control().clear_refresh_cooldown(uuid).unwrap();
+    let (s, e) = emu
+        .post(
+            &format!("/api/links/{id}/refresh/"),
+            json!({"fetch_resources": ["INVOICES"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e[0]["field"], "fetch_resources");
+    let (s, r) = emu
+        .post(
+            &format!("/api/links/{id}/refresh/"),
+            json!({"fetch_resources": ["TRANSACTIONS"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let rid2 = r["request_id"].as_str().unwrap().to_owned();
+    let recs = emu
+        .handle
+        .control()
+        .wait_for_webhooks(Duration::from_secs(5), |w| {
+            w.iter().any(|r| r.event["request_id"] == rid2.as_str())
+        })
+        .await
+        .expect("the second refresh's webhook");
+    let second: Vec<_> = recs
+        .iter()
+        .filter(|r| r.event["request_id"] == rid2.as_str())
+        .collect();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].event["webhook_type"], "TRANSACTIONS");
+
+    // A fiscal link's tax returns: one historical update per type.
+    let fiscal = emu.link("tatooine_mx_fiscal", "PFIS010101000", "pw").await;
+    let fid = fiscal["id"].as_str().unwrap();
+    let (s, r) = emu
+        .post(
+            &format!("/api/links/{fid}/refresh/"),
+            json!({"fetch_resources": ["TAX_RETURNS"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let rid3 = r["request_id"].as_str().unwrap().to_owned();
+    let got = hook.wait(|g| of_request(g, &rid3).len() >= 2).await;
+    let mut kinds: Vec<(String, u64)> = of_request(&got, &rid3)
+        .iter()
+        .map(|e| {
+            (
+                e["data"]["type"].as_str().unwrap().to_owned(),
+                e["data"]["total_tax_returns"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [("monthly".to_owned(), 12), ("yearly".to_owned(), 3)]
+    );
+
+    // Belvo's scheduled (recurrent) refresh: `new_*_available` for what was added since.
+    emu.handle
+        .control()
+        .add_objects(uuid, "transactions", vec![json!({"description": "LATER"})])
+        .unwrap();
+    let sent = emu.handle.control().recurrent_refresh(uuid).unwrap();
+    assert_eq!(sent.len(), 1);
     let got = hook
         .wait(|g| {
             g.iter()
@@ -162,16 +281,16 @@ async fn refresh_sends_new_data_webhooks_and_has_a_cooldown() {
         .iter()
         .find(|r| r.body["webhook_code"] == "new_transactions_available")
         .unwrap();
-    assert_eq!(n.body["data"]["new_transactions"], 2);
-    assert_eq!(n.body["request_id"], rid.as_str());
-    let (s, e) = emu
-        .post(&format!("/api/links/{id}/refresh/"), json!({}))
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(e[0]["code"], "link_refreshed");
-    let (_, page) = emu.get(&format!("/api/transactions/?link={id}")).await;
-    assert_eq!(page["count"], 122);
-    assert_eq!(page["results"][0]["description"], "NEW ONE");
+    assert_eq!(n.body["data"]["new_transactions"], 1);
+    assert_eq!(n.body["process_type"], "recurrent_update");
+    assert!(n.body["request_id"].is_null());
+    assert!(
+        emu.handle
+            .control()
+            .recurrent_refresh(uuid)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

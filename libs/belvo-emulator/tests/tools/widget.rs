@@ -36,9 +36,17 @@ async fn host_page(emulator: String) -> String {
 async fn token(http: &reqwest::Client, base: &str, extra: Value) -> String {
     let mut body = json!({"id": ID, "password": PW, "scopes": "read_institutions,write_links,read_links",
         "fetch_resources": ["ACCOUNTS", "TRANSACTIONS", "OWNERS"], "stale_in": "365d",
-        "widget": {"branding": {"company_name": "ACME"}}});
+        "widget": {"branding": {"company_name": "ACME", "company_icon": "https://acme.example/icon.svg",
+            "company_logo": "https://acme.example/logo.svg", "company_terms_url": "https://acme.example/terms"}}});
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
-        b.extend(e);
+        for (k, v) in e {
+            match (b.get_mut(&k), v) {
+                (Some(Value::Object(have)), Value::Object(add)) => have.extend(add),
+                (_, v) => {
+                    b.insert(k, v);
+                }
+            }
+        }
     }
     let r: Value = http
         .post(format!("{base}/api/token/"))
