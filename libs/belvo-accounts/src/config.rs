@@ -11,8 +11,8 @@ use settings::{Report, Validate};
 
 /// The most retries a configuration may ask for.
 const MAX_RETRIES: u32 = 10;
-/// Belvo: retry `unexpected_error` at most three times.
-const MAX_UNEXPECTED_ERROR_RETRIES: u32 = 3;
+/// Belvo: retry `unexpected_error` at most three times (the client never goes beyond it).
+const MAX_UNEXPECTED_ERROR_RETRIES: u32 = belvo::MAX_UNEXPECTED_ERROR_RETRIES;
 
 /// Timeouts and retries of the per-region Belvo clients.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,9 +27,11 @@ pub struct BelvoConfig {
     /// TCP connect timeout.
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
-    /// Retries after a failed attempt (5xx, 408, 429, `too_many_sessions`).
+    /// Retries after a failed attempt (5xx, 408, 429, `too_many_sessions`; reads also after
+    /// transport and decode errors; link registration and other never-repeated calls: none).
     pub max_retries: u32,
-    /// Retries of `500 unexpected_error` (Belvo: at most 3; never more than `max_retries`).
+    /// Retries of `500 unexpected_error`: at most 3 (Belvo's guidance; a larger value is a
+    /// validation error) and never more than `max_retries`.
     pub max_unexpected_error_retries: u32,
     /// The first retry delay; each retry doubles it, with jitter.
     #[serde(with = "humantime_serde")]
@@ -89,7 +91,10 @@ impl BelvoConfig {
     pub fn retry_policy(&self) -> belvo::RetryPolicy {
         belvo::RetryPolicy {
             max_retries: self.max_retries,
-            max_unexpected_error_retries: self.max_unexpected_error_retries.min(self.max_retries),
+            max_unexpected_error_retries: self
+                .max_unexpected_error_retries
+                .min(MAX_UNEXPECTED_ERROR_RETRIES)
+                .min(self.max_retries),
             base_delay: self.retry_base_delay,
             max_delay: self.retry_max_delay,
             max_retry_after: self.max_retry_after,
@@ -168,6 +173,44 @@ mod tests {
                 "retry_base_delay"
             ]
         );
+    }
+
+    #[test]
+    fn unexpected_error_retries_above_belvos_three_are_refused_naming_the_field() {
+        let loaded = settings::Loader::new("TEST_SERVICE")
+            .env([
+                ("TEST_SERVICE__MAX_RETRIES", "10"),
+                ("TEST_SERVICE__MAX_UNEXPECTED_ERROR_RETRIES", "10"),
+            ])
+            .load::<BelvoConfig>();
+        let err = loaded.expect_err("10 unexpected_error retries must be refused");
+        let violations = err.violations();
+        assert_eq!(violations.len(), 1, "{err}");
+        assert_eq!(violations[0].key, "max_unexpected_error_retries");
+        assert!(violations[0].message.contains("at most 3"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("TEST_SERVICE__MAX_UNEXPECTED_ERROR_RETRIES"),
+            "{err}"
+        );
+        // Three is accepted.
+        let three = settings::Loader::new("TEST_SERVICE")
+            .env([("TEST_SERVICE__MAX_UNEXPECTED_ERROR_RETRIES", "3")])
+            .load::<BelvoConfig>()
+            .expect("3 is Belvo's guidance");
+        assert_eq!(three.max_unexpected_error_retries, 3);
+    }
+
+    #[test]
+    fn an_unvalidated_config_still_never_retries_unexpected_error_more_than_three_times() {
+        let config = BelvoConfig {
+            max_retries: 10,
+            max_unexpected_error_retries: 10,
+            ..BelvoConfig::background()
+        };
+        let policy = config.retry_policy();
+        assert_eq!(policy.max_unexpected_error_retries, 3);
+        assert_eq!(policy.max_retries, 10);
     }
 
     #[test]

@@ -55,6 +55,7 @@ impl BelvoAccounts {
                         region.secret_password().clone(),
                     ),
                 )
+                .region(region.id().as_str())
                 .rate_budget(belvo::RateBudget::new(
                     budget.requests.get(),
                     budget.window(),

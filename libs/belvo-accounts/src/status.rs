@@ -19,6 +19,8 @@ pub fn status(region: &str, error: &Error, request_id: Option<&str>) -> Status {
     tracing::warn!(
         request_id = request_id.unwrap_or_default(),
         region,
+        belvo_host = error.host().unwrap_or_default(),
+        kind = error.kind(),
         error = %error,
         code = ?code,
         "Belvo call failed"
@@ -55,6 +57,16 @@ fn decide(region: &str, error: &Error) -> Option<Decision> {
             "the link was refreshed recently; retry after the cooldown".to_owned(),
             "link_refreshed",
             Some(wait),
+        ));
+    }
+    // Unreachable: the message names the kind (DNS, refused, TLS with rustls' reason,
+    // timeout), which carries no URL and no secret.
+    if let Some(reachability) = error.reachability() {
+        return Some((
+            Code::Unavailable,
+            format!("Belvo could not be reached from region {region}: {reachability}; retry later"),
+            "service_unavailable",
+            None,
         ));
     }
     if error.is_unavailable() {
@@ -95,6 +107,9 @@ fn decide(region: &str, error: &Error) -> Option<Decision> {
             _ => refused("Belvo refused the request"),
         },
         Error::Http { .. } => refused("Belvo refused the request"),
+        // The service built a list filter from an empty list and the client refused to send
+        // it: a bug of the service (no RPC hands a caller's list to Belvo), not the caller's.
+        Error::EmptyListFilter { .. } => None,
         Error::Transport(_) | Error::Decode { .. } | Error::ForeignUrl => None,
     }
 }
@@ -202,9 +217,60 @@ mod tests {
                 Code::Unavailable,
             ),
             (Error::ForeignUrl, Code::Internal),
+            (
+                Error::EmptyListFilter {
+                    parameter: "link__in".into(),
+                },
+                Code::Internal,
+            ),
         ];
         for (error, expected) in cases {
             assert_eq!(decided(&error).0, expected, "{error}");
+        }
+    }
+
+    /// A real transport failure: `base` called with keys that must never show.
+    async fn unreachable(base: &str) -> Error {
+        belvo::Client::builder(
+            base.parse().expect("base URL"),
+            belvo::Credentials::new("the-secret-id", "the-secret-password"),
+        )
+        .region("mx")
+        .retry_policy(belvo::RetryPolicy::none())
+        .rate_budget(belvo::RateBudget::unlimited())
+        .build()
+        .expect("client")
+        .check_credentials()
+        .await
+        .expect_err("nothing to reach")
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_belvo_is_unavailable_and_the_message_names_the_kind() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        let cases = [
+            (
+                unreachable(&format!("http://user:userinfo-secret@{addr}/")).await,
+                "connection refused",
+            ),
+            (
+                unreachable("http://belvo.name.invalid/").await,
+                "DNS failure",
+            ),
+        ];
+        for (error, kind) in cases {
+            let (code, message, reason) = decided(&error);
+            assert_eq!(code, Code::Unavailable, "{error:?}");
+            assert_eq!(
+                message,
+                format!("Belvo could not be reached from region mx: {kind}; retry later")
+            );
+            assert_eq!(reason, "service_unavailable");
+            for secret in ["the-secret", "userinfo-secret"] {
+                assert!(!message.contains(secret), "{message}");
+            }
         }
     }
 

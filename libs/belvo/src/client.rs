@@ -17,7 +17,7 @@ use url::Url;
 use crate::Environment;
 use crate::error::{self, Error};
 use crate::rate::RateBudget;
-use crate::retry::{Idempotency, RetryPolicy};
+use crate::retry::{RetryClass, RetryPolicy};
 
 const USER_AGENT: &str = concat!("connect-belvo-rust/", env!("CARGO_PKG_VERSION"));
 
@@ -65,9 +65,17 @@ pub struct ClientBuilder {
     timeout: Duration,
     retrieve_timeout: Duration,
     connect_timeout: Duration,
+    region: Option<String>,
 }
 
 impl ClientBuilder {
+    /// The region (or any name) this client serves, named in its log lines so that an
+    /// operator knows whose Belvo account a failure is about.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
     /// Retry policy (default: Belvo's guidance).
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
@@ -117,6 +125,7 @@ impl ClientBuilder {
             rate: self.rate,
             timeout: self.timeout,
             retrieve_timeout: self.retrieve_timeout,
+            region: self.region.unwrap_or_default(),
         })
     }
 }
@@ -133,6 +142,8 @@ pub struct Client {
     rate: RateBudget,
     timeout: Duration,
     retrieve_timeout: Duration,
+    /// Named in log lines; empty when the builder was given none.
+    region: String,
 }
 
 impl fmt::Debug for Client {
@@ -148,7 +159,8 @@ pub(crate) struct Call<'a> {
     pub(crate) method: Method,
     pub(crate) url: Url,
     pub(crate) body: Option<Bytes>,
-    pub(crate) idempotency: Idempotency,
+    /// Which failures the call may be repeated after.
+    pub(crate) retry: RetryClass,
     pub(crate) async_mode: bool,
     pub(crate) long: bool,
     /// The collection path, to resume a 428 on.
@@ -168,6 +180,14 @@ impl Answer {
             source,
         })
     }
+
+    /// The body as text, exactly as received.
+    pub(crate) fn text(&self) -> Result<String, Error> {
+        String::from_utf8(self.body.to_vec()).map_err(|e| Error::Decode {
+            status: self.status,
+            source: serde::de::Error::custom(e),
+        })
+    }
 }
 
 impl Client {
@@ -181,6 +201,7 @@ impl Client {
             timeout: Duration::from_secs(30),
             retrieve_timeout: Duration::from_secs(330),
             connect_timeout: Duration::from_secs(10),
+            region: None,
         }
     }
 
@@ -196,7 +217,8 @@ impl Client {
     /// `GET /api/`: checks that Belvo is reachable and the keys are accepted (what Belvo's SDKs
     /// do at start-up).
     pub async fn check_credentials(&self) -> Result<(), Error> {
-        self.call_empty(self.get("api/")?).await
+        let call = self.request(Method::GET, "api/", RetryClass::Idempotent)?;
+        self.call_empty(call).await
     }
 
     /// The URL of a Belvo path such as `api/links/`.
@@ -213,12 +235,18 @@ impl Client {
         same_origin.then_some(url).ok_or(Error::ForeignUrl)
     }
 
-    pub(crate) fn get(&self, path: &str) -> Result<Call<'static>, Error> {
+    /// A call without a body (GET, DELETE) of retry class `retry`.
+    pub(crate) fn request(
+        &self,
+        method: Method,
+        path: &str,
+        retry: RetryClass,
+    ) -> Result<Call<'static>, Error> {
         Ok(Call {
-            method: Method::GET,
+            method,
             url: self.url(path)?,
             body: None,
-            idempotency: Idempotency::Safe,
+            retry,
             async_mode: false,
             long: false,
             path: "",
@@ -230,7 +258,7 @@ impl Client {
         method: Method,
         path: &'a str,
         body: &B,
-        idempotency: Idempotency,
+        retry: RetryClass,
     ) -> Result<Call<'a>, Error> {
         let body = serde_json::to_vec(body).map_err(|source| Error::Decode {
             status: StatusCode::BAD_REQUEST,
@@ -240,7 +268,7 @@ impl Client {
             method,
             url: self.url(path)?,
             body: Some(body.into()),
-            idempotency,
+            retry,
             async_mode: false,
             long: false,
             path,
@@ -257,10 +285,11 @@ impl Client {
         self.send(call, |_| Ok(())).await
     }
 
-    /// Sends a call within the rate budget, retrying per the policy; decoding happens inside
-    /// the loop so that a malformed answer to a safe call is retried too. Everything but a
-    /// decoded 2xx becomes an [`Error`], logged with Belvo's request id.
-    async fn send<T>(
+    /// Sends a call within the rate budget, retrying per the policy and the call's
+    /// [`RetryClass`]; decoding happens inside the loop so that a malformed answer to an
+    /// idempotent call is retried too. Everything but a decoded 2xx becomes an [`Error`],
+    /// logged with Belvo's request id.
+    pub(crate) async fn send<T>(
         &self,
         call: Call<'_>,
         decode: impl Fn(&Answer) -> Result<T, Error>,
@@ -272,9 +301,15 @@ impl Client {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            match self.retry.delay(&error, retry, call.idempotency) {
+            // The kind (dns, connection_refused, tls, timeout, connection, http, ...) and the
+            // host only: the URL could carry userinfo, and headers carry the keys.
+            let kind = error.kind();
+            let host = call.url.host_str().unwrap_or_default();
+            let region = self.region.as_str();
+            match self.retry.delay(&error, retry, call.retry) {
                 Some(delay) => {
                     tracing::warn!(
+                        region, belvo_host = host, kind,
                         method = %call.method, path = call.url.path(), status = ?error.status(),
                         belvo_request_id = error.request_id(), retry = retry + 1,
                         delay_ms = delay.as_millis() as u64, error = %error,
@@ -286,6 +321,7 @@ impl Client {
                 None => {
                     if !matches!(error, Error::TokenRequired(_)) {
                         tracing::warn!(
+                            region, belvo_host = host, kind,
                             method = %call.method, path = call.url.path(), status = ?error.status(),
                             belvo_request_id = error.request_id(), attempts = retry + 1,
                             error = %error, "Belvo call failed"

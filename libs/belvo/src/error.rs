@@ -1,6 +1,7 @@
 //! Belvo's failures as types: its JSON error arrays, the MFA challenge, the firewall's HTML
 //! pages, transport faults and undecodable bodies.
 
+use std::fmt;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -144,8 +145,9 @@ pub enum Error {
         /// The `Retry-After` header, when present.
         retry_after: Option<Duration>,
     },
-    /// Belvo could not be reached, or the connection broke or timed out.
-    #[error("could not reach Belvo")]
+    /// Belvo could not be reached, or the connection broke or timed out. The message names
+    /// the kind ([`Reachability`]); never the URL, which could carry userinfo.
+    #[error("could not reach Belvo: {}", Reachability::of(.0))]
     Transport(#[source] reqwest::Error),
     /// A success status whose body is not what Belvo documents.
     #[error("Belvo's {status} response could not be decoded")]
@@ -160,6 +162,16 @@ pub enum Error {
     /// the secret keys would go with it.
     #[error("refusing to follow a URL outside the configured Belvo base URL")]
     ForeignUrl,
+    /// A list filter (`link__in`, `id__in`, `resources__allin`, ...) with no value, or with an
+    /// empty value, refused before any request left: Belvo reads an empty `__in` as no filter
+    /// at all, i.e. every object of every link.
+    #[error(
+        "refusing to send the list filter `{parameter}` with an empty value: Belvo would read it as no filter"
+    )]
+    EmptyListFilter {
+        /// The query parameter, e.g. `link__in`.
+        parameter: String,
+    },
 }
 
 fn describe(errors: &[ApiError]) -> String {
@@ -178,7 +190,143 @@ fn describe(errors: &[ApiError]) -> String {
     }
 }
 
+/// Why Belvo could not be reached: the kind of a transport failure, told apart by walking the
+/// error's `source()` chain (reqwest, hyper-util's connector, `std::io`, rustls), so that an
+/// operator can tell a DNS failure from a refused port or a certificate problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reachability {
+    /// Belvo's host name did not resolve.
+    Dns,
+    /// Nothing accepted the TCP connection (the port is closed).
+    ConnectionRefused,
+    /// The TLS handshake failed; the text is rustls' error (e.g.
+    /// `invalid peer certificate: UnknownIssuer`), which names no URL or secret.
+    Tls(String),
+    /// The connection, or the answer, did not come within the timeout.
+    Timeout,
+    /// Any other connection failure (reset, closed mid-answer, protocol error).
+    Connection,
+}
+
+impl Reachability {
+    /// The kind as a stable label (`dns`, `connection_refused`, `tls`, `timeout`,
+    /// `connection`), for metrics and structured logs.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Dns => "dns",
+            Self::ConnectionRefused => "connection_refused",
+            Self::Tls(_) => "tls",
+            Self::Timeout => "timeout",
+            Self::Connection => "connection",
+        }
+    }
+
+    /// Classifies a reqwest error.
+    pub fn of(error: &reqwest::Error) -> Self {
+        let mut dns = false;
+        let mut refused = false;
+        let mut timed_out = error.is_timeout();
+        let mut tls = None;
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(e) = next {
+            // `io::Error::new(kind, inner)` hides `inner` from `source()` (it returns the
+            // inner error's own source), and TLS errors come as an io::Error in an io::Error:
+            // look inside every layer.
+            let mut layer = Some(e);
+            while let Some(l) = layer {
+                inspect(l, &mut dns, &mut refused, &mut timed_out, &mut tls);
+                layer = l
+                    .downcast_ref::<std::io::Error>()
+                    .and_then(std::io::Error::get_ref)
+                    .map(|inner| inner as &(dyn std::error::Error + 'static));
+            }
+            next = e.source();
+        }
+        if let Some(detail) = tls {
+            Self::Tls(detail)
+        } else if dns {
+            Self::Dns
+        } else if refused {
+            Self::ConnectionRefused
+        } else if timed_out {
+            Self::Timeout
+        } else {
+            Self::Connection
+        }
+    }
+}
+
+/// One link of a transport error's chain.
+fn inspect(
+    e: &(dyn std::error::Error + 'static),
+    dns: &mut bool,
+    refused: &mut bool,
+    timed_out: &mut bool,
+    tls: &mut Option<String>,
+) {
+    if let Some(rustls) = e.downcast_ref::<rustls::Error>() {
+        tls.get_or_insert_with(|| rustls.to_string());
+    }
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => *refused = true,
+            std::io::ErrorKind::TimedOut => *timed_out = true,
+            _ => {}
+        }
+    }
+    // hyper-util's connector wraps a resolver failure in a `ConnectError` whose text is
+    // "dns error" (the type is not public, its message is stable); reqwest's own resolvers
+    // report "failed to lookup address information" from getaddrinfo.
+    let text = e.to_string();
+    if text == "dns error" || text.starts_with("failed to lookup address") {
+        *dns = true;
+    }
+}
+
+impl fmt::Display for Reachability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Dns => f.write_str("DNS failure"),
+            Self::ConnectionRefused => f.write_str("connection refused"),
+            Self::Tls(detail) => write!(f, "TLS failure ({detail})"),
+            Self::Timeout => f.write_str("timeout"),
+            Self::Connection => f.write_str("connection error"),
+        }
+    }
+}
+
 impl Error {
+    /// Why Belvo could not be reached, for a transport failure; `None` when Belvo answered
+    /// (an HTTP error is its own kind: see [`Error::kind`]) or no request left.
+    pub fn reachability(&self) -> Option<Reachability> {
+        match self {
+            Self::Transport(e) => Some(Reachability::of(e)),
+            _ => None,
+        }
+    }
+
+    /// The failure's kind as a stable label for metrics and logs: a [`Reachability`] label
+    /// when Belvo was not reached, `http` when it answered with an error status (its JSON
+    /// errors, the MFA challenge or a non-JSON page), `decode` for an undecodable success,
+    /// `refused_locally` when the client refused to send the request.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Transport(e) => Reachability::of(e).as_str(),
+            Self::Api { .. } | Self::Http { .. } | Self::TokenRequired(_) => "http",
+            Self::Decode { .. } => "decode",
+            Self::ForeignUrl | Self::EmptyListFilter { .. } => "refused_locally",
+        }
+    }
+
+    /// The host the failed request went to (Belvo's, or the configured base URL's), for
+    /// logs: the host only, never the URL's userinfo, path or query.
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            Self::Transport(e) => e.url().and_then(url::Url::host_str),
+            _ => None,
+        }
+    }
+
     /// The HTTP status Belvo answered with, if it answered.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
@@ -187,7 +335,7 @@ impl Error {
             }
             Self::TokenRequired(_) => Some(StatusCode::PRECONDITION_REQUIRED),
             Self::Transport(e) => e.status(),
-            Self::ForeignUrl => None,
+            Self::ForeignUrl | Self::EmptyListFilter { .. } => None,
         }
     }
 
@@ -269,7 +417,7 @@ impl Error {
                 status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
             }
             Self::Decode { .. } => true,
-            Self::TokenRequired(_) | Self::ForeignUrl => false,
+            Self::TokenRequired(_) | Self::ForeignUrl | Self::EmptyListFilter { .. } => false,
         }
     }
 }

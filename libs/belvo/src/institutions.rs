@@ -1,11 +1,13 @@
 //! Institutions: the banks, tax authorities and social-security institutes Belvo connects to.
 
 use futures::stream::BoxStream;
+use reqwest::Method;
 
 use crate::client::Client;
 use crate::error::Error;
 use crate::models::Institution;
 use crate::pagination::Filters;
+use crate::retry::RetryClass;
 
 /// The institution endpoints, from [`Client::institutions`].
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +31,11 @@ impl Institutions<'_> {
 
     /// `GET /api/institutions/{id}/` (institutions have integer ids).
     pub async fn get(&self, id: i64) -> Result<Institution, Error> {
-        let call = self.client.get(&format!("api/institutions/{id}/"))?;
+        let call = self.client.request(
+            Method::GET,
+            &format!("api/institutions/{id}/"),
+            RetryClass::Idempotent,
+        )?;
         self.client.call_json(call).await
     }
 }

@@ -1,7 +1,8 @@
 //! Typed async client for Belvo's API: widget access tokens, institutions, links (with the MFA
 //! flow), every Banking, Employment and Fiscal data resource as a paginated stream, webhook
-//! payloads, and Belvo's errors. Retries follow Belvo's published policy and a rate budget keeps
-//! callers under Belvo's firewall threshold.
+//! payloads, and Belvo's errors. Retries follow Belvo's published policy, per kind of call
+//! (reads, bank-login retrievals, never-repeated link writes), and a rate budget keeps callers
+//! under Belvo's firewall threshold.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), belvo::Error> {
@@ -35,11 +36,11 @@ pub mod webhook;
 
 pub use client::{Client, ClientBuilder, Credentials};
 pub use environment::{Environment, ParseEnvironmentError};
-pub use error::{ApiError, Error, ErrorCode, TokenGenerationData, TokenRequired};
+pub use error::{ApiError, Error, ErrorCode, Reachability, TokenGenerationData, TokenRequired};
 pub use institutions::Institutions;
 pub use links::{Accepted, LinkOptions, Links, MfaResume, RegisterLink, UpdateCredentials};
 pub use pagination::{Filters, Page};
 pub use rate::RateBudget;
 pub use resources::*;
-pub use retry::RetryPolicy;
+pub use retry::{MAX_UNEXPECTED_ERROR_RETRIES, RetryPolicy};
 pub use token::*;

@@ -11,7 +11,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::models::Link;
 use crate::pagination::Filters;
-use crate::retry::Idempotency;
+use crate::retry::RetryClass;
 
 const LINKS: &str = "api/links/";
 
@@ -193,41 +193,63 @@ impl Links<'_> {
         self.client.list(LINKS, filters)
     }
 
-    /// `POST /api/links/`. Never retried on failure: a repeated registration could create a
-    /// second link. `428` comes back as [`Error::TokenRequired`]; resume with [`Links::resume`].
+    /// `POST /api/links/`. Never repeated, whatever the failure (429, the firewall's 403, a
+    /// broken connection): once the request may have reached Belvo, a repeat could create a
+    /// second link or lock the user out. `428` comes back as [`Error::TokenRequired`]; resume
+    /// with [`Links::resume`].
     pub async fn register(&self, body: &RegisterLink) -> Result<Link, Error> {
         let call = self
             .client
-            .with_body(Method::POST, LINKS, body, Idempotency::Unsafe)?;
+            .with_body(Method::POST, LINKS, body, RetryClass::NeverRepeat)?;
         self.client.call_json(call).await
     }
 
     /// `PATCH /api/links/`: resume a registration with the user's MFA token. A wrong token
-    /// gives another [`Error::TokenRequired`]; an expired session `session_expired`.
+    /// gives another [`Error::TokenRequired`]; an expired session `session_expired`. Never
+    /// repeated: the token and the session are spent by the first attempt.
     pub async fn resume(&self, body: &MfaResume) -> Result<Link, Error> {
         let call = self
             .client
-            .with_body(Method::PATCH, LINKS, body, Idempotency::Unsafe)?;
+            .with_body(Method::PATCH, LINKS, body, RetryClass::NeverRepeat)?;
         self.client.call_json(call).await
     }
 
     /// `GET /api/links/{id}/`.
     pub async fn get(&self, id: Uuid) -> Result<Link, Error> {
+        let call = self.detail_call(id)?;
+        self.client.call_json(call).await
+    }
+
+    /// `GET /api/links/{id}/`, keeping Belvo's JSON: the typed link and the body exactly as
+    /// Belvo sent it (one request), so a caller can store Belvo's own JSON rather than a
+    /// re-serialised [`Link`] (which would drop fields this client does not model).
+    pub async fn get_verbatim(&self, id: Uuid) -> Result<(Link, String), Error> {
+        let call = self.detail_call(id)?;
         self.client
-            .call_json(self.client.get(&format!("{LINKS}{id}/"))?)
+            .send(call, |answer| Ok((answer.json::<Link>()?, answer.text()?)))
             .await
     }
 
-    /// `PATCH /api/links/{id}/`: access mode, `stale_in`, `fetch_resources`.
+    fn detail_call(&self, id: Uuid) -> Result<crate::client::Call<'static>, Error> {
+        self.client.request(
+            Method::GET,
+            &format!("{LINKS}{id}/"),
+            RetryClass::Idempotent,
+        )
+    }
+
+    /// `PATCH /api/links/{id}/`: access mode, `stale_in`, `fetch_resources`. Setting the same
+    /// options twice changes nothing, so it retries like a read.
     pub async fn update_options(&self, id: Uuid, options: &LinkOptions) -> Result<Link, Error> {
         let path = format!("{LINKS}{id}/");
         let call = self
             .client
-            .with_body(Method::PATCH, &path, options, Idempotency::Safe)?;
+            .with_body(Method::PATCH, &path, options, RetryClass::Idempotent)?;
         self.client.call_json(call).await
     }
 
-    /// `PUT /api/links/{id}/`: new credentials. May answer 428.
+    /// `PUT /api/links/{id}/`: new credentials. May answer 428. Never repeated: each attempt
+    /// is a login at the institution.
     pub async fn update_credentials(
         &self,
         id: Uuid,
@@ -236,15 +258,18 @@ impl Links<'_> {
         let path = format!("{LINKS}{id}/");
         let call = self
             .client
-            .with_body(Method::PUT, &path, body, Idempotency::Unsafe)?;
+            .with_body(Method::PUT, &path, body, RetryClass::NeverRepeat)?;
         self.client.call_json(call).await
     }
 
     /// `DELETE /api/links/{id}/` (204). A link already gone (404) counts as deleted, so a
     /// retried delete is idempotent. Belvo allows 5 synchronous deletes per minute.
     pub async fn delete(&self, id: Uuid) -> Result<(), Error> {
-        let mut call = self.client.get(&format!("{LINKS}{id}/"))?;
-        call.method = Method::DELETE;
+        let call = self.client.request(
+            Method::DELETE,
+            &format!("{LINKS}{id}/"),
+            RetryClass::Idempotent,
+        )?;
         match self.client.call_empty(call).await {
             Ok(()) => Ok(()),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
@@ -255,15 +280,19 @@ impl Links<'_> {
     /// `DELETE /api/links/{id}/` in async mode: 202 with a request id; Belvo sends a
     /// `link_deleted` webhook when done.
     pub async fn delete_async(&self, id: Uuid) -> Result<Accepted, Error> {
-        let mut call = self.client.get(&format!("{LINKS}{id}/"))?;
-        call.method = Method::DELETE;
+        let mut call = self.client.request(
+            Method::DELETE,
+            &format!("{LINKS}{id}/"),
+            RetryClass::Idempotent,
+        )?;
         call.async_mode = true;
         self.client.call_json(call).await
     }
 
     /// `POST /api/links/{id}/refresh/`: 202 and `historical_update` webhooks follow. Within
     /// the 10-minute cooldown Belvo answers `409 link_refreshed`; see
-    /// [`Error::refresh_cooldown`]. `None` refreshes every resource the link supports.
+    /// [`Error::refresh_cooldown`]. `None` refreshes every resource the link supports. Never
+    /// repeated: a second refresh only meets the cooldown.
     pub async fn refresh(
         &self,
         id: Uuid,
@@ -273,7 +302,7 @@ impl Links<'_> {
         let body = RefreshBody { fetch_resources };
         let call = self
             .client
-            .with_body(Method::POST, &path, &body, Idempotency::Unsafe)?;
+            .with_body(Method::POST, &path, &body, RetryClass::NeverRepeat)?;
         self.client.call_json(call).await
     }
 }

@@ -6,12 +6,14 @@ use std::fmt;
 
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt, stream};
+use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::retry::RetryClass;
 
 /// One page of a listing.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +35,10 @@ pub struct Page<T> {
 
 /// Django-style list filters and paging options, rendered as Belvo expects: lookups as
 /// `field__gte=value`, lists comma-joined in one parameter (`id__in=a,b`).
+///
+/// An `__in` or `__allin` filter given no value (or an empty one) is refused when a listing
+/// starts ([`Error::EmptyListFilter`]), before any request leaves: Belvo reads `link__in=` as
+/// no filter at all, i.e. every link's data. [`Filters::check`] runs the same guard up front.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filters {
     params: Vec<(String, String)>,
@@ -85,17 +91,30 @@ impl Filters {
         self.push(format!("{field}__range"), format!("{from},{to}"))
     }
 
-    /// `field__in=a,b,c`.
+    /// `field__in=a,b,c`. Every value must be non-empty, and there must be at least one: an
+    /// empty list is refused when the listing starts (see [`Filters::check`]).
     pub fn is_in<V: fmt::Display>(self, field: &str, values: impl IntoIterator<Item = V>) -> Self {
         self.push(format!("{field}__in"), join(values))
     }
 
-    /// `field__not_in=a,b,c`.
-    pub fn not_in<V: fmt::Display>(self, field: &str, values: impl IntoIterator<Item = V>) -> Self {
-        self.push(format!("{field}__not_in"), join(values))
+    /// `field__not_in=a,b,c`. An empty list excludes nothing, so it sends no parameter (and
+    /// drops an earlier `field__not_in`).
+    pub fn not_in<V: fmt::Display>(
+        mut self,
+        field: &str,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        let key = format!("{field}__not_in");
+        let values = join(values);
+        if values.is_empty() {
+            self.params.retain(|(k, _)| *k != key);
+            return self;
+        }
+        self.push(key, values)
     }
 
-    /// `field__allin=a,b` (every value present, e.g. institutions' `resources__allin`).
+    /// `field__allin=a,b` (every value present, e.g. institutions' `resources__allin`). Like
+    /// [`Filters::is_in`], an empty list is refused when the listing starts.
     pub fn all_in<V: fmt::Display>(self, field: &str, values: impl IntoIterator<Item = V>) -> Self {
         self.push(format!("{field}__allin"), join(values))
     }
@@ -130,10 +149,33 @@ impl Filters {
         &self.params
     }
 
+    /// The client's guard, run before any listing request: every narrowing list lookup
+    /// (`__in`, `__allin`) has at least one value and no empty one. Belvo reads an empty
+    /// `link__in=` as no filter, which would answer every link's data.
+    pub fn check(&self) -> Result<(), Error> {
+        check_list_filters(self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
     pub(crate) fn apply(&self, url: &mut Url) {
         if !self.params.is_empty() {
             url.query_pairs_mut().extend_pairs(self.params.iter());
         }
+    }
+}
+
+/// Refuses a narrowing list lookup (`__in`, `__allin`) with no value or an empty one.
+fn check_list_filters<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<(), Error> {
+    let narrowing = |key: &str| key.ends_with("__in") || key.ends_with("__allin");
+    match params
+        .into_iter()
+        .find(|(key, value)| narrowing(key) && value.split(',').any(|v| v.trim().is_empty()))
+    {
+        Some((key, _)) => Err(Error::EmptyListFilter {
+            parameter: key.to_owned(),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -149,14 +191,18 @@ impl Client {
     /// One page at an absolute URL under the base URL (a stored `next`).
     pub async fn page<T: DeserializeOwned>(&self, url: &str) -> Result<Page<T>, Error> {
         let url = self.trusted(url)?;
-        let mut call = self.get("api/")?;
+        // The same guard for a stored or hand-built URL as for [`Filters`].
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        check_list_filters(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        let mut call = self.request(Method::GET, "api/", RetryClass::Idempotent)?;
         call.url = url;
         self.call_json(call).await
     }
 
     /// The absolute URL of a listing's first page: a checkpoint to start [`Client::pages_from`]
-    /// at.
+    /// at. Fails with [`Error::EmptyListFilter`] when a list filter is empty.
     pub fn first_page_url(&self, path: &str, filters: &Filters) -> Result<String, Error> {
+        filters.check()?;
         let mut url = self.url(path)?;
         filters.apply(&mut url);
         Ok(url.to_string())
@@ -226,6 +272,36 @@ mod tests {
                  &status__in=PENDING%2CPROCESSED&amount__gte=10&page_size=1000"
             )
         );
+    }
+
+    #[test]
+    fn empty_list_filters_are_refused_and_an_empty_exclusion_is_dropped() {
+        let none: [&str; 0] = [];
+        for (filters, parameter) in [
+            (Filters::new().is_in("link", none), "link__in"),
+            (Filters::new().is_in("id", ["a", ""]), "id__in"),
+            (Filters::new().is_in("status", [" "]), "status__in"),
+            (Filters::new().all_in("resources", none), "resources__allin"),
+            (Filters::new().eq("link__in", ""), "link__in"),
+        ] {
+            match filters.check() {
+                Err(Error::EmptyListFilter { parameter: p }) => assert_eq!(p, parameter),
+                other => panic!("{parameter}: {other:?}"),
+            }
+        }
+        assert!(
+            Filters::new()
+                .is_in("link", ["a", "b"])
+                .all_in("resources", ["ACCOUNTS"])
+                .eq("link", "")
+                .check()
+                .is_ok()
+        );
+        let dropped = Filters::new()
+            .not_in("created_by", ["x"])
+            .not_in("created_by", none);
+        assert!(dropped.params().is_empty(), "{dropped:?}");
+        assert!(dropped.check().is_ok());
     }
 
     #[test]

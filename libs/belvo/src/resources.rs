@@ -1,5 +1,9 @@
 //! The data resources (Banking, Employment, Fiscal, enrichment) behind one generic API: list as
 //! a stream, retrieve (POST, sync or async, with the MFA resume), detail and delete.
+//!
+//! Details follow Belvo's specs (1.35.0 and 1.223.0): most answer the object, recurring
+//! expenses and risk insights a one-element array (both specs), incomes either (an array in
+//! 1.35.0, the object in 1.223.0); see [`DetailShape`].
 
 use std::marker::PhantomData;
 
@@ -10,12 +14,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::client::Client;
+use crate::client::{Answer, Client};
 use crate::error::Error;
 use crate::links::{Accepted, MfaResume};
 use crate::models;
 use crate::pagination::{Filters, Page};
-use crate::retry::Idempotency;
+use crate::retry::RetryClass;
 
 /// A Belvo data resource: its collection path and object type.
 pub trait Resource {
@@ -23,12 +27,27 @@ pub trait Resource {
     const PATH: &'static str;
     /// The `fetch_resources` / webhook name, e.g. `TRANSACTIONS`.
     const NAME: &'static str;
+    /// How `GET …/{id}/` answers, per Belvo's specs.
+    const DETAIL: DetailShape;
     /// The object type.
     type Item: DeserializeOwned + Send + 'static;
 }
 
+/// The body of a resource's detail (`GET …/{id}/`) in Belvo's specs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailShape {
+    /// The object itself.
+    Object,
+    /// An array holding the one object (`/api/recurring-expenses/{id}/`,
+    /// `/api/risk-insights/{id}/` in both specs).
+    Array,
+    /// Either: the specs disagree (`/api/incomes/{id}/`: an array in 1.35.0, the object in
+    /// 1.223.0), so both are accepted.
+    ObjectOrArray,
+}
+
 macro_rules! resources {
-    ($($(#[$doc:meta])* $marker:ident => $path:literal, $name:literal, $item:ty;)*) => {
+    ($($(#[$doc:meta])* $marker:ident => $path:literal, $name:literal, $detail:ident, $item:ty;)*) => {
         $(
             $(#[$doc])*
             #[derive(Debug, Clone, Copy)]
@@ -37,6 +56,7 @@ macro_rules! resources {
             impl Resource for $marker {
                 const PATH: &'static str = $path;
                 const NAME: &'static str = $name;
+                const DETAIL: DetailShape = DetailShape::$detail;
                 type Item = $item;
             }
         )*
@@ -45,31 +65,31 @@ macro_rules! resources {
 
 resources! {
     /// `/api/accounts/`.
-    Accounts => "api/accounts/", "ACCOUNTS", models::Account;
+    Accounts => "api/accounts/", "ACCOUNTS", Object, models::Account;
     /// `/api/transactions/` (`link` filter required; retrieve needs `date_from`/`date_to`).
-    Transactions => "api/transactions/", "TRANSACTIONS", models::Transaction;
+    Transactions => "api/transactions/", "TRANSACTIONS", Object, models::Transaction;
     /// `/api/balances/` (multi-region; retrieve needs `date_from`/`date_to`).
-    Balances => "api/balances/", "BALANCES", models::Balance;
+    Balances => "api/balances/", "BALANCES", Object, models::Balance;
     /// `/api/owners/`.
-    Owners => "api/owners/", "OWNERS", models::Owner;
+    Owners => "api/owners/", "OWNERS", Object, models::Owner;
     /// `/api/incomes/`.
-    Incomes => "api/incomes/", "INCOMES", models::Income;
+    Incomes => "api/incomes/", "INCOMES", ObjectOrArray, models::Income;
     /// `/api/recurring-expenses/`.
-    RecurringExpenses => "api/recurring-expenses/", "RECURRING_EXPENSES", models::RecurringExpense;
+    RecurringExpenses => "api/recurring-expenses/", "RECURRING_EXPENSES", Array, models::RecurringExpense;
     /// `/api/risk-insights/`.
-    RiskInsights => "api/risk-insights/", "RISK_INSIGHTS", models::RiskInsights;
+    RiskInsights => "api/risk-insights/", "RISK_INSIGHTS", Array, models::RiskInsights;
     /// `/api/employment-records/`.
-    EmploymentRecords => "api/employment-records/", "EMPLOYMENT_RECORDS", models::EmploymentRecord;
+    EmploymentRecords => "api/employment-records/", "EMPLOYMENT_RECORDS", Object, models::EmploymentRecord;
     /// `/api/invoices/` (retrieve needs `date_from`, `date_to` at most 365 days apart, `type`).
-    Invoices => "api/invoices/", "INVOICES", models::Invoice;
+    Invoices => "api/invoices/", "INVOICES", Object, models::Invoice;
     /// `/api/tax-returns/` (retrieve: yearly `year_from`/`year_to`, or monthly dates).
-    TaxReturns => "api/tax-returns/", "TAX_RETURNS", models::TaxReturn;
+    TaxReturns => "api/tax-returns/", "TAX_RETURNS", Object, models::TaxReturn;
     /// `/api/tax-status/`.
-    TaxStatus => "api/tax-status/", "TAX_STATUS", models::TaxStatus;
+    TaxStatus => "api/tax-status/", "TAX_STATUS", Object, models::TaxStatus;
     /// `/api/tax-compliance-status/`.
-    TaxComplianceStatus => "api/tax-compliance-status/", "TAX_COMPLIANCE_STATUS", models::TaxComplianceStatus;
+    TaxComplianceStatus => "api/tax-compliance-status/", "TAX_COMPLIANCE_STATUS", Object, models::TaxComplianceStatus;
     /// `/api/tax-retentions/` (retrieve needs `date_from`, `date_to`, `type`).
-    TaxRetentions => "api/tax-retentions/", "TAX_RETENTIONS", models::TaxRetention;
+    TaxRetentions => "api/tax-retentions/", "TAX_RETENTIONS", Object, models::TaxRetention;
 }
 
 /// The body of a retrieve POST. Each resource needs a subset (see its docs); Belvo validates
@@ -146,6 +166,34 @@ impl<T> From<OneOrMany<T>> for Vec<T> {
     }
 }
 
+/// Decodes a detail body of `shape`.
+fn detail<T: DeserializeOwned>(answer: &Answer, shape: DetailShape) -> Result<T, Error> {
+    let is_array = || {
+        answer
+            .body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'[')
+    };
+    match shape {
+        DetailShape::Object => answer.json(),
+        DetailShape::ObjectOrArray if !is_array() => answer.json(),
+        DetailShape::Array | DetailShape::ObjectOrArray => {
+            let mut items = answer.json::<Vec<T>>()?.into_iter();
+            match (items.next(), items.len()) {
+                (Some(item), 0) => Ok(item),
+                (first, more) => Err(Error::Decode {
+                    status: answer.status,
+                    source: serde::de::Error::custom(format!(
+                        "a detail array must hold exactly one object, this one holds {}",
+                        usize::from(first.is_some()) + more
+                    )),
+                }),
+            }
+        }
+    }
+}
+
 /// One resource's endpoints, from [`Client::resource`] or the named shortcuts.
 #[derive(Debug)]
 pub struct Resources<'c, R> {
@@ -187,16 +235,27 @@ impl<R: Resource> Resources<'_, R> {
         self.client.pages(R::PATH, filters)
     }
 
-    /// `GET …/{id}/`.
+    /// `GET …/{id}/`: the object, whether Belvo sends it alone or in an array
+    /// ([`Resource::DETAIL`]). An array that does not hold exactly one object is a
+    /// [`Error::Decode`].
     pub async fn get(&self, id: Uuid) -> Result<R::Item, Error> {
-        let call = self.client.get(&format!("{}{id}/", R::PATH))?;
-        self.client.call_json(call).await
+        let call = self.client.request(
+            Method::GET,
+            &format!("{}{id}/", R::PATH),
+            RetryClass::Idempotent,
+        )?;
+        self.client
+            .send(call, |answer| detail::<R::Item>(answer, R::DETAIL))
+            .await
     }
 
     /// `DELETE …/{id}/` (204; an object already gone counts as deleted).
     pub async fn delete(&self, id: Uuid) -> Result<(), Error> {
-        let mut call = self.client.get(&format!("{}{id}/", R::PATH))?;
-        call.method = Method::DELETE;
+        let call = self.client.request(
+            Method::DELETE,
+            &format!("{}{id}/", R::PATH),
+            RetryClass::Idempotent,
+        )?;
         match self.client.call_empty(call).await {
             Ok(()) => Ok(()),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
@@ -204,31 +263,36 @@ impl<R: Resource> Resources<'_, R> {
         }
     }
 
-    /// `POST`: Belvo fetches from the institution now. `428` comes back as
-    /// [`Error::TokenRequired`]; resume with [`Resources::resume`].
+    /// `POST`: Belvo logs into the institution and fetches now. `428` comes back as
+    /// [`Error::TokenRequired`]; resume with [`Resources::resume`]. Each attempt is a bank
+    /// login (billed, able to lock the user out), so only 5xx, 408, 429 and
+    /// `too_many_sessions` are retried; never a timeout, a broken connection or a body that
+    /// does not decode.
     pub async fn retrieve(&self, body: &RetrieveRequest) -> Result<Vec<R::Item>, Error> {
         let mut call = self
             .client
-            .with_body(Method::POST, R::PATH, body, Idempotency::Safe)?;
+            .with_body(Method::POST, R::PATH, body, RetryClass::Retrieval)?;
         call.long = true;
         let many: OneOrMany<R::Item> = self.client.call_json(call).await?;
         Ok(many.into())
     }
 
     /// `POST` with `X-Belvo-Request-Mode: async`: `202 {request_id}` now, a webhook later.
+    /// Retried like [`Resources::retrieve`]: the login happens all the same.
     pub async fn retrieve_async(&self, body: &RetrieveRequest) -> Result<Accepted, Error> {
         let mut call = self
             .client
-            .with_body(Method::POST, R::PATH, body, Idempotency::Safe)?;
+            .with_body(Method::POST, R::PATH, body, RetryClass::Retrieval)?;
         call.async_mode = true;
         self.client.call_json(call).await
     }
 
-    /// `PATCH` on the collection: resume a retrieval after `428` with the user's token.
+    /// `PATCH` on the collection: resume a retrieval after `428` with the user's token. Never
+    /// repeated: the token and the session are spent by the first attempt.
     pub async fn resume(&self, body: &MfaResume) -> Result<Vec<R::Item>, Error> {
-        let mut call = self
-            .client
-            .with_body(Method::PATCH, R::PATH, body, Idempotency::Unsafe)?;
+        let mut call =
+            self.client
+                .with_body(Method::PATCH, R::PATH, body, RetryClass::NeverRepeat)?;
         call.long = true;
         let many: OneOrMany<R::Item> = self.client.call_json(call).await?;
         Ok(many.into())

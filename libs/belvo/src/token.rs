@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::retry::Idempotency;
+use crate::retry::RetryClass;
 
 /// Scopes to create links (Belvo's current default).
 pub const SCOPES_CREATE_LINKS: &str = "read_institutions,write_links";
@@ -210,7 +210,7 @@ impl Client {
             request,
         };
         // Minting a token has no side effect beyond the token, so it may be repeated.
-        let call = self.with_body(Method::POST, "api/token/", &body, Idempotency::Safe)?;
+        let call = self.with_body(Method::POST, "api/token/", &body, RetryClass::Idempotent)?;
         self.call_json(call).await
     }
 }

@@ -15,7 +15,9 @@ use belvo::{
 };
 use secrecy::ExposeSecret;
 
-use crate::support::{SECRET_ID, SECRET_PASSWORD, link_json, stub, transaction_json};
+use crate::support::{
+    SECRET_ID, SECRET_PASSWORD, link_json, spec_detail_shapes, stub, transaction_json,
+};
 
 const LINK: &str = "30cb4806-6e00-48a4-91c9-ca55968576c8";
 
@@ -415,7 +417,8 @@ async fn mfa_challenge_then_resume_on_the_same_collection_path() {
 }
 
 /// One resource's list, retrieve (sync and async), detail and delete against a stub that
-/// answers with `item`.
+/// answers with `item`; the detail comes in every shape Belvo's specs give it (an object, an
+/// array holding it, or one of each where the two specs disagree).
 async fn exercise<R: belvo::Resource>(item: serde_json::Value, retrieve_answers_object: bool)
 where
     R::Item: std::fmt::Debug,
@@ -455,12 +458,21 @@ where
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{collection}{id}/")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&item))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let shapes = spec_detail_shapes(&collection);
+    for array in &shapes {
+        let body = if *array {
+            json!([item.clone()])
+        } else {
+            item.clone()
+        };
+        Mock::given(method("GET"))
+            .and(path(format!("{collection}{id}/")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
     Mock::given(method("DELETE"))
         .and(path(format!("{collection}{id}/")))
         .respond_with(ResponseTemplate::new(204))
@@ -484,8 +496,16 @@ where
         api.retrieve_async(&body).await.unwrap().request_id,
         "d5d0106ac9cc43d5b36199fe831f6bbe"
     );
-    let detail = api.get(id.parse().unwrap()).await.unwrap();
-    assert!(format!("{detail:?}").contains(&id), "{}", R::PATH);
+    for array in &shapes {
+        let detail = api.get(id.parse().unwrap()).await.unwrap_or_else(|e| {
+            panic!(
+                "{} detail as {}: {e:?}",
+                R::PATH,
+                if *array { "array" } else { "object" }
+            )
+        });
+        assert!(format!("{detail:?}").contains(&id), "{}", R::PATH);
+    }
     api.delete(id.parse().unwrap()).await.unwrap();
 }
 
@@ -598,4 +618,248 @@ async fn money_is_exact_and_unknown_enum_values_are_kept() {
         t.account.unwrap().category,
         Some(belvo::models::AccountCategory::CheckingAccount)
     );
+}
+
+#[test]
+fn every_resources_detail_shape_is_the_specs() {
+    fn check<R: belvo::Resource>() {
+        let expected = match spec_detail_shapes(&format!("/{}", R::PATH)).as_slice() {
+            [false] => belvo::DetailShape::Object,
+            [true] => belvo::DetailShape::Array,
+            _ => belvo::DetailShape::ObjectOrArray,
+        };
+        assert_eq!(R::DETAIL, expected, "{}", R::PATH);
+    }
+    check::<belvo::Accounts>();
+    check::<belvo::Transactions>();
+    check::<belvo::Balances>();
+    check::<belvo::Owners>();
+    check::<belvo::Incomes>();
+    check::<belvo::RecurringExpenses>();
+    check::<belvo::RiskInsights>();
+    check::<belvo::EmploymentRecords>();
+    check::<belvo::Invoices>();
+    check::<belvo::TaxReturns>();
+    check::<belvo::TaxStatus>();
+    check::<belvo::TaxComplianceStatus>();
+    check::<belvo::TaxRetentions>();
+}
+
+#[tokio::test]
+async fn recurring_expenses_and_risk_insights_details_are_the_specs_arrays() {
+    // Both specs: `GET /api/recurring-expenses/{id}/` and `GET /api/risk-insights/{id}/`
+    // answer an array of the object.
+    assert_eq!(spec_detail_shapes("/api/recurring-expenses/"), [true]);
+    assert_eq!(spec_detail_shapes("/api/risk-insights/"), [true]);
+    let (server, client) = stub().await;
+    let id = "076c66e5-90f5-4e01-99c7-50e32f65ae42";
+    Mock::given(method("GET"))
+        .and(path(format!("/api/recurring-expenses/{id}/")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": id,
+            "name": "Netflix", "frequency": "MONTHLY", "category": "Online Platforms & Leisure",
+            "transactions": [{"amount": 32.9, "description": "Netflix.com/march", "value_date": "2019-10-23"}]}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/risk-insights/{id}/")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!([{"id": id, "link": LINK,
+            "accounts": [id], "balances_metrics": {"closing_balance": 35901.46}}])),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let expense = client
+        .recurring_expenses()
+        .get(id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(expense.id, Some(id.parse().unwrap()));
+    assert_eq!(expense.name.as_deref(), Some("Netflix"));
+    let insights = client
+        .risk_insights()
+        .get(id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(insights.link, Some(link_id()));
+}
+
+#[tokio::test]
+async fn incomes_detail_decodes_both_specs_shapes() {
+    // 1.35.0 answers an array, 1.223.0 the object.
+    assert_eq!(spec_detail_shapes("/api/incomes/"), [true, false]);
+    let (server, client) = stub().await;
+    let id = "076c66e5-90f5-4e01-99c7-50e32f65ae42";
+    let income =
+        json!({"id": id, "link": LINK, "income_source_type": "BANK", "monthly_average": 1705.46});
+    for body in [json!([income.clone()]), income.clone()] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/incomes/{id}/")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    for _ in 0..2 {
+        let got = client.incomes().get(id.parse().unwrap()).await.unwrap();
+        assert_eq!(got.link, Some(link_id()));
+        assert_eq!(got.monthly_average.unwrap().to_string(), "1705.46");
+    }
+}
+
+#[tokio::test]
+async fn a_detail_array_without_exactly_one_object_is_a_decode_error() {
+    let server = wiremock::MockServer::start().await;
+    let client = crate::support::client_for(&server, belvo::RetryPolicy::none());
+    let id = "076c66e5-90f5-4e01-99c7-50e32f65ae42";
+    let one = json!({"id": id, "name": "Netflix"});
+    for body in [json!([]), json!([one.clone(), one.clone()])] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/recurring-expenses/{id}/")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(&body))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = client
+            .recurring_expenses()
+            .get(id.parse().unwrap())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, belvo::Error::Decode { .. }) && err.to_string().contains("decoded"),
+            "{body}: {err:?}"
+        );
+    }
+    // An object where the spec says array is not silently accepted either.
+    Mock::given(method("GET"))
+        .and(path(format!("/api/risk-insights/{id}/")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&one))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client
+        .risk_insights()
+        .get(id.parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, belvo::Error::Decode { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn get_verbatim_keeps_belvos_json_exactly_in_one_request() {
+    let (server, client) = stub().await;
+    // Belvo's spacing, key order, number spelling and a field this client does not model.
+    let body = r#"{
+  "id": "30cb4806-6e00-48a4-91c9-ca55968576c8",
+  "institution": "erebor_mx_retail",  "status": "valid",
+  "external_id": "user-7f3a", "brand_new_field": {"score": 1.50, "tags": ["Crédito"]},
+  "created_at": "2022-02-09T08:45:50.406032Z", "access_mode": "recurrent"
+}"#;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/links/{LINK}/")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (link, text) = client.links().get_verbatim(link_id()).await.unwrap();
+    assert_eq!(text, body);
+    assert_eq!(link.id, Some(link_id()));
+    assert_eq!(link.external_id.as_deref(), Some("user-7f3a"));
+    assert_eq!(link.status, Some(belvo::models::LinkStatus::Valid));
+    // The re-serialised typed link would have lost what the verbatim text keeps.
+    assert!(
+        !serde_json::to_string(&link)
+            .unwrap()
+            .contains("brand_new_field")
+    );
+    assert!(text.contains(r#""score": 1.50"#));
+}
+
+#[tokio::test]
+async fn an_empty_list_filter_is_refused_before_any_request() {
+    let (server, client) = stub().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"count": 0, "next": null, "previous": null, "results": []})),
+        )
+        .expect(0)
+        .mount(&server)
+        .await;
+    let empty: [Uuid; 0] = [];
+    let refused = |err: belvo::Error, parameter: &str| {
+        assert!(
+            matches!(&err, belvo::Error::EmptyListFilter { parameter: p } if p == parameter),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(parameter), "{err}");
+    };
+    let listed: Result<Vec<_>, _> = client
+        .transactions()
+        .list(&Filters::new().is_in("link", empty).page_size(1000))
+        .try_collect()
+        .await;
+    refused(listed.unwrap_err(), "link__in");
+    let listed: Result<Vec<_>, _> = client
+        .links()
+        .list(&Filters::new().is_in("id", [""]))
+        .try_collect()
+        .await;
+    refused(listed.unwrap_err(), "id__in");
+    let listed: Result<Vec<_>, _> = client
+        .institutions()
+        .list(&Filters::new().all_in("resources", Vec::<String>::new()))
+        .try_collect()
+        .await;
+    refused(listed.unwrap_err(), "resources__allin");
+    // Spelled by hand, or resumed from a stored URL: the same guard.
+    let listed: Result<Vec<_>, _> = client
+        .accounts()
+        .list(&Filters::new().eq("link__in", ""))
+        .try_collect()
+        .await;
+    refused(listed.unwrap_err(), "link__in");
+    refused(
+        client
+            .first_page_url("api/owners/", &Filters::new().is_in("link", empty))
+            .unwrap_err(),
+        "link__in",
+    );
+    let resumed: Result<Vec<belvo::Page<serde_json::Value>>, _> = client
+        .pages_from(format!(
+            "{}/api/transactions/?link__in=&page=2",
+            server.uri()
+        ))
+        .try_collect()
+        .await;
+    refused(resumed.unwrap_err(), "link__in");
+    assert!(server.received_requests().await.unwrap().is_empty());
+
+    // A non-empty list and an empty exclusion list go out as usual.
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/api/links/"))
+        .and(query_param("id__in", LINK))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"count": 1, "next": null, "previous": null, "results": [link_json(LINK)]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let listed: Vec<_> = client
+        .links()
+        .list(
+            &Filters::new()
+                .is_in("id", [link_id()])
+                .not_in("created_by", empty),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    let requests = server.received_requests().await.unwrap();
+    assert!(!requests[0].url.query().unwrap().contains("not_in"));
 }

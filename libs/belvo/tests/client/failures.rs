@@ -1,6 +1,7 @@
-//! Failures: which are retried (5xx, 429 with and without `Retry-After`, the firewall's HTML
-//! 403, `too_many_sessions`, malformed bodies of safe calls, timeouts) and which never are
-//! (other 4xx, unsafe calls after Belvo may have acted).
+//! Failures: which are retried, per kind of call. Reads: 5xx, 429 with and without
+//! `Retry-After`, 408, the firewall's HTML 403, `too_many_sessions`, malformed bodies,
+//! timeouts. Retrievals (bank logins): only 5xx, 408, 429 and `too_many_sessions`. Link
+//! registration, MFA resume, credential updates, refresh: never. Other 4xx: never.
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,7 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use belvo::{Error, ErrorCode, RegisterLink, RetryPolicy};
+use belvo::{Error, ErrorCode, MfaResume, RegisterLink, RetrieveRequest, RetryPolicy};
 
 use crate::support::{client_for, fast_retries, link_json, stub};
 
@@ -122,6 +123,32 @@ async fn unexpected_error_is_retried_at_most_three_times() {
 }
 
 #[tokio::test]
+async fn unexpected_error_stays_at_three_retries_whatever_the_policy_says() {
+    let server = wiremock::MockServer::start().await;
+    let client = client_for(
+        &server,
+        RetryPolicy {
+            max_retries: 10,
+            max_unexpected_error_retries: 10,
+            ..fast_retries()
+        },
+    );
+    Mock::given(method("GET"))
+        .and(path(format!("/api/links/{LINK}/")))
+        .respond_with(belvo_error(
+            500,
+            "unexpected_error",
+            "Belvo is unable to process the request",
+        ))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let err = client.links().get(link_id()).await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::UnexpectedError));
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+}
+
+#[tokio::test]
 async fn registration_is_never_repeated_after_a_server_error() {
     let (server, client) = stub().await;
     Mock::given(method("POST"))
@@ -138,31 +165,317 @@ async fn registration_is_never_repeated_after_a_server_error() {
     assert!(client.links().register(&register).await.is_err());
 }
 
+/// The register body every never-repeat test sends.
+fn register_body() -> RegisterLink {
+    RegisterLink {
+        institution: "erebor_mx_retail".into(),
+        username: "user_valid".into(),
+        password: Some("pass_valid".into()),
+        ..Default::default()
+    }
+}
+
 #[tokio::test]
-async fn throttling_429_without_retry_after_backs_off_even_for_registration() {
+async fn link_writes_are_never_repeated_after_429_403_or_5xx() {
+    let failures = [
+        ResponseTemplate::new(429).set_body_string("Too Many Requests"),
+        ResponseTemplate::new(429).insert_header("Retry-After", "0"),
+        ResponseTemplate::new(403).set_body_raw(FIREWALL_HTML, "text/html"),
+        ResponseTemplate::new(503).set_body_string("Service Unavailable"),
+        belvo_error(408, "request_timeout", "The request timed out"),
+        belvo_error(
+            400,
+            "too_many_sessions",
+            "Impossible to login, a session is already opened",
+        ),
+    ];
+    for failure in failures {
+        let (server, client) = stub().await;
+        for (verb, route) in [
+            ("POST", "/api/links/".to_owned()),
+            ("PATCH", "/api/links/".to_owned()),
+            ("PUT", format!("/api/links/{LINK}/")),
+            ("POST", format!("/api/links/{LINK}/refresh/")),
+            ("PATCH", "/api/transactions/".to_owned()),
+        ] {
+            Mock::given(method(verb))
+                .and(path(route))
+                .respond_with(failure.clone())
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+        let resume = MfaResume {
+            session: "2675b703b9d4451f8d4861a3eee54449".into(),
+            link: link_id(),
+            token: Some("111111".into()),
+            save_data: None,
+        };
+        let results = [
+            client.links().register(&register_body()).await.map(drop),
+            client.links().resume(&resume).await.map(drop),
+            client
+                .links()
+                .update_credentials(
+                    link_id(),
+                    &belvo::UpdateCredentials {
+                        password: Some("new".into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(drop),
+            client.links().refresh(link_id(), None).await.map(drop),
+            client.transactions().resume(&resume).await.map(drop),
+        ];
+        for result in results {
+            assert!(result.is_err());
+        }
+        // Each write reached the stub exactly once (checked again when the server drops).
+        assert_eq!(server.received_requests().await.unwrap().len(), 5);
+    }
+}
+
+#[tokio::test]
+async fn registration_is_never_repeated_after_a_broken_connection() {
+    // A server that reads the request and closes the connection without answering: the
+    // request reached "Belvo", so it must not be sent again.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut buf).await;
+            drop(socket);
+        }
+    });
+    let client = belvo::Client::builder(
+        format!("http://{addr}").parse().unwrap(),
+        belvo::Credentials::new("id", "pw"),
+    )
+    .retry_policy(fast_retries())
+    .rate_budget(belvo::RateBudget::unlimited())
+    .build()
+    .unwrap();
+    let err = client.links().register(&register_body()).await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The same failure on a read is repeated.
+    let err = client.links().get(link_id()).await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    // Six attempts (one and five retries); hyper may add a connection of its own for a
+    // request it never wrote, never fewer.
+    assert!(accepted.load(std::sync::atomic::Ordering::SeqCst) > 1 + 5);
+    server.abort();
+}
+
+#[tokio::test]
+async fn registration_is_never_repeated_when_belvo_cannot_be_reached() {
+    // Nothing listens: reqwest does not promise that a connect error sent nothing, so even
+    // this is not repeated. A refused attempt cannot be counted at the server, so the test
+    // watches the backoff instead: a retry would first wait at least 1 s (half of 2 s).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let client = belvo::Client::builder(
+        format!("http://{addr}").parse().unwrap(),
+        belvo::Credentials::new("id", "pw"),
+    )
+    .retry_policy(RetryPolicy {
+        max_retries: 1,
+        base_delay: Duration::from_secs(2),
+        max_delay: Duration::from_secs(2),
+        ..RetryPolicy::default()
+    })
+    .rate_budget(belvo::RateBudget::unlimited())
+    .build()
+    .unwrap();
+    let started = Instant::now();
+    let err = client.links().register(&register_body()).await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "a retry waited: {:?}",
+        started.elapsed()
+    );
+    // A read is repeated after the same failure (and so waits the backoff).
+    let started = Instant::now();
+    let err = client.links().get(link_id()).await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+fn retrieve_body() -> RetrieveRequest {
+    RetrieveRequest {
+        date_from: Some("2024-01-01".into()),
+        date_to: Some("2024-01-31".into()),
+        ..RetrieveRequest::for_link(link_id())
+    }
+}
+
+#[tokio::test]
+async fn retrieval_is_not_repeated_after_a_malformed_answer() {
     let (server, client) = stub().await;
     Mock::given(method("POST"))
-        .and(path("/api/links/"))
-        .respond_with(ResponseTemplate::new(429).set_body_string("Too Many Requests"))
-        .up_to_n_times(2)
-        .expect(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/links/"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(link_json(LINK)))
+        .and(path("/api/transactions/"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_raw(r#"[{"id": "0d3f"#, "application/json"),
+        )
         .expect(1)
         .mount(&server)
         .await;
-    let register = RegisterLink {
-        institution: "erebor_mx_retail".into(),
-        username: "user_valid".into(),
-        ..Default::default()
-    };
-    assert_eq!(
-        client.links().register(&register).await.unwrap().id,
-        Some(link_id())
+    let err = client
+        .transactions()
+        .retrieve(&retrieve_body())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    Mock::given(method("POST"))
+        .and(path("/api/invoices/"))
+        .respond_with(ResponseTemplate::new(202).set_body_raw("<html>", "text/html"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client
+        .invoices()
+        .retrieve_async(&retrieve_body())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn retrieval_is_not_repeated_after_a_timeout() {
+    let server = wiremock::MockServer::start().await;
+    let client = belvo::Client::builder(
+        server.uri().parse().unwrap(),
+        belvo::Credentials::new("id", "pw"),
+    )
+    .retry_policy(fast_retries())
+    .rate_budget(belvo::RateBudget::unlimited())
+    .retrieve_timeout(Duration::from_millis(200))
+    .timeout(Duration::from_millis(200))
+    .build()
+    .unwrap();
+    for route in ["/api/transactions/", "/api/invoices/"] {
+        Mock::given(method("POST"))
+            .and(path(route))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(json!([]))
+                    .set_delay(Duration::from_secs(5)),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let err = client
+        .transactions()
+        .retrieve(&retrieve_body())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(e) if e.is_timeout()),
+        "{err:?}"
     );
+    let err = client
+        .invoices()
+        .retrieve_async(&retrieve_body())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn retrieval_is_not_repeated_after_the_firewalls_403() {
+    let (server, client) = stub().await;
+    Mock::given(method("POST"))
+        .and(path("/api/accounts/"))
+        .respond_with(ResponseTemplate::new(403).set_body_raw(FIREWALL_HTML, "text/html"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client
+        .accounts()
+        .retrieve(&RetrieveRequest::for_link(link_id()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Http { status, .. } if status == 403),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn retrieval_retries_5xx_408_429_and_too_many_sessions() {
+    let failures = [
+        belvo_error(
+            500,
+            "unexpected_error",
+            "Belvo is unable to process the request",
+        ),
+        belvo_error(503, "service_unavailable", "unavailable"),
+        ResponseTemplate::new(502).set_body_string("Bad gateway"),
+        belvo_error(408, "request_timeout", "The request timed out"),
+        ResponseTemplate::new(429).set_body_string("Too Many Requests"),
+        belvo_error(
+            400,
+            "too_many_sessions",
+            "Impossible to login, a session is already opened",
+        ),
+    ];
+    for failure in failures {
+        let (server, client) = stub().await;
+        Mock::given(method("POST"))
+            .and(path("/api/transactions/"))
+            .and(wiremock::matchers::header_exists("X-Belvo-Request-Mode"))
+            .respond_with(failure.clone())
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/api/transactions/"))
+            .and(wiremock::matchers::header_exists("X-Belvo-Request-Mode"))
+            .respond_with(
+                ResponseTemplate::new(202)
+                    .set_body_json(json!({"request_id": "d5d0106ac9cc43d5b36199fe831f6bbe"})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/api/transactions/"))
+            .respond_with(failure)
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/api/transactions/"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!([])))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let accepted = client
+            .transactions()
+            .retrieve_async(&retrieve_body())
+            .await
+            .unwrap();
+        assert_eq!(accepted.request_id, "d5d0106ac9cc43d5b36199fe831f6bbe");
+        let retrieved = client
+            .transactions()
+            .retrieve(&retrieve_body())
+            .await
+            .unwrap();
+        assert!(retrieved.is_empty());
+    }
 }
 
 #[tokio::test]

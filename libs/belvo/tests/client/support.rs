@@ -82,3 +82,37 @@ pub(crate) fn transaction_json(id: &str) -> serde_json::Value {
         "credit_card_data": null
     })
 }
+
+/// Whether each of Belvo's two specs answers `GET {path}{id}/` with an array (`true`) or an
+/// object (`false`), for the specs that have the path: what the stub serves comes from the
+/// specs, not from what the client expects.
+pub(crate) fn spec_detail_shapes(path: &str) -> Vec<bool> {
+    let mut shapes = Vec::new();
+    for name in ["belvo-openapi-1.35.0.json", "belvo-openapi-1.223.0.json"] {
+        let file = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("openapi")
+            .join(name);
+        let spec: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let Some(op) = spec["paths"].get(format!("{path}{{id}}/")) else {
+            continue;
+        };
+        let response = resolve(&spec, &op["get"]["responses"]["200"]);
+        let schema = resolve(&spec, &response["content"]["application/json"]["schema"]);
+        shapes.push(schema["type"] == "array");
+    }
+    shapes.dedup();
+    assert!(!shapes.is_empty(), "no spec has {path}{{id}}/");
+    shapes
+}
+
+/// Follows `$ref`s within `spec`.
+fn resolve<'a>(spec: &'a serde_json::Value, mut v: &'a serde_json::Value) -> &'a serde_json::Value {
+    while let Some(r) = v.get("$ref").and_then(serde_json::Value::as_str) {
+        v = r
+            .trim_start_matches("#/")
+            .split('/')
+            .fold(spec, |o, k| &o[k]);
+    }
+    v
+}

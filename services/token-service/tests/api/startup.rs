@@ -59,7 +59,9 @@ async fn builds_from_a_regions_file_and_stops_gracefully() {
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"token_service_belvo_token_calls_total{outcome="ok",region="mx"} 1"#),
+        metrics.contains(
+            r#"token_service_belvo_token_calls_total{failure="none",outcome="ok",region="mx"} 1"#
+        ),
         "{metrics}"
     );
 
