@@ -72,6 +72,9 @@ pub enum Source {
     None,
     /// A top-level scalar, as text (numbers keep Belvo's digits).
     Field(&'static str),
+    /// A top-level scalar, or this text when the object has no such field (Belvo's yearly tax
+    /// returns carry no `type`).
+    FieldOr(&'static str, &'static str),
     /// A top-level scalar's first ten characters: the day of a date or timestamp.
     Day(&'static str),
     /// A scalar inside a top-level object: `Nested("balance", "current")`.
@@ -318,11 +321,16 @@ impl Resource {
             path: "api/tax-returns/",
             segment: "tax-returns",
             product: Product::Fiscal,
-            expected: |c| c.total_tax_returns,
+            // One webhook per type (yearly, monthly), each counting its own type: not what a
+            // pull of the resource stores, so no expected count.
+            expected: |c| match c.kind {
+                None => c.total_tax_returns,
+                Some(_) => None,
+            },
             incremental: false,
             index: Index {
                 date: Source::Day("collected_at"),
-                kind: Source::Field("type"),
+                kind: Source::FieldOr("type", "yearly"),
                 ..Index::NONE
             },
             filters: Filters {
@@ -489,5 +497,13 @@ mod tests {
         assert_eq!(expected(pb::Resource::Transactions), Some(19));
         assert_eq!(expected(pb::Resource::EmploymentRecords), Some(2));
         assert_eq!(expected(pb::Resource::Accounts), None);
+        // A tax-returns webhook counts one type of return, not the resource.
+        let yearly = ResourceCounts {
+            kind: Some("yearly".into()),
+            total_tax_returns: Some(3),
+            ..ResourceCounts::default()
+        };
+        let tax_returns = Resource::of(pb::Resource::TaxReturns).unwrap();
+        assert_eq!((tax_returns.expected)(&yearly), None);
     }
 }

@@ -144,6 +144,10 @@ mod fields {
             match source {
                 Source::None => None,
                 Source::Field(key) => self.get(key)?.text(),
+                Source::FieldOr(key, default) => match self.get(key) {
+                    Some(field) => field.text(),
+                    None => Some(default.to_owned()),
+                },
                 Source::Day(key) => Some(self.get(key)?.text()?.get(..10)?.to_owned()),
                 Source::Nested(key, inner) => self.get(key)?.nested(inner),
                 Source::Account => match self.get("account") {
@@ -164,7 +168,11 @@ mod fields {
             return Some(k);
         }
         sources(index).find_map(|source| match source {
-            Source::Field(k) | Source::Day(k) | Source::Nested(k, _) if k == key => Some(k),
+            Source::Field(k) | Source::FieldOr(k, _) | Source::Day(k) | Source::Nested(k, _)
+                if k == key =>
+            {
+                Some(k)
+            }
             Source::Account => ["account", "account_id"].into_iter().find(|k| *k == key),
             _ => None,
         })
@@ -481,8 +489,14 @@ mod tests {
             ),
             (
                 pb::Resource::TaxReturns,
-                json!({"id": "x1", "type": "PERSONAL", "collected_at": "2020-02-02T00:00:00Z"}),
-                ("", "2020-02-02", "", "", "PERSONAL", "", ""),
+                json!({"id": "x1", "type": "monthly", "collected_at": "2020-02-02T00:00:00Z"}),
+                ("", "2020-02-02", "", "", "monthly", "", ""),
+            ),
+            (
+                // Belvo's yearly returns carry no `type`.
+                pb::Resource::TaxReturns,
+                json!({"id": "x5", "informacion_general": {"ejercicio": 2019}, "collected_at": "2020-02-05T00:00:00Z"}),
+                ("", "2020-02-05", "", "", "yearly", "", ""),
             ),
             (
                 pb::Resource::TaxStatus,

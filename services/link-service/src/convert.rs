@@ -70,9 +70,10 @@ impl Status {
     }
 }
 
-/// The stored fields of what Belvo reported.
-pub(crate) fn belvo_fields(link: &belvo::models::Link) -> Result<BelvoFields, serde_json::Error> {
-    Ok(BelvoFields {
+/// The stored fields of what Belvo reported: the typed link's, and Belvo's JSON as it came
+/// (with any field Belvo adds later).
+pub(crate) fn belvo_fields(link: &belvo::models::Link, json: String) -> BelvoFields {
+    BelvoFields {
         institution: link.institution.clone().unwrap_or_default(),
         access_mode: link.access_mode.as_ref().map(|m| m.as_str().to_owned()),
         status: Status::from_belvo(link.status.as_ref()),
@@ -82,8 +83,8 @@ pub(crate) fn belvo_fields(link: &belvo::models::Link) -> Result<BelvoFields, se
         institution_user_id: link.institution_user_id.clone(),
         belvo_created_at: link.created_at.map(|t| t.timestamp_millis()),
         last_accessed_at: link.last_accessed_at.map(|t| t.timestamp_millis()),
-        json: serde_json::to_string(link)?,
-    })
+        json,
+    }
 }
 
 /// A stored link as the API's message.

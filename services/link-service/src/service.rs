@@ -60,7 +60,7 @@ impl Links {
             v.add("region", format!("unknown region `{}`", req.region));
         }
         let link_id = valid(v, link_id)?;
-        let (region, belvo_link) = self.find_at_belvo(link_id, &req.region).await?;
+        let (region, belvo_link, belvo_json) = self.find_at_belvo(link_id, &req.region).await?;
         let Some(owner) = self
             .owner_of(belvo_link.external_id.as_deref())
             .await?
@@ -68,7 +68,7 @@ impl Links {
         else {
             return Err(ServiceError::ExternalIdMismatch);
         };
-        let fields = belvo_fields(&belvo_link).context("cannot encode Belvo's link")?;
+        let fields = belvo_fields(&belvo_link, belvo_json);
         let id = link_id.to_string();
         let now = now_ms();
         let created = self
@@ -192,17 +192,26 @@ impl Links {
                 link: Some(link_message(&link)),
             });
         }
-        // A 404 counts as deleted, so a retried DeleteLink completes.
-        self.region_client(&link)?
+        // Asynchronously, as Belvo recommends (synchronous deletes are limited to 5 a minute):
+        // Belvo answers 202 and sends `link_deleted` when done. A 404 counts as deleted, so a
+        // retried DeleteLink completes.
+        let belvo_request_id = match self
+            .region_client(&link)?
             .links()
-            .delete(link_id)
+            .delete_async(link_id)
             .await
-            .map_err(belvo_failed(&link.region))?;
+        {
+            Ok(accepted) => Some(accepted.request_id),
+            Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => None,
+            Err(e) => return Err(belvo_failed(&link.region)(e)),
+        };
         self.store.mark_deleted(&link.link_id, now_ms()).await?;
         let link = self.stored(&link.link_id).await?;
-        tracing::info!(link_id = %link.link_id, region = %link.region, "link deleted");
+        tracing::info!(link_id = %link.link_id, region = %link.region, ?belvo_request_id,
+            "link deleted");
         // After the delete, and never undoing it: an unreachable data-service is logged, and
-        // it purges anyway on the `link_deleted` webhook Belvo sends after this delete.
+        // data-service purges anyway on the `link_deleted` webhook Belvo sends for this
+        // delete (stored, and retried until processed).
         self.data.purge(&link.link_id).await;
         Ok(pb::DeleteLinkResponse {
             link: Some(link_message(&link)),
@@ -347,11 +356,11 @@ impl Links {
             .await
             .map_err(ServiceError::TokenService)?
             .ok_or(ServiceError::ExternalIdUnknown)?;
-        let (region, belvo_link) = self.find_at_belvo(link_id, &req.region).await?;
+        let (region, belvo_link, belvo_json) = self.find_at_belvo(link_id, &req.region).await?;
         if belvo_link.external_id.as_deref() != Some(req.external_id.as_str()) {
             return Err(ServiceError::ExternalIdMismatch);
         }
-        let fields = belvo_fields(&belvo_link).context("cannot encode Belvo's link")?;
+        let fields = belvo_fields(&belvo_link, belvo_json);
         let created = self
             .store
             .insert(&id, &owner, &region, Origin::Adopted, &fields, now_ms())
@@ -372,28 +381,29 @@ impl Links {
         })
     }
 
-    /// The link at Belvo: in `region`, or in the first configured region that has it.
+    /// The link at Belvo, typed and as Belvo's JSON: in `region`, or in the first configured
+    /// region that has it.
     async fn find_at_belvo(
         &self,
         link_id: Uuid,
         region: &str,
-    ) -> Result<(String, belvo::models::Link)> {
+    ) -> Result<(String, belvo::models::Link, String)> {
         if !region.is_empty() {
             let client = self
                 .belvo
                 .get(region)
                 .with_context(|| format!("region {region} has no Belvo client"))?;
-            let link = client
+            let (link, json) = client
                 .links()
-                .get(link_id)
+                .get_verbatim(link_id)
                 .await
                 .map_err(belvo_failed(region))?;
-            return Ok((region.to_owned(), link));
+            return Ok((region.to_owned(), link, json));
         }
         let mut failure = None;
         for (region, client) in self.belvo.iter() {
-            match client.links().get(link_id).await {
-                Ok(link) => return Ok((region.to_owned(), link)),
+            match client.links().get_verbatim(link_id).await {
+                Ok((link, json)) => return Ok((region.to_owned(), link, json)),
                 Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => {}
                 Err(e) => {
                     tracing::warn!(region, error = %e, "cannot look the link up in a region");

@@ -352,48 +352,55 @@ async fn incremental(backend: Backend) {
         return;
     };
     let (link, before) = sync_link(&mut h, "bnk100", &["TRANSACTIONS"]).await;
-    let added = h
-        .emulator
-        .control()
-        .add_objects(
-            link,
-            "transactions",
-            vec![
-                serde_json::json!({"description": "NEW A"}),
-                serde_json::json!({"description": "NEW B"}),
-            ],
-        )
-        .unwrap();
-    h.emulator.control().clear_requests();
-    let event = h
-        .trigger(link, "TRANSACTIONS", "new_transactions_available")
-        .await;
-    h.ingest(&event).await;
-    h.wait_synced(
-        link,
-        pb::Resource::Transactions,
-        Some(before.len() as i64 + 2),
-    )
-    .await;
-    let stored = stored_ids(&h.stored_transactions(link).await);
-    for a in &added {
-        assert!(stored.contains(a["id"].as_str().unwrap()));
+    // Each incremental pull asks from the newest stored `created_at` (`gte`, to the
+    // millisecond): it repeats the rows of that millisecond, never misses one. The emulator
+    // creates a link's history in one instant, so the first one repeats all of it; the second
+    // repeats only the two rows added before it.
+    let mut stored_count = before.len();
+    for (round, names) in [["NEW A", "NEW B"], ["NEW C", "NEW D"]].iter().enumerate() {
+        let added = h
+            .emulator
+            .control()
+            .add_objects(
+                link,
+                "transactions",
+                names
+                    .iter()
+                    .map(|n| serde_json::json!({"description": n}))
+                    .collect(),
+            )
+            .unwrap();
+        h.emulator.control().clear_requests();
+        let event = h
+            .trigger(link, "TRANSACTIONS", "new_transactions_available")
+            .await;
+        h.ingest(&event).await;
+        stored_count += added.len();
+        h.wait_synced(link, pb::Resource::Transactions, Some(stored_count as i64))
+            .await;
+        let stored = stored_ids(&h.stored_transactions(link).await);
+        assert_eq!(stored.len(), stored_count);
+        for a in &added {
+            assert!(stored.contains(a["id"].as_str().unwrap()));
+        }
+        let requests = h.emulator.control().requests();
+        let pulls: Vec<_> = requests
+            .iter()
+            .filter(|r| r.path == "/api/transactions/")
+            .collect();
+        assert!(
+            pulls.iter().all(|p| p
+                .query
+                .as_deref()
+                .unwrap_or("")
+                .contains("created_at__gte=")),
+            "{pulls:?}"
+        );
+        if round == 1 {
+            // Four rows from the watermark: one page of 50, not the link's 124 again.
+            assert_eq!(pulls.len(), 1, "{pulls:?}");
+        }
     }
-    // Incremental: one filtered request from the watermark, not a full re-pull.
-    let requests = h.emulator.control().requests();
-    let pulls: Vec<_> = requests
-        .iter()
-        .filter(|r| r.path == "/api/transactions/")
-        .collect();
-    assert_eq!(pulls.len(), 1, "{pulls:?}");
-    assert!(
-        pulls[0]
-            .query
-            .as_deref()
-            .unwrap_or("")
-            .contains("created_at__gte="),
-        "{pulls:?}"
-    );
     h.stop().await;
 }
 

@@ -14,6 +14,7 @@ use crate::harness::{Bench, on_both_backends};
 
 on_both_backends!(
     deleting_removes_the_link_at_belvo_and_marks_it_deleted,
+    more_deletes_than_belvos_synchronous_limit_all_succeed,
     only_the_owner_deletes,
     refresh_then_cooldown,
     refresh_checks_resources_and_owner,
@@ -42,7 +43,16 @@ async fn deleting_removes_the_link_at_belvo_and_marks_it_deleted(backend: Backen
         .unwrap();
     assert_eq!(link.status(), LinkStatus::Deleted);
     assert!(link.deleted_at.is_some());
-    // Belvo no longer has it.
+    // Deleted asynchronously (202, Belvo's recommendation); Belvo no longer has it.
+    let deletes: Vec<u16> = bench
+        .emulator
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(deletes, [202]);
     assert!(bench.emulator.control().link(id).is_err());
     let err = bench.mx.links().get(id).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
@@ -73,6 +83,28 @@ async fn deleting_removes_the_link_at_belvo_and_marks_it_deleted(backend: Backen
         .unwrap()
         .into_inner();
     assert!(!after.changed);
+    bench.stop().await;
+}
+
+/// Belvo allows 5 synchronous deletions a minute, then answers 429; asynchronous ones are not
+/// limited that way.
+async fn more_deletes_than_belvos_synchronous_limit_all_succeed(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    for _ in 0..6 {
+        let id = bench.registered_link("alice").await;
+        let link = bench
+            .client()
+            .delete_link(delete(&id.to_string(), "alice"))
+            .await
+            .unwrap()
+            .into_inner()
+            .link
+            .unwrap();
+        assert_eq!(link.status(), LinkStatus::Deleted);
+        assert!(bench.emulator.control().link(id).is_err());
+    }
     bench.stop().await;
 }
 

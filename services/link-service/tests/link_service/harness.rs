@@ -119,7 +119,7 @@ pub(crate) struct Bench {
     pub(crate) co: belvo::Client,
     app: grpc_runtime::RunningServer,
     token_server: RunningServer,
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 impl Bench {
@@ -137,7 +137,7 @@ impl Bench {
         let db = TestDatabase::new(backend).await?;
         let emulator = Emulator::start(belvo_emulator::Config {
             accounts: vec![Account::new(MX.0, MX.1), Account::new(CO.0, CO.1)],
-            delete_rate_per_minute: 0,
+            // Belvo's own limit on synchronous deletes (5 a minute) stays on.
             ..belvo_emulator::Config::for_tests()
         })
         .await
@@ -201,7 +201,7 @@ impl Bench {
             data,
             app,
             token_server,
-            _db: db,
+            db,
         })
     }
 
@@ -213,6 +213,16 @@ impl Bench {
             .await
             .unwrap();
         id
+    }
+
+    /// Belvo's JSON of a link as link-service stored it.
+    pub(crate) async fn stored_belvo_json(&self, id: Uuid) -> serde_json::Value {
+        let json: String = sqlx::query_scalar("SELECT belvo_json FROM links WHERE link_id = $1")
+            .bind(id.to_string())
+            .fetch_one(self.db.db().pool())
+            .await
+            .unwrap();
+        serde_json::from_str(&json).unwrap()
     }
 
     /// Creates a link at the emulator (as the widget would) with an external id minted for

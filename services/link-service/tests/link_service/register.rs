@@ -13,6 +13,7 @@ use crate::harness::{Bench, on_both_backends};
 
 on_both_backends!(
     registers_a_link_verified_at_belvo,
+    belvos_json_is_stored_as_belvo_sent_it,
     registering_again_is_idempotent_and_refreshes_belvo_fields,
     another_owners_link_is_refused,
     a_link_claimed_by_one_owner_cannot_be_claimed_by_another,
@@ -72,6 +73,23 @@ async fn registers_a_link_verified_at_belvo(backend: Backend) {
         .link
         .unwrap();
     assert_eq!(got, link);
+    bench.stop().await;
+}
+
+async fn belvos_json_is_stored_as_belvo_sent_it(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    let id = bench.create_link(&bench.mx, "alice").await;
+    bench
+        .client()
+        .register_link(register("alice", &id.to_string(), "mx"))
+        .await
+        .unwrap();
+    let (_, belvo_json) = bench.mx.links().get_verbatim(id).await.unwrap();
+    let at_belvo: serde_json::Value = serde_json::from_str(&belvo_json).unwrap();
+    // Every field, those the typed link does not know included, with Belvo's own values.
+    assert_eq!(bench.stored_belvo_json(id).await, at_belvo);
     bench.stop().await;
 }
 

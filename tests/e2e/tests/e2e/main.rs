@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod browser;
+mod deletion;
 mod schemathesis;
 
 use std::path::{Path, PathBuf};
