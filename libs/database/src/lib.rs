@@ -6,6 +6,10 @@
 //! Everything else is portable SQL through the Any driver: `$N` placeholders, times as
 //! BIGINT epoch milliseconds or ISO text, ids and JSON as TEXT.
 //!
+//! [`Database::schema_status`] tells whether the schema is at the version a binary was built
+//! with (the newest migration of its `Migrator`, against `_sqlx_migrations`), so a service
+//! whose migrations run elsewhere (the Kubernetes Job) can wait for them instead of failing.
+//!
 //! With the `testing` feature, [`testing::TestDatabase`] gives each test its own fresh
 //! database on either backend.
 
@@ -172,10 +176,89 @@ impl Database {
         Ok(())
     }
 
+    /// Where the schema stands against `migrator`: the newest version applied successfully
+    /// (`None`: no migration has run, not even the table) and the newest version `migrator`
+    /// holds, which this build needs.
+    pub async fn schema_status(&self, migrator: &Migrator) -> Result<SchemaStatus, DatabaseError> {
+        let required = required_version(migrator);
+        let exists_sql = self.backend.pick(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
+        );
+        let tables: i64 = sqlx::query_scalar(exists_sql).fetch_one(&self.pool).await?;
+        if tables == 0 {
+            return Ok(SchemaStatus {
+                applied: None,
+                required,
+            });
+        }
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(SchemaStatus { applied, required })
+    }
+
     /// Closes the pool: waits for checked-out connections to return, then closes all.
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Where a database's schema stands against the migrations a binary was built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// The newest migration applied successfully; `None` before the first one.
+    pub applied: Option<i64>,
+    /// The newest migration of the binary's `Migrator` (0 when it has none).
+    pub required: i64,
+}
+
+impl SchemaStatus {
+    /// Whether this build can run on the schema: at its version, or NEWER (a later release
+    /// already migrated: migrations only expand the schema while two releases run side by
+    /// side, see docs/migrations.md, so an older build still finds everything it uses).
+    pub fn is_ready(&self) -> bool {
+        self.applied.unwrap_or(0) >= self.required
+    }
+}
+
+impl std::fmt::Display for SchemaStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let applied = self.applied.unwrap_or(0);
+        if self.is_ready() {
+            write!(
+                f,
+                "schema at version {applied}, this build needs {}",
+                self.required
+            )?;
+            if applied > self.required {
+                write!(
+                    f,
+                    " (newer: a later release migrated it; expand-only, so fine)"
+                )?;
+            }
+            Ok(())
+        } else {
+            write!(
+                f,
+                "schema at version {applied}, this build needs {}: run the migrate Job \
+                 (`<service> migrate`)",
+                self.required
+            )
+        }
+    }
+}
+
+/// The newest (up) migration of `migrator`: the schema version a binary was built with.
+pub fn required_version(migrator: &Migrator) -> i64 {
+    migrator
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
 }
 
 /// The PRAGMAs every SQLite connection gets: WAL (readers do not block the writer), a busy
@@ -241,6 +324,21 @@ mod tests {
         assert_eq!(Backend::from_url("mysql://u@h/db"), None);
         assert_eq!(Backend::from_url("nonsense"), None);
         assert_eq!(Backend::Postgres.pick("a", "b"), "b");
+    }
+
+    #[test]
+    fn schema_status_is_ready_at_or_above_the_build() {
+        let status = |applied, required| SchemaStatus { applied, required };
+        assert!(!status(None, 1).is_ready());
+        assert!(!status(Some(1), 2).is_ready());
+        assert!(status(Some(2), 2).is_ready());
+        assert!(status(Some(3), 2).is_ready());
+        assert!(status(None, 0).is_ready());
+        assert_eq!(
+            status(Some(1), 2).to_string(),
+            "schema at version 1, this build needs 2: run the migrate Job (`<service> migrate`)"
+        );
+        assert!(status(Some(3), 2).to_string().contains("newer"));
     }
 
     #[tokio::test]

@@ -4,7 +4,8 @@
 //! with the caller's W3C trace context, Prometheus metrics, optional per-caller bearer
 //! tokens that leave health and reflection open, a timeout); the admin HTTP server with
 //! `/metrics`; the graceful-shutdown coordinator ([`Shutdown`]); helpers that build
-//! `tonic::Status` values with structured details ([`status`]); and channels for calling
+//! `tonic::Status` values with structured details ([`status`]); the readiness gate that holds
+//! health NOT_SERVING until, say, the schema is migrated ([`readiness`]); and channels for calling
 //! other services with the trace context and a bearer token ([`client`]).
 //!
 //! A service's `main` wires itself like this:
@@ -20,6 +21,8 @@
 //! let listeners = Listeners::bind(&config.server).await?;
 //! let registry = prometheus::Registry::new();
 //! let services = ServiceSet::new()
+//!     // NOT_SERVING until the schema is at this build's migration version.
+//!     .ready_when(Readiness::schema(&db, &MIGRATOR, shutdown.clone()).await)
 //!     .service(TokenServiceServer::new(handlers))
 //!     .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
 //! let server = serve(services, listeners, &config.server, &registry, shutdown).await?;
@@ -32,6 +35,7 @@ pub mod client;
 mod config;
 mod layers;
 mod metrics;
+pub mod readiness;
 pub mod request_id;
 mod server;
 mod service;
@@ -50,6 +54,7 @@ pub mod macro_support {
 
 pub use layers::auth::Caller;
 pub use metrics::GrpcMetrics;
+pub use readiness::Readiness;
 pub use server::{Drain, Listeners, RunningServer, ServiceSet, serve, serve_http};
 pub use service::{MigrateConfig, Service, ServiceConfig, StartError, load, load_config, main};
 pub use shutdown::Shutdown;

@@ -24,7 +24,7 @@ use crate::layers::auth::AuthLayer;
 use crate::layers::observe::ObserveLayer;
 use crate::layers::timeout::TimeoutLayer;
 use crate::metrics::{GrpcMetrics, admin_router, log_admin_addr};
-use crate::{ServerConfig, ServerError, Shutdown};
+use crate::{Readiness, ServerConfig, ServerError, Shutdown};
 
 /// TCP keepalive on accepted gRPC connections.
 const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
@@ -39,6 +39,7 @@ pub struct ServiceSet {
     routes: RoutesBuilder,
     names: Vec<&'static str>,
     descriptor_sets: Vec<&'static [u8]>,
+    readiness: Option<Readiness>,
 }
 
 impl ServiceSet {
@@ -48,7 +49,8 @@ impl ServiceSet {
     }
 
     /// Adds a generated server (e.g. `TokenServiceServer::new(handlers)`); its health
-    /// status starts SERVING and reflection lists it.
+    /// status starts SERVING (once [`ServiceSet::ready_when`]'s condition holds, if given)
+    /// and reflection lists it.
     pub fn service<S>(mut self, service: S) -> Self
     where
         S: tower::Service<http::Request<Body>, Error = Infallible>
@@ -69,6 +71,13 @@ impl ServiceSet {
     /// that describes the added services.
     pub fn file_descriptor_set(mut self, encoded: &'static [u8]) -> Self {
         self.descriptor_sets.push(encoded);
+        self
+    }
+
+    /// Holds every health status NOT_SERVING until `readiness` holds (the schema at the
+    /// build's migration version, say); without it, the services are SERVING once listening.
+    pub fn ready_when(mut self, readiness: Readiness) -> Self {
+        self.readiness = Some(readiness);
         self
     }
 
@@ -227,6 +236,7 @@ pub async fn serve(
         mut routes,
         names,
         descriptor_sets,
+        readiness,
     } = services;
 
     // Health: one status per service, and the server as a whole ("").
@@ -288,6 +298,7 @@ pub async fn serve(
         shutdown,
         server: tokio::spawn(server),
         stop,
+        readiness,
     })
     .await
 }
@@ -331,6 +342,7 @@ pub async fn serve_http(
         shutdown,
         server: tokio::spawn(server),
         stop,
+        readiness: None,
     })
     .await
 }
@@ -346,20 +358,38 @@ struct Started {
     shutdown: Shutdown,
     server: JoinHandle<Result<(), ServerError>>,
     stop: CancellationToken,
+    readiness: Option<Readiness>,
 }
 
-/// Reports SERVING, starts the admin server and the task that runs the shutdown sequence.
-async fn start(started: Started) -> Result<RunningServer, ServerError> {
-    for name in &started.names {
-        started
-            .health
-            .set_service_status(*name, ServingStatus::Serving)
-            .await;
+/// Sets every status of `names` and the server's own ("") to `status`.
+async fn set_all(health: &HealthReporter, names: &[&'static str], status: ServingStatus) {
+    for name in names {
+        health.set_service_status(*name, status).await;
     }
-    started
-        .health
-        .set_service_status("", ServingStatus::Serving)
-        .await;
+    health.set_service_status("", status).await;
+}
+
+/// Reports SERVING (once ready, if a readiness condition was given: NOT_SERVING until then),
+/// starts the admin server and the task that runs the shutdown sequence.
+async fn start(started: Started) -> Result<RunningServer, ServerError> {
+    let readiness = started.readiness.unwrap_or_else(Readiness::ready);
+    let gate = if readiness.is_ready() {
+        set_all(&started.health, &started.names, ServingStatus::Serving).await;
+        None
+    } else {
+        set_all(&started.health, &started.names, ServingStatus::NotServing).await;
+        let (health, names, shutdown) = (
+            started.health.clone(),
+            started.names.clone(),
+            started.shutdown.clone(),
+        );
+        Some(tokio::spawn(async move {
+            if readiness.wait(&shutdown).await {
+                tracing::info!("ready: health SERVING");
+                set_all(&health, &names, ServingStatus::Serving).await;
+            }
+        }))
+    };
     let admin_addr = local_addr(&started.admin);
     let stop_admin = CancellationToken::new();
     let admin = axum::serve(started.admin, admin_router(started.registry))
@@ -380,6 +410,7 @@ async fn start(started: Started) -> Result<RunningServer, ServerError> {
         stop: started.stop,
         admin,
         stop_admin,
+        gate,
     }));
     Ok(RunningServer {
         addr,
@@ -400,6 +431,9 @@ struct Running {
     stop: CancellationToken,
     admin: JoinHandle<std::io::Result<()>>,
     stop_admin: CancellationToken,
+    /// Waits for readiness to report SERVING; stopped before the shutdown reports NOT_SERVING
+    /// so that it can never undo it.
+    gate: Option<JoinHandle<()>>,
 }
 
 /// Waits for the shutdown (or a server failure), then: health NOT_SERVING, stop
@@ -414,18 +448,28 @@ async fn run(running: Running) -> Result<Drain, ServerError> {
         stop,
         mut admin,
         stop_admin,
+        gate,
     } = running;
 
-    tokio::select! {
-        () = shutdown.triggered() => {}
-        result = &mut server => {
+    let result = tokio::select! {
+        () = shutdown.triggered() => None,
+        result = &mut server => Some(Err(result)),
+        result = &mut admin => Some(Ok(result)),
+    };
+    if let Some(gate) = gate {
+        gate.abort();
+        let _ = gate.await;
+    }
+    match result {
+        None => {}
+        Some(Err(result)) => {
             stop_admin.cancel();
             let _ = tokio::time::timeout(ADMIN_STOP_GRACE, &mut admin).await;
             admin.abort();
             result??;
             return Err(ServerError::StoppedEarly("the server"));
         }
-        result = &mut admin => {
+        Some(Ok(result)) => {
             stop.cancel();
             server.abort();
             result?.map_err(ServerError::Admin)?;
@@ -434,14 +478,7 @@ async fn run(running: Running) -> Result<Drain, ServerError> {
     }
 
     tracing::info!(grace = ?grace, "shutting down: health NOT_SERVING, draining calls");
-    for name in &names {
-        health
-            .set_service_status(*name, ServingStatus::NotServing)
-            .await;
-    }
-    health
-        .set_service_status("", ServingStatus::NotServing)
-        .await;
+    set_all(&health, &names, ServingStatus::NotServing).await;
     stop.cancel();
 
     let drain = match tokio::time::timeout(grace, &mut server).await {

@@ -6,7 +6,9 @@
 //! [`ServiceConfig`] for the conventional configuration fields, and [`StartError`] is what
 //! stops any of them from starting. [`main`] is the whole of every binary: load
 //! the configuration and the regions, start telemetry, bind, build, run until SIGTERM/SIGINT,
-//! flush telemetry; or, as `<service> migrate`, apply the migrations and exit.
+//! flush telemetry; or, as `<service> migrate`, apply the migrations and exit; or, as
+//! `<service> wait-for-schema` (a Kubernetes init container), wait until the schema is at the
+//! version the binary was built with (the migrate Job ran) and exit.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -216,13 +218,14 @@ impl MigrateConfig {
 /// The whole of a service's `main`: configuration and regions (exit 2 naming every
 /// problem, before any port is bound), telemetry, listeners, the service until
 /// SIGTERM/SIGINT (health NOT_SERVING, bounded drain, resources closed), telemetry flushed
-/// last. `<service> migrate` applies the migrations and exits.
+/// last. `<service> migrate` applies the migrations and exits; `<service> wait-for-schema`
+/// waits until they have been applied (by the migrate Job) and exits.
 pub async fn main<S: Service>() -> ExitCode {
     let env: Vec<(String, String)> = std::env::vars().collect();
-    let result = if std::env::args().nth(1).as_deref() == Some("migrate") {
-        migrate::<S>(&env).await
-    } else {
-        run::<S>(&env).await
+    let result = match std::env::args().nth(1).as_deref() {
+        Some("migrate") => migrate::<S>(&env).await,
+        Some("wait-for-schema") => wait_for_schema::<S>(&env).await,
+        _ => run::<S>(&env).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -306,6 +309,46 @@ async fn migrate<S: Service>(env: &[(String, String)]) -> Result<(), Failure> {
     .await;
     flush(telemetry);
     result.map_err(|e| Failure::Run(e.into()))
+}
+
+/// `<service> wait-for-schema`: reads what `migrate` reads, connects without migrating, and
+/// returns once the schema is at the version this binary was built with or newer, polling
+/// every [`SCHEMA_POLL_INTERVAL`](crate::readiness::SCHEMA_POLL_INTERVAL) and logging only
+/// when what it sees changes. SIGTERM/SIGINT ends the wait with an error.
+async fn wait_for_schema<S: Service>(env: &[(String, String)]) -> Result<(), Failure> {
+    let config = MigrateConfig::load::<S>(env).map_err(|e| Failure::Config(e.into()))?;
+    let telemetry =
+        telemetry::init(S::NAME, &config.telemetry).map_err(|e| Failure::Config(e.into()))?;
+    let result = async {
+        let Some(migrator) = S::MIGRATOR else {
+            tracing::info!("{} has no database: no schema to wait for", S::NAME);
+            return Ok(());
+        };
+        let shutdown = Shutdown::new();
+        shutdown.listen_for_signals()?;
+        let db = Database::connect(&config.database).await?;
+        let ready = crate::Readiness::schema(&db, migrator, shutdown.clone())
+            .await
+            .wait(&shutdown)
+            .await;
+        db.close().await;
+        if ready {
+            Ok(())
+        } else {
+            Err(Failure::Run(
+                "stopped before the schema was migrated".into(),
+            ))
+        }
+    }
+    .await;
+    flush(telemetry);
+    result
+}
+
+impl From<database::DatabaseError> for Failure {
+    fn from(err: database::DatabaseError) -> Self {
+        Self::Run(err.into())
+    }
 }
 
 fn flush(telemetry: telemetry::Telemetry) {

@@ -1,6 +1,8 @@
 //! Builds data-service from its configuration and runs it: the gRPC server, the sync workers,
 //! the freshness watchdog and the pass that retries unprocessed webhooks; all stop together on
-//! shutdown (server drained first, workers hand back their jobs, then the pool closes).
+//! shutdown (server drained first, workers hand back their jobs, then the pool closes). Until
+//! the schema is at this build's migration version (the migrate Job ran), health is
+//! NOT_SERVING and none of the background work starts.
 
 use std::sync::Arc;
 
@@ -8,7 +10,9 @@ use belvo_accounts::BelvoAccounts;
 use connect_proto::data::v1::data_service_server::DataServiceServer;
 use connect_proto::link::v1::link_service_client::LinkServiceClient;
 use database::Database;
-use grpc_runtime::{Listeners, RunningServer, Service, ServiceSet, Shutdown, StartError};
+use grpc_runtime::{
+    Listeners, Readiness, RunningServer, Service, ServiceSet, Shutdown, StartError,
+};
 use regions::RegionsConfig;
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinSet;
@@ -29,12 +33,19 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Application {
     server: RunningServer,
     engine: Engine,
+    readiness: Readiness,
 }
 
 impl Application {
     /// The sync engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Whether the schema was found at this build's version, so health is SERVING and the
+    /// workers, the watchdog and the webhook retry pass run.
+    pub fn readiness(&self) -> &Readiness {
+        &self.readiness
     }
 }
 
@@ -61,8 +72,9 @@ impl Service for Application {
 
     /// Opens (and migrates) the database, builds one Belvo client per region, serves on
     /// `listeners` and starts `config.sync.workers` workers, the webhook batches and the
-    /// background passes. On shutdown the server drains first, then workers hand back their
-    /// jobs, then the pool closes.
+    /// background passes, the workers and passes only once the schema is at this build's
+    /// migration version (health NOT_SERVING until then). On shutdown the server drains
+    /// first, then workers hand back their jobs, then the pool closes.
     async fn build(
         config: Config,
         regions: RegionsConfig,
@@ -90,7 +102,9 @@ impl Service for Application {
             stop: shutdown.clone(),
         };
         let (inbox, batches) = Inbox::new(engine.clone(), links);
+        let readiness = Readiness::schema(&db, &MIGRATOR, shutdown.clone()).await;
         let services = ServiceSet::new()
+            .ready_when(readiness.clone())
             .service(DataServiceServer::new(Api {
                 inbox: inbox.clone(),
             }))
@@ -102,15 +116,34 @@ impl Service for Application {
         let host = std::process::id();
         for n in 0..config.sync.workers {
             let worker = format!("{host}-{n}-{}", uuid::Uuid::new_v4().simple());
-            tasks.spawn(engine.clone().run_worker(worker));
+            tasks.spawn(once_ready(
+                readiness.clone(),
+                engine.stop.clone(),
+                engine.clone().run_worker(worker),
+            ));
         }
         tasks.spawn(batches);
-        tasks.spawn(background(inbox, engine.clone()));
+        tasks.spawn(once_ready(
+            readiness.clone(),
+            engine.stop.clone(),
+            background(inbox, engine.clone()),
+        ));
         let server = server.on_stop(async move {
             while tasks.join_next().await.is_some() {}
             db.close().await;
         });
-        Ok(Self { server, engine })
+        Ok(Self {
+            server,
+            engine,
+            readiness,
+        })
+    }
+}
+
+/// Runs `work` once `readiness` holds; never if the shutdown comes first.
+async fn once_ready(readiness: Readiness, stop: Shutdown, work: impl Future<Output = ()>) {
+    if readiness.wait(&stop).await {
+        work.await;
     }
 }
 

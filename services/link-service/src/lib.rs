@@ -18,7 +18,9 @@ use belvo_accounts::BelvoAccounts;
 use connect_proto::link::v1::link_service_server::LinkServiceServer;
 use database::Database;
 use grpc_runtime::client::connect_lazy;
-use grpc_runtime::{Listeners, RunningServer, Service, ServiceSet, Shutdown, StartError, serve};
+use grpc_runtime::{
+    Listeners, Readiness, RunningServer, Service, ServiceSet, Shutdown, StartError, serve,
+};
 use regions::RegionsConfig;
 
 pub use config::Config;
@@ -44,7 +46,8 @@ impl Service for Application {
     /// Opens the database (running migrations unless turned off), builds one Belvo client
     /// per region, the token-service channel (`[clients.token_service]`) and the optional
     /// data-service channel (`[clients.data_service]`), both connected on first use, and
-    /// serves on `listeners` until `shutdown` fires.
+    /// serves on `listeners` until `shutdown` fires (NOT_SERVING until the schema is at this
+    /// build's migration).
     async fn build(
         config: Config,
         regions: RegionsConfig,
@@ -69,6 +72,8 @@ impl Service for Application {
             data,
         );
         let services = ServiceSet::new()
+            // NOT_SERVING until the schema is at this build's migration (the migrate Job).
+            .ready_when(Readiness::schema(&db, &MIGRATOR, shutdown.clone()).await)
             .service(LinkServiceServer::new(links))
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
         let registry = prometheus::Registry::new();

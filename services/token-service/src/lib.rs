@@ -22,7 +22,9 @@ mod store;
 use belvo_accounts::BelvoAccounts;
 use connect_proto::token::v1::token_service_server::TokenServiceServer;
 use database::Database;
-use grpc_runtime::{Listeners, RunningServer, Service, ServiceSet, Shutdown, StartError};
+use grpc_runtime::{
+    Listeners, Readiness, RunningServer, Service, ServiceSet, Shutdown, StartError,
+};
 use regions::RegionsConfig;
 use secrecy::ExposeSecret as _;
 
@@ -51,7 +53,7 @@ impl Service for Application {
 
     /// Opens (and migrates) the database, builds one Belvo client per region, connects
     /// link-service lazily when `[clients.link_service]` is set, and serves on `listeners`
-    /// until `shutdown` fires.
+    /// until `shutdown` fires (NOT_SERVING until the schema is at this build's migration).
     async fn build(
         config: Config,
         regions: RegionsConfig,
@@ -77,6 +79,8 @@ impl Service for Application {
             metrics,
         });
         let services = ServiceSet::new()
+            // NOT_SERVING until the schema is at this build's migration (the migrate Job).
+            .ready_when(Readiness::schema(&db, &MIGRATOR, shutdown.clone()).await)
             .service(TokenServiceServer::new(handlers))
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
         let server =

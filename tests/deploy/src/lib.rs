@@ -2,9 +2,13 @@
 //! policies every production object must keep — probes, resource limits, a locked-down
 //! non-root security context, no service-account token, a termination grace above the drain
 //! time, NetworkPolicies, disruption budgets, at least two replicas, schema changes only through
-//! the migration Job — and what production must never contain (the Belvo emulator, the
+//! the migration Job, pods that wait for it, expand-only migrations ([`migrations`]) — and what
+//! production must never contain (the Belvo emulator, the
 //! gateway's dev login, Secret values). The tests in `tests/manifests` run them on the rendered
 //! overlays and on deliberately broken objects.
+
+pub mod migrations;
+pub mod secrets;
 
 use std::collections::BTreeSet;
 
@@ -402,7 +406,8 @@ pub fn container_violations(manifests: &Manifests) -> Vec<String> {
 /// directions; no Service or PodDisruptionBudget selecting a Job's pods; gRPC probes on the
 /// gRPC services and HTTP probes on the gateway; each gRPC service's schema changed only by a
 /// migration Job (`RUN_MIGRATIONS` false, a Job container running its image with `migrate`
-/// on the same database Secret); only the Belvo secrets each service uses (the gateway no API
+/// on the same database Secret) and its pods waiting for that Job (an init container running
+/// its image with `wait-for-schema` on the same database Secret); only the Belvo secrets each service uses (the gateway no API
 /// keys, the others no webhook Authorization); no Secret objects (values never live in the repository); no
 /// Belvo emulator anywhere; no dev login; the gateway in `production`.
 pub fn production_violations(manifests: &Manifests) -> Vec<String> {
@@ -692,7 +697,9 @@ fn app_of(workload: &Value) -> &str {
 
 /// Production changes a gRPC service's schema only through the migration Job: its Deployment
 /// sets `<PREFIX>__DATABASE__RUN_MIGRATIONS` to "false", and a Job container runs the same
-/// image with `migrate` against the same database Secret.
+/// image with `migrate` against the same database Secret. Its pods wait for the Job, whatever
+/// the order `kubectl apply` starts things in: an init container runs the same image with
+/// `wait-for-schema` against the same database Secret.
 fn migration_violations(
     manifests: &Manifests,
     service: &str,
@@ -725,6 +732,32 @@ fn migration_violations(
         out.push(format!(
             "Deployment {service}: no Job container runs its image with `migrate`"
         ));
+    }
+    let waiters: Vec<&Value> = manifests
+        .get("Deployment", service)
+        .and_then(pod_spec)
+        .and_then(|spec| spec.get("initContainers"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            c.get("image") == deployed.get("image")
+                && c.get("args") == Some(&serde_json::json!(["wait-for-schema"]))
+        })
+        .collect();
+    if waiters.is_empty() {
+        out.push(format!(
+            "Deployment {service}: no init container runs its image with `wait-for-schema` \
+             (pods must wait for the migration Job)"
+        ));
+    }
+    for c in waiters {
+        if database(c).is_none() || database(c) != database(deployed) {
+            out.push(format!(
+                "Deployment {service} init container {}: {url} is not the Deployment's database Secret",
+                c.get("name").and_then(Value::as_str).unwrap_or("?")
+            ));
+        }
     }
     for (job, c) in migrators {
         if database(c).is_none() || database(c) != database(deployed) {

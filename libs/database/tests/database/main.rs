@@ -76,6 +76,57 @@ async fn postgres_migrations_and_portable_sql() {
     migrations_and_portable_sql(&db).await;
 }
 
+/// The schema version against the build's migrations: nothing before the first migration,
+/// the newest after them, and a schema NEWER than the build (a later release migrated) is
+/// still one this build runs on.
+async fn schema_status_follows_the_migrations(db: &Database) {
+    assert_eq!(database::required_version(&MIGRATOR), 2);
+    let fresh = db.schema_status(&MIGRATOR).await.unwrap();
+    assert_eq!(fresh.applied, None);
+    assert_eq!(fresh.required, 2);
+    assert!(!fresh.is_ready());
+    assert_eq!(
+        fresh.to_string(),
+        "schema at version 0, this build needs 2: run the migrate Job (`<service> migrate`)"
+    );
+
+    db.migrate(&MIGRATOR).await.unwrap();
+    let migrated = db.schema_status(&MIGRATOR).await.unwrap();
+    assert_eq!(migrated.applied, Some(2));
+    assert!(migrated.is_ready());
+
+    // A later release's migration, as sqlx records it.
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(3_i64)
+    .bind("a later release")
+    .bind(true)
+    .bind(vec![0_u8; 4])
+    .bind(0_i64)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let newer = db.schema_status(&MIGRATOR).await.unwrap();
+    assert_eq!(newer.applied, Some(3));
+    assert!(newer.is_ready(), "a newer schema is fine (expand/contract)");
+}
+
+#[tokio::test]
+async fn sqlite_schema_status_follows_the_migrations() {
+    let db = TestDatabase::sqlite().await;
+    schema_status_follows_the_migrations(&db).await;
+}
+
+#[tokio::test]
+async fn postgres_schema_status_follows_the_migrations() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    schema_status_follows_the_migrations(&db).await;
+}
+
 #[tokio::test]
 async fn sqlite_files_are_created_with_wal() {
     let dir = tempfile::tempdir().unwrap();

@@ -101,10 +101,19 @@ impl TestServer {
     }
 
     pub(crate) async fn start_with(config: ServerConfig) -> Self {
+        Self::start_ready_when(config, grpc_runtime::Readiness::ready()).await
+    }
+
+    /// A server whose health is NOT_SERVING until `readiness` holds.
+    pub(crate) async fn start_ready_when(
+        config: ServerConfig,
+        readiness: grpc_runtime::Readiness,
+    ) -> Self {
         let probe = Probe::default();
         let services = ServiceSet::new()
             .service(TokenServiceServer::new(probe.clone()))
-            .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
+            .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET)
+            .ready_when(readiness);
         let listeners = grpc_runtime::Listeners::bind(config.listen_addr, config.admin_addr)
             .await
             .unwrap();

@@ -6,4 +6,5 @@
 mod binary;
 mod fake_link_service;
 mod scenarios;
+mod schema;
 mod support;

@@ -126,3 +126,74 @@ async fn internal_bearer_tokens_are_enforced_when_configured() {
     assert_eq!(err.code(), Code::NotFound, "past authentication");
     app.stop().await.unwrap();
 }
+
+/// Readiness on the schema, as production starts it (`RUN_MIGRATIONS=false`: the migrate Job
+/// owns the schema): NOT_SERVING on a database the Job has not migrated, then SERVING by
+/// itself once it has, without a restart.
+async fn not_serving_until_the_job_migrates(backend: database::Backend) {
+    use tonic_health::pb::health_check_response::ServingStatus;
+
+    let Some(db) = TestDatabase::new(backend).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let regions = dir.path().join("regions.toml");
+    std::fs::write(&regions, regions::shipped::LOCAL).unwrap();
+    let env = [
+        (
+            "LINK_SERVICE__SERVER__LISTEN_ADDR",
+            "127.0.0.1:0".to_owned(),
+        ),
+        ("LINK_SERVICE__SERVER__ADMIN_ADDR", "127.0.0.1:0".to_owned()),
+        ("LINK_SERVICE__DATABASE__URL", db.url().to_owned()),
+        ("LINK_SERVICE__DATABASE__RUN_MIGRATIONS", "false".to_owned()),
+        ("LINK_SERVICE__REGIONS_FILE", regions.display().to_string()),
+    ];
+    let app = start(&env).await;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(
+        tonic::transport::Channel::from_shared(format!("http://{}", app.addr()))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    );
+    let mut statuses = async || {
+        let mut out = Vec::new();
+        for service in ["", "connect.link.v1.LinkService"] {
+            let request = tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            };
+            out.push(health.check(request).await.unwrap().into_inner().status);
+        }
+        out
+    };
+    let not_serving = ServingStatus::NotServing as i32;
+    assert_eq!(statuses().await, [not_serving, not_serving]);
+
+    // What `link-service migrate` (the Job) does, from outside the running service.
+    db.migrate(&link_service::MIGRATOR).await.unwrap();
+    let serving = ServingStatus::Serving as i32;
+    // Above the schema poll interval (2 s) with room for a slow machine.
+    let deadline = std::time::Duration::from_secs(30);
+    let until = std::time::Instant::now() + deadline;
+    while statuses().await != [serving, serving] {
+        assert!(
+            std::time::Instant::now() < until,
+            "not SERVING {deadline:?} after the migrations"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.stop().await.unwrap();
+}
+
+mod not_serving_until_the_job_migrates {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::not_serving_until_the_job_migrates(database::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::not_serving_until_the_job_migrates(database::Backend::Postgres).await;
+    }
+}

@@ -11,6 +11,7 @@ mod audit;
 mod errors;
 mod external_ids;
 mod grpcurl;
+mod schema;
 mod startup;
 mod tokens;
 mod update_mode;

@@ -21,6 +21,9 @@ use deploy_tests::{
 use grpc_runtime::Service;
 use serde_json::{Value, json};
 
+mod migrations;
+mod secrets;
+
 /// The Kubernetes version the objects are validated against (the oldest we support).
 const KUBERNETES_VERSION: &str = "1.32.0";
 
@@ -546,7 +549,7 @@ fn the_production_checks_catch_a_broken_migration_job() {
     fn job(o: &Value) -> bool {
         kind_of(o) == "Job" && name_of(o) == "migrate"
     }
-    let cases: [(&str, &Mutation, &str); 8] = [
+    let cases: [(&str, &Mutation, &str); 10] = [
         (
             "a container without limits",
             &|o| {
@@ -641,6 +644,34 @@ fn the_production_checks_catch_a_broken_migration_job() {
                 }
             },
             "Deployment data-service: no Job container runs its image with `migrate`",
+        ),
+        (
+            "pods that do not wait for the migration Job",
+            &|o| {
+                if kind_of(o) == "Deployment" && name_of(o) == "data-service" {
+                    o["spec"]["template"]["spec"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("initContainers");
+                }
+            },
+            "Deployment data-service: no init container runs its image with `wait-for-schema`",
+        ),
+        (
+            "pods waiting on another database",
+            &|o| {
+                if kind_of(o) == "Deployment" && name_of(o) == "token-service" {
+                    for e in o["spec"]["template"]["spec"]["initContainers"][0]["env"]
+                        .as_array_mut()
+                        .unwrap()
+                    {
+                        if e["name"] == "TOKEN_SERVICE__DATABASE__URL" {
+                            e["valueFrom"]["secretKeyRef"]["name"] = json!("link-service-database");
+                        }
+                    }
+                }
+            },
+            "Deployment token-service init container wait-for-schema: TOKEN_SERVICE__DATABASE__URL is not the Deployment's database Secret",
         ),
     ];
     for (case, f, expected) in cases {
@@ -755,6 +786,20 @@ fn every_service_environment_loads_into_its_configuration_and_regions() {
             let env = process_env(&manifests, container);
             if let Err(err) = load_config(service, &env) {
                 panic!("{overlay} {service}: its environment does not load:\n{err}");
+            }
+            // An init container (`wait-for-schema`) reads what `migrate` reads, nothing more.
+            for init in pod_spec(deployment).unwrap()["initContainers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let init_env = process_env(&manifests, init);
+                if let Err(err) = load_as(service, &init_env, true) {
+                    panic!(
+                        "{overlay} {service} init container {}: its environment does not load:\n{err}",
+                        init["name"]
+                    );
+                }
             }
             // REGIONS_FILE names the file the ConfigMap volume mounts.
             let file = env.get("REGIONS_FILE").expect("REGIONS_FILE");
