@@ -64,6 +64,16 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid", message).field(field)
     }
 
+    /// Belvo's `invalid_choice` for `value` of `field`.
+    pub(crate) fn invalid_choice(field: &str, value: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_choice",
+            format!("\"{value}\" is not a valid choice."),
+        )
+        .field(field)
+    }
+
     pub(crate) fn method_not_allowed(method: &str) -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,

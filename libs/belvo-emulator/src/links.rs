@@ -277,12 +277,7 @@ pub(crate) fn register(
     }
     let access_mode = str_field(body, "access_mode")?.unwrap_or("recurrent");
     if !matches!(access_mode, "single" | "recurrent") {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_choice",
-            format!("\"{access_mode}\" is not a valid choice."),
-        )
-        .field("access_mode"));
+        return Err(ApiError::invalid_choice("access_mode", access_mode));
     }
     let external_id = match str_field(body, "external_id")? {
         Some(e) => Some(e.to_owned()),
@@ -568,12 +563,7 @@ pub(crate) fn modify(shared: &Shared, account: usize, link_id: &Uuid, body: &Val
     if let Some(m) = access_mode
         && !matches!(m, "single" | "recurrent")
     {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_choice",
-            format!("\"{m}\" is not a valid choice."),
-        )
-        .field("access_mode"));
+        return Err(ApiError::invalid_choice("access_mode", m));
     }
     let stale_in = str_field(body, "stale_in")?;
     if let Some(s) = stale_in {

@@ -282,6 +282,18 @@ impl Case {
     }
 }
 
+/// `GET url` with the account's credentials, as JSON.
+async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    http.get(url)
+        .basic_auth(ID, Some(PW))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 const CUR: &str = "belvo-openapi-1.223.0.json";
 const OLD: &str = "belvo-openapi-1.35.0.json";
 
@@ -353,15 +365,7 @@ async fn every_served_endpoint_validates_against_belvos_specs() {
         let http = http.clone();
         let url = format!("{base}/api/{res}/?link={link}");
         async move {
-            let v: Value = http
-                .get(url)
-                .basic_auth(ID, Some(PW))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let v = get_json(&http, url).await;
             v["results"][0]["id"].as_str().unwrap().to_owned()
         }
     };
@@ -465,15 +469,11 @@ async fn every_served_endpoint_validates_against_belvos_specs() {
     }
     // Every tax-return shape in detail: personal and business, yearly and monthly.
     for link in [&f, &biz] {
-        let page: Value = http
-            .get(format!("{base}/api/tax-returns/?link={link}&page_size=100"))
-            .basic_auth(ID, Some(PW))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = get_json(
+            &http,
+            format!("{base}/api/tax-returns/?link={link}&page_size=100"),
+        )
+        .await;
         let results = page["results"].as_array().unwrap();
         let yearly = results.iter().find(|r| r.get("type").is_none()).unwrap();
         let monthly = results.iter().find(|r| r["type"] == "monthly").unwrap();
@@ -541,15 +541,7 @@ async fn every_served_endpoint_validates_against_belvos_specs() {
         .response_schema("/api/accounts/{id}/", "get", 200)
         .unwrap();
     let v = jsonschema::draft4::new(&account_schema).unwrap();
-    let page: Value = http
-        .get(format!("{base}/api/accounts/?link={b}"))
-        .basic_auth(ID, Some(PW))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = get_json(&http, format!("{base}/api/accounts/?link={b}")).await;
     let account = page["results"][0].clone();
     assert!(v.is_valid(&account), "{account}");
     let edit = |f: &dyn Fn(&mut Map<String, Value>)| {

@@ -47,7 +47,7 @@ pub enum DetailShape {
 }
 
 macro_rules! resources {
-    ($($(#[$doc:meta])* $marker:ident => $path:literal, $name:literal, $detail:ident, $item:ty;)*) => {
+    ($($(#[$doc:meta])* $marker:ident, $method:ident => $path:literal, $name:literal, $detail:ident, $item:ty;)*) => {
         $(
             $(#[$doc])*
             #[derive(Debug, Clone, Copy)]
@@ -60,36 +60,45 @@ macro_rules! resources {
                 type Item = $item;
             }
         )*
+
+        impl Client {
+            $(
+                #[doc = concat!("`/", $path, "`.")]
+                pub fn $method(&self) -> Resources<'_, $marker> {
+                    self.resource()
+                }
+            )*
+        }
     };
 }
 
 resources! {
     /// `/api/accounts/`.
-    Accounts => "api/accounts/", "ACCOUNTS", Object, models::Account;
+    Accounts, accounts => "api/accounts/", "ACCOUNTS", Object, models::Account;
     /// `/api/transactions/` (`link` filter required; retrieve needs `date_from`/`date_to`).
-    Transactions => "api/transactions/", "TRANSACTIONS", Object, models::Transaction;
+    Transactions, transactions => "api/transactions/", "TRANSACTIONS", Object, models::Transaction;
     /// `/api/balances/` (multi-region; retrieve needs `date_from`/`date_to`).
-    Balances => "api/balances/", "BALANCES", Object, models::Balance;
+    Balances, balances => "api/balances/", "BALANCES", Object, models::Balance;
     /// `/api/owners/`.
-    Owners => "api/owners/", "OWNERS", Object, models::Owner;
+    Owners, owners => "api/owners/", "OWNERS", Object, models::Owner;
     /// `/api/incomes/`.
-    Incomes => "api/incomes/", "INCOMES", ObjectOrArray, models::Income;
+    Incomes, incomes => "api/incomes/", "INCOMES", ObjectOrArray, models::Income;
     /// `/api/recurring-expenses/`.
-    RecurringExpenses => "api/recurring-expenses/", "RECURRING_EXPENSES", Array, models::RecurringExpense;
+    RecurringExpenses, recurring_expenses => "api/recurring-expenses/", "RECURRING_EXPENSES", Array, models::RecurringExpense;
     /// `/api/risk-insights/`.
-    RiskInsights => "api/risk-insights/", "RISK_INSIGHTS", Array, models::RiskInsights;
+    RiskInsights, risk_insights => "api/risk-insights/", "RISK_INSIGHTS", Array, models::RiskInsights;
     /// `/api/employment-records/`.
-    EmploymentRecords => "api/employment-records/", "EMPLOYMENT_RECORDS", Object, models::EmploymentRecord;
+    EmploymentRecords, employment_records => "api/employment-records/", "EMPLOYMENT_RECORDS", Object, models::EmploymentRecord;
     /// `/api/invoices/` (retrieve needs `date_from`, `date_to` at most 365 days apart, `type`).
-    Invoices => "api/invoices/", "INVOICES", Object, models::Invoice;
+    Invoices, invoices => "api/invoices/", "INVOICES", Object, models::Invoice;
     /// `/api/tax-returns/` (retrieve: yearly `year_from`/`year_to`, or monthly dates).
-    TaxReturns => "api/tax-returns/", "TAX_RETURNS", Object, models::TaxReturn;
+    TaxReturns, tax_returns => "api/tax-returns/", "TAX_RETURNS", Object, models::TaxReturn;
     /// `/api/tax-status/`.
-    TaxStatus => "api/tax-status/", "TAX_STATUS", Object, models::TaxStatus;
+    TaxStatus, tax_status => "api/tax-status/", "TAX_STATUS", Object, models::TaxStatus;
     /// `/api/tax-compliance-status/`.
-    TaxComplianceStatus => "api/tax-compliance-status/", "TAX_COMPLIANCE_STATUS", Object, models::TaxComplianceStatus;
+    TaxComplianceStatus, tax_compliance_status => "api/tax-compliance-status/", "TAX_COMPLIANCE_STATUS", Object, models::TaxComplianceStatus;
     /// `/api/tax-retentions/` (retrieve needs `date_from`, `date_to`, `type`).
-    TaxRetentions => "api/tax-retentions/", "TAX_RETENTIONS", Object, models::TaxRetention;
+    TaxRetentions, tax_retentions => "api/tax-retentions/", "TAX_RETENTIONS", Object, models::TaxRetention;
 }
 
 /// The body of a retrieve POST. Each resource needs a subset (see its docs); Belvo validates
@@ -296,60 +305,5 @@ impl<R: Resource> Resources<'_, R> {
         call.long = true;
         let many: OneOrMany<R::Item> = self.client.call_json(call).await?;
         Ok(many.into())
-    }
-}
-
-impl Client {
-    /// `/api/accounts/`.
-    pub fn accounts(&self) -> Resources<'_, Accounts> {
-        self.resource()
-    }
-    /// `/api/transactions/`.
-    pub fn transactions(&self) -> Resources<'_, Transactions> {
-        self.resource()
-    }
-    /// `/api/balances/`.
-    pub fn balances(&self) -> Resources<'_, Balances> {
-        self.resource()
-    }
-    /// `/api/owners/`.
-    pub fn owners(&self) -> Resources<'_, Owners> {
-        self.resource()
-    }
-    /// `/api/incomes/`.
-    pub fn incomes(&self) -> Resources<'_, Incomes> {
-        self.resource()
-    }
-    /// `/api/recurring-expenses/`.
-    pub fn recurring_expenses(&self) -> Resources<'_, RecurringExpenses> {
-        self.resource()
-    }
-    /// `/api/risk-insights/`.
-    pub fn risk_insights(&self) -> Resources<'_, RiskInsights> {
-        self.resource()
-    }
-    /// `/api/employment-records/`.
-    pub fn employment_records(&self) -> Resources<'_, EmploymentRecords> {
-        self.resource()
-    }
-    /// `/api/invoices/`.
-    pub fn invoices(&self) -> Resources<'_, Invoices> {
-        self.resource()
-    }
-    /// `/api/tax-returns/`.
-    pub fn tax_returns(&self) -> Resources<'_, TaxReturns> {
-        self.resource()
-    }
-    /// `/api/tax-status/`.
-    pub fn tax_status(&self) -> Resources<'_, TaxStatus> {
-        self.resource()
-    }
-    /// `/api/tax-compliance-status/`.
-    pub fn tax_compliance_status(&self) -> Resources<'_, TaxComplianceStatus> {
-        self.resource()
-    }
-    /// `/api/tax-retentions/`.
-    pub fn tax_retentions(&self) -> Resources<'_, TaxRetentions> {
-        self.resource()
     }
 }

@@ -255,15 +255,6 @@ fn year_param(body: &Value, key: &str) -> Result<i32, ApiError> {
     }
 }
 
-fn invalid_choice(field: &str, value: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_choice",
-        format!("\"{value}\" is not a valid choice."),
-    )
-    .field(field)
-}
-
 /// What a tax-returns or tax-retentions retrieve selects beyond the collection's filters.
 enum Selection {
     All,
@@ -371,7 +362,7 @@ fn retrieve_inner(
             Some(Value::String(t)) if t == "yearly" => false,
             Some(Value::String(t)) if t == "monthly" => true,
             Some(other) => {
-                return Err(invalid_choice(
+                return Err(ApiError::invalid_choice(
                     "type",
                     other.as_str().unwrap_or(&other.to_string()),
                 ));
@@ -435,7 +426,7 @@ fn retrieve_inner(
             let t = match body.get("type") {
                 None | Some(Value::Null) => return Err(ApiError::required("type")),
                 Some(Value::String(t)) => t.clone(),
-                Some(other) => return Err(invalid_choice("type", &other.to_string())),
+                Some(other) => return Err(ApiError::invalid_choice("type", &other.to_string())),
             };
             let upper = if res == Resource::TaxRetentions {
                 t.to_ascii_uppercase()
@@ -443,7 +434,7 @@ fn retrieve_inner(
                 t.clone()
             };
             if !matches!(upper.as_str(), "INFLOW" | "OUTFLOW") {
-                return Err(invalid_choice("type", &t));
+                return Err(ApiError::invalid_choice("type", &t));
             }
             Some(upper)
         }

@@ -40,32 +40,6 @@ fn b64(v: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
 }
 
-/// Every `fetch_resources` value of Belvo's token schemas (1.223.0: OFDA Brazil, employment
-/// Brazil and Mexico, fiscal Mexico), plus the legacy `BALANCES`.
-const TOKEN_FETCH_RESOURCES: &[&str] = &[
-    "ACCOUNTS",
-    "TRANSACTIONS",
-    "OWNERS",
-    "BILLS",
-    "INVESTMENTS",
-    "INVESTMENT_TRANSACTIONS",
-    "EXCHANGES",
-    "INCOMES",
-    "RECURRING_EXPENSES",
-    "RISK_INSIGHTS",
-    "EMPLOYMENTS",
-    "EMPLOYMENT_RECORDS",
-    "CURRENT_EMPLOYMENTS",
-    "EMPLOYMENT_METRICS",
-    "FINANCIAL_STATEMENTS",
-    "INVOICES",
-    "TAX_COMPLIANCE_STATUS",
-    "TAX_RETENTIONS",
-    "TAX_RETURNS",
-    "TAX_STATUS",
-    "BALANCES",
-];
-
 /// `fetch_resources_ofda_brazil`.
 const OFDA_FETCH_RESOURCES: &[&str] = &[
     "ACCOUNTS",
@@ -80,6 +54,46 @@ const OFDA_FETCH_RESOURCES: &[&str] = &[
     "RISK_INSIGHTS",
 ];
 
+/// The rest of Belvo's token schemas' `fetch_resources` values (1.223.0: employment Brazil and
+/// Mexico, fiscal Mexico), plus the legacy `BALANCES`. With [`OFDA_FETCH_RESOURCES`], every
+/// value a token that is not an Open Finance link-creation token accepts.
+const OTHER_FETCH_RESOURCES: &[&str] = &[
+    "EMPLOYMENTS",
+    "EMPLOYMENT_RECORDS",
+    "CURRENT_EMPLOYMENTS",
+    "EMPLOYMENT_METRICS",
+    "FINANCIAL_STATEMENTS",
+    "INVOICES",
+    "TAX_COMPLIANCE_STATUS",
+    "TAX_RETENTIONS",
+    "TAX_RETURNS",
+    "TAX_STATUS",
+    "BALANCES",
+];
+
+/// An Open Finance token's `widget.openfinance_feature` must be `wanted`, and it needs
+/// `widget.callback_urls`.
+fn require_feature(
+    feature: Option<&str>,
+    wanted: &str,
+    has_callbacks: bool,
+) -> Result<(), ApiError> {
+    match feature {
+        None => return Err(ApiError::required("widget.openfinance_feature")),
+        Some(f) if f == wanted => {}
+        Some(other) => {
+            return Err(ApiError::invalid_choice(
+                "widget.openfinance_feature",
+                other,
+            ));
+        }
+    }
+    if !has_callbacks {
+        return Err(ApiError::required("widget.callback_urls"));
+    }
+    Ok(())
+}
+
 /// The Open Finance consent scopes.
 const CONSENT_SCOPES: &[&str] = &[
     "read_consents",
@@ -93,15 +107,6 @@ const PORTAL_SCOPES: &[&str] = &["read_consents", "write_consents", "write_conse
 
 /// `widget.consent.permissions`: exactly these four.
 const OFDA_PERMISSIONS: &[&str] = &["REGISTER", "ACCOUNTS", "CREDIT_CARDS", "CREDIT_OPERATIONS"];
-
-fn invalid_choice(field: &str, value: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_choice",
-        format!("\"{value}\" is not a valid choice."),
-    )
-    .field(field)
-}
 
 /// An object at `path` (dotted) inside `body`; `Ok(None)` when absent or null.
 fn object<'a>(v: Option<&'a Value>, path: &str) -> Result<Option<&'a Value>, ApiError> {
@@ -189,7 +194,7 @@ fn check_identification(consent: &Value) -> Result<(), ApiError> {
         }
         let kind = required_string(item, &path, "type")?;
         if !matches!(kind, "CPF" | "CNPJ") {
-            return Err(invalid_choice(&format!("{path}.type"), kind));
+            return Err(ApiError::invalid_choice(&format!("{path}.type"), kind));
         }
         required_string(item, &path, "number")?;
         required_string(item, &path, "name")?;
@@ -229,7 +234,7 @@ fn check_consent(consent: &Value) -> Result<(), ApiError> {
             ));
         };
         if !OFDA_PERMISSIONS.contains(&p) {
-            return Err(invalid_choice("widget.consent.permissions", p));
+            return Err(ApiError::invalid_choice("widget.consent.permissions", p));
         }
         if !seen.contains(&p) {
             seen.push(p);
@@ -249,7 +254,7 @@ fn check_consent(consent: &Value) -> Result<(), ApiError> {
                 .iter()
                 .any(|x| d.as_f64() == Some(f64::from(*x))) => {}
         Some(d) => {
-            return Err(invalid_choice(
+            return Err(ApiError::invalid_choice(
                 "widget.consent.default_consent_duration_days",
                 &d.to_string(),
             ));
@@ -320,20 +325,19 @@ pub(super) fn create_token(s: &Shared, acct: usize, body: &Value) -> Result<Valu
     if let Some(f) = feature
         && !matches!(f, "consent_link_creation" | "consent_management")
     {
-        return Err(invalid_choice("widget.openfinance_feature", f));
+        return Err(ApiError::invalid_choice("widget.openfinance_feature", f));
     }
     let ofda = feature.is_some() || CONSENT_SCOPES.iter().any(|x| has(x));
 
     // `fetch_resources`, `stale_in`, `credentials_storage`.
     let fetch_resources = parse_fetch_resources(body.get("fetch_resources"), None)?;
     if let Some(list) = &fetch_resources {
-        let allowed = if ofda && creates_links {
-            OFDA_FETCH_RESOURCES
-        } else {
-            TOKEN_FETCH_RESOURCES
+        let ofda_only = ofda && creates_links;
+        let allowed = |r: &str| {
+            OFDA_FETCH_RESOURCES.contains(&r) || (!ofda_only && OTHER_FETCH_RESOURCES.contains(&r))
         };
-        if let Some(bad) = list.iter().find(|r| !allowed.contains(&r.as_str())) {
-            return Err(invalid_choice("fetch_resources", bad));
+        if let Some(bad) = list.iter().find(|r| !allowed(r.as_str())) {
+            return Err(ApiError::invalid_choice("fetch_resources", bad));
         }
     }
     let stale_in = opt_str(body, "stale_in")?.map(str::to_owned);
@@ -411,27 +415,13 @@ pub(super) fn create_token(s: &Shared, acct: usize, body: &Value) -> Result<Valu
         }
     }
     if !update && creates_links && ofda {
-        match feature {
-            None => return Err(ApiError::required("widget.openfinance_feature")),
-            Some("consent_link_creation") => {}
-            Some(other) => return Err(invalid_choice("widget.openfinance_feature", other)),
-        }
-        if callback_urls.is_none() {
-            return Err(ApiError::required("widget.callback_urls"));
-        }
+        require_feature(feature, "consent_link_creation", callback_urls.is_some())?;
         check_consent(consent.ok_or_else(|| ApiError::required("widget.consent"))?)?;
     } else if let Some(c) = consent {
         check_identification(c)?;
     }
     if !update && portal {
-        match feature {
-            None => return Err(ApiError::required("widget.openfinance_feature")),
-            Some("consent_management") => {}
-            Some(other) => return Err(invalid_choice("widget.openfinance_feature", other)),
-        }
-        if callback_urls.is_none() {
-            return Err(ApiError::required("widget.callback_urls"));
-        }
+        require_feature(feature, "consent_management", callback_urls.is_some())?;
         check_identification(consent.ok_or_else(|| ApiError::required("widget.consent"))?)?;
     }
     let widget = widget.cloned().unwrap_or(Value::Null);

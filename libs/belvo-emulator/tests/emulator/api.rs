@@ -727,24 +727,13 @@ async fn widget_tokens_require_what_belvos_spec_requires() {
                    "consent": {"identification_info": [{"type": "CPF", "number": "76109277673", "name": "Ralph Bragg"}]}}});
     let (s, t) = emu.post("/api/token/", portal.clone()).await;
     assert_eq!(s, StatusCode::OK, "{t}");
-    let r = emu
-        .http
-        .post(emu.url("/_widget/api/links"))
-        .header(
-            "authorization",
-            format!("Bearer {}", t["access"].as_str().unwrap()),
+    let (s, _) = emu
+        .widget_link(
+            &t["access"],
+            json!({"institution": "erebor_mx_retail", "username": "portal_user", "password": "x"}),
         )
-        .json(
-            &json!({"institution": "erebor_mx_retail", "username": "portal_user", "password": "x"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::FORBIDDEN,
-        "a portal token creates no link"
-    );
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a portal token creates no link");
     let mut no_id = portal.clone();
     no_id["widget"]["consent"] = json!({});
     refused(no_id, "widget.consent.identification_info", "required").await;
@@ -1535,20 +1524,13 @@ async fn pii_looking_external_ids_are_nulled() {
             token_body(json!({"external_id": "ana@example.mx"})),
         )
         .await;
-    let r = emu
-        .http
-        .post(emu.url("/_widget/api/links"))
-        .header(
-            "authorization",
-            format!("Bearer {}", t["access"].as_str().unwrap()),
+    let (s, link) = emu
+        .widget_link(
+            &t["access"],
+            json!({"institution": "erebor_mx_retail", "username": "pii_widget", "password": "x"}),
         )
-        .json(
-            &json!({"institution": "erebor_mx_retail", "username": "pii_widget", "password": "x"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let link: Value = r.json().await.unwrap();
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(link.is_object(), "{link}");
     assert!(link["external_id"].is_null(), "{link}");
 }

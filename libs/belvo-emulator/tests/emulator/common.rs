@@ -49,27 +49,11 @@ impl Emu {
     }
 
     pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .get(self.url(path))
-            .basic_auth(ID, Some(PASSWORD))
-            .send()
-            .await
-            .expect("request");
-        let s = r.status();
-        (s, r.json().await.unwrap_or(Value::Null))
+        answer(self.http.get(self.url(path)).basic_auth(ID, Some(PASSWORD))).await
     }
 
     pub(crate) async fn get_abs(&self, url: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .get(url)
-            .basic_auth(ID, Some(PASSWORD))
-            .send()
-            .await
-            .expect("request");
-        let s = r.status();
-        (s, r.json().await.unwrap_or(Value::Null))
+        answer(self.http.get(url).basic_auth(ID, Some(PASSWORD))).await
     }
 
     pub(crate) async fn send(
@@ -78,20 +62,44 @@ impl Emu {
         path: &str,
         body: Value,
     ) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .request(method, self.url(path))
-            .basic_auth(ID, Some(PASSWORD))
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
-        let s = r.status();
-        (s, r.json().await.unwrap_or(Value::Null))
+        answer(
+            self.http
+                .request(method, self.url(path))
+                .basic_auth(ID, Some(PASSWORD))
+                .json(&body),
+        )
+        .await
     }
 
     pub(crate) async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.send(reqwest::Method::POST, path, body).await
+    }
+
+    /// `POST /api/links/{link}/refresh/` with `body`.
+    pub(crate) async fn refresh(&self, link: &str, body: Value) -> (StatusCode, Value) {
+        self.post(&format!("/api/links/{link}/refresh/"), body)
+            .await
+    }
+
+    /// A refresh Belvo accepts (202); its request id.
+    pub(crate) async fn refresh_accepted(&self, link: &str, body: Value) -> String {
+        let (s, r) = self.refresh(link, body).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{r}");
+        r["request_id"].as_str().expect("a request_id").to_owned()
+    }
+
+    /// Creates a link through the widget's API with the widget token `access`.
+    pub(crate) async fn widget_link(&self, access: &Value, body: Value) -> (StatusCode, Value) {
+        answer(
+            self.http
+                .post(self.url("/_widget/api/links"))
+                .header(
+                    "authorization",
+                    format!("Bearer {}", access.as_str().expect("an access token")),
+                )
+                .json(&body),
+        )
+        .await
     }
 
     /// Creates a link and returns its JSON.
@@ -124,6 +132,13 @@ impl Emu {
         }
         out
     }
+}
+
+/// Sends `request`; its status and JSON body (`null` when the body is not JSON).
+async fn answer(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let r = request.send().await.expect("request");
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 /// `widget.branding` as Belvo's 1.223.0 token schemas require it.

@@ -152,11 +152,7 @@ async fn refresh_sends_historical_updates_tied_to_its_request_id() {
         )
         .unwrap();
     assert_eq!(added.len(), 2);
-    let (s, r) = emu
-        .post(&format!("/api/links/{id}/refresh/"), json!({}))
-        .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
-    let rid = r["request_id"].as_str().unwrap().to_owned();
+    let rid = emu.refresh_accepted(id, json!({})).await;
     assert!(common::is_request_id(&rid));
     let bank = [
         "ACCOUNTS",
@@ -200,28 +196,18 @@ async fn refresh_sends_historical_updates_tied_to_its_request_id() {
     );
 
     // The cool-down, then a refresh of one named resource.
-    let (s, e) = emu
-        .post(&format!("/api/links/{id}/refresh/"), json!({}))
-        .await;
+    let (s, e) = emu.refresh(id, json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(e[0]["code"], "link_refreshed");
     emu.handle.control().clear_refresh_cooldown(uuid).unwrap();
     let (s, e) = emu
-        .post(
-            &format!("/api/links/{id}/refresh/"),
-            json!({"fetch_resources": ["INVOICES"]}),
-        )
+        .refresh(id, json!({"fetch_resources": ["INVOICES"]}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(e[0]["field"], "fetch_resources");
-    let (s, r) = emu
-        .post(
-            &format!("/api/links/{id}/refresh/"),
-            json!({"fetch_resources": ["TRANSACTIONS"]}),
-        )
+    let rid2 = emu
+        .refresh_accepted(id, json!({"fetch_resources": ["TRANSACTIONS"]}))
         .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
-    let rid2 = r["request_id"].as_str().unwrap().to_owned();
     let recs = emu
         .handle
         .control()
@@ -240,14 +226,9 @@ async fn refresh_sends_historical_updates_tied_to_its_request_id() {
     // A fiscal link's tax returns: one historical update per type.
     let fiscal = emu.link("tatooine_mx_fiscal", "PFIS010101000", "pw").await;
     let fid = fiscal["id"].as_str().unwrap();
-    let (s, r) = emu
-        .post(
-            &format!("/api/links/{fid}/refresh/"),
-            json!({"fetch_resources": ["TAX_RETURNS"]}),
-        )
+    let rid3 = emu
+        .refresh_accepted(fid, json!({"fetch_resources": ["TAX_RETURNS"]}))
         .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
-    let rid3 = r["request_id"].as_str().unwrap().to_owned();
     let got = hook.wait(|g| of_request(g, &rid3).len() >= 2).await;
     let mut kinds: Vec<(String, u64)> = of_request(&got, &rid3)
         .iter()

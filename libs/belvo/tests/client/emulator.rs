@@ -69,11 +69,8 @@ impl Belvo {
             .client
             .links()
             .register(&RegisterLink {
-                institution: institution.into(),
-                username: username.into(),
-                password: password.map(Into::into),
                 external_id: Some(format!("ext-{username}")),
-                ..Default::default()
+                ..registration(institution, username, password)
             })
             .await
             .unwrap_or_else(|e| panic!("register {institution}/{username}: {e:?}"));
@@ -81,11 +78,46 @@ impl Belvo {
         link
     }
 
+    /// Registers with no external id, expecting Belvo to refuse.
+    async fn refused(&self, institution: &str, username: &str, password: &str) -> Error {
+        self.client
+            .links()
+            .register(&registration(institution, username, Some(password)))
+            .await
+            .expect_err("registration accepted")
+    }
+
     async fn bank_link(&self) -> Uuid {
-        let link = self
-            .register("erebor_mx_retail", "user_valid", Some("pass_valid"))
-            .await;
-        link.id.unwrap()
+        self.link_id("erebor_mx_retail", "user_valid", Some("pass_valid"))
+            .await
+    }
+
+    /// A second bank link, at another institution, of the same user.
+    async fn other_bank_link(&self) -> Uuid {
+        self.link_id("gringotts_mx_retail", "user_valid", Some("pass_valid"))
+            .await
+    }
+
+    async fn fiscal_link(&self) -> Uuid {
+        self.link_id("tatooine_mx_fiscal", "PFIS010101000", Some("pass_valid"))
+            .await
+    }
+
+    async fn employment_link(&self) -> Uuid {
+        self.link_id("planet_mx_employment", "BLPM951331IONVGR54", None)
+            .await
+    }
+
+    async fn link_id(&self, institution: &str, username: &str, password: Option<&str>) -> Uuid {
+        self.register(institution, username, password)
+            .await
+            .id
+            .unwrap()
+    }
+
+    /// Retrieves `R` with `body`.
+    async fn retrieve<R: Resource>(&self, body: &RetrieveRequest) -> Result<Vec<R::Item>, Error> {
+        self.client.resource::<R>().retrieve(body).await
     }
 
     /// How many requests with `method` on `path` the emulator received.
@@ -128,6 +160,15 @@ impl Belvo {
     }
 }
 
+fn registration(institution: &str, username: &str, password: Option<&str>) -> RegisterLink {
+    RegisterLink {
+        institution: institution.into(),
+        username: username.into(),
+        password: password.map(Into::into),
+        ..Default::default()
+    }
+}
+
 /// A webhook answering the async call that was given `request_id`.
 fn answering(request_id: &str) -> impl Fn(&WebhookEnvelope) -> bool + '_ {
     move |e| e.request_id.as_deref() == Some(request_id)
@@ -135,6 +176,30 @@ fn answering(request_id: &str) -> impl Fn(&WebhookEnvelope) -> bool + '_ {
 
 fn window(days: i64) -> (NaiveDate, NaiveDate) {
     (as_of() - chrono::Duration::days(days), as_of())
+}
+
+/// `request` with Belvo's `type` (`INFLOW`/`OUTFLOW`, `yearly`/`monthly`).
+fn of_kind(kind: &str, request: RetrieveRequest) -> RetrieveRequest {
+    RetrieveRequest {
+        kind: Some(kind.into()),
+        ..request
+    }
+}
+
+/// Asserts every item's date (`day_of`) is within `from..=to`.
+fn assert_within<T>(
+    items: &[T],
+    day_of: impl Fn(&T) -> NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
+    what: &str,
+) {
+    for item in items {
+        let day = day_of(item);
+        assert!(
+            from <= day && day <= to,
+            "{what} {day} outside {from}..{to}"
+        );
+    }
 }
 
 fn dated(link: Uuid, (from, to): (NaiveDate, NaiveDate)) -> RetrieveRequest {
@@ -254,29 +319,13 @@ async fn links_register_get_verbatim_list_options_refresh() {
 
     // A wrong password is Belvo's login_error, not retried.
     let err = belvo
-        .client
-        .links()
-        .register(&RegisterLink {
-            institution: "erebor_mx_retail".into(),
-            username: "someone_else".into(),
-            password: Some("pass_invalid".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
+        .refused("erebor_mx_retail", "someone_else", "pass_invalid")
+        .await;
     assert_eq!(err.code(), Some(&ErrorCode::LoginError));
     // The same user again is a duplicate, with Belvo's extra key.
     let err = belvo
-        .client
-        .links()
-        .register(&RegisterLink {
-            institution: "erebor_mx_retail".into(),
-            username: "user_valid".into(),
-            password: Some("pass_valid".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
+        .refused("erebor_mx_retail", "user_valid", "pass_valid")
+        .await;
     assert_eq!(err.code(), Some(&ErrorCode::Duplicated));
     assert!(
         err.api_error()
@@ -286,11 +335,7 @@ async fn links_register_get_verbatim_list_options_refresh() {
     );
     assert_eq!(belvo.received("POST", "/api/links/"), 3);
 
-    let other = belvo
-        .register("gringotts_mx_retail", "user_valid", Some("pass_valid"))
-        .await
-        .id
-        .unwrap();
+    let other = belvo.other_bank_link().await;
     let listed: Vec<Link> = belvo
         .client
         .links()
@@ -345,16 +390,8 @@ async fn links_register_get_verbatim_list_options_refresh() {
 async fn registration_with_mfa_resumes_on_the_links_collection() {
     let belvo = Belvo::start().await;
     let err = belvo
-        .client
-        .links()
-        .register(&RegisterLink {
-            institution: "gotham_mx_business".into(),
-            username: "user_valid".into(),
-            password: Some("pass_valid".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
+        .refused("gotham_mx_business", "user_valid", "pass_valid")
+        .await;
     let challenge = err.token_required().expect("a 428 challenge").clone();
     assert_eq!(challenge.path, "api/links/");
     assert!(is_request_id(&challenge.session), "{challenge:?}");
@@ -397,11 +434,7 @@ async fn registration_with_mfa_resumes_on_the_links_collection() {
 async fn links_are_deleted_sync_and_async() {
     let belvo = Belvo::start().await;
     let sync = belvo.bank_link().await;
-    let asynchronous = belvo
-        .register("gringotts_mx_retail", "user_valid", Some("pass_valid"))
-        .await
-        .id
-        .unwrap();
+    let asynchronous = belvo.other_bank_link().await;
 
     belvo.client.links().delete(sync).await.unwrap();
     let gone = belvo.client.links().get(sync).await.unwrap_err();
@@ -472,16 +505,8 @@ where
 async fn every_data_resource_lists_details_and_deletes() {
     let belvo = Belvo::start().await;
     let bank = belvo.bank_link().await;
-    let fiscal = belvo
-        .register("tatooine_mx_fiscal", "PFIS010101000", Some("pass_valid"))
-        .await
-        .id
-        .unwrap();
-    let employment = belvo
-        .register("planet_mx_employment", "BLPM951331IONVGR54", None)
-        .await
-        .id
-        .unwrap();
+    let fiscal = belvo.fiscal_link().await;
+    let employment = belvo.employment_link().await;
 
     assert!(list_detail_delete::<belvo::Accounts>(&belvo, bank).await > 1);
     assert!(list_detail_delete::<belvo::Transactions>(&belvo, bank).await > 10);
@@ -540,11 +565,7 @@ async fn list_filters_reach_the_emulator() {
         .unwrap();
     assert!(windowed.len() < all.len());
     // `link__in` with the link narrows like `link`.
-    let other = belvo
-        .register("gringotts_mx_retail", "user_valid", Some("pass_valid"))
-        .await
-        .id
-        .unwrap();
+    let other = belvo.other_bank_link().await;
     let accounts: Vec<belvo::models::Account> = belvo
         .client
         .accounts()
@@ -569,34 +590,36 @@ async fn list_filters_reach_the_emulator() {
     assert!(both.len() > accounts.len());
 }
 
+/// `R`'s path and how many objects retrieving it for `link` (no window, no type) answers.
+async fn count_retrieved<R: Resource>(belvo: &Belvo, link: Uuid) -> (&'static str, usize) {
+    let count = belvo
+        .retrieve::<R>(&RetrieveRequest::for_link(link))
+        .await
+        .unwrap_or_else(|e| panic!("{} retrieve: {e:?}", R::PATH))
+        .len();
+    (R::PATH, count)
+}
+
 #[tokio::test]
 async fn retrieve_with_date_windows_and_async() {
     let belvo = Belvo::start().await;
     let bank = belvo.bank_link().await;
-    let fiscal = belvo
-        .register("tatooine_mx_fiscal", "PFIS010101000", Some("pass_valid"))
-        .await
-        .id
-        .unwrap();
-    let employment = belvo
-        .register("planet_mx_employment", "BLPM951331IONVGR54", None)
-        .await
-        .id
-        .unwrap();
+    let fiscal = belvo.fiscal_link().await;
+    let employment = belvo.employment_link().await;
 
     // Transactions: every one inside the window, and the same set the list gives for it.
     let (from, to) = window(30);
     let retrieved = belvo
-        .client
-        .transactions()
-        .retrieve(&dated(bank, (from, to)))
+        .retrieve::<belvo::Transactions>(&dated(bank, (from, to)))
         .await
         .unwrap();
     assert!(!retrieved.is_empty());
-    for t in &retrieved {
-        let day = t.value_date.unwrap();
-        assert!(from <= day && day <= to, "{day} outside {from}..{to}");
-    }
+    assert_within(
+        &retrieved,
+        |t| t.value_date.unwrap(),
+        (from, to),
+        "transaction",
+    );
     let listed: Vec<belvo::models::Transaction> = belvo
         .client
         .transactions()
@@ -611,55 +634,36 @@ async fn retrieve_with_date_windows_and_async() {
     // Balances: daily balances inside the window.
     let (from, to) = window(7);
     let balances = belvo
-        .client
-        .balances()
-        .retrieve(&dated(bank, (from, to)))
+        .retrieve::<belvo::Balances>(&dated(bank, (from, to)))
         .await
         .unwrap();
     assert!(!balances.is_empty());
-    for b in &balances {
-        let day = b.value_date.unwrap();
-        assert!(
-            from <= day && day <= to,
-            "balance of {day} outside {from}..{to}"
-        );
-    }
+    assert_within(&balances, |b| b.value_date.unwrap(), (from, to), "balance");
 
     // Invoices: inside the window and of the asked type; more than 365 days is refused.
     let (from, to) = window(120);
     let invoices = belvo
-        .client
-        .invoices()
-        .retrieve(&RetrieveRequest {
-            kind: Some("INFLOW".into()),
-            ..dated(fiscal, (from, to))
-        })
+        .retrieve::<belvo::Invoices>(&of_kind("INFLOW", dated(fiscal, (from, to))))
         .await
         .unwrap();
     assert!(!invoices.is_empty());
+    assert_within(
+        &invoices,
+        |i| i.invoice_date.unwrap(),
+        (from, to),
+        "invoice",
+    );
     for i in &invoices {
-        let day = i.invoice_date.unwrap();
-        assert!(
-            from <= day && day <= to,
-            "invoice of {day} outside {from}..{to}"
-        );
         assert_eq!(i.r#type, Some(belvo::models::InvoiceType::Inflow));
     }
     let err = belvo
-        .client
-        .invoices()
-        .retrieve(&RetrieveRequest {
-            kind: Some("INFLOW".into()),
-            ..dated(fiscal, window(400))
-        })
+        .retrieve::<belvo::Invoices>(&of_kind("INFLOW", dated(fiscal, window(400))))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::ValidationError));
     // A missing window is Belvo's `required`, naming the field; neither is retried.
     let err = belvo
-        .client
-        .transactions()
-        .retrieve(&RetrieveRequest::for_link(bank))
+        .retrieve::<belvo::Transactions>(&RetrieveRequest::for_link(bank))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::Required));
@@ -668,22 +672,16 @@ async fn retrieve_with_date_windows_and_async() {
     // Tax retentions: issued inside the window.
     let (from, to) = window(365);
     let retentions = belvo
-        .client
-        .tax_retentions()
-        .retrieve(&RetrieveRequest {
-            kind: Some("INFLOW".into()),
-            ..dated(fiscal, (from, to))
-        })
+        .retrieve::<belvo::TaxRetentions>(&of_kind("INFLOW", dated(fiscal, (from, to))))
         .await
         .unwrap();
     assert!(!retentions.is_empty());
-    for r in &retentions {
-        let day = r.issued_at.unwrap().date_naive();
-        assert!(
-            from <= day && day <= to,
-            "retention of {day} outside {from}..{to}"
-        );
-    }
+    assert_within(
+        &retentions,
+        |r| r.issued_at.unwrap().date_naive(),
+        (from, to),
+        "retention",
+    );
 
     // Tax returns, yearly: only the asked fiscal years.
     let year = as_of().year() - 1;
@@ -713,96 +711,29 @@ async fn retrieve_with_date_windows_and_async() {
 
     // Incomes: at least 90 days; the single-object answers come back as one item.
     let incomes = belvo
-        .client
-        .incomes()
-        .retrieve(&dated(bank, window(180)))
+        .retrieve::<belvo::Incomes>(&dated(bank, window(180)))
         .await
         .unwrap();
     assert_eq!(incomes.len(), 1);
     let err = belvo
-        .client
-        .incomes()
-        .retrieve(&dated(bank, window(30)))
+        .retrieve::<belvo::Incomes>(&dated(bank, window(30)))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InvalidPeriod));
-    for (name, count) in [
-        (
-            "risk insights",
-            belvo
-                .client
-                .risk_insights()
-                .retrieve(&RetrieveRequest::for_link(bank))
-                .await
-                .unwrap()
-                .len(),
-        ),
-        (
-            "tax status",
-            belvo
-                .client
-                .tax_status()
-                .retrieve(&RetrieveRequest::for_link(fiscal))
-                .await
-                .unwrap()
-                .len(),
-        ),
-        (
-            "tax compliance status",
-            belvo
-                .client
-                .tax_compliance_status()
-                .retrieve(&RetrieveRequest::for_link(fiscal))
-                .await
-                .unwrap()
-                .len(),
-        ),
+    for (path, count) in [
+        count_retrieved::<belvo::RiskInsights>(&belvo, bank).await,
+        count_retrieved::<belvo::TaxStatus>(&belvo, fiscal).await,
+        count_retrieved::<belvo::TaxComplianceStatus>(&belvo, fiscal).await,
     ] {
-        assert_eq!(count, 1, "{name}");
+        assert_eq!(count, 1, "{path}");
     }
-    for (name, count) in [
-        (
-            "accounts",
-            belvo
-                .client
-                .accounts()
-                .retrieve(&RetrieveRequest::for_link(bank))
-                .await
-                .unwrap()
-                .len(),
-        ),
-        (
-            "owners",
-            belvo
-                .client
-                .owners()
-                .retrieve(&RetrieveRequest::for_link(bank))
-                .await
-                .unwrap()
-                .len(),
-        ),
-        (
-            "recurring expenses",
-            belvo
-                .client
-                .recurring_expenses()
-                .retrieve(&RetrieveRequest::for_link(bank))
-                .await
-                .unwrap()
-                .len(),
-        ),
-        (
-            "employment records",
-            belvo
-                .client
-                .employment_records()
-                .retrieve(&RetrieveRequest::for_link(employment))
-                .await
-                .unwrap()
-                .len(),
-        ),
+    for (path, count) in [
+        count_retrieved::<belvo::Accounts>(&belvo, bank).await,
+        count_retrieved::<belvo::Owners>(&belvo, bank).await,
+        count_retrieved::<belvo::RecurringExpenses>(&belvo, bank).await,
+        count_retrieved::<belvo::EmploymentRecords>(&belvo, employment).await,
     ] {
-        assert!(count > 0, "{name}");
+        assert!(count > 0, "{path}");
     }
     // `save_data: false` answers without storing (200 rather than 201); the client takes both.
     let unsaved = belvo
@@ -838,10 +769,7 @@ async fn retrieve_with_date_windows_and_async() {
     let accepted = belvo
         .client
         .invoices()
-        .retrieve_async(&RetrieveRequest {
-            kind: Some("OUTFLOW".into()),
-            ..dated(fiscal, window(30))
-        })
+        .retrieve_async(&of_kind("OUTFLOW", dated(fiscal, window(30))))
         .await
         .unwrap();
     assert!(is_request_id(&accepted.request_id));
@@ -858,9 +786,7 @@ async fn data_retrieval_resumes_after_mfa_on_the_resource_collection() {
         .unwrap();
     let (from, to) = window(30);
     let err = belvo
-        .client
-        .transactions()
-        .retrieve(&dated(bank, (from, to)))
+        .retrieve::<belvo::Transactions>(&dated(bank, (from, to)))
         .await
         .unwrap_err();
     let challenge = err.token_required().expect("a 428 challenge").clone();
@@ -881,10 +807,12 @@ async fn data_retrieval_resumes_after_mfa_on_the_resource_collection() {
         .unwrap();
     assert!(!resumed.is_empty());
     // The resumed retrieval keeps the first request's window.
-    for t in &resumed {
-        let day = t.value_date.unwrap();
-        assert!(from <= day && day <= to, "{day} outside {from}..{to}");
-    }
+    assert_within(
+        &resumed,
+        |t| t.value_date.unwrap(),
+        (from, to),
+        "transaction",
+    );
     assert_eq!(
         belvo.client.links().get(bank).await.unwrap().status,
         Some(LinkStatus::Valid)
@@ -896,9 +824,7 @@ async fn data_retrieval_resumes_after_mfa_on_the_resource_collection() {
         .set_link_status(bank, belvo_emulator::LinkStatus::TokenRequired, false)
         .unwrap();
     let err = belvo
-        .client
-        .accounts()
-        .retrieve(&RetrieveRequest::for_link(bank))
+        .retrieve::<belvo::Accounts>(&RetrieveRequest::for_link(bank))
         .await
         .unwrap_err();
     let challenge = err.token_required().unwrap().clone();
@@ -914,9 +840,7 @@ async fn data_retrieval_resumes_after_mfa_on_the_resource_collection() {
         .set_link_status(bank, belvo_emulator::LinkStatus::TokenRequired, false)
         .unwrap();
     let err = belvo
-        .client
-        .risk_insights()
-        .retrieve(&RetrieveRequest::for_link(bank))
+        .retrieve::<belvo::RiskInsights>(&RetrieveRequest::for_link(bank))
         .await
         .unwrap_err();
     let challenge = err.token_required().unwrap().clone();
@@ -932,12 +856,7 @@ async fn data_retrieval_resumes_after_mfa_on_the_resource_collection() {
 #[tokio::test]
 async fn link_writes_are_sent_once_whatever_the_failure() {
     let belvo = Belvo::start().await;
-    let register = RegisterLink {
-        institution: "erebor_mx_retail".into(),
-        username: "user_valid".into(),
-        password: Some("pass_valid".into()),
-        ..Default::default()
-    };
+    let register = registration("erebor_mx_retail", "user_valid", Some("pass_valid"));
     for (n, fault) in [
         json!({"kind": "status", "status": 429}),
         json!({"kind": "status", "status": 429, "retry_after": 0}),
@@ -978,9 +897,7 @@ async fn retrieval_retries_only_what_belvo_says_and_reads_retry_more() {
         json!({"path": "/api/transactions/", "method": "POST", "kind": "malformed", "count": 1}),
     );
     let err = belvo
-        .client
-        .transactions()
-        .retrieve(&body)
+        .retrieve::<belvo::Transactions>(&body)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
@@ -990,9 +907,7 @@ async fn retrieval_retries_only_what_belvo_says_and_reads_retry_more() {
     belvo
         .fault(json!({"path": "/api/transactions/", "method": "POST", "kind": "drop", "count": 1}));
     let err = belvo
-        .client
-        .transactions()
-        .retrieve(&body)
+        .retrieve::<belvo::Transactions>(&body)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transport(_)), "{err:?}");

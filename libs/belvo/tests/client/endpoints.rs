@@ -16,7 +16,8 @@ use belvo::{
 use secrecy::ExposeSecret;
 
 use crate::support::{
-    SECRET_ID, SECRET_PASSWORD, link_json, spec_detail_shapes, stub, transaction_json,
+    SECRET_ID, SECRET_PASSWORD, answer_once, expect_call, link_json, spec_detail_shapes, stub,
+    transaction_json,
 };
 
 const LINK: &str = "30cb4806-6e00-48a4-91c9-ca55968576c8";
@@ -319,26 +320,23 @@ async fn links_register_get_list_patch_put_delete_refresh() {
         "c5d0106ac9cc43d5b36199fe831f6bbe"
     );
 
-    Mock::given(method("DELETE"))
-        .and(path(format!("/api/links/{LINK}/")))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_call(
+        &server,
+        "DELETE",
+        format!("/api/links/{LINK}/"),
+        ResponseTemplate::new(204),
+        1,
+    )
+    .await;
     client.links().delete(link_id()).await.unwrap();
 }
 
 #[tokio::test]
 async fn refresh_within_the_cooldown_is_a_409_with_the_wait() {
     let (server, client) = stub().await;
-    Mock::given(method("POST"))
-        .and(path(format!("/api/links/{LINK}/refresh/")))
-        .respond_with(ResponseTemplate::new(409).set_body_json(json!([{"code": "link_refreshed",
+    expect_call(&server, "POST", format!("/api/links/{LINK}/refresh/"), ResponseTemplate::new(409).set_body_json(json!([{"code": "link_refreshed",
             "message": "The link has already been refreshed. Please wait 8 minutes before trying again.",
-            "request_id": "9f7b283c6efa449c9c028a16b5c249fa"}])))
-        .expect(1)
-        .mount(&server)
-        .await;
+            "request_id": "9f7b283c6efa449c9c028a16b5c249fa"}])), 1).await;
     let err = client.links().refresh(link_id(), None).await.unwrap_err();
     assert_eq!(
         err.refresh_cooldown(),
@@ -357,12 +355,14 @@ async fn mfa_challenge_then_resume_on_the_same_collection_path() {
             "token_generation_data": {"instructions": "Use this code to generate the token", "type": "numeric",
                                       "value": value, "expects_user_input": true}}])
     };
-    Mock::given(method("POST"))
-        .and(path("/api/links/"))
-        .respond_with(ResponseTemplate::new(428).set_body_json(challenge("12345")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_call(
+        &server,
+        "POST",
+        "/api/links/",
+        ResponseTemplate::new(428).set_body_json(challenge("12345")),
+        1,
+    )
+    .await;
     Mock::given(method("PATCH"))
         .and(path("/api/links/"))
         .and(body_json(
@@ -465,20 +465,22 @@ where
         } else {
             item.clone()
         };
-        Mock::given(method("GET"))
-            .and(path(format!("{collection}{id}/")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
-    }
-    Mock::given(method("DELETE"))
-        .and(path(format!("{collection}{id}/")))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
+        answer_once(
+            &server,
+            "GET",
+            format!("{collection}{id}/"),
+            ResponseTemplate::new(200).set_body_json(body),
+        )
         .await;
+    }
+    expect_call(
+        &server,
+        "DELETE",
+        format!("{collection}{id}/"),
+        ResponseTemplate::new(204),
+        1,
+    )
+    .await;
 
     let api = client.resource::<R>();
     let listed: Vec<R::Item> = api
@@ -653,23 +655,18 @@ async fn recurring_expenses_and_risk_insights_details_are_the_specs_arrays() {
     assert_eq!(spec_detail_shapes("/api/risk-insights/"), [true]);
     let (server, client) = stub().await;
     let id = "076c66e5-90f5-4e01-99c7-50e32f65ae42";
-    Mock::given(method("GET"))
-        .and(path(format!("/api/recurring-expenses/{id}/")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": id,
+    expect_call(&server, "GET", format!("/api/recurring-expenses/{id}/"), ResponseTemplate::new(200).set_body_json(json!([{"id": id,
             "name": "Netflix", "frequency": "MONTHLY", "category": "Online Platforms & Leisure",
-            "transactions": [{"amount": 32.9, "description": "Netflix.com/march", "value_date": "2019-10-23"}]}])))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/risk-insights/{id}/")))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!([{"id": id, "link": LINK,
+            "transactions": [{"amount": 32.9, "description": "Netflix.com/march", "value_date": "2019-10-23"}]}])), 1).await;
+    expect_call(
+        &server,
+        "GET",
+        format!("/api/risk-insights/{id}/"),
+        ResponseTemplate::new(200).set_body_json(json!([{"id": id, "link": LINK,
             "accounts": [id], "balances_metrics": {"closing_balance": 35901.46}}])),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+        1,
+    )
+    .await;
     let expense = client
         .recurring_expenses()
         .get(id.parse().unwrap())
@@ -694,13 +691,13 @@ async fn incomes_detail_decodes_both_specs_shapes() {
     let income =
         json!({"id": id, "link": LINK, "income_source_type": "BANK", "monthly_average": 1705.46});
     for body in [json!([income.clone()]), income.clone()] {
-        Mock::given(method("GET"))
-            .and(path(format!("/api/incomes/{id}/")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer_once(
+            &server,
+            "GET",
+            format!("/api/incomes/{id}/"),
+            ResponseTemplate::new(200).set_body_json(body),
+        )
+        .await;
     }
     for _ in 0..2 {
         let got = client.incomes().get(id.parse().unwrap()).await.unwrap();
@@ -716,13 +713,13 @@ async fn a_detail_array_without_exactly_one_object_is_a_decode_error() {
     let id = "076c66e5-90f5-4e01-99c7-50e32f65ae42";
     let one = json!({"id": id, "name": "Netflix"});
     for body in [json!([]), json!([one.clone(), one.clone()])] {
-        Mock::given(method("GET"))
-            .and(path(format!("/api/recurring-expenses/{id}/")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(&body))
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer_once(
+            &server,
+            "GET",
+            format!("/api/recurring-expenses/{id}/"),
+            ResponseTemplate::new(200).set_body_json(&body),
+        )
+        .await;
         let err = client
             .recurring_expenses()
             .get(id.parse().unwrap())
@@ -734,12 +731,14 @@ async fn a_detail_array_without_exactly_one_object_is_a_decode_error() {
         );
     }
     // An object where the spec says array is not silently accepted either.
-    Mock::given(method("GET"))
-        .and(path(format!("/api/risk-insights/{id}/")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&one))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_call(
+        &server,
+        "GET",
+        format!("/api/risk-insights/{id}/"),
+        ResponseTemplate::new(200).set_body_json(&one),
+        1,
+    )
+    .await;
     let err = client
         .risk_insights()
         .get(id.parse().unwrap())
@@ -758,12 +757,14 @@ async fn get_verbatim_keeps_belvos_json_exactly_in_one_request() {
   "external_id": "user-7f3a", "brand_new_field": {"score": 1.50, "tags": ["Crédito"]},
   "created_at": "2022-02-09T08:45:50.406032Z", "access_mode": "recurrent"
 }"#;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/links/{LINK}/")))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_call(
+        &server,
+        "GET",
+        format!("/api/links/{LINK}/"),
+        ResponseTemplate::new(200).set_body_raw(body, "application/json"),
+        1,
+    )
+    .await;
     let (link, text) = client.links().get_verbatim(link_id()).await.unwrap();
     assert_eq!(text, body);
     assert_eq!(link.id, Some(link_id()));

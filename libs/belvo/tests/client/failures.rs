@@ -11,7 +11,10 @@ use wiremock::{Mock, ResponseTemplate};
 
 use belvo::{Error, ErrorCode, MfaResume, RegisterLink, RetrieveRequest, RetryPolicy};
 
-use crate::support::{client_for, fast_retries, link_json, stub};
+use crate::support::{
+    answer_once, builder_at, client_for, expect_call, fast_retries, link_json, stub,
+    unreachable_url,
+};
 
 const LINK: &str = "30cb4806-6e00-48a4-91c9-ca55968576c8";
 const FIREWALL_HTML: &str = "<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n<center><h1>403 Forbidden</h1></center>\r\n<hr><center>openresty/1.15.8.2</center>\r\n</body>\r\n</html>";
@@ -19,6 +22,34 @@ const FIREWALL_HTML: &str = "<html>\r\n<head><title>403 Forbidden</title></head>
 fn belvo_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!([{"code": code, "message": message,
         "request_id": "a6e1c493d7a29d91aed4338e6fcf077d"}]))
+}
+
+/// `GET /api/links/{LINK}/` answers `response`, expected `times` times.
+async fn expect_link_get(server: &wiremock::MockServer, response: ResponseTemplate, times: u64) {
+    expect_call(
+        server,
+        "GET",
+        format!("/api/links/{LINK}/"),
+        response,
+        times,
+    )
+    .await;
+}
+
+fn too_many_sessions() -> ResponseTemplate {
+    belvo_error(
+        400,
+        "too_many_sessions",
+        "Impossible to login, a session is already opened",
+    )
+}
+
+fn unexpected_error() -> ResponseTemplate {
+    belvo_error(
+        500,
+        "unexpected_error",
+        "Belvo is unable to process the request",
+    )
 }
 
 fn link_id() -> uuid::Uuid {
@@ -33,37 +64,34 @@ async fn mount_then_ok(server: &wiremock::MockServer, failure: ResponseTemplate,
         .expect(times)
         .mount(server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/links/{LINK}/")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(link_json(LINK)))
-        .expect(1)
-        .mount(server)
-        .await;
+    expect_link_get(
+        server,
+        ResponseTemplate::new(200).set_body_json(link_json(LINK)),
+        1,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn other_4xx_are_not_retried_and_keep_belvos_error() {
     let (server, client) = stub().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/links/{LINK}/")))
-        .respond_with(belvo_error(404, "not_found", "Not found."))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_link_get(&server, belvo_error(404, "not_found", "Not found."), 1).await;
     let err = client.links().get(link_id()).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::NotFound));
     assert_eq!(err.request_id(), Some("a6e1c493d7a29d91aed4338e6fcf077d"));
 
-    Mock::given(method("POST"))
-        .and(path("/api/links/"))
-        .respond_with(belvo_error(
+    expect_call(
+        &server,
+        "POST",
+        "/api/links/",
+        belvo_error(
             400,
             "login_error",
             "Invalid credentials provided to login to the institution",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+        ),
+        1,
+    )
+    .await;
     let register = RegisterLink {
         institution: "erebor_mx_retail".into(),
         username: "user_invalid".into(),
@@ -91,12 +119,12 @@ async fn server_errors_are_retried_then_succeed() {
 #[tokio::test]
 async fn server_errors_give_up_after_five_retries() {
     let (server, client) = stub().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/links/{LINK}/")))
-        .respond_with(ResponseTemplate::new(502).set_body_string("Bad gateway"))
-        .expect(6)
-        .mount(&server)
-        .await;
+    expect_link_get(
+        &server,
+        ResponseTemplate::new(502).set_body_string("Bad gateway"),
+        6,
+    )
+    .await;
     let err = client.links().get(link_id()).await.unwrap_err();
     assert!(
         matches!(err, Error::Http { status, .. } if status == 502),
@@ -108,16 +136,7 @@ async fn server_errors_give_up_after_five_retries() {
 #[tokio::test]
 async fn unexpected_error_is_retried_at_most_three_times() {
     let (server, client) = stub().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/links/{LINK}/")))
-        .respond_with(belvo_error(
-            500,
-            "unexpected_error",
-            "Belvo is unable to process the request",
-        ))
-        .expect(4)
-        .mount(&server)
-        .await;
+    expect_link_get(&server, unexpected_error(), 4).await;
     let err = client.links().get(link_id()).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::UnexpectedError));
 }
@@ -133,16 +152,7 @@ async fn unexpected_error_stays_at_three_retries_whatever_the_policy_says() {
             ..fast_retries()
         },
     );
-    Mock::given(method("GET"))
-        .and(path(format!("/api/links/{LINK}/")))
-        .respond_with(belvo_error(
-            500,
-            "unexpected_error",
-            "Belvo is unable to process the request",
-        ))
-        .expect(4)
-        .mount(&server)
-        .await;
+    expect_link_get(&server, unexpected_error(), 4).await;
     let err = client.links().get(link_id()).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::UnexpectedError));
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
@@ -151,18 +161,28 @@ async fn unexpected_error_stays_at_three_retries_whatever_the_policy_says() {
 #[tokio::test]
 async fn registration_is_never_repeated_after_a_server_error() {
     let (server, client) = stub().await;
-    Mock::given(method("POST"))
-        .and(path("/api/links/"))
-        .respond_with(belvo_error(500, "unexpected_error", "oops"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_call(
+        &server,
+        "POST",
+        "/api/links/",
+        belvo_error(500, "unexpected_error", "oops"),
+        1,
+    )
+    .await;
     let register = RegisterLink {
         institution: "erebor_mx_retail".into(),
         username: "user_valid".into(),
         ..Default::default()
     };
     assert!(client.links().register(&register).await.is_err());
+}
+
+/// Fast retries, at most one.
+fn one_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 1,
+        ..fast_retries()
+    }
 }
 
 /// The register body every never-repeat test sends.
@@ -183,11 +203,7 @@ async fn link_writes_are_never_repeated_after_429_403_or_5xx() {
         ResponseTemplate::new(403).set_body_raw(FIREWALL_HTML, "text/html"),
         ResponseTemplate::new(503).set_body_string("Service Unavailable"),
         belvo_error(408, "request_timeout", "The request timed out"),
-        belvo_error(
-            400,
-            "too_many_sessions",
-            "Impossible to login, a session is already opened",
-        ),
+        too_many_sessions(),
     ];
     for failure in failures {
         let (server, client) = stub().await;
@@ -198,12 +214,7 @@ async fn link_writes_are_never_repeated_after_429_403_or_5xx() {
             ("POST", format!("/api/links/{LINK}/refresh/")),
             ("PATCH", "/api/transactions/".to_owned()),
         ] {
-            Mock::given(method(verb))
-                .and(path(route))
-                .respond_with(failure.clone())
-                .expect(1)
-                .mount(&server)
-                .await;
+            expect_call(&server, verb, route, failure.clone(), 1).await;
         }
         let resume = MfaResume {
             session: "2675b703b9d4451f8d4861a3eee54449".into(),
@@ -255,14 +266,9 @@ async fn registration_is_never_repeated_after_a_broken_connection() {
             drop(socket);
         }
     });
-    let client = belvo::Client::builder(
-        format!("http://{addr}").parse().unwrap(),
-        belvo::Credentials::new("id", "pw"),
-    )
-    .retry_policy(fast_retries())
-    .rate_budget(belvo::RateBudget::unlimited())
-    .build()
-    .unwrap();
+    let client = builder_at(&format!("http://{addr}"), fast_retries())
+        .build()
+        .unwrap();
     let err = client.links().register(&register_body()).await.unwrap_err();
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
@@ -280,20 +286,15 @@ async fn registration_is_never_repeated_when_belvo_cannot_be_reached() {
     // Nothing listens: reqwest does not promise that a connect error sent nothing, so even
     // this is not repeated. A refused attempt cannot be counted at the server, so the test
     // watches the backoff instead: a retry would first wait at least 1 s (half of 2 s).
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    let client = belvo::Client::builder(
-        format!("http://{addr}").parse().unwrap(),
-        belvo::Credentials::new("id", "pw"),
+    let client = builder_at(
+        &unreachable_url(),
+        RetryPolicy {
+            max_retries: 1,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(2),
+            ..RetryPolicy::default()
+        },
     )
-    .retry_policy(RetryPolicy {
-        max_retries: 1,
-        base_delay: Duration::from_secs(2),
-        max_delay: Duration::from_secs(2),
-        ..RetryPolicy::default()
-    })
-    .rate_budget(belvo::RateBudget::unlimited())
     .build()
     .unwrap();
     let started = Instant::now();
@@ -322,26 +323,28 @@ fn retrieve_body() -> RetrieveRequest {
 #[tokio::test]
 async fn retrieval_is_not_repeated_after_a_malformed_answer() {
     let (server, client) = stub().await;
-    Mock::given(method("POST"))
-        .and(path("/api/transactions/"))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_raw(r#"[{"id": "0d3f"#, "application/json"),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_call(
+        &server,
+        "POST",
+        "/api/transactions/",
+        ResponseTemplate::new(201).set_body_raw(r#"[{"id": "0d3f"#, "application/json"),
+        1,
+    )
+    .await;
     let err = client
         .transactions()
         .retrieve(&retrieve_body())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
-    Mock::given(method("POST"))
-        .and(path("/api/invoices/"))
-        .respond_with(ResponseTemplate::new(202).set_body_raw("<html>", "text/html"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_call(
+        &server,
+        "POST",
+        "/api/invoices/",
+        ResponseTemplate::new(202).set_body_raw("<html>", "text/html"),
+        1,
+    )
+    .await;
     let err = client
         .invoices()
         .retrieve_async(&retrieve_body())
@@ -353,27 +356,22 @@ async fn retrieval_is_not_repeated_after_a_malformed_answer() {
 #[tokio::test]
 async fn retrieval_is_not_repeated_after_a_timeout() {
     let server = wiremock::MockServer::start().await;
-    let client = belvo::Client::builder(
-        server.uri().parse().unwrap(),
-        belvo::Credentials::new("id", "pw"),
-    )
-    .retry_policy(fast_retries())
-    .rate_budget(belvo::RateBudget::unlimited())
-    .retrieve_timeout(Duration::from_millis(200))
-    .timeout(Duration::from_millis(200))
-    .build()
-    .unwrap();
+    let client = builder_at(&server.uri(), fast_retries())
+        .retrieve_timeout(Duration::from_millis(200))
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
     for route in ["/api/transactions/", "/api/invoices/"] {
-        Mock::given(method("POST"))
-            .and(path(route))
-            .respond_with(
-                ResponseTemplate::new(201)
-                    .set_body_json(json!([]))
-                    .set_delay(Duration::from_secs(5)),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+        expect_call(
+            &server,
+            "POST",
+            route,
+            ResponseTemplate::new(201)
+                .set_body_json(json!([]))
+                .set_delay(Duration::from_secs(5)),
+            1,
+        )
+        .await;
     }
     let err = client
         .transactions()
@@ -395,12 +393,14 @@ async fn retrieval_is_not_repeated_after_a_timeout() {
 #[tokio::test]
 async fn retrieval_is_not_repeated_after_the_firewalls_403() {
     let (server, client) = stub().await;
-    Mock::given(method("POST"))
-        .and(path("/api/accounts/"))
-        .respond_with(ResponseTemplate::new(403).set_body_raw(FIREWALL_HTML, "text/html"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_call(
+        &server,
+        "POST",
+        "/api/accounts/",
+        ResponseTemplate::new(403).set_body_raw(FIREWALL_HTML, "text/html"),
+        1,
+    )
+    .await;
     let err = client
         .accounts()
         .retrieve(&RetrieveRequest::for_link(link_id()))
@@ -415,20 +415,12 @@ async fn retrieval_is_not_repeated_after_the_firewalls_403() {
 #[tokio::test]
 async fn retrieval_retries_5xx_408_429_and_too_many_sessions() {
     let failures = [
-        belvo_error(
-            500,
-            "unexpected_error",
-            "Belvo is unable to process the request",
-        ),
+        unexpected_error(),
         belvo_error(503, "service_unavailable", "unavailable"),
         ResponseTemplate::new(502).set_body_string("Bad gateway"),
         belvo_error(408, "request_timeout", "The request timed out"),
         ResponseTemplate::new(429).set_body_string("Too Many Requests"),
-        belvo_error(
-            400,
-            "too_many_sessions",
-            "Impossible to login, a session is already opened",
-        ),
+        too_many_sessions(),
     ];
     for failure in failures {
         let (server, client) = stub().await;
@@ -450,19 +442,15 @@ async fn retrieval_retries_5xx_408_429_and_too_many_sessions() {
             .expect(1)
             .mount(&server)
             .await;
-        Mock::given(method("POST"))
-            .and(path("/api/transactions/"))
-            .respond_with(failure)
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/api/transactions/"))
-            .respond_with(ResponseTemplate::new(201).set_body_json(json!([])))
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer_once(&server, "POST", "/api/transactions/", failure).await;
+        expect_call(
+            &server,
+            "POST",
+            "/api/transactions/",
+            ResponseTemplate::new(201).set_body_json(json!([])),
+            1,
+        )
+        .await;
         let accepted = client
             .transactions()
             .retrieve_async(&retrieve_body())
@@ -508,12 +496,12 @@ async fn retry_after_beyond_the_limit_returns_the_error_at_once() {
             ..fast_retries()
         },
     );
-    Mock::given(method("GET"))
-        .and(path(format!("/api/links/{LINK}/")))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_link_get(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", "3600"),
+        1,
+    )
+    .await;
     let err = client.links().get(link_id()).await.unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
 }
@@ -530,12 +518,12 @@ async fn the_firewalls_html_403_is_retried_then_reported() {
     client.links().get(link_id()).await.unwrap();
 
     let (server, client) = stub().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/links/{LINK}/")))
-        .respond_with(ResponseTemplate::new(403).set_body_raw(FIREWALL_HTML, "text/html"))
-        .expect(6)
-        .mount(&server)
-        .await;
+    expect_link_get(
+        &server,
+        ResponseTemplate::new(403).set_body_raw(FIREWALL_HTML, "text/html"),
+        6,
+    )
+    .await;
     let err = client.links().get(link_id()).await.unwrap_err();
     let Error::Http {
         status, snippet, ..
@@ -550,16 +538,7 @@ async fn the_firewalls_html_403_is_retried_then_reported() {
 #[tokio::test]
 async fn too_many_sessions_is_retried_for_safe_calls() {
     let (server, client) = stub().await;
-    mount_then_ok(
-        &server,
-        belvo_error(
-            400,
-            "too_many_sessions",
-            "Impossible to login, a session is already opened",
-        ),
-        1,
-    )
-    .await;
+    mount_then_ok(&server, too_many_sessions(), 1).await;
     client.links().get(link_id()).await.unwrap();
 }
 
@@ -576,12 +555,12 @@ async fn a_malformed_body_is_a_decode_error_after_retries() {
 
     let server = wiremock::MockServer::start().await;
     let client = client_for(&server, RetryPolicy::none());
-    Mock::given(method("GET"))
-        .and(path(format!("/api/links/{LINK}/")))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("[1, 2", "application/json"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_link_get(
+        &server,
+        ResponseTemplate::new(200).set_body_raw("[1, 2", "application/json"),
+        1,
+    )
+    .await;
     let err = client.links().get(link_id()).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 }
@@ -589,28 +568,18 @@ async fn a_malformed_body_is_a_decode_error_after_retries() {
 #[tokio::test]
 async fn a_slow_answer_times_out_as_a_transport_error() {
     let server = wiremock::MockServer::start().await;
-    let client = belvo::Client::builder(
-        server.uri().parse().unwrap(),
-        belvo::Credentials::new("id", "pw"),
+    let client = builder_at(&server.uri(), one_retry())
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    expect_link_get(
+        &server,
+        ResponseTemplate::new(200)
+            .set_body_json(link_json(LINK))
+            .set_delay(Duration::from_secs(5)),
+        2,
     )
-    .retry_policy(RetryPolicy {
-        max_retries: 1,
-        ..fast_retries()
-    })
-    .rate_budget(belvo::RateBudget::unlimited())
-    .timeout(Duration::from_millis(200))
-    .build()
-    .unwrap();
-    Mock::given(method("GET"))
-        .and(path(format!("/api/links/{LINK}/")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(link_json(LINK))
-                .set_delay(Duration::from_secs(5)),
-        )
-        .expect(2)
-        .mount(&server)
-        .await;
+    .await;
     let err = client.links().get(link_id()).await.unwrap_err();
     let Error::Transport(inner) = &err else {
         panic!("{err:?}")
@@ -622,20 +591,7 @@ async fn a_slow_answer_times_out_as_a_transport_error() {
 #[tokio::test]
 async fn an_unreachable_belvo_is_unavailable() {
     // A port nothing listens on: bind one, then close it.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    let client = belvo::Client::builder(
-        format!("http://{addr}").parse().unwrap(),
-        belvo::Credentials::new("id", "pw"),
-    )
-    .retry_policy(RetryPolicy {
-        max_retries: 1,
-        ..fast_retries()
-    })
-    .rate_budget(belvo::RateBudget::unlimited())
-    .build()
-    .unwrap();
+    let client = builder_at(&unreachable_url(), one_retry()).build().unwrap();
     let err = client.check_credentials().await.unwrap_err();
     assert!(
         matches!(err, Error::Transport(_)) && err.is_unavailable(),

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use belvo::{Client, Credentials, RateBudget, RetryPolicy};
-use wiremock::MockServer;
+use belvo::{Client, ClientBuilder, Credentials, RateBudget, RetryPolicy};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub(crate) const SECRET_ID: &str = "test-secret-id";
 pub(crate) const SECRET_PASSWORD: &str = "test-secret-password";
@@ -23,14 +24,57 @@ pub(crate) async fn stub() -> (MockServer, Client) {
 }
 
 pub(crate) fn client_for(server: &MockServer, retry: RetryPolicy) -> Client {
+    builder_at(&server.uri(), retry).build().unwrap()
+}
+
+/// A client builder for Belvo at `url`, with the test credentials, `retry` and no rate limit.
+pub(crate) fn builder_at(url: &str, retry: RetryPolicy) -> ClientBuilder {
     Client::builder(
-        server.uri().parse().unwrap(),
+        url.parse().unwrap(),
         Credentials::new(SECRET_ID, SECRET_PASSWORD),
     )
     .retry_policy(retry)
     .rate_budget(RateBudget::unlimited())
-    .build()
-    .unwrap()
+}
+
+/// The URL of a local port nothing listens on: bound, then closed.
+pub(crate) fn unreachable_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// `verb route` answers `response`, expected `times` times.
+pub(crate) async fn expect_call(
+    server: &MockServer,
+    verb: &str,
+    route: impl Into<String>,
+    response: ResponseTemplate,
+    times: u64,
+) {
+    Mock::given(method(verb))
+        .and(path(route))
+        .respond_with(response)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// `verb route` answers `response` once, and is expected once; a later mount answers after.
+pub(crate) async fn answer_once(
+    server: &MockServer,
+    verb: &str,
+    route: impl Into<String>,
+    response: ResponseTemplate,
+) {
+    Mock::given(method(verb))
+        .and(path(route))
+        .respond_with(response)
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(server)
+        .await;
 }
 
 /// Belvo's documented example link.
