@@ -3,6 +3,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 CARGO ?= cargo
+# buf (proto/ lint and breaking-change check) from npm, pinned by tools/buf/package-lock.json; its
+# binary ships inside the npm package, so nothing is downloaded when it runs.
+BUF := tools/buf/node_modules/.bin/buf
+BUF_INSTALLED := tools/buf/node_modules/.package-lock.json
 # Tests that need PostgreSQL read this URL (a server where we may create databases).
 export TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
@@ -11,7 +15,7 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: ## Install what a fresh machine lacks (test runner, SDKs for fidelity tests)
+deps: $(BUF_INSTALLED) ## Install what a fresh machine lacks (test runner, SDKs for fidelity tests, buf)
 	@command -v cargo-nextest >/dev/null || $(CARGO) install cargo-nextest --locked
 	@# belvo-emulator's widget test (Debian's chromium, playwright-core) and SDK tests (belvo-python, belvo npm).
 	@[ -x /usr/bin/chromium ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
@@ -60,8 +64,22 @@ images: ## Build the five container images with Docker (connect/<binary>:dev; IM
 		DOCKER_BUILDKIT=1 docker build -f deploy/docker/Dockerfile --build-arg PACKAGE=$$p -t $(IMAGE_REGISTRY)/$$p:$(IMAGE_TAG) . || exit 1; \
 	done
 
+$(BUF_INSTALLED): tools/buf/package-lock.json
+	@cd tools/buf && npm ci --no-audit --no-fund --loglevel=error
+
+# buf breaking compares proto/ with the parent commit's; without one there is nothing to compare.
+.PHONY: proto-lint
+proto-lint: $(BUF_INSTALLED) ## Lint proto/ with buf (proto/buf.yaml), and check it for breaking changes against HEAD~1
+	$(BUF) lint proto
+	@if git rev-parse --verify --quiet 'HEAD~1^{commit}' >/dev/null; then \
+		echo "$(BUF) breaking proto --against '.git#ref=HEAD~1,subdir=proto'"; \
+		$(BUF) breaking proto --against '.git#ref=HEAD~1,subdir=proto'; \
+	else \
+		echo "proto-lint: buf breaking SKIPPED: no parent commit HEAD~1 to compare proto/ against (not a git checkout, a shallow clone or a single-commit history)"; \
+	fi
+
 .PHONY: lint
-lint: ## Check formatting and run clippy with warnings as errors
+lint: proto-lint ## Lint proto/ and check it for breaking changes (buf), check formatting, run clippy with warnings as errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
