@@ -7,6 +7,8 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::firewall::FirewallLimit;
+
 /// Default port of the emulator (the platform's convention).
 pub const DEFAULT_PORT: u16 = 8090;
 
@@ -131,6 +133,11 @@ pub struct Config {
     pub delete_rate_per_minute: u32,
     /// How many received requests the control API keeps.
     pub request_log_capacity: usize,
+    /// Belvo's web-application firewall: more requests than this from one source address in
+    /// the sliding window get the WAF's HTML 403. `None` turns it off. Default: off (the
+    /// default is sandbox mode, where `make run` puts every service on one loopback address);
+    /// the binary turns Belvo's 80 in 30 s on in production mode.
+    pub firewall: Option<FirewallLimit>,
 }
 
 impl Default for Config {
@@ -150,16 +157,20 @@ impl Default for Config {
             mfa_session_ttl: Duration::from_secs(600),
             delete_rate_per_minute: 5,
             request_log_capacity: 10_000,
+            firewall: None,
         }
     }
 }
 
 impl Config {
-    /// A configuration for tests: port 0 on loopback, short webhook backoff.
+    /// A configuration for tests: port 0 on loopback, short webhook backoff, no firewall (tests
+    /// that hammer the emulator from one address are not testing Belvo's WAF; a test that is
+    /// sets `firewall`).
     pub fn for_tests() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             webhook_retry_interval: Duration::from_millis(50),
+            firewall: None,
             ..Self::default()
         }
     }
@@ -186,6 +197,11 @@ impl Config {
         if let Some(u) = &self.public_url {
             url::Url::parse(u).map_err(|e| ConfigError::PublicUrl(u.clone(), e))?;
         }
+        if let Some(f) = self.firewall
+            && (f.max_requests == 0 || f.window.is_zero())
+        {
+            return Err(ConfigError::Firewall);
+        }
         Ok(())
     }
 }
@@ -203,4 +219,8 @@ pub enum ConfigError {
     WebhookUrl(String, url::ParseError),
     #[error("public URL {0:?} is not a URL: {1}")]
     PublicUrl(String, url::ParseError),
+    #[error(
+        "the firewall needs at least one request per window and a non-zero window (turn it off with None)"
+    )]
+    Firewall,
 }

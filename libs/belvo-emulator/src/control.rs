@@ -1,6 +1,6 @@
 //! The control API: what tests and demos do to the emulator that Belvo offers no API for (link
 //! status, data edits, webhooks on demand, data scale, faults, MFA expiry) and what they read
-//! back (deliveries, received requests). `Control` is the in-process handle; the same
+//! back (deliveries, received requests, requests the firewall refused). `Control` is the in-process handle; the same
 //! operations are served as JSON under `/_emulator/`.
 
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::config::Scale;
 use crate::data::{self, Resource, fmt_ts};
 use crate::faults::{FaultRule, FaultSpec, FaultView};
+use crate::firewall::FirewallView;
 use crate::state::{LinkStatus, RequestRecord, Shared, WebhookRecord};
 use crate::webhooks::{self, Event};
 
@@ -427,7 +428,20 @@ impl Control {
         self.shared.requests().clear();
     }
 
-    /// Forgets links, tokens, sessions, edits, webhooks, requests and faults.
+    /// The firewall's limit and the requests it refused (HTML 403), in total and by source
+    /// address.
+    pub fn firewall(&self) -> FirewallView {
+        self.shared.firewall().view()
+    }
+
+    /// Zeroes the refusal counts and forgets every address's window, so the next requests
+    /// start a fresh one.
+    pub fn reset_firewall(&self) {
+        self.shared.firewall().reset();
+    }
+
+    /// Forgets links, tokens, sessions, edits, webhooks, requests and faults, and resets the
+    /// firewall.
     pub fn reset(&self) {
         {
             let mut store = self.shared.store();
@@ -441,6 +455,7 @@ impl Control {
         }
         self.clear_faults();
         self.clear_requests();
+        self.reset_firewall();
     }
 }
 
@@ -504,6 +519,10 @@ pub fn router() -> Router<Shared> {
         .route(
             "/_emulator/requests",
             get(list_requests).delete(clear_requests),
+        )
+        .route(
+            "/_emulator/firewall",
+            get(get_firewall).delete(reset_firewall),
         )
         .route("/_emulator/mfa/expire", post(expire_mfa))
         .route("/_emulator/tokens/expire", post(expire_tokens))
@@ -647,6 +666,15 @@ async fn list_requests(State(s): State<Shared>) -> R {
 
 async fn clear_requests(State(s): State<Shared>) -> R {
     c(s).clear_requests();
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn get_firewall(State(s): State<Shared>) -> R {
+    ok(json!(c(s).firewall()))
+}
+
+async fn reset_firewall(State(s): State<Shared>) -> R {
+    c(s).reset_firewall();
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

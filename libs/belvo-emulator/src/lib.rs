@@ -3,7 +3,8 @@
 //! arrays, pagination, Django-style filters), the sandbox's institutions and credentials (MFA,
 //! duplicates, link statuses), widget tokens, a Connect Widget script and hosted page,
 //! deterministic banking/employment/fiscal data at any scale, webhooks with redelivery, fault
-//! injection, and a control API (`/_emulator/`) with an in-process handle for tests.
+//! injection, Belvo's per-address firewall (HTML 403 above 80 requests in 30 s), and a control
+//! API (`/_emulator/`) with an in-process handle for tests.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), belvo_emulator::StartError> {
@@ -22,6 +23,7 @@ mod data;
 mod error;
 pub mod faults;
 mod filters;
+pub mod firewall;
 mod ids;
 mod institutions;
 mod links;
@@ -43,6 +45,7 @@ pub use control::{Control, ControlError, WebhookTrigger};
 pub use data::Profile;
 pub use error::StartError;
 pub use faults::{Fault, FaultSpec, FaultView};
+pub use firewall::{FirewallLimit, FirewallView};
 pub use state::{Attempt, LinkStatus, RequestRecord, WebhookRecord};
 
 /// Builds the whole HTTP app (Belvo API, widget, control API) over shared state.

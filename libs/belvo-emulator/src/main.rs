@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use belvo_emulator::{Account, Config, Emulator, Mode, Scale};
+use belvo_emulator::{Account, Config, Emulator, FirewallLimit, Mode, Scale};
 use clap::Parser;
 
 /// An offline Belvo API, Connect Widget and webhook sender for tests and demos.
@@ -58,6 +58,17 @@ struct Args {
         default_value_t = 600
     )]
     refresh_cooldown_secs: u64,
+    /// Belvo's firewall: requests allowed per source address in the window before the HTML
+    /// 403 (0: off). Unset: Belvo's 80 in production mode, off in sandbox mode.
+    #[arg(long, env = "BELVO_EMULATOR_FIREWALL_REQUESTS")]
+    firewall_requests: Option<u32>,
+    /// The firewall's sliding window, in seconds (Belvo: 30).
+    #[arg(
+        long,
+        env = "BELVO_EMULATOR_FIREWALL_WINDOW_SECS",
+        default_value_t = 30
+    )]
+    firewall_window_secs: u64,
 }
 
 fn parse_account(s: &str) -> Result<Account, String> {
@@ -104,6 +115,17 @@ fn config(args: Args) -> Result<Config, String> {
         data_as_of: args.data_as_of,
         delete_rate_per_minute: args.delete_rate_per_minute,
         refresh_cooldown: Duration::from_secs(args.refresh_cooldown_secs),
+        firewall: match args.firewall_requests {
+            Some(0) => None,
+            Some(max_requests) => Some(FirewallLimit {
+                max_requests,
+                window: Duration::from_secs(args.firewall_window_secs),
+            }),
+            None => (mode == Mode::Production).then(|| FirewallLimit {
+                window: Duration::from_secs(args.firewall_window_secs),
+                ..FirewallLimit::BELVO
+            }),
+        },
         ..Config::default()
     };
     if !accounts.is_empty() {

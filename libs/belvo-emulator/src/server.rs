@@ -1,8 +1,10 @@
-//! The HTTP serving loop: hyper connections around the axum router, with fault injection and
-//! the request log applied outside the router (a dropped connection needs to fail the hyper
-//! service itself), and graceful shutdown with a bounded drain.
+//! The HTTP serving loop: hyper connections around the axum router, with Belvo's firewall (per
+//! peer address, which only the accept loop knows), fault injection and the request log applied
+//! outside the router (a dropped connection needs to fail the hyper service itself), and
+//! graceful shutdown with a bounded drain.
 
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -21,6 +23,7 @@ use tower::ServiceExt;
 use crate::data::fmt_ts;
 use crate::error::ApiError;
 use crate::faults::{self, FIREWALL_HTML, Fault};
+use crate::firewall;
 use crate::state::{RequestRecord, Shared};
 
 /// Returned by the service to make hyper close the connection without answering.
@@ -32,6 +35,18 @@ pub(crate) struct DropConnection;
 struct Svc {
     shared: Shared,
     router: Router,
+}
+
+/// The WAF's page with the headers openresty sends (an injected fault or the firewall itself).
+fn firewall_response() -> Response<Body> {
+    let mut r = (StatusCode::FORBIDDEN, FIREWALL_HTML).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    r.headers_mut().insert(
+        header::SERVER,
+        HeaderValue::from_static("openresty/1.15.8.2"),
+    );
+    r
 }
 
 fn fault_response(status: u16, retry_after: Option<u64>) -> Response<Body> {
@@ -61,11 +76,30 @@ fn fault_response(status: u16, retry_after: Option<u64>) -> Response<Body> {
 }
 
 impl Svc {
-    async fn handle(self, req: Request<Incoming>) -> Result<Response<Body>, DropConnection> {
+    async fn handle(
+        self,
+        peer: IpAddr,
+        req: Request<Incoming>,
+    ) -> Result<Response<Body>, DropConnection> {
         let started = Instant::now();
         let method = req.method().to_string();
         let path = req.uri().path().to_owned();
         let query = req.uri().query().map(str::to_owned);
+        // Belvo's WAF stands in front of everything else (faults included): it answers before
+        // the request reaches the API.
+        if !firewall::exempt(&path) && !self.shared.firewall().admit(peer, started) {
+            tracing::debug!(%peer, %method, %path, "firewall: over the limit, HTML 403");
+            self.shared.record_request(RequestRecord {
+                at: fmt_ts(chrono::Utc::now()),
+                method,
+                path,
+                query,
+                status: StatusCode::FORBIDDEN.as_u16(),
+                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                fault: Some("firewall_limit".into()),
+            });
+            return Ok(firewall_response());
+        }
         let picked = if path.starts_with("/_emulator/") {
             Vec::new()
         } else {
@@ -105,16 +139,7 @@ impl Svc {
                 status,
                 retry_after,
             }) => fault_response(*status, *retry_after),
-            Some(Fault::Firewall) => {
-                let mut r = (StatusCode::FORBIDDEN, FIREWALL_HTML).into_response();
-                r.headers_mut()
-                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
-                r.headers_mut().insert(
-                    header::SERVER,
-                    HeaderValue::from_static("openresty/1.15.8.2"),
-                );
-                r
-            }
+            Some(Fault::Firewall) => firewall_response(),
             _ => {
                 let r: Result<Response<Body>, Infallible> =
                     self.router.clone().oneshot(req.map(Body::new)).await;
@@ -223,8 +248,8 @@ pub(crate) async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((s, _)) => s,
+                let (stream, peer) = match accepted {
+                    Ok((s, peer)) => (s, peer.ip().to_canonical()),
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
                         continue;
@@ -232,7 +257,7 @@ pub(crate) async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let svc = svc.clone();
-                let service = hyper::service::service_fn(move |req| svc.clone().handle(req));
+                let service = hyper::service::service_fn(move |req| svc.clone().handle(peer, req));
                 let conn = builder
                     .serve_connection_with_upgrades(TokioIo::new(stream), service)
                     .into_owned();

@@ -1,5 +1,6 @@
 //! The emulator's in-memory state: links, MFA sessions, widget tokens, per-link data edits
-//! (a small overlay on the generated data), webhook deliveries, received requests and faults.
+//! (a small overlay on the generated data), webhook deliveries, received requests, faults and the
+//! firewall's per-address windows.
 //! One mutex guards the store; it is never held across an `.await`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -16,6 +17,7 @@ use uuid::Uuid;
 use crate::config::{Config, Scale};
 use crate::data::{LinkCtx, Profile, Resource, fmt_ts};
 use crate::faults::FaultRule;
+use crate::firewall::Firewall;
 use crate::ids;
 use crate::institutions::Institution;
 
@@ -233,6 +235,7 @@ pub struct Inner {
     pub store: Mutex<Store>,
     pub faults: Mutex<Vec<FaultRule>>,
     pub requests: Mutex<VecDeque<RequestRecord>>,
+    pub firewall: Mutex<Firewall>,
     pub http: reqwest::Client,
 }
 
@@ -260,6 +263,7 @@ impl Inner {
             store: Mutex::new(store),
             faults: Mutex::new(Vec::new()),
             requests: Mutex::new(VecDeque::new()),
+            firewall: Mutex::new(Firewall::new(config.firewall)),
             http,
             config,
         })
@@ -272,6 +276,10 @@ impl Inner {
 
     pub fn faults(&self) -> MutexGuard<'_, Vec<FaultRule>> {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn firewall(&self) -> MutexGuard<'_, Firewall> {
+        self.firewall.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn requests(&self) -> MutexGuard<'_, VecDeque<RequestRecord>> {

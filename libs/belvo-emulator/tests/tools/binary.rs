@@ -1,9 +1,10 @@
-//! The `belvo-emulator` binary: flags, start-up on port 0, serving, clean stop on SIGTERM, and
-//! a refused configuration exiting non-zero before binding.
+//! The `belvo-emulator` binary: flags (the firewall's included), start-up on port 0, serving,
+//! clean stop on SIGTERM, and a refused configuration exiting non-zero before binding.
 
 use std::process::Stdio;
 use std::time::Duration;
 
+use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const BIN: &str = env!("CARGO_BIN_EXE_belvo-emulator");
@@ -73,6 +74,23 @@ async fn binary_serves_with_flags_and_stops_on_sigterm() {
         100,
         "production paging"
     );
+    let firewall: serde_json::Value = http
+        .get(format!("{url}/_emulator/firewall"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &firewall["enabled"],
+            &firewall["max_requests"],
+            &firewall["window_secs"]
+        ),
+        (&json!(true), &json!(80), &json!(30)),
+        "Belvo's firewall is on by default in production mode: {firewall}"
+    );
     let pid = child.id().unwrap().to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -84,6 +102,64 @@ async fn binary_serves_with_flags_and_stops_on_sigterm() {
         .expect("stops within its drain time")
         .unwrap();
     assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn binary_firewall_flags_set_the_limit_and_zero_turns_it_off() {
+    let cases: [(&[&str], _); 3] = [
+        (
+            &["--firewall-requests", "5", "--firewall-window-secs", "10"],
+            json!({"enabled": true, "max_requests": 5, "window_secs": 10}),
+        ),
+        (
+            &["--firewall-requests", "0", "--firewall-window-secs", "30"],
+            json!({"enabled": false, "max_requests": 0, "window_secs": 0}),
+        ),
+        // Sandbox mode (the default): off unless asked for.
+        (
+            &[],
+            json!({"enabled": false, "max_requests": 0, "window_secs": 0}),
+        ),
+    ];
+    for (flags, expected) in cases {
+        let mut child = tokio::process::Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(flags)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let url = tokio::time::timeout(Duration::from_secs(20), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(rest) = line.split("url=").nth(1) {
+                    return rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .trim_matches('"')
+                        .to_owned();
+                }
+            }
+            panic!("no listening line");
+        })
+        .await
+        .expect("the binary logs its URL");
+        let mut v: serde_json::Value = reqwest::get(format!("{url}/_emulator/firewall"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let v = v.as_object_mut().unwrap();
+        v.retain(|k, _| ["enabled", "max_requests", "window_secs"].contains(&k.as_str()));
+        assert_eq!(serde_json::Value::Object(v.clone()), expected, "{flags:?}");
+        child.kill().await.unwrap();
+    }
 }
 
 #[tokio::test]
