@@ -26,16 +26,46 @@ impl DatabaseUrl {
         self.0.expose_secret()
     }
 
-    /// The URL with any password replaced by `***`, for logs and errors.
+    /// The URL with every password replaced by `***`, for logs, errors, `Debug` and the
+    /// serialized form: the userinfo's (`postgres://app:***@host/db`) and the value of every
+    /// query parameter whose name, in any case, ends in `password` (libpq's
+    /// `?password=…` and `?sslpassword=…`). A URL that does not parse is not shown at all.
     pub fn redacted(&self) -> String {
         let raw = self.expose();
-        match url::Url::parse(raw) {
-            Ok(mut parsed) if parsed.password().is_some() => {
-                let _ = parsed.set_password(Some("***"));
-                parsed.to_string()
-            }
-            Ok(_) => raw.to_owned(),
-            Err(_) => "<unparseable database URL>".to_owned(),
+        let Ok(mut parsed) = url::Url::parse(raw) else {
+            return "<unparseable database URL>".to_owned();
+        };
+        let mut changed = false;
+        if parsed.password().is_some() {
+            changed = true;
+            // Only `cannot-be-a-base` URLs refuse a password, and they have none to hide.
+            let _ = parsed.set_password(Some("***"));
+        }
+        if let Some(query) = parsed.query() {
+            let redacted = query
+                .split('&')
+                .map(|pair| {
+                    let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+                    let decoded = url::form_urlencoded::parse(name.as_bytes())
+                        .next()
+                        .map(|(name, _)| name.to_ascii_lowercase())
+                        .unwrap_or_default();
+                    if decoded.ends_with("password") {
+                        changed = true;
+                        format!("{name}=***")
+                    } else {
+                        pair.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("&");
+            parsed.set_query(Some(&redacted));
+        }
+        // Unchanged, the URL is shown as written (parsing may normalize it).
+        if changed {
+            parsed.to_string()
+        } else {
+            raw.to_owned()
         }
     }
 
@@ -151,6 +181,44 @@ mod tests {
         assert!(!format!("{config:?}").contains("s3cret"));
         let sqlite = DatabaseUrl::new("sqlite:.data/x.db");
         assert_eq!(sqlite.redacted(), "sqlite:.data/x.db");
+    }
+
+    #[test]
+    fn query_passwords_are_redacted_in_any_case_and_position() {
+        let cases = [
+            (
+                "postgres://app@db.internal/links?password=s3cret",
+                "postgres://app@db.internal/links?password=***",
+            ),
+            (
+                "postgres://db.internal/links?sslmode=require&PassWord=s3cret&user=app",
+                "postgres://db.internal/links?sslmode=require&PassWord=***&user=app",
+            ),
+            (
+                "postgres://app:s3cret@db.internal/links?password=s3cret&sslpassword=s3cret",
+                "postgres://app:***@db.internal/links?password=***&sslpassword=***",
+            ),
+            // A percent-encoded name is still the password parameter.
+            (
+                "postgres://db.internal/links?pass%77ord=s3cret",
+                "postgres://db.internal/links?pass%77ord=***",
+            ),
+            (
+                "postgres://db.internal/links?sslmode=disable",
+                "postgres://db.internal/links?sslmode=disable",
+            ),
+            ("sqlite:.data/x.db?mode=rwc", "sqlite:.data/x.db?mode=rwc"),
+        ];
+        for (raw, shown) in cases {
+            let url = DatabaseUrl::new(raw);
+            assert_eq!(url.redacted(), shown, "{raw}");
+            let config = DatabaseConfig {
+                url,
+                ..DatabaseConfig::default()
+            };
+            let debug = format!("{config:?}");
+            assert!(!debug.contains("s3cret"), "{debug}");
+        }
     }
 
     #[test]

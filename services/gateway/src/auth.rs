@@ -1,5 +1,6 @@
 //! End-user authentication: every `/v1` route (but dev login) needs `Authorization: Bearer
-//! <JWT>` issued by the host application, verified here with issuer, audience and expiry
+//! <JWT>` issued by the host application, verified here with issuer, audience (a string, or a
+//! list that must contain the configured one), expiry and not-before (`nbf`, same leeway)
 //! checked. Three modes: `hs256` (a shared secret), `jwks` (RS256/ES256 keys fetched from a
 //! JWKS URL, cached and refreshed, see [`crate::jwks`]) and `dev` (the gateway issues
 //! short-lived HS256 tokens itself at `POST /v1/dev/login`; refused in production by
@@ -33,11 +34,23 @@ struct Claims {
     sub: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
+    /// One audience or a list of them (RFC 7519 §4.1.3); `jsonwebtoken` checks that the
+    /// configured audience is among them, this only has to accept both shapes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    aud: Option<String>,
+    aud: Option<Audience>,
     exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     iat: Option<u64>,
+}
+
+/// The `aud` claim: a string or an array of strings.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// What can go wrong while setting up authentication.
@@ -51,6 +64,9 @@ pub enum AuthSetupError {
         /// The missing key.
         key: &'static str,
     },
+    /// No `auth.mode` (validation normally catches this first).
+    #[error("`auth.mode` is required")]
+    NoMode,
     /// The JWKS HTTP client could not be built.
     #[error("cannot build the JWKS HTTP client: {0}")]
     Http(#[from] reqwest::Error),
@@ -109,7 +125,9 @@ fn validation(
     validation.algorithms = algorithms.to_vec();
     validation.set_issuer(&[issuer]);
     validation.set_audience(&[audience]);
+    // The same leeway applies to `exp` and `nbf` (a token not yet valid is refused).
     validation.leeway = leeway.as_secs();
+    validation.validate_nbf = true;
     validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
         .into_iter()
         .map(str::to_owned)
@@ -127,7 +145,8 @@ fn now_secs() -> u64 {
 impl Authenticator {
     /// Builds the authenticator of the configured mode.
     pub fn new(config: &AuthConfig) -> Result<Self, AuthSetupError> {
-        match config.mode {
+        let mode = config.mode.ok_or(AuthSetupError::NoMode)?;
+        match mode {
             AuthMode::Hs256 => {
                 let secret = config
                     .hs256_secret
@@ -240,8 +259,9 @@ impl Authenticator {
         let claims = Claims {
             sub: user.to_owned(),
             iss: Some(DEV_ISSUER.to_owned()),
-            aud: Some(DEV_AUDIENCE.to_owned()),
+            aud: Some(Audience::One(DEV_AUDIENCE.to_owned())),
             exp: now + ttl.as_secs(),
+            nbf: None,
             iat: Some(now),
         };
         Some(
@@ -278,7 +298,11 @@ impl FromRequestParts<Arc<AppState>> for AuthUser {
                 reason: "Authorization is not a bearer token".to_owned(),
             })?;
         let user = state.auth.verify(token).await?;
-        tracing::Span::current().record("user", user.id.as_str());
+        // Logs and traces name the user by a keyed pseudonym: `sub` is often an e-mail address.
+        tracing::Span::current().record(
+            "user",
+            tracing::field::display(state.pseudonyms.of(&user.id)),
+        );
         Ok(user)
     }
 }
@@ -291,7 +315,7 @@ mod tests {
     #[test]
     fn keys_never_print() {
         let config = AuthConfig {
-            mode: AuthMode::Hs256,
+            mode: Some(AuthMode::Hs256),
             hs256_secret: Some(SecretString::from("the-shared-secret-0123456789abcdef")),
             issuer: "i".into(),
             audience: "a".into(),
@@ -306,12 +330,16 @@ mod tests {
 
     #[tokio::test]
     async fn dev_tokens_verify_and_expire_by_configuration() {
-        let auth = Authenticator::new(&AuthConfig::default()).unwrap();
+        let config = AuthConfig {
+            mode: Some(AuthMode::Dev),
+            ..AuthConfig::default()
+        };
+        let auth = Authenticator::new(&config).unwrap();
         let (token, ttl) = auth.issue_dev_token("dana").unwrap().unwrap();
-        assert_eq!(ttl, AuthConfig::default().dev_token_ttl);
+        assert_eq!(ttl, config.dev_token_ttl);
         assert_eq!(auth.verify(&token).await.unwrap().id, "dana");
         // Another process's random dev secret does not verify it.
-        let other = Authenticator::new(&AuthConfig::default()).unwrap();
+        let other = Authenticator::new(&config).unwrap();
         assert!(other.verify(&token).await.is_err());
     }
 }

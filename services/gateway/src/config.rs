@@ -2,8 +2,9 @@
 //! data-service, how it authenticates end users (dev, HS256 or JWKS), which browser origins
 //! may call it, its limits, and where the regions file is. Loaded with [`settings::Loader`]
 //! under the prefix `GATEWAY` (`GATEWAY__SERVER__LISTEN_ADDR`, `GATEWAY__AUTH__MODE`, ...) and
-//! validated before any port is bound; a production configuration refuses the `dev` auth
-//! mode.
+//! validated before any port is bound. `auth.mode` has no default (the gateway refuses to
+//! start without it, rather than silently enabling dev sign-in); a production configuration
+//! refuses the `dev` auth mode and an `http://` JWKS URL.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -129,12 +130,11 @@ impl Default for Clients {
     }
 }
 
-/// How end users authenticate.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// How end users authenticate. There is no default: a configuration must choose one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMode {
     /// Local runs only: `POST /v1/dev/login` issues short-lived HS256 tokens.
-    #[default]
     Dev,
     /// Tokens signed by the host application with a shared HS256 secret.
     Hs256,
@@ -146,8 +146,8 @@ pub enum AuthMode {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// `dev`, `hs256` or `jwks`.
-    pub mode: AuthMode,
+    /// `dev`, `hs256` or `jwks`; required (unset, the gateway refuses to start).
+    pub mode: Option<AuthMode>,
     /// Required `iss` claim (hs256, jwks).
     pub issuer: String,
     /// Required `aud` claim (hs256, jwks).
@@ -176,6 +176,11 @@ pub struct AuthConfig {
     /// Dev mode: lifetime of issued tokens.
     #[serde(with = "humantime_serde")]
     pub dev_token_ttl: Duration,
+    /// The key of the pseudonyms logs and traces give users instead of their `sub` (see
+    /// [`crate::pseudonym`]), at least 32 bytes. Unset: a random key per process, so a
+    /// user's pseudonym changes at a restart and differs between replicas.
+    #[serde(skip_serializing, default)]
+    pub user_pseudonym_key: Option<SecretString>,
 }
 
 /// `iss` and `aud` of the tokens dev mode issues.
@@ -186,7 +191,7 @@ pub const DEV_AUDIENCE: &str = "connect-gateway";
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
-            mode: AuthMode::Dev,
+            mode: None,
             issuer: String::new(),
             audience: String::new(),
             leeway: Duration::from_secs(30),
@@ -197,6 +202,7 @@ impl Default for AuthConfig {
             jwks_timeout: Duration::from_secs(5),
             dev_secret: None,
             dev_token_ttl: Duration::from_secs(15 * 60),
+            user_pseudonym_key: None,
         }
     }
 }
@@ -287,10 +293,22 @@ impl Validate for GatewayConfig {
         report.section("clients.data_service", &self.clients.data_service);
         report.section("auth", &self.auth);
         report.check(
-            !(self.environment == Environment::Production && self.auth.mode == AuthMode::Dev),
+            !(self.environment == Environment::Production && self.auth.mode == Some(AuthMode::Dev)),
             "auth.mode",
             "`dev` is for local runs only and is refused in production; use hs256 or jwks",
         );
+        if self.environment == Environment::Production && self.auth.mode == Some(AuthMode::Jwks) {
+            // The keys that decide who is who must not travel in clear text (or be swapped by
+            // anyone on the path). Development keeps http for a local JWKS server.
+            report.check(
+                self.auth.jwks_url.as_deref().is_none_or(|url| {
+                    url.get(..8)
+                        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+                }),
+                "auth.jwks_url",
+                "must be an https:// URL in production (http:// is for local runs only)",
+            );
+        }
         report.check(
             self.server.listen_addr.port() == 0
                 || self.server.listen_addr != self.server.admin_addr,
@@ -361,7 +379,23 @@ impl Validate for GatewayConfig {
 
 impl Validate for AuthConfig {
     fn validate(&self, report: &mut Report) {
-        match self.mode {
+        if let Some(key) = &self.user_pseudonym_key {
+            report.check(
+                key.expose_secret().len() >= MIN_HS256_SECRET,
+                "user_pseudonym_key",
+                format!("must be at least {MIN_HS256_SECRET} bytes"),
+            );
+        }
+        let Some(mode) = self.mode else {
+            report.check(
+                false,
+                "mode",
+                "required: `hs256` or `jwks` (`dev` for local runs only); \
+                 there is no default, so that no deployment signs users in by mistake",
+            );
+            return;
+        };
+        match mode {
             AuthMode::Dev => {
                 if let Some(secret) = &self.dev_secret {
                     report.check(
@@ -429,13 +463,22 @@ mod tests {
         report.violations().iter().map(|v| v.key.clone()).collect()
     }
 
-    #[test]
-    fn defaults_are_valid() {
-        assert!(violations(&GatewayConfig::default()).is_empty());
+    /// The defaults with the dev auth mode chosen explicitly.
+    fn dev() -> GatewayConfig {
+        let mut config = GatewayConfig::default();
+        config.auth.mode = Some(AuthMode::Dev);
+        config
     }
 
     #[test]
-    fn production_refuses_dev_mode() {
+    fn defaults_with_an_auth_mode_are_valid() {
+        assert!(violations(&dev()).is_empty());
+    }
+
+    #[test]
+    fn the_auth_mode_has_no_default() {
+        assert_eq!(violations(&GatewayConfig::default()), ["auth.mode"]);
+        // Nor in production.
         let config = GatewayConfig {
             environment: Environment::Production,
             ..GatewayConfig::default()
@@ -444,9 +487,48 @@ mod tests {
     }
 
     #[test]
+    fn production_refuses_dev_mode() {
+        let config = GatewayConfig {
+            environment: Environment::Production,
+            ..dev()
+        };
+        assert_eq!(violations(&config), ["auth.mode"]);
+    }
+
+    fn jwks(environment: Environment, url: &str) -> GatewayConfig {
+        let mut config = GatewayConfig {
+            environment,
+            ..GatewayConfig::default()
+        };
+        config.auth.mode = Some(AuthMode::Jwks);
+        config.auth.jwks_url = Some(url.to_owned());
+        config.auth.issuer = "https://host.example".into();
+        config.auth.audience = "connect-api".into();
+        config
+    }
+
+    #[test]
+    fn production_refuses_an_http_jwks_url() {
+        let production = Environment::Production;
+        let http = jwks(production, "http://keys.example/.well-known/jwks.json");
+        assert_eq!(violations(&http), ["auth.jwks_url"]);
+        let mut report = Report::new();
+        http.validate(&mut report);
+        assert!(
+            report.violations()[0].message.contains("https://"),
+            "{:?}",
+            report.violations()
+        );
+        assert!(violations(&jwks(production, "HTTPS://keys.example/jwks.json")).is_empty());
+        // Development keeps http for a local JWKS server.
+        let local = jwks(Environment::Development, "http://127.0.0.1:9999/jwks.json");
+        assert!(violations(&local).is_empty());
+    }
+
+    #[test]
     fn hs256_needs_a_long_secret_issuer_and_audience() {
-        let mut config = GatewayConfig::default();
-        config.auth.mode = AuthMode::Hs256;
+        let mut config = dev();
+        config.auth.mode = Some(AuthMode::Hs256);
         config.auth.hs256_secret = Some(SecretString::from("short"));
         assert_eq!(
             violations(&config),
@@ -456,7 +538,7 @@ mod tests {
 
     #[test]
     fn origins_must_be_exact() {
-        let mut config = GatewayConfig::default();
+        let mut config = dev();
         config.cors.allowed_origins = vec![
             "https://app.example.com".into(),
             "*".into(),

@@ -17,6 +17,7 @@ pub mod jwks;
 pub mod metrics;
 pub mod middleware;
 pub mod ownership;
+pub mod pseudonym;
 pub mod ratelimit;
 pub mod routes;
 pub mod services;
@@ -32,6 +33,7 @@ pub use grpc_runtime::Shutdown;
 use grpc_runtime::{Listeners, RunningServer, ServerError, Service};
 use http::{HeaderName, HeaderValue, Method, header};
 use regions::{RegionsConfig, SecretsUsed};
+use secrecy::ExposeSecret as _;
 use settings::{Report, Validate as _};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -74,6 +76,8 @@ pub struct AppState {
     pub regions: Arc<RegionsConfig>,
     /// End-user authentication.
     pub auth: Authenticator,
+    /// The names logs and traces give users (never their `sub`).
+    pub pseudonyms: pseudonym::UserPseudonyms,
     /// The services.
     pub services: Services,
     /// Prometheus metrics.
@@ -151,6 +155,13 @@ impl Service for Application {
             ),
             regions: Arc::new(regions),
             auth,
+            pseudonyms: pseudonym::UserPseudonyms::new(
+                config
+                    .auth
+                    .user_pseudonym_key
+                    .as_ref()
+                    .map(|k| k.expose_secret().as_bytes()),
+            ),
             shutdown: shutdown.clone(),
             config,
         });

@@ -4,17 +4,12 @@
 //! `[A-Za-z0-9_-]`, inside Belvo's rules (3 to 256 characters of that alphabet). The same
 //! owner gets the same id in a region every time and a different one in every other region;
 //! without the key nobody can link an id to an owner or to the same owner elsewhere.
-//!
-//! HMAC is written out here over `sha2` (the workspace's SHA-256) rather than pulled in from
-//! the `hmac` crate, whose current release needs a newer `digest` than the workspace's
-//! `sha2`; the construction is short and checked against RFC 4231's test vectors below.
+//! The HMAC is `libs/keyed-hash`'s.
 
 use base64::Engine as _;
+use keyed_hash::hmac_sha256;
 use secrecy::{ExposeSecret as _, SecretSlice};
-use sha2::{Digest as _, Sha256};
 
-/// SHA-256's block size in bytes.
-const BLOCK: usize = 64;
 /// Domain separation, so that the key can never produce the same output for another use.
 const CONTEXT: &[u8] = b"connect.token.v1/external_id/v1";
 
@@ -50,24 +45,6 @@ impl ExternalIdKey {
     }
 }
 
-/// HMAC-SHA256 (RFC 2104).
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(block.map(|b| b ^ 0x36));
-    inner.update(message);
-    let inner = inner.finalize();
-    let mut outer = Sha256::new();
-    outer.update(block.map(|b| b ^ 0x5c));
-    outer.update(inner);
-    outer.finalize().into()
-}
-
 /// Whether `id` follows Belvo's rules for an `external_id`.
 pub(crate) fn is_valid(id: &str) -> bool {
     (3..=256).contains(&id.len())
@@ -79,32 +56,6 @@ pub(crate) fn is_valid(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    #[test]
-    fn hmac_matches_rfc_4231() {
-        // Test case 1.
-        assert_eq!(
-            hex(&hmac_sha256(&[0x0b; 20], b"Hi There")),
-            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
-        );
-        // Test case 2.
-        assert_eq!(
-            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        // Test case 6: a key longer than the block.
-        assert_eq!(
-            hex(&hmac_sha256(
-                &[0xaa; 131],
-                b"Test Using Larger Than Block-Size Key - Hash Key First"
-            )),
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
-        );
-    }
 
     #[test]
     fn ids_are_stable_per_region_and_owner_and_follow_belvos_rules() {

@@ -454,7 +454,7 @@ pub fn production_violations(manifests: &Manifests) -> Vec<String> {
             }
             if env_value(gateway, "GATEWAY__AUTH__MODE").is_none() {
                 out.push(
-                    "Deployment gateway: GATEWAY__AUTH__MODE is not set (the default is dev)"
+                    "Deployment gateway: GATEWAY__AUTH__MODE is not set (the gateway refuses to start without it)"
                         .into(),
                 );
             }

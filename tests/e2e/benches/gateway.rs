@@ -220,6 +220,7 @@ async fn run() {
     // data-service stand-in.
     let fakes = fakes::Fakes::start().await;
     let mut config = gateway::GatewayConfig::default();
+    config.auth.mode = Some(gateway::config::AuthMode::Dev);
     config.clients.token_service = grpc_runtime::client::ClientConfig::new(stack.token_url.clone());
     config.clients.link_service = grpc_runtime::client::ClientConfig::new(stack.link_url.clone());
     config.clients.data_service = grpc_runtime::client::ClientConfig::new(fakes.url());

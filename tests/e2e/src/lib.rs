@@ -160,7 +160,7 @@ impl Stack {
         .context("start link-service")?;
 
         let mut gateway_config = gateway::GatewayConfig::default();
-        gateway_config.auth.mode = gateway::config::AuthMode::Dev;
+        gateway_config.auth.mode = Some(gateway::config::AuthMode::Dev);
         gateway_config.clients.token_service = ClientConfig::new(token_url.clone());
         gateway_config.clients.link_service = ClientConfig::new(link_url.clone());
         gateway_config.clients.data_service = ClientConfig::new(data_url.clone());

@@ -199,6 +199,7 @@ async fn one_trace_and_one_request_id_through_every_service_and_no_secret_anywhe
     .unwrap();
 
     let mut gateway_config = gateway::config::GatewayConfig::default();
+    gateway_config.auth.mode = Some(gateway::config::AuthMode::Dev);
     gateway_config.clients.token_service = ClientConfig::new(token_url);
     gateway_config.clients.link_service = ClientConfig::new(link_url);
     gateway_config.clients.data_service = ClientConfig::new(data_url);

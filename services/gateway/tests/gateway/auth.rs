@@ -89,9 +89,58 @@ async fn expired_wrong_issuer_audience_or_key_are_401() {
     }
 }
 
+/// The status and `error.message` of `GET /v1/links` with an HS256 token of these claims.
+async fn verdict(app: &TestApp, claims: &Value) -> (u16, Value) {
+    let response = status_with(app, Some(&format!("Bearer {}", sign_hs256(claims, SECRET)))).await;
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (status, body["error"]["message"].clone())
+}
+
+#[tokio::test]
+async fn tokens_not_yet_valid_are_401_with_the_exp_leeway() {
+    // The harness keeps the default leeway of 30 s.
+    let app = TestApp::start().await;
+    let base = |nbf: i64| json!({"sub": "a", "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 3600, "nbf": nbf});
+    let (status, message) = verdict(&app, &base(now() + 600)).await;
+    assert_eq!(status, 401, "nbf ten minutes ahead");
+    assert_eq!(message, "a valid bearer token is required");
+    // Within the leeway (a clock a few seconds ahead), as for `exp`.
+    assert_eq!(
+        verdict(&app, &base(now() + 5)).await.0,
+        200,
+        "nbf within the leeway"
+    );
+    assert_eq!(verdict(&app, &base(now() - 60)).await.0, 200, "nbf passed");
+}
+
+#[tokio::test]
+async fn an_audience_list_must_contain_the_configured_audience() {
+    let app = TestApp::start().await;
+    let with = |aud: Value| json!({"sub": "a", "iss": ISSUER, "aud": aud, "exp": now() + 300});
+    assert_eq!(
+        verdict(&app, &with(json!([AUDIENCE]))).await.0,
+        200,
+        "[aud]"
+    );
+    assert_eq!(
+        verdict(&app, &with(json!(["other", AUDIENCE]))).await.0,
+        200,
+        "aud among others"
+    );
+    let (status, message) = verdict(&app, &with(json!(["other", "another"]))).await;
+    assert_eq!(status, 401, "a list without it");
+    assert_eq!(message, "a valid bearer token is required");
+    assert_eq!(
+        verdict(&app, &with(json!([]))).await.0,
+        401,
+        "an empty list"
+    );
+}
+
 #[tokio::test]
 async fn dev_mode_issues_tokens_that_work() {
-    let app = TestApp::start_with(|c| c.auth.mode = AuthMode::Dev).await;
+    let app = TestApp::start_with(|c| c.auth.mode = Some(AuthMode::Dev)).await;
     let (status, body) = json(
         app.http
             .post(app.url("/v1/dev/login"))
@@ -156,7 +205,7 @@ async fn dev_login_does_not_exist_outside_dev_mode() {
 async fn production_refuses_dev_mode_at_start_up() {
     let mut config = config(&dead_url());
     config.environment = Environment::Production;
-    config.auth.mode = AuthMode::Dev;
+    config.auth.mode = Some(AuthMode::Dev);
     let err = Application::build(
         config,
         regions(),
@@ -180,6 +229,81 @@ async fn production_refuses_dev_mode_at_start_up() {
         )
         .await
         .is_ok()
+    );
+}
+
+/// The start-up error of `config`, or `None` when it starts.
+async fn start_up_error(config: gateway::GatewayConfig) -> Option<String> {
+    Application::build(
+        config,
+        regions(),
+        Listeners::local().await.unwrap(),
+        Shutdown::new(),
+    )
+    .await
+    .err()
+    .map(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn no_auth_mode_refuses_to_start_rather_than_enabling_dev_sign_in() {
+    // What the binary does without configuration: no file, no variables.
+    let env = |vars: &[(&str, &str)]| -> Vec<(String, String)> {
+        vars.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let message = grpc_runtime::load_config::<Application>(&env(&[]))
+        .expect_err("loaded without auth.mode")
+        .to_string();
+    assert!(message.contains("auth.mode"), "{message}");
+    assert!(message.contains("GATEWAY__AUTH__MODE"), "{message}");
+    // Dev sign-in chosen explicitly (as `make run` and the dev overlay do) still loads.
+    let config = grpc_runtime::load_config::<Application>(&env(&[("GATEWAY__AUTH__MODE", "dev")]))
+        .expect("GATEWAY__AUTH__MODE=dev");
+    assert_eq!(config.auth.mode, Some(AuthMode::Dev));
+    // And a configuration built in code without a mode does not start either.
+    let mut config = crate::harness::config(&dead_url());
+    config.auth.mode = None;
+    let message = start_up_error(config)
+        .await
+        .expect("started without auth.mode");
+    assert!(message.contains("auth.mode"), "{message}");
+}
+
+#[tokio::test]
+async fn production_refuses_an_http_jwks_url_at_start_up() {
+    let jwks = |environment, url: &str| {
+        let mut config = config(&dead_url());
+        config.environment = environment;
+        config.auth.mode = Some(AuthMode::Jwks);
+        config.auth.jwks_url = Some(url.to_owned());
+        config
+    };
+    let message = start_up_error(jwks(
+        Environment::Production,
+        "http://keys.example/jwks.json",
+    ))
+    .await
+    .expect("production started with an http JWKS URL");
+    assert!(message.contains("auth.jwks_url"), "{message}");
+    assert!(message.contains("https://"), "{message}");
+    assert_eq!(
+        start_up_error(jwks(
+            Environment::Production,
+            "https://keys.example/jwks.json"
+        ))
+        .await,
+        None
+    );
+    // Development keeps http for local JWKS servers.
+    assert_eq!(
+        start_up_error(jwks(
+            Environment::Development,
+            "http://127.0.0.1:1/jwks.json"
+        ))
+        .await,
+        None
     );
 }
 
@@ -250,7 +374,7 @@ async fn jwks_keys_verify_rs256_and_es256_and_are_cached() {
     .await;
     let url = format!("http://{}/.well-known/jwks.json", server.addr);
     let app = TestApp::start_with(|c| {
-        c.auth.mode = AuthMode::Jwks;
+        c.auth.mode = Some(AuthMode::Jwks);
         c.auth.jwks_url = Some(url);
         c.auth.hs256_secret = None;
         c.auth.jwks_min_refresh = std::time::Duration::ZERO;
@@ -307,7 +431,7 @@ async fn jwks_keys_verify_rs256_and_es256_and_are_cached() {
 #[tokio::test]
 async fn an_unreachable_jwks_is_401_not_500() {
     let app = TestApp::start_with(|c| {
-        c.auth.mode = AuthMode::Jwks;
+        c.auth.mode = Some(AuthMode::Jwks);
         c.auth.jwks_url = Some(format!("{}/jwks.json", dead_url()));
     })
     .await;
@@ -326,7 +450,7 @@ async fn forged_kids_do_not_make_the_gateway_hammer_the_jwks_url() {
     let server = jwks_server(vec![jwk(&rsa, Algorithm::RS256, "rsa-1")]).await;
     let url = format!("http://{}/.well-known/jwks.json", server.addr);
     let app = TestApp::start_with(|c| {
-        c.auth.mode = AuthMode::Jwks;
+        c.auth.mode = Some(AuthMode::Jwks);
         c.auth.jwks_url = Some(url);
         c.auth.jwks_min_refresh = std::time::Duration::from_secs(3600);
     })

@@ -32,7 +32,7 @@ pub(crate) fn regions() -> regions::RegionsConfig {
 pub(crate) fn config(url: &str) -> GatewayConfig {
     let mut config = GatewayConfig::default();
     config.server.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    config.auth.mode = AuthMode::Hs256;
+    config.auth.mode = Some(AuthMode::Hs256);
     config.auth.hs256_secret = Some(SecretString::from(SECRET));
     config.auth.issuer = ISSUER.into();
     config.auth.audience = AUDIENCE.into();

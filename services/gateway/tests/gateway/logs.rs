@@ -1,5 +1,6 @@
-//! What the gateway logs: every request's lines carry its request id, and no secret (the
-//! JWT secret, a bearer token, a webhook Authorization value) is ever written.
+//! What the gateway logs: every request's lines carry its request id, no secret (the JWT
+//! secret, a bearer token, a webhook Authorization value) is ever written, and users are named
+//! by a keyed pseudonym, never by their token's `sub`.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -105,5 +106,49 @@ async fn logs_carry_request_ids_and_never_secrets() {
         logs.lines()
             .any(|l| l.contains("fake says Internal") && l.contains("request_id=")),
         "{logs}"
+    );
+}
+
+#[test]
+fn logs_name_users_by_a_keyed_pseudonym_never_their_subject() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(capture.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    // This thread only: the current-thread runtime below runs the gateway's tasks here too.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let key = "the-pseudonym-key-0123456789-0123456789";
+    let expected =
+        gateway::pseudonym::UserPseudonyms::new(Some(key.as_bytes())).of("alice@example.com");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let app = TestApp::start_with(|c| {
+            c.auth.user_pseudonym_key = Some(secrecy::SecretString::from(key));
+        })
+        .await;
+        let ok = app
+            .http
+            .get(app.url("/v1/links"))
+            .bearer_auth(token("alice@example.com"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+    });
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        !logs.contains("alice"),
+        "the subject is in the logs:\n{logs}"
+    );
+    // The request line names the user by the pseudonym of the configured key.
+    assert!(
+        logs.lines()
+            .any(|l| l.contains(&format!("user={expected}")) && l.contains("status=200")),
+        "no `user={expected}` on the request line:\n{logs}"
     );
 }

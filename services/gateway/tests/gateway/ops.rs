@@ -152,7 +152,7 @@ async fn openapi_lists_every_route_and_every_listed_route_is_served() {
 
 #[tokio::test]
 async fn dev_mode_documents_its_login() {
-    let app = TestApp::start_with(|c| c.auth.mode = gateway::config::AuthMode::Dev).await;
+    let app = TestApp::start_with(|c| c.auth.mode = Some(gateway::config::AuthMode::Dev)).await;
     let (_, routes) = documented(&app).await;
     assert!(routes.contains(&("post".to_owned(), "/v1/dev/login".to_owned())));
 }
