@@ -9,23 +9,15 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 const BIN: &str = env!("CARGO_BIN_EXE_belvo-emulator");
 
-#[tokio::test]
-async fn binary_serves_with_flags_and_stops_on_sigterm() {
+/// Starts the binary with `args` (output to stdout, quietly otherwise) and waits for the URL
+/// it logs once it listens.
+async fn start(args: &[&str]) -> (tokio::process::Child, String) {
     let mut child = tokio::process::Command::new(BIN)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--mode",
-            "production",
-            "--account",
-            "id=bin-id,password=bin-pw,webhook=http://127.0.0.1:9/hook,authorization=Bearer x",
-            "--transactions",
-            "250",
-        ])
+        .args(args)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .expect("binary starts");
@@ -46,6 +38,22 @@ async fn binary_serves_with_flags_and_stops_on_sigterm() {
     })
     .await
     .expect("the binary logs its URL");
+    (child, url)
+}
+
+#[tokio::test]
+async fn binary_serves_with_flags_and_stops_on_sigterm() {
+    let (mut child, url) = start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--mode",
+        "production",
+        "--account",
+        "id=bin-id,password=bin-pw,webhook=http://127.0.0.1:9/hook,authorization=Bearer x",
+        "--transactions",
+        "250",
+    ])
+    .await;
     let http = reqwest::Client::new();
     let r = http
         .post(format!("{url}/api/links/"))
@@ -122,33 +130,7 @@ async fn binary_firewall_flags_set_the_limit_and_zero_turns_it_off() {
         ),
     ];
     for (flags, expected) in cases {
-        let mut child = tokio::process::Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(flags)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let url = tokio::time::timeout(Duration::from_secs(20), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(rest) = line.split("url=").nth(1) {
-                    return rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap()
-                        .trim_matches('"')
-                        .to_owned();
-                }
-            }
-            panic!("no listening line");
-        })
-        .await
-        .expect("the binary logs its URL");
+        let (mut child, url) = start(&[&["--listen", "127.0.0.1:0"], flags].concat()).await;
         let mut v: serde_json::Value = reqwest::get(format!("{url}/_emulator/firewall"))
             .await
             .unwrap()

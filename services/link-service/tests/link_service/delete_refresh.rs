@@ -27,20 +27,25 @@ fn delete(id: &str, owner: &str) -> DeleteLinkRequest {
     }
 }
 
-async fn deleting_removes_the_link_at_belvo_and_marks_it_deleted(backend: Backend) {
-    let Some(bench) = Bench::start(backend).await else {
-        return;
-    };
-    let id = bench.registered_link("alice").await;
-    assert!(bench.emulator.control().link(id).is_ok());
-    let link = bench
+/// Alice's link `id`, deleted through link-service.
+async fn deleted(bench: &Bench, id: uuid::Uuid) -> connect_proto::link::v1::Link {
+    bench
         .client()
         .delete_link(delete(&id.to_string(), "alice"))
         .await
         .unwrap()
         .into_inner()
         .link
-        .unwrap();
+        .unwrap()
+}
+
+async fn deleting_removes_the_link_at_belvo_and_marks_it_deleted(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    let id = bench.registered_link("alice").await;
+    assert!(bench.emulator.control().link(id).is_ok());
+    let link = deleted(&bench, id).await;
     assert_eq!(link.status(), LinkStatus::Deleted);
     assert!(link.deleted_at.is_some());
     // Deleted asynchronously (202, Belvo's recommendation); Belvo no longer has it.
@@ -59,14 +64,7 @@ async fn deleting_removes_the_link_at_belvo_and_marks_it_deleted(backend: Backen
 
     // Deleting again returns it unchanged, without calling Belvo.
     bench.emulator.control().clear_requests();
-    let again = bench
-        .client()
-        .delete_link(delete(&id.to_string(), "alice"))
-        .await
-        .unwrap()
-        .into_inner()
-        .link
-        .unwrap();
+    let again = deleted(&bench, id).await;
     assert_eq!(again, link);
     assert!(bench.emulator.control().requests().is_empty());
 
@@ -94,14 +92,7 @@ async fn more_deletes_than_belvos_synchronous_limit_all_succeed(backend: Backend
     };
     for _ in 0..6 {
         let id = bench.registered_link("alice").await;
-        let link = bench
-            .client()
-            .delete_link(delete(&id.to_string(), "alice"))
-            .await
-            .unwrap()
-            .into_inner()
-            .link
-            .unwrap();
+        let link = deleted(&bench, id).await;
         assert_eq!(link.status(), LinkStatus::Deleted);
         assert!(bench.emulator.control().link(id).is_err());
     }
