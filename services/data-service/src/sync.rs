@@ -16,7 +16,7 @@ use tracing::Instrument as _;
 
 use crate::config::SyncConfig;
 use crate::resource::{self, IndexError};
-use crate::store::{Job, JobMode, NewRecord, Store, StoreError, now_ms};
+use crate::store::{Job, JobMode, NewRecord, Release, Store, StoreError, now_ms};
 
 /// Why one attempt of a job stopped.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,8 @@ pub enum PullError {
     BadLinkId(String),
     #[error("stopped for shutdown")]
     Stopped,
+    #[error("abandoned after {0} attempts whose worker stopped mid-job")]
+    Abandoned(i32),
 }
 
 impl PullError {
@@ -44,7 +46,7 @@ impl PullError {
     fn retryable(&self) -> bool {
         !matches!(
             self,
-            Self::UnknownLink | Self::UnknownRegion(_) | Self::BadLinkId(_)
+            Self::UnknownLink | Self::UnknownRegion(_) | Self::BadLinkId(_) | Self::Abandoned(_)
         )
     }
 }
@@ -117,47 +119,79 @@ impl Engine {
     }
 
     async fn settle(&self, worker: &str, job: &Job) {
-        match self.pull(worker, job).await {
+        // A worker that died mid-job leaves it to be taken over; past the attempt limit
+        // (a job that keeps killing its worker) it fails instead of going round forever.
+        let outcome = if job.attempts > self.config.max_attempts {
+            Err(PullError::Abandoned(job.attempts - 1))
+        } else {
+            self.pull_with_heartbeat(worker, job).await
+        };
+        let error = match outcome {
             Ok(rows) => {
                 tracing::info!(rows, "sync complete");
+                return;
             }
             Err(PullError::Store(StoreError::LeaseLost)) => {
                 tracing::warn!("lease lost; another worker continues this job");
+                return;
             }
-            Err(PullError::Stopped) => {
-                // Hand the job back as it stands: the next worker resumes from its checkpoint.
+            Err(error) => error,
+        };
+        let now = now_ms();
+        let message = error.to_string();
+        let release = if matches!(error, PullError::Stopped) {
+            // Handed back as it stands: the next worker resumes from its checkpoint.
+            Release::HandBack
+        } else {
+            let next = (error.retryable() && job.attempts < self.config.max_attempts)
+                .then(|| now + self.backoff(job.attempts).as_millis() as i64);
+            tracing::warn!(error = %message, belvo_request_id = ?belvo_request_id(&error),
+                retry_at = ?next, "sync attempt failed");
+            match next {
+                Some(at) => Release::Retry {
+                    error: &message,
+                    at,
+                },
+                None => Release::Fail { error: &message },
+            }
+        };
+        match self.store.release_job(job, worker, release, now).await {
+            Ok(()) => {}
+            Err(StoreError::LeaseLost) => {
+                tracing::warn!("lease lost; another worker continues this job");
+            }
+            Err(e) => tracing::error!(error = %e, "could not release a job"),
+        }
+        self.changed(&job.link_id);
+    }
+
+    /// Pulls while renewing the job's lease every third of it, whatever the pages do (one page
+    /// may wait out Belvo's retries and `Retry-After`); stops as soon as a renewal finds the
+    /// job taken over.
+    async fn pull_with_heartbeat(&self, worker: &str, job: &Job) -> Result<i64, PullError> {
+        let heartbeat = async {
+            let mut tick = tokio::time::interval(self.config.lease / 3);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
                 let now = now_ms();
-                if let Err(e) = self
+                match self
                     .store
-                    .release_job(job, worker, "stopped for shutdown", Some(now), now)
+                    .renew_lease(job, worker, now, now + self.lease_ms())
                     .await
                 {
-                    tracing::error!(error = %e, "could not hand a job back at shutdown");
+                    Ok(()) => {}
+                    Err(StoreError::LeaseLost) => return PullError::Store(StoreError::LeaseLost),
+                    // A database blip: the next tick tries again, well within the lease.
+                    Err(e) => tracing::warn!(error = %e, "could not renew a job's lease"),
                 }
             }
-            Err(error) => {
-                let now = now_ms();
-                let message = error.to_string();
-                let next = (error.retryable() && job.attempts < self.config.max_attempts)
-                    .then(|| now + self.backoff(job.attempts).as_millis() as i64);
-                tracing::warn!(error = %message, belvo_request_id = ?belvo_request_id(&error),
-                    retry_at = ?next, "sync attempt failed");
-                if let Err(e) = self
-                    .store
-                    .release_job(job, worker, &message, next, now)
-                    .await
-                {
-                    tracing::error!(error = %e, "could not release a failed job");
-                }
-                if let Err(e) = self
-                    .store
-                    .mark_attempt_failed(&job.link_id, job.resource, &message, next, now)
-                    .await
-                {
-                    tracing::error!(error = %e, "could not record a failed attempt");
-                }
-                self.changed(&job.link_id);
-            }
+        };
+        tokio::select! {
+            outcome = self.pull(worker, job) => outcome,
+            // Dropping the pull rolls back its open transaction, if any.
+            lost = heartbeat => Err(lost),
         }
     }
 
@@ -187,7 +221,7 @@ impl Engine {
             .parse()
             .map_err(|_| PullError::BadLinkId(job.link_id.clone()))?;
         let generation = match job.mode {
-            JobMode::Full => self.store.assign_generation(job).await?,
+            JobMode::Full => self.store.assign_generation(job, worker).await?,
             JobMode::Incremental => {
                 self.store
                     .status_generation(&job.link_id, job.resource)
@@ -206,37 +240,11 @@ impl Engine {
             .await?;
         self.changed(&job.link_id);
 
-        let start = match &job.cursor {
-            Some(cursor) => cursor.clone(),
-            None => {
-                let mut filters = Filters::new()
-                    .link(link_uuid)
-                    .page_size(self.config.page_size);
-                if job.mode == JobMode::Incremental
-                    && let Some(newest) = self
-                        .store
-                        .newest_created_at(&job.link_id, job.resource)
-                        .await?
-                {
-                    // `gte`: an object created in the same millisecond is upserted again,
-                    // never missed.
-                    filters = filters.gte("created_at", iso(newest));
-                }
-                client.first_page_url(job.resource.path, &filters)?
-            }
-        };
         let mut rows_written = job.rows_written;
-        // Page N+1 is fetched (and parsed) while page N is being stored; at most one page
-        // waits, so a worker holds at most three pages.
-        let mut pages = Prefetch::start(client.pages_from::<Box<RawValue>>(start));
-        while let Some(page) = pages.next().await? {
-            rows_written += self
-                .store_page(worker, job, generation, &page, rows_written)
+        if !job.pages_complete {
+            rows_written = self
+                .pull_pages(worker, job, client, link_uuid, generation)
                 .await?;
-            self.changed(&job.link_id);
-            if self.stop.is_triggered() && page.next.is_some() {
-                return Err(PullError::Stopped);
-            }
         }
 
         let now = now_ms();
@@ -254,10 +262,53 @@ impl Engine {
                 tracing::info!(swept, "removed rows Belvo no longer returns");
             }
         }
-        Store::mark_succeeded(&mut tx, &job.link_id, job.resource, generation, now).await?;
+        Store::mark_succeeded(&mut tx, job, generation, now).await?;
         Store::finish_job(&mut tx, job, worker, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.changed(&job.link_id);
+        Ok(rows_written)
+    }
+
+    /// Stores the job's pages from its checkpoint (the first page when it has none); returns
+    /// the job's rows written.
+    async fn pull_pages(
+        &self,
+        worker: &str,
+        job: &Job,
+        client: &belvo::Client,
+        link_uuid: uuid::Uuid,
+        generation: i64,
+    ) -> Result<i64, PullError> {
+        let start = match &job.cursor {
+            Some(cursor) => cursor.clone(),
+            None => {
+                let mut filters = Filters::new()
+                    .link(link_uuid)
+                    .page_size(self.config.page_size);
+                if job.mode == JobMode::Incremental
+                    && let Some(watermark) =
+                        self.store.watermark(&job.link_id, job.resource).await?
+                {
+                    // `gte`: an object created in the same millisecond is upserted again,
+                    // never missed.
+                    filters = filters.gte("created_at", iso(watermark));
+                }
+                client.first_page_url(job.resource.path, &filters)?
+            }
+        };
+        let mut rows_written = job.rows_written;
+        // Page N+1 is fetched (and parsed) while page N is being stored; at most one page
+        // waits, so a worker holds at most three pages.
+        let mut pages = Prefetch::start(client.pages_from::<Box<RawValue>>(start));
+        while let Some(page) = pages.next().await? {
+            rows_written += self
+                .store_page(worker, job, generation, &page, rows_written)
+                .await?;
+            self.changed(&job.link_id);
+            if self.stop.is_triggered() && page.next.is_some() {
+                return Err(PullError::Stopped);
+            }
+        }
         Ok(rows_written)
     }
 

@@ -93,6 +93,8 @@ fn resource_sync(sync: &ResourceSync) -> Value {
         "next_attempt_at": timestamp(sync.next_attempt_at.as_ref()),
         "attempts": sync.attempts,
         "last_error": (!sync.last_error.is_empty()).then_some(&sync.last_error),
+        "last_full_pull_at": timestamp(sync.last_full_pull_at.as_ref()),
+        "full_pull_error": (!sync.full_pull_error.is_empty()).then_some(&sync.full_pull_error),
     })
 }
 

@@ -1,6 +1,8 @@
 //! Durable pull jobs: coalescing enqueue, claiming with a lease, per-page checkpoints, and
-//! retry, failure and completion. A worker that dies leaves its lease to expire; another
-//! worker then resumes the job from its last checkpoint.
+//! retry, failure and completion. A worker renews its lease on a timer while it works; one that
+//! dies leaves its lease to expire, and another worker then resumes the job from its last
+//! checkpoint. Every transition checks the lease owner, so a worker that lost its job changes
+//! nothing.
 
 use database::Backend;
 use database::sqlx::{self, Any, Row, Transaction};
@@ -22,6 +24,14 @@ impl JobMode {
         match self {
             Self::Full => "full",
             Self::Incremental => "incremental",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "full" => Some(Self::Full),
+            "incremental" => Some(Self::Incremental),
+            _ => None,
         }
     }
 }
@@ -47,39 +57,65 @@ pub struct Job {
     pub generation: i64,
     pub rows_written: i64,
     pub expected_rows: Option<i64>,
+    /// Every page is stored: only the completion (sweep, status) is left.
+    pub pages_complete: bool,
 }
 
-const RETURNING: &str =
-    "id, link_id, resource, mode, attempts, cursor, generation, rows_written, expected_rows";
+/// How a worker gives a job back.
+#[derive(Debug, Clone, Copy)]
+pub enum Release<'a> {
+    /// At shutdown: due again now, from its checkpoint, without counting as a failure.
+    HandBack,
+    /// A failed attempt, tried again at `at`.
+    Retry { error: &'a str, at: i64 },
+    /// A failed attempt, the last one.
+    Fail { error: &'a str },
+}
+
+const RETURNING: &str = "id, link_id, resource, mode, attempts, cursor, generation, rows_written, \
+                         expected_rows, pages_complete";
 
 fn job_from_row(row: &sqlx::any::AnyRow) -> Result<Option<Job>, sqlx::Error> {
+    // The claim only takes jobs this version knows (`known_jobs`).
     let resource: String = row.try_get("resource")?;
     let Some(resource) = Resource::from_name(&resource) else {
         return Ok(None);
     };
-    let mode: String = row.try_get("mode")?;
+    let Some(mode) = JobMode::parse(&row.try_get::<String, _>("mode")?) else {
+        return Ok(None);
+    };
     Ok(Some(Job {
         id: row.try_get("id")?,
         link_id: row.try_get("link_id")?,
         resource,
-        mode: if mode == "incremental" {
-            JobMode::Incremental
-        } else {
-            JobMode::Full
-        },
+        mode,
         attempts: row.try_get("attempts")?,
         cursor: row.try_get("cursor")?,
         generation: row.try_get("generation")?,
         rows_written: row.try_get("rows_written")?,
         expected_rows: row.try_get("expected_rows")?,
+        pages_complete: row.try_get::<i32, _>("pages_complete")? != 0,
     }))
+}
+
+/// The SQL condition on a job row `j` that this version knows its resource and mode. A job
+/// written by a newer release during a rolling deploy is left for a replica of that release.
+fn known_jobs() -> String {
+    let resources = Resource::ALL
+        .iter()
+        .map(|r| format!("'{}'", r.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("j.resource IN ({resources}) AND j.mode IN ('full', 'incremental')")
 }
 
 impl Store {
     /// Schedules a pull of one link's resource. A job already pending for it absorbs this one
-    /// (a full pull wins over an incremental one), so a burst of webhooks makes one pull. The
-    /// job and its `pending` status commit together: a worker that claimed the job and
-    /// finished it before the status was written would otherwise leave it `pending` for good.
+    /// (a full pull wins over an incremental one), so a burst of webhooks makes one pull; and
+    /// while the resource's last full pull has failed, every pull is full (only a full pull
+    /// sweeps what Belvo deleted). The job and its `pending` status commit together: a worker
+    /// that claimed the job and finished it before the status was written would otherwise
+    /// leave it `pending` for good.
     pub async fn enqueue_job(
         &self,
         link_id: &str,
@@ -88,11 +124,15 @@ impl Store {
         expected_rows: Option<i64>,
         now: i64,
     ) -> Result<(), StoreError> {
+        // One write statement (SQLite: a transaction that reads before it writes cannot wait
+        // for the write lock, it fails at once when another writer came first).
         let mut tx = self.db.pool().begin().await?;
         sqlx::query(
             "INSERT INTO sync_jobs (id, link_id, resource, mode, state, attempts, run_after, \
              generation, rows_written, expected_rows, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, 0, $6, $5, $5) \
+             VALUES ($1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM sync_status s \
+               WHERE s.link_id = $2 AND s.resource = $3 AND s.full_pull_error IS NOT NULL) \
+             THEN 'full' ELSE $4 END, 'pending', 0, $5, 0, 0, $6, $5, $5) \
              ON CONFLICT (link_id, resource) WHERE state = 'pending' DO UPDATE SET \
              mode = CASE WHEN sync_jobs.mode = 'full' OR excluded.mode = 'full' THEN 'full' \
              ELSE 'incremental' END, \
@@ -113,7 +153,8 @@ impl Store {
     }
 
     /// Claims the next due job for `worker` until `lease_until`: a pending job whose link and
-    /// resource has no job running, or a running job whose lease expired (its worker died).
+    /// resource has no job running, or a running job whose lease expired (its worker stopped
+    /// renewing it). Only jobs this version knows are claimed.
     pub async fn claim_job(
         &self,
         worker: &str,
@@ -126,41 +167,92 @@ impl Store {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        let known = known_jobs();
         let sql = format!(
             "UPDATE sync_jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
              attempts = attempts + 1, updated_at = $3 \
-             WHERE id = (SELECT j.id FROM sync_jobs j WHERE \
+             WHERE id = (SELECT j.id FROM sync_jobs j WHERE {known} AND (\
                (j.state = 'pending' AND j.run_after <= $3 AND NOT EXISTS (SELECT 1 FROM sync_jobs r \
                   WHERE r.link_id = j.link_id AND r.resource = j.resource AND r.state = 'running')) \
-               OR (j.state = 'running' AND j.lease_until < $3) \
+               OR (j.state = 'running' AND j.lease_until < $3)) \
              ORDER BY j.run_after LIMIT 1 {lock}) \
              RETURNING {RETURNING}"
         );
+        // Committed before the job runs: `fetch_optional` returns at the first row, before an
+        // implicit commit would have happened.
+        let mut tx = self.db.pool().begin().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(worker)
             .bind(lease_until)
             .bind(now)
-            .fetch_optional(self.db.pool())
+            .fetch_optional(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(row.as_ref().map(job_from_row).transpose()?.flatten())
     }
 
-    /// Gives a full job its generation (once), returning it.
-    pub async fn assign_generation(&self, job: &Job) -> Result<i64, StoreError> {
+    /// Gives a full job its generation (once), returning it: one above every generation handed
+    /// out for the link's resource before, complete or not, so the sweep at its end removes
+    /// every row an earlier, abandoned pull wrote and this one did not see.
+    pub async fn assign_generation(&self, job: &Job, worker: &str) -> Result<i64, StoreError> {
         if job.generation > 0 {
             return Ok(job.generation);
         }
-        let current = self.status_generation(&job.link_id, job.resource).await?;
-        let generation = current + 1;
-        sqlx::query("UPDATE sync_jobs SET generation = $1 WHERE id = $2")
-            .bind(generation)
-            .bind(&job.id)
-            .execute(self.db.pool())
-            .await?;
+        let mut tx = self.db.pool().begin().await?;
+        let row = sqlx::query(
+            "UPDATE sync_status SET issued_generation = CASE WHEN issued_generation > generation \
+             THEN issued_generation ELSE generation END + 1 \
+             WHERE link_id = $1 AND resource = $2 RETURNING issued_generation",
+        )
+        .bind(&job.link_id)
+        .bind(job.resource.name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        // Every job is enqueued with its status row; a missing one means the link was purged.
+        let Some(row) = row else {
+            return Err(StoreError::LeaseLost);
+        };
+        let generation: i64 = row.try_get("issued_generation")?;
+        let owned = sqlx::query(
+            "UPDATE sync_jobs SET generation = $1 WHERE id = $2 AND lease_owner = $3 \
+             AND state = 'running'",
+        )
+        .bind(generation)
+        .bind(&job.id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        if owned.rows_affected() != 1 {
+            return Err(StoreError::LeaseLost);
+        }
+        tx.commit().await?;
         Ok(generation)
     }
 
-    /// In the page's transaction: moves the job's cursor past the page and renews its lease.
+    /// Extends the lease of a job `worker` runs (the heartbeat); [`StoreError::LeaseLost`] when
+    /// another worker has it.
+    pub async fn renew_lease(
+        &self,
+        job: &Job,
+        worker: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE sync_jobs SET lease_until = $1, updated_at = $2 \
+             WHERE id = $3 AND lease_owner = $4 AND state = 'running'",
+        )
+        .bind(lease_until)
+        .bind(now)
+        .bind(&job.id)
+        .bind(worker)
+        .execute(self.db.pool())
+        .await?;
+        owned(done.rows_affected())
+    }
+
+    /// In the page's transaction: moves the job's cursor past the page (`None` after the last
+    /// page: the job is then marked as having every page) and renews its lease.
     /// Fails with [`StoreError::LeaseLost`] when another worker took the job over.
     pub async fn checkpoint_job(
         tx: &mut Transaction<'static, Any>,
@@ -172,10 +264,11 @@ impl Store {
         lease_until: i64,
     ) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "UPDATE sync_jobs SET cursor = $1, rows_written = rows_written + $2, lease_until = $3, \
-             updated_at = $4 WHERE id = $5 AND lease_owner = $6 AND state = 'running'",
+            "UPDATE sync_jobs SET cursor = $1, pages_complete = $2, rows_written = rows_written + $3, \
+             lease_until = $4, updated_at = $5 WHERE id = $6 AND lease_owner = $7 AND state = 'running'",
         )
         .bind(cursor)
+        .bind(i32::from(cursor.is_none()))
         .bind(rows)
         .bind(lease_until)
         .bind(now)
@@ -183,11 +276,7 @@ impl Store {
         .bind(worker)
         .execute(&mut **tx)
         .await?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::LeaseLost)
-        }
+        owned(done.rows_affected())
     }
 
     /// In the final transaction: marks the job done.
@@ -206,61 +295,70 @@ impl Store {
         .bind(worker)
         .execute(&mut **tx)
         .await?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::LeaseLost)
-        }
+        owned(done.rows_affected())
     }
 
-    /// Puts a failed attempt back in the queue at `run_after`, keeping its checkpoint, or
-    /// marks the job failed when `run_after` is `None`.
+    /// Gives a job back, in one transaction with its status, and only while `worker` still
+    /// holds it ([`StoreError::LeaseLost`] otherwise, changing nothing).
+    ///
+    /// Handed back or retried, the job waits again from its checkpoint, unless another pull of
+    /// the link's resource was requested meanwhile: the job then folds into that pending one,
+    /// which keeps the stronger mode and the earlier due time and starts over (the pages this
+    /// job already passed may have changed since; its generation is never reused, so the
+    /// sweep stays exact). A failed attempt of a full pull is also kept apart, as the
+    /// resource's `full_pull_error`, until a full pull succeeds.
     pub async fn release_job(
         &self,
         job: &Job,
         worker: &str,
-        error: &str,
-        run_after: Option<i64>,
+        release: Release<'_>,
         now: i64,
     ) -> Result<(), StoreError> {
-        let state = if run_after.is_some() {
-            "pending"
-        } else {
-            "failed"
+        let (error, run_after) = match release {
+            Release::HandBack => ("stopped for shutdown", Some(now)),
+            Release::Retry { error, at } => (error, Some(at)),
+            Release::Fail { error } => (error, None),
         };
-        // A pending job for the same link and resource may have arrived meanwhile; a retried
-        // job then folds into it rather than breaking the one-pending rule.
-        if run_after.is_some() {
-            let waiting = sqlx::query(
-                "SELECT id FROM sync_jobs WHERE link_id = $1 AND resource = $2 AND state = 'pending'",
+        let mut tx = self.db.pool().begin().await?;
+        // Written first, checking the lease (SQLite: see `enqueue_job`).
+        let state = if run_after.is_none() {
+            "'failed'"
+        } else {
+            "CASE WHEN EXISTS (SELECT 1 FROM sync_jobs p WHERE p.link_id = sync_jobs.link_id \
+             AND p.resource = sync_jobs.resource AND p.state = 'pending') THEN 'done' ELSE 'pending' END"
+        };
+        let sql = format!(
+            "UPDATE sync_jobs SET state = {state}, run_after = COALESCE($1, run_after), \
+             last_error = $2, lease_owner = NULL, lease_until = NULL, updated_at = $3 \
+             WHERE id = $4 AND lease_owner = $5 AND state = 'running' RETURNING state"
+        );
+        let mine = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(run_after)
+            .bind(error)
+            .bind(now)
+            .bind(&job.id)
+            .bind(worker)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::LeaseLost)?;
+        if mine.try_get::<String, _>("state")? == "done" {
+            sqlx::query(
+                "UPDATE sync_jobs SET mode = CASE WHEN mode = 'full' OR $1 = 'full' THEN 'full' \
+                 ELSE 'incremental' END, run_after = CASE WHEN run_after < $2 THEN run_after ELSE $2 END, \
+                 updated_at = $3 WHERE link_id = $4 AND resource = $5 AND state = 'pending'",
             )
+            .bind(job.mode.as_str())
+            .bind(run_after.unwrap_or(now))
+            .bind(now)
             .bind(&job.link_id)
             .bind(job.resource.name)
-            .fetch_optional(self.db.pool())
+            .execute(&mut *tx)
             .await?;
-            if waiting.is_some() {
-                sqlx::query("UPDATE sync_jobs SET state = 'done', last_error = $1, updated_at = $2 WHERE id = $3")
-                    .bind(error)
-                    .bind(now)
-                    .bind(&job.id)
-                    .execute(self.db.pool())
-                    .await?;
-                return Ok(());
-            }
         }
-        sqlx::query(
-            "UPDATE sync_jobs SET state = $1, run_after = COALESCE($2, run_after), last_error = $3, \
-             lease_owner = NULL, lease_until = NULL, updated_at = $4 \
-             WHERE id = $5 AND lease_owner = $6",
-        )
-        .bind(state)
-        .bind(run_after)
-        .bind(error)
-        .bind(now)
-        .bind(&job.id)
-        .bind(worker)
-        .execute(self.db.pool())
-        .await?;
+        if !matches!(release, Release::HandBack) {
+            Store::mark_attempt_failed(&mut tx, job, error, run_after, now).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -286,6 +384,15 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+}
+
+/// A write that must have changed exactly the job's row: otherwise another worker has it.
+fn owned(rows_affected: u64) -> Result<(), StoreError> {
+    if rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::LeaseLost)
     }
 }
 

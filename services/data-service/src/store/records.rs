@@ -160,22 +160,6 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")?)
     }
 
-    /// The newest Belvo `created_at` stored for one link's resource.
-    pub async fn newest_created_at(
-        &self,
-        link_id: &str,
-        resource: &'static Resource,
-    ) -> Result<Option<i64>, StoreError> {
-        let row = sqlx::query(
-            "SELECT MAX(belvo_created_at) AS newest FROM records WHERE link_id = $1 AND resource = $2",
-        )
-        .bind(link_id)
-        .bind(resource.name)
-        .fetch_one(self.db.pool())
-        .await?;
-        Ok(row.try_get::<Option<i64>, _>("newest")?)
-    }
-
     /// One page of a link's resource, newest day first, after `token`.
     pub async fn list_records(
         &self,

@@ -2,7 +2,7 @@
 
 use database::sqlx::{self, Any, Row, Transaction};
 
-use super::{Store, StoreError};
+use super::{Job, JobMode, Store, StoreError};
 use crate::resource::Resource;
 
 /// Where a link's resource stands.
@@ -55,6 +55,10 @@ pub struct StatusRow {
     pub last_success_at: Option<i64>,
     pub last_attempt_at: Option<i64>,
     pub next_attempt_at: Option<i64>,
+    /// When a full pull of the resource last succeeded.
+    pub full_pull_succeeded_at: Option<i64>,
+    /// Why the last full pull failed, until a full pull succeeds.
+    pub full_pull_error: Option<String>,
 }
 
 impl Store {
@@ -131,35 +135,40 @@ impl Store {
         Ok(())
     }
 
-    /// In the final transaction: the pull completed; `generation` is the full pull's (or the
-    /// unchanged one of an incremental pull).
+    /// In the final transaction: the job's pull completed; `generation` is the full pull's (or
+    /// the unchanged one of an incremental pull). The incremental watermark moves only here,
+    /// from complete pulls: everything up to the newest stored `created_at` has been seen.
     pub async fn mark_succeeded(
         tx: &mut Transaction<'static, Any>,
-        link_id: &str,
-        resource: &'static Resource,
+        job: &Job,
         generation: i64,
         now: i64,
     ) -> Result<(), StoreError> {
+        let full = job.mode == JobMode::Full;
         sqlx::query(
             "UPDATE sync_status SET state = 'succeeded', generation = $1, \
              records = (SELECT COUNT(*) FROM records WHERE link_id = $2 AND resource = $3), \
+             watermark = (SELECT MAX(belvo_created_at) FROM records WHERE link_id = $2 AND resource = $3), \
+             full_pull_succeeded_at = CASE WHEN $5 = 1 THEN $4 ELSE full_pull_succeeded_at END, \
+             full_pull_error = CASE WHEN $5 = 1 THEN NULL ELSE full_pull_error END, \
              attempts = 0, last_error = NULL, last_success_at = $4, next_attempt_at = NULL, \
              updated_at = $4 WHERE link_id = $2 AND resource = $3",
         )
         .bind(generation)
-        .bind(link_id)
-        .bind(resource.name)
+        .bind(&job.link_id)
+        .bind(job.resource.name)
         .bind(now)
+        .bind(i32::from(full))
         .execute(&mut **tx)
         .await?;
         Ok(())
     }
 
-    /// An attempt failed: `Some(next)` → retrying then, `None` → failed for good.
-    pub async fn mark_attempt_failed(
-        &self,
-        link_id: &str,
-        resource: &'static Resource,
+    /// In the job's release: an attempt failed, `Some(next)` → retrying then, `None` → failed
+    /// for good. A full pull's failure also stays as `full_pull_error`.
+    pub(super) async fn mark_attempt_failed(
+        tx: &mut Transaction<'static, Any>,
+        job: &Job,
         error: &str,
         next_attempt_at: Option<i64>,
         now: i64,
@@ -170,18 +179,38 @@ impl Store {
             SyncState::Failed
         };
         sqlx::query(
-            "UPDATE sync_status SET state = $1, last_error = $2, next_attempt_at = $3, updated_at = $4 \
+            "UPDATE sync_status SET state = $1, last_error = $2, next_attempt_at = $3, updated_at = $4, \
+             full_pull_error = CASE WHEN $7 = 1 THEN $2 ELSE full_pull_error END \
              WHERE link_id = $5 AND resource = $6",
         )
         .bind(state.as_str())
         .bind(error)
         .bind(next_attempt_at)
         .bind(now)
-        .bind(link_id)
-        .bind(resource.name)
-        .execute(self.db.pool())
+        .bind(&job.link_id)
+        .bind(job.resource.name)
+        .bind(i32::from(job.mode == JobMode::Full))
+        .execute(&mut **tx)
         .await?;
         Ok(())
+    }
+
+    /// Where an incremental pull starts: the newest `created_at` of the last complete pull.
+    pub async fn watermark(
+        &self,
+        link_id: &str,
+        resource: &'static Resource,
+    ) -> Result<Option<i64>, StoreError> {
+        let row =
+            sqlx::query("SELECT watermark FROM sync_status WHERE link_id = $1 AND resource = $2")
+                .bind(link_id)
+                .bind(resource.name)
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(row
+            .map(|r| r.try_get::<Option<i64>, _>("watermark"))
+            .transpose()?
+            .flatten())
     }
 
     /// The generation of the last complete full pull (0 before any).
@@ -206,8 +235,8 @@ impl Store {
     pub async fn statuses(&self, link_id: &str) -> Result<Vec<StatusRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT link_id, resource, state, generation, records, records_this_pull, expected_records, \
-             attempts, last_error, last_success_at, last_attempt_at, next_attempt_at \
-             FROM sync_status WHERE link_id = $1 ORDER BY resource",
+             attempts, last_error, last_success_at, last_attempt_at, next_attempt_at, \
+             full_pull_succeeded_at, full_pull_error FROM sync_status WHERE link_id = $1 ORDER BY resource",
         )
         .bind(link_id)
         .fetch_all(self.db.pool())
@@ -230,6 +259,8 @@ impl Store {
                 last_success_at: row.try_get("last_success_at")?,
                 last_attempt_at: row.try_get("last_attempt_at")?,
                 next_attempt_at: row.try_get("next_attempt_at")?,
+                full_pull_succeeded_at: row.try_get("full_pull_succeeded_at")?,
+                full_pull_error: row.try_get("full_pull_error")?,
             });
         }
         Ok(out)

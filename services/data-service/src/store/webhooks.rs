@@ -112,7 +112,11 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<StoredWebhook, sqlx::Error> {
 
 impl Store {
     /// Stores a webhook once per `webhook_id`; a redelivery only increments its count.
+    /// Returns once the row is committed: Belvo's delivery is acknowledged on this, and does
+    /// not come again. (In autocommit, `fetch_one` of `INSERT … RETURNING` returns at the
+    /// first row, before PostgreSQL has committed the statement.)
     pub async fn insert_webhook(&self, w: &NewWebhook) -> Result<Ingested, StoreError> {
+        let mut tx = self.db.pool().begin().await?;
         let row = sqlx::query(
             "INSERT INTO webhook_events (webhook_id, region, link_id, webhook_type, webhook_code, \
              process_type, request_id, external_id, body, state, deliveries, received_at) \
@@ -130,9 +134,10 @@ impl Store {
         .bind(&w.external_id)
         .bind(&w.body)
         .bind(w.received_at)
-        .fetch_one(self.db.pool())
+        .fetch_one(&mut *tx)
         .await?;
         let deliveries: i32 = row.try_get("deliveries")?;
+        tx.commit().await?;
         Ok(if deliveries == 1 {
             Ingested::New
         } else {

@@ -72,6 +72,11 @@ async fn wait_for_schema_exits_once_migrate_has_run(backend: database::Backend) 
             }
         });
     }
+    let latest = data_service::MIGRATOR.iter().map(|m| m.version).max();
+    let needs = format!(
+        "schema at version 0, this build needs {}: run the migrate Job",
+        latest.unwrap()
+    );
     let deadline = Duration::from_secs(30);
     let until = Instant::now() + deadline;
     let mut seen = Vec::new();
@@ -81,7 +86,7 @@ async fn wait_for_schema_exits_once_migrate_has_run(backend: database::Backend) 
             .unwrap_or_else(|_| {
                 panic!("no `run the migrate Job` line within {deadline:?}: {seen:?}")
             });
-        if line.contains("schema at version 0, this build needs 1: run the migrate Job") {
+        if line.contains(&needs) {
             break;
         }
         seen.push(line);

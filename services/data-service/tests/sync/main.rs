@@ -5,6 +5,7 @@
 
 mod binary;
 mod fake_link_service;
+mod integrity;
 mod scenarios;
 mod schema;
 mod support;
