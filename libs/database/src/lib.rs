@@ -200,11 +200,26 @@ impl Database {
         Ok(SchemaStatus { applied, required })
     }
 
-    /// Closes the pool: waits for checked-out connections to return, then closes all.
+    /// Closes the pool: waits for checked-out connections to return, then closes all; gives
+    /// up after [`CLOSE_TIMEOUT`]. sqlx's `close` can wait forever when a connection lands back
+    /// in the idle queue just after the pool was drained (its `return_to_pool` race, sqlx
+    /// issue #3217): a SIGTERM'd pod then overruns its grace period and is killed. The process
+    /// is exiting, so what is left is closed with it.
     pub async fn close(&self) {
-        self.pool.close().await;
+        if tokio::time::timeout(CLOSE_TIMEOUT, self.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                timeout = ?CLOSE_TIMEOUT,
+                "the database pool did not close in time; leaving its connections to the exit"
+            );
+        }
     }
 }
+
+/// How long [`Database::close`] waits for the pool (well inside a pod's grace period).
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where a database's schema stands against the migrations a binary was built with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

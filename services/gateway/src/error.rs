@@ -60,10 +60,24 @@ pub enum ApiError {
     Timeout,
     /// A service answered with an error status.
     #[error("upstream status {}: {}", .0.code(), .0.message())]
-    Upstream(#[from] tonic::Status),
+    Upstream(tonic::Status),
     /// Something unexpected; the cause is logged.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<tonic::Status> for ApiError {
+    /// A status the client made itself from a broken connection (it has a source error; a
+    /// service's status has none) means the call was cut: a pod killed or a node lost, which
+    /// a retry may well not meet. That is 503, like a refused connection, not a 500.
+    fn from(status: tonic::Status) -> Self {
+        if std::error::Error::source(&status).is_some()
+            && matches!(status.code(), Code::Unknown | Code::Internal)
+        {
+            return Self::Unavailable(format!("the call was cut: {}", status.message()));
+        }
+        Self::Upstream(status)
+    }
 }
 
 /// The HTTP status for a gRPC code: the one mapping the gateway uses, exhaustive on purpose
@@ -175,7 +189,7 @@ impl ApiError {
         {
             return Self::field(field, first.description.clone());
         }
-        Self::Upstream(status)
+        Self::from(status)
     }
 
     /// The HTTP status this error is answered with.

@@ -302,3 +302,27 @@ async fn a_service_refusing_the_gateways_token_is_an_opaque_500() {
             .contains(error["request_id"].as_str().unwrap())
     );
 }
+
+/// A service whose connection is cut mid-call (a pod killed, a node lost) is unavailable, not
+/// broken: 503, which clients retry, never 500.
+#[tokio::test]
+async fn a_call_cut_mid_flight_is_503() {
+    use tokio::io::AsyncReadExt as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cut_url = format!("http://{}", listener.local_addr().unwrap());
+    // Accepts each connection, reads the client's preface and request, then drops it.
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+            });
+        }
+    });
+    let app = TestApp::start_with(|c| {
+        c.clients.link_service = grpc_runtime::client::ClientConfig::new(&cut_url);
+    })
+    .await;
+    let error = error(app.get("/v1/links", "alice").await, 503).await;
+    assert_eq!(error["code"], "unavailable");
+}
