@@ -14,6 +14,7 @@
 //! database on either backend.
 
 mod config;
+mod feed;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -24,6 +25,7 @@ use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::{AnyPool, Executor as _};
 
 pub use config::{DatabaseConfig, DatabaseUrl};
+pub use feed::Feed;
 pub use sqlx;
 
 /// Which database a URL names.
@@ -93,6 +95,8 @@ pub enum DatabaseError {
 pub struct Database {
     pool: AnyPool,
     backend: Backend,
+    /// For connections of their own ([`Feed`]'s listener).
+    url: DatabaseUrl,
 }
 
 impl Database {
@@ -141,7 +145,11 @@ impl Database {
                 source,
             })?;
         tracing::info!(url = %redacted, ?backend, "database connected");
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            url: config.url.clone(),
+        })
     }
 
     /// A service's database at start-up: connects, then runs `migrator` unless the

@@ -143,6 +143,34 @@ fn check_link_id(link_id: &str, v: &mut FieldViolations) {
     );
 }
 
+/// What a `WatchSyncStatus` stream follows: one link, or every link of an owner.
+struct Watched {
+    link_id: String,
+    owner: String,
+}
+
+impl Watched {
+    /// Every link it follows.
+    async fn links(&self, api: &Api) -> ApiResult<Vec<LinkRow>> {
+        if self.link_id.is_empty() {
+            Ok(api.inbox.engine.store.links_of(&self.owner).await?)
+        } else {
+            Ok(vec![api.owned_link(&self.link_id, &self.owner).await?])
+        }
+    }
+
+    /// `link_id`, if it follows it (none when it does not, or it is gone).
+    async fn link(&self, api: &Api, link_id: &str) -> Vec<LinkRow> {
+        if !self.link_id.is_empty() && link_id != self.link_id {
+            return Vec::new();
+        }
+        match api.inbox.engine.store.link(link_id).await {
+            Ok(Some(link)) if self.owner.is_empty() || link.owner == self.owner => vec![link],
+            _ => Vec::new(),
+        }
+    }
+}
+
 impl Api {
     /// The link, if it exists and (when `owner` is given) is the owner's.
     async fn owned_link(&self, link_id: &str, owner: &str) -> ApiResult<LinkRow> {
@@ -534,66 +562,44 @@ impl DataService for Api {
             if !v.is_empty() {
                 return Err(ApiError::Invalid(v));
             }
-            let store = &self.inbox.engine.store;
-            let initial = if r.link_id.is_empty() {
-                store.links_of(&r.owner).await?
-            } else {
-                vec![self.owned_link(&r.link_id, &r.owner).await?]
+            let watched = Watched {
+                link_id: r.link_id,
+                owner: r.owner,
             };
+            // Subscribed before the first snapshots: a change in between is sent again.
             let mut changes = self.inbox.engine.changes.subscribe();
+            let initial = watched.links(self).await?;
             let (tx, rx) = tokio::sync::mpsc::channel(16);
             let api = self.clone();
-            let (link_filter, owner_filter) = (r.link_id, r.owner);
             let stop = self.inbox.engine.stop.clone();
             tokio::spawn(async move {
-                for link in &initial {
-                    let Ok(snapshot) = api.link_sync(link).await else {
-                        return;
-                    };
-                    if tx
-                        .send(Ok(pb::WatchSyncStatusResponse {
-                            link: Some(snapshot),
-                        }))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
+                let mut links = initial;
                 loop {
+                    for link in &links {
+                        let Ok(snapshot) = api.link_sync(link).await else {
+                            continue;
+                        };
+                        let update = pb::WatchSyncStatusResponse {
+                            link: Some(snapshot),
+                        };
+                        if tx.send(Ok(update)).await.is_err() {
+                            return;
+                        }
+                    }
                     // The stream ends when the client goes away or the server shuts down.
                     let changed = tokio::select! {
                         () = tx.closed() => return,
                         () = stop.triggered() => return,
                         changed = changes.recv() => changed,
                     };
-                    let link_id = match changed {
-                        Ok(link_id) => link_id,
-                        // A slow watcher skips intermediate states; the next change catches up.
-                        Err(RecvError::Lagged(_)) => continue,
+                    links = match changed.as_deref() {
+                        // Changes may have been missed: every watched link again.
+                        Ok(database::Feed::EVERYTHING) | Err(RecvError::Lagged(_)) => {
+                            watched.links(&api).await.unwrap_or_default()
+                        }
+                        Ok(link_id) => watched.link(&api, link_id).await,
                         Err(RecvError::Closed) => return,
                     };
-                    if !link_filter.is_empty() && link_id != link_filter {
-                        continue;
-                    }
-                    let Ok(Some(link)) = api.inbox.engine.store.link(&link_id).await else {
-                        continue;
-                    };
-                    if !owner_filter.is_empty() && link.owner != owner_filter {
-                        continue;
-                    }
-                    let Ok(snapshot) = api.link_sync(&link).await else {
-                        continue;
-                    };
-                    if tx
-                        .send(Ok(pb::WatchSyncStatusResponse {
-                            link: Some(snapshot),
-                        }))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
                 }
             });
             Ok(Box::pin(ReceiverStream::new(rx)) as WatchStream)

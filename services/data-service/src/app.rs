@@ -14,7 +14,7 @@ use grpc_runtime::{
     Listeners, Readiness, RunningServer, Service, ServiceSet, Shutdown, StartError,
 };
 use regions::RegionsConfig;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use crate::api::Api;
@@ -91,7 +91,11 @@ impl Service for Application {
             .transpose()?;
         let registry = prometheus::Registry::new();
         let metrics = Metrics::register(&registry)?;
-        let (changes, _) = broadcast::channel(1024);
+        // Sync progress of every replica, for the status streams.
+        let stop = shutdown.clone();
+        let changes = database::Feed::start(&db, "data_sync_changes", async move {
+            stop.triggered().await;
+        });
         let engine = Engine {
             metrics,
             store: Store::new(db.clone()),

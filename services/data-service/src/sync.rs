@@ -11,7 +11,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use rand::Rng;
 use serde_json::value::RawValue;
-use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::sync::{Notify, mpsc};
 use tracing::Instrument as _;
 
 use crate::config::SyncConfig;
@@ -60,17 +60,16 @@ pub struct Engine {
     pub config: SyncConfig,
     /// Wakes idle workers when a job is enqueued.
     pub wake: Arc<Notify>,
-    /// Link ids whose sync status changed (for the status streams).
-    pub changes: broadcast::Sender<String>,
+    /// Link ids whose sync status changed, by any replica (for the status streams).
+    pub changes: database::Feed,
     /// Fires at shutdown: workers stop between pages and hand their job back.
     pub stop: grpc_runtime::Shutdown,
 }
 
 impl Engine {
-    /// Tells workers and watchers that `link_id` has new work or progress.
+    /// Tells watchers on every replica that `link_id` has new work or progress.
     pub fn changed(&self, link_id: &str) {
-        // No receiver is fine: nobody is watching.
-        let _ = self.changes.send(link_id.to_owned());
+        self.changes.publish(link_id);
     }
 
     /// Runs one worker until `stop` fires.

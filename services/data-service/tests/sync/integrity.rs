@@ -429,3 +429,63 @@ async fn abandoned(backend: Backend) {
     );
     h.stop().await;
 }
+
+/// Replicas on one PostgreSQL database: a status stream opened on one follows the pull that
+/// another runs, pushed through `LISTEN`/`NOTIFY`. (SQLite is the single-process default; its
+/// feed stays in the process.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_stream_follows_a_pull_that_another_replica_runs() {
+    use belvo_emulator::{Fault, FaultSpec};
+    let Some(mut h) = Harness::start(Backend::Postgres, manual(Duration::from_secs(30))).await
+    else {
+        return;
+    };
+    let _puller = h.replica(fast_sync()).await;
+    let link = h.create_link("bnk100", &["TRANSACTIONS"]).await;
+    h.register(link, &["TRANSACTIONS"]).await;
+    let total = h.belvo_ids(link, "api/transactions/").await.len() as i64;
+    let mut stream = h
+        .data
+        .watch_sync_status(pb::WatchSyncStatusRequest {
+            link_id: link.to_string(),
+            owner: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.message().await.unwrap().unwrap().link.unwrap();
+    assert_eq!(first.resources[0].state, pb::SyncState::Waiting as i32);
+    // Slow pages, so the pull is seen running.
+    h.emulator.control().add_fault(FaultSpec {
+        path: "/api/transactions/".into(),
+        method: Some("GET".into()),
+        fault: Fault::Latency { ms: 150 },
+        probability: None,
+        count: None,
+        seed: None,
+    });
+    let event = h.webhooks(link, 1).await.remove(0);
+    // Through the replica without workers: only the other one can pull.
+    h.ingest(&event).await;
+    let mut states = Vec::new();
+    loop {
+        let snapshot = tokio::time::timeout(Duration::from_secs(30), stream.message())
+            .await
+            .expect("a change within the deadline")
+            .unwrap()
+            .unwrap()
+            .link
+            .unwrap();
+        let r = &snapshot.resources[0];
+        states.push(r.state);
+        if r.state == pb::SyncState::Succeeded as i32 {
+            assert_eq!(r.records, total);
+            break;
+        }
+    }
+    assert!(
+        states.contains(&(pb::SyncState::Running as i32)),
+        "the other replica's progress was streamed: {states:?}"
+    );
+    h.stop().await;
+}

@@ -100,26 +100,7 @@ impl Harness {
         let emulator = Emulator::start(emulator_config()).await.unwrap();
         let belvo = belvo_client(&emulator);
         let shutdown = Shutdown::new();
-        let config = Config {
-            server: ServerConfig::for_tests(),
-            database: db.config(),
-            sync,
-            belvo: BelvoConfig {
-                retry_base_delay: Duration::from_millis(5),
-                retry_max_delay: Duration::from_millis(50),
-                ..BelvoConfig::background()
-            },
-            clients: Clients { link_service },
-            ..Config::default()
-        };
-        let app = Application::build(
-            config,
-            emulator_regions(&emulator),
-            Listeners::local().await.unwrap(),
-            shutdown.clone(),
-        )
-        .await
-        .unwrap();
+        let app = replica(&db, &emulator, sync, link_service, shutdown.clone()).await;
         let data = DataServiceClient::connect(format!("http://{}", app.addr()))
             .await
             .unwrap();
@@ -131,6 +112,17 @@ impl Harness {
             shutdown,
             data,
         })
+    }
+
+    /// Another data-service replica on the same database and emulator, stopped with the
+    /// harness, and a client of it.
+    pub(crate) async fn replica(&self, sync: SyncConfig) -> DataServiceClient<Channel> {
+        let app = replica(&self._db, &self.emulator, sync, None, self.shutdown.clone()).await;
+        let client = DataServiceClient::connect(format!("http://{}", app.addr()))
+            .await
+            .unwrap();
+        tokio::spawn(grpc_runtime::RunningServer::from(app).run_until_stopped());
+        client
     }
 
     /// Creates a banking link at the emulator (its `historical_update` webhooks are recorded
@@ -314,6 +306,36 @@ impl Harness {
         }
         self.emulator.shutdown().await;
     }
+}
+
+/// data-service on `db`, talking to `emulator`, on port 0.
+async fn replica(
+    db: &TestDatabase,
+    emulator: &EmulatorHandle,
+    sync: SyncConfig,
+    link_service: Option<grpc_runtime::client::ClientConfig>,
+    shutdown: Shutdown,
+) -> Application {
+    let config = Config {
+        server: ServerConfig::for_tests(),
+        database: db.config(),
+        sync,
+        belvo: BelvoConfig {
+            retry_base_delay: Duration::from_millis(5),
+            retry_max_delay: Duration::from_millis(50),
+            ..BelvoConfig::background()
+        },
+        clients: Clients { link_service },
+        ..Config::default()
+    };
+    Application::build(
+        config,
+        emulator_regions(emulator),
+        Listeners::local().await.unwrap(),
+        shutdown,
+    )
+    .await
+    .unwrap()
 }
 
 /// Polls `check` until it returns `Some`, or gives up after `deadline`.
