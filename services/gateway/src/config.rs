@@ -78,11 +78,6 @@ pub struct ServerSection {
     /// How often an open event stream sends a keep-alive comment.
     #[serde(with = "humantime_serde")]
     pub sse_keep_alive: Duration,
-    /// How often an open event stream re-reads its link's status (link-service has no
-    /// watch; Belvo's `LINK` webhooks change it at any time), sending a `link` event when it
-    /// changed.
-    #[serde(with = "humantime_serde")]
-    pub sse_link_poll: Duration,
     /// How long a `/readyz` health check of one service may take.
     #[serde(with = "humantime_serde")]
     pub readiness_timeout: Duration,
@@ -101,7 +96,6 @@ impl Default for ServerSection {
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(20),
             sse_keep_alive: Duration::from_secs(15),
-            sse_link_poll: Duration::from_secs(2),
             readiness_timeout: Duration::from_secs(2),
             client_ip_header: None,
         }
@@ -323,11 +317,6 @@ impl Validate for GatewayConfig {
         report.check(
             !self.server.sse_keep_alive.is_zero(),
             "server.sse_keep_alive",
-            "must be greater than zero",
-        );
-        report.check(
-            !self.server.sse_link_poll.is_zero(),
-            "server.sse_link_poll",
             "must be greater than zero",
         );
         if let Some(name) = &self.server.client_ip_header {

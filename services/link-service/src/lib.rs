@@ -65,11 +65,16 @@ impl Service for Application {
                 .map(connect_lazy)
                 .transpose()?,
         );
+        let stop = shutdown.clone();
+        let changes = database::Feed::start(&db, store::CHANGES_CHANNEL, async move {
+            stop.triggered().await;
+        });
         let links = service::Links::new(
-            store::Store::new(db.pool().clone()),
+            store::Store::new(db.pool().clone(), changes),
             belvo,
             external_ids,
             data,
+            shutdown.clone(),
         );
         let services = ServiceSet::new()
             // NOT_SERVING until the schema is at this build's migration (the migrate Job).

@@ -2,10 +2,17 @@
 //! token-service, and the store operations. Each handler returns a [`ServiceError`] that is
 //! mapped to a status in one place ([`ServiceError::into_status`]).
 
+use std::pin::Pin;
+
 use anyhow::Context as _;
 use connect_proto::link::v1 as pb;
 use connect_proto::link::v1::link_service_server::LinkService;
+use database::Feed;
+use grpc_runtime::Shutdown;
 use grpc_runtime::status::{FieldViolations, request_id};
+use tokio::sync::broadcast::error::RecvError;
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -26,14 +33,17 @@ const MAX_PAGE_SIZE: i32 = 200;
 const MAX_ID_LEN: usize = 256;
 
 /// The service's state: the store, the per-region Belvo clients, token-service and
-/// (optionally) data-service.
+/// (optionally) data-service; the shutdown ends open `WatchLink` streams.
 #[derive(Debug, Clone)]
 pub(crate) struct Links {
     store: Store,
     belvo: BelvoAccounts,
     external_ids: ExternalIds,
     data: DataService,
+    shutdown: Shutdown,
 }
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchLinkResponse, Status>> + Send>>;
 
 type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
@@ -43,12 +53,14 @@ impl Links {
         belvo: BelvoAccounts,
         external_ids: ExternalIds,
         data: DataService,
+        shutdown: Shutdown,
     ) -> Self {
         Self {
             store,
             belvo,
             external_ids,
             data,
+            shutdown,
         }
     }
 
@@ -94,6 +106,51 @@ impl Links {
             link: Some(link_message(&link)),
             created,
         })
+    }
+
+    /// The link now, then whenever a replica changed it (a change that leaves the message as
+    /// it was is not sent).
+    async fn watch(&self, req: pb::WatchLinkRequest) -> Result<WatchStream> {
+        let mut v = FieldViolations::new();
+        let link_id = check_uuid(&mut v, "link_id", &req.link_id);
+        let link_id = valid(v, link_id)?;
+        // Subscribed before the first read: a change in between is sent, not lost.
+        let mut changes = self.store.changes();
+        let link = self.owned(link_id, &req.owner).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        let (store, stop) = (self.store.clone(), self.shutdown.clone());
+        tokio::spawn(async move {
+            let mut last = link_message(&link);
+            let mut send = Some(last.clone());
+            loop {
+                if let Some(link) = send.take() {
+                    let update = pb::WatchLinkResponse { link: Some(link) };
+                    if tx.send(Ok(update)).await.is_err() {
+                        return;
+                    }
+                }
+                let changed = tokio::select! {
+                    () = tx.closed() => return,
+                    () = stop.triggered() => return,
+                    changed = changes.recv() => changed,
+                };
+                match changed.as_deref() {
+                    // Changes may have been missed: read the link again.
+                    Ok(key) if key == link.link_id || key == Feed::EVERYTHING => {}
+                    Err(RecvError::Lagged(_)) => {}
+                    Ok(_) => continue,
+                    Err(RecvError::Closed) => return,
+                }
+                if let Ok(Some(row)) = store.get(&link.link_id).await {
+                    let current = link_message(&row);
+                    if current != last {
+                        last = current.clone();
+                        send = Some(current);
+                    }
+                }
+            }
+        });
+        Ok(Box::pin(ReceiverStream::new(rx)))
     }
 
     async fn get(&self, req: pb::GetLinkRequest) -> Result<pb::GetLinkResponse> {
@@ -527,6 +584,15 @@ impl LinkService for Links {
         request: Request<pb::GetLinkRequest>,
     ) -> std::result::Result<Response<pb::GetLinkResponse>, Status> {
         answer(request, |r| self.get(r)).await
+    }
+
+    type WatchLinkStream = WatchStream;
+
+    async fn watch_link(
+        &self,
+        request: Request<pb::WatchLinkRequest>,
+    ) -> std::result::Result<Response<WatchStream>, Status> {
+        answer(request, |r| self.watch(r)).await
     }
 
     async fn list_links(

@@ -6,6 +6,7 @@
 //! at most once.
 
 use anyhow::Context as _;
+use database::Feed;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row as _};
 
@@ -142,15 +143,24 @@ const COLUMNS: &str = "link_id, owner, region, institution, access_mode, status,
      last_accessed_at, registered_at, updated_at, status_changed_at, \
      last_refresh_requested_at, deleted_at";
 
-/// The links tables.
+/// The PostgreSQL channel of link changes.
+pub(crate) const CHANGES_CHANNEL: &str = "link_changes";
+
+/// The links tables, and the feed of the links they change (for `WatchLink`, on every replica).
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     pool: AnyPool,
+    changes: Feed,
 }
 
 impl Store {
-    pub(crate) fn new(pool: AnyPool) -> Self {
-        Self { pool }
+    pub(crate) fn new(pool: AnyPool, changes: Feed) -> Self {
+        Self { pool, changes }
+    }
+
+    /// Link ids changed from now on, by any replica.
+    pub(crate) fn changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.changes.subscribe()
     }
 
     /// Inserts a new link unless one with the same id exists; true when inserted.
@@ -190,7 +200,11 @@ impl Store {
             .bind(&belvo.json)
             .execute(&self.pool)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let inserted = done.rows_affected() == 1;
+        if inserted {
+            self.changes.publish(link_id);
+        }
+        Ok(inserted)
     }
 
     /// Replaces the Belvo fields of `owner`'s live link with what Belvo reports now.
@@ -224,6 +238,7 @@ impl Store {
         .bind(owner)
         .execute(&self.pool)
         .await?;
+        self.changes.publish(link_id);
         Ok(())
     }
 
@@ -289,6 +304,7 @@ impl Store {
         .bind(link_id)
         .execute(&self.pool)
         .await?;
+        self.changes.publish(link_id);
         Ok(())
     }
 
@@ -301,6 +317,7 @@ impl Store {
         .bind(link_id)
         .execute(&self.pool)
         .await?;
+        self.changes.publish(link_id);
         Ok(())
     }
 
@@ -376,6 +393,9 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        if changed {
+            self.changes.publish(event.link_id);
+        }
         let link = self
             .get(event.link_id)
             .await?
@@ -467,7 +487,8 @@ mod tests {
             return;
         };
         db.migrate(&crate::MIGRATOR).await.unwrap();
-        let store = Store::new(db.pool().clone());
+        let feed = Feed::start(db.db(), CHANGES_CHANNEL, std::future::pending());
+        let store = Store::new(db.pool().clone(), feed);
         let fields = fields();
         let attempts = (0..8).map(|i| {
             let store = store.clone();

@@ -35,6 +35,15 @@ impl FakeLinkService {
 
 #[tonic::async_trait]
 impl LinkService for FakeLinkService {
+    type WatchLinkStream = tonic::codegen::BoxStream<pb::WatchLinkResponse>;
+
+    async fn watch_link(
+        &self,
+        _: Request<pb::WatchLinkRequest>,
+    ) -> Result<Response<Self::WatchLinkStream>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+
     async fn register_link(
         &self,
         _: Request<pb::RegisterLinkRequest>,

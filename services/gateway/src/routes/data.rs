@@ -16,7 +16,7 @@ use axum::response::IntoResponse as _;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use connect_proto::data::v1::{DateRange, ListRecordsRequest, PageRequest, WatchSyncStatusRequest};
-use connect_proto::link::v1::GetLinkRequest;
+use connect_proto::link::v1::WatchLinkRequest;
 use futures::Stream;
 use http::Method;
 use resources::{Choice, Resource};
@@ -25,7 +25,7 @@ use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::Instrument as _;
 
-use super::api::{check_owned, owned_link};
+use super::api::check_owned;
 use super::{Route, RouteDoc};
 use crate::AppState;
 use crate::auth::AuthUser;
@@ -314,8 +314,28 @@ async fn events(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let link = owned_link(&state, &user, &id).await?;
-    let watch = state
+    // Both pushed by the services, from whichever replica changed them: the link's status
+    // (link-service's WatchLink) and its sync progress (data-service's WatchSyncStatus).
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return Err(ApiError::NotFound);
+    }
+    let mut links = state
+        .services
+        .link
+        .clone()
+        .watch_link(request(WatchLinkRequest {
+            link_id: id.clone(),
+            owner: user.id.clone(),
+        }))
+        .await?
+        .into_inner();
+    // The link as it is now, first (WatchLink's NOT_FOUND has answered another user already).
+    let link = links
+        .message()
+        .await?
+        .and_then(|m| m.link)
+        .ok_or_else(|| ApiError::Unavailable("link-service ended the link stream".into()))?;
+    let mut syncs = state
         .services
         .data
         .clone()
@@ -326,11 +346,9 @@ async fn events(
         .await?
         .into_inner();
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(16);
-    let task_state = Arc::clone(&state);
+    let shutdown = state.shutdown.clone();
     tokio::spawn(
         async move {
-            let mut watch = watch;
-            let mut status = link.status;
             if tx
                 .send(json_event("link", views::link(&link)))
                 .await
@@ -338,63 +356,26 @@ async fn events(
             {
                 return;
             }
-            let mut poll = tokio::time::interval(task_state.config.server.sse_link_poll);
-            poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            poll.tick().await;
             loop {
-                let next = tokio::select! {
-                    next = watch.next() => Some(next),
-                    _ = poll.tick() => None,
+                let (name, next) = tokio::select! {
+                    next = links.next() => ("link", next.map(|m| m.map(|m| m.link.map(|l| views::link(&l))))),
+                    next = syncs.next() => ("sync", next.map(|m| m.map(|m| m.link.map(|s| views::link_sync(&s))))),
                     () = tx.closed() => return,
-                    () = task_state.shutdown.triggered() => return,
+                    () = shutdown.triggered() => return,
                 };
-                if let Some(next) = next {
-                    let update = match next {
-                        Some(Ok(update)) => update,
-                        Some(Err(status)) => {
-                            tracing::warn!(code = ?status.code(), "sync status stream failed");
-                            let _ = tx
-                                .send(json_event(
-                                    "error",
-                                    json!({"code": crate::error::code_name(status.code())}),
-                                ))
-                                .await;
-                            return;
-                        }
-                        None => return,
-                    };
-                    if let Some(sync) = &update.link
-                        && tx
-                            .send(json_event("sync", views::link_sync(sync)))
-                            .await
-                            .is_err()
-                    {
-                        return;
+                let event = match next {
+                    Some(Ok(Some(view))) => json_event(name, view),
+                    Some(Ok(None)) => continue,
+                    Some(Err(status)) => {
+                        tracing::warn!(stream = name, code = ?status.code(), "a watch stream failed");
+                        json_event("error", json!({"code": crate::error::code_name(status.code())}))
                     }
-                }
-                // On a sync update and on every poll tick: the link's status may have changed
-                // (Belvo's LINK webhooks); send it when it did.
-                let current = task_state
-                    .services
-                    .link
-                    .clone()
-                    .get_link(request(GetLinkRequest {
-                        link_id: link.link_id.clone(),
-                        owner: user.id.clone(),
-                    }))
-                    .await;
-                if let Ok(response) = current
-                    && let Some(current) = response.into_inner().link
-                    && current.status != status
-                {
-                    status = current.status;
-                    if tx
-                        .send(json_event("link", views::link(&current)))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
+                    // A service shut down: the client reconnects (EventSource does).
+                    None => return,
+                };
+                let failed = name == "error";
+                if tx.send(event).await.is_err() || failed {
+                    return;
                 }
             }
         }

@@ -406,8 +406,13 @@ async fn the_event_stream_delivers_sync_progress_and_link_status() {
     assert_eq!(sync["resources"][0]["state"], "running");
     assert_eq!(sync["resources"][0]["records"], 40);
 
-    // A status change (a LINK webhook) shows up as a new `link` event.
+    // A status change (a LINK webhook) is pushed as a new `link` event, without a poll.
     app.fakes.link.set_status(LINK_A, LinkStatus::Invalid);
+    let (name, link) = events.next().await;
+    assert_eq!(
+        (name.as_str(), link["status"].as_str()),
+        ("link", Some("invalid"))
+    );
     app.fakes
         .data
         .push_sync(snapshot(LINK_A, SyncState::Failed, 40));
@@ -416,18 +421,17 @@ async fn the_event_stream_delivers_sync_progress_and_link_status() {
         (name.as_str(), sync["resources"][0]["state"].as_str()),
         ("sync", Some("failed"))
     );
-    let (name, link) = events.next().await;
-    assert_eq!(
-        (name.as_str(), link["status"].as_str()),
-        ("link", Some("invalid"))
-    );
 
-    let seen = app.fakes.data.journal.of("WatchSyncStatus");
-    assert!(
-        seen[0].request.contains("owner: \"alice\""),
-        "{:?}",
-        seen[0]
-    );
+    for method in [
+        app.fakes.data.journal.of("WatchSyncStatus"),
+        app.fakes.link.journal.of("WatchLink"),
+    ] {
+        assert!(
+            method[0].request.contains("owner: \"alice\""),
+            "{:?}",
+            method[0]
+        );
+    }
 }
 
 #[tokio::test]

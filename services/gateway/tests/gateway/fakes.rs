@@ -136,7 +136,8 @@ impl TokenService for FakeToken {
 /// Links by id, each with an owner. `RegisterLink` of an unknown id creates it for the
 /// caller (institution `erebor_mx_retail`); of another owner's id answers PERMISSION_DENIED.
 /// `RefreshLink` answers FAILED_PRECONDITION with RetryInfo (Belvo's cooldown).
-#[derive(Debug, Default)]
+/// `WatchLink` streams the link, then every `set_status` of it.
+#[derive(Debug)]
 pub(crate) struct FakeLink {
     pub(crate) journal: Journal,
     pub(crate) links: Mutex<HashMap<String, Link>>,
@@ -144,6 +145,19 @@ pub(crate) struct FakeLink {
     pub(crate) fail_with: Mutex<Option<Status>>,
     /// When set, `ListLinks` never answers.
     pub(crate) hang: std::sync::atomic::AtomicBool,
+    changed: broadcast::Sender<Link>,
+}
+
+impl Default for FakeLink {
+    fn default() -> Self {
+        Self {
+            journal: Journal::default(),
+            links: Mutex::default(),
+            fail_with: Mutex::default(),
+            hang: std::sync::atomic::AtomicBool::default(),
+            changed: broadcast::channel(16).0,
+        }
+    }
 }
 
 impl FakeLink {
@@ -162,7 +176,10 @@ impl FakeLink {
     }
 
     pub(crate) fn set_status(&self, link_id: &str, status: LinkStatus) {
-        self.links.lock().unwrap().get_mut(link_id).unwrap().status = status as i32;
+        let mut links = self.links.lock().unwrap();
+        let link = links.get_mut(link_id).unwrap();
+        link.status = status as i32;
+        let _ = self.changed.send(link.clone());
     }
 
     fn fail(&self) -> Result<(), Status> {
@@ -186,6 +203,35 @@ impl FakeLink {
 
 #[tonic::async_trait]
 impl LinkService for FakeLink {
+    type WatchLinkStream = LinkStream;
+
+    async fn watch_link(
+        &self,
+        request: Request<WatchLinkRequest>,
+    ) -> Result<Response<Self::WatchLinkStream>, Status> {
+        self.journal.record("WatchLink", &request);
+        self.fail()?;
+        let r = request.into_inner();
+        let updates = self.changed.subscribe();
+        let first = match self.links.lock().unwrap().get(&r.link_id) {
+            Some(link) if r.owner.is_empty() || link.owner == r.owner => link.clone(),
+            _ => return Err(Status::not_found("no such link")),
+        };
+        let id = r.link_id;
+        let stream = futures::stream::once(async move { Ok(first) })
+            .chain(futures::stream::unfold(updates, |mut updates| async move {
+                let link = updates.recv().await.ok()?;
+                Some((Ok(link), updates))
+            }))
+            .filter(move |link: &Result<Link, Status>| {
+                let ours = link.as_ref().map_or(true, |l| l.link_id == id);
+                async move { ours }
+            })
+            .map(|link| link.map(|link| WatchLinkResponse { link: Some(link) }));
+        let stream: LinkStream = Box::pin(stream);
+        Ok(Response::new(stream))
+    }
+
     async fn register_link(
         &self,
         request: Request<RegisterLinkRequest>,
@@ -441,6 +487,7 @@ macro_rules! typed_lists {
     };
 }
 
+type LinkStream = Pin<Box<dyn Stream<Item = Result<WatchLinkResponse, Status>> + Send>>;
 type SyncStream = Pin<Box<dyn Stream<Item = Result<WatchSyncStatusResponse, Status>> + Send>>;
 
 #[tonic::async_trait]

@@ -120,6 +120,8 @@ pub(crate) struct Bench {
     app: grpc_runtime::RunningServer,
     token_server: RunningServer,
     db: TestDatabase,
+    /// What link-service was started with, for more replicas.
+    config: Config,
 }
 
 impl Bench {
@@ -173,7 +175,7 @@ impl Bench {
         config.belvo = BelvoConfig::no_retries();
         tweak(&mut config);
         let app = Application::build(
-            config,
+            config.clone(),
             regions,
             Listeners::local().await.unwrap(),
             Shutdown::new(),
@@ -202,7 +204,32 @@ impl Bench {
             app,
             token_server,
             db,
+            config,
         })
+    }
+
+    /// Another link-service replica on the same database (stopped with the returned server),
+    /// and a client of it.
+    pub(crate) async fn replica(
+        &self,
+    ) -> (grpc_runtime::RunningServer, LinkServiceClient<Channel>) {
+        let regions = regions::RegionsConfig::from_toml_str(
+            &regions_toml(self.emulator.url()),
+            Vec::<(String, String)>::new(),
+        )
+        .unwrap();
+        let app = Application::build(
+            self.config.clone(),
+            regions,
+            Listeners::local().await.unwrap(),
+            Shutdown::new(),
+        )
+        .await
+        .unwrap();
+        let client = LinkServiceClient::connect(format!("http://{}", app.addr()))
+            .await
+            .unwrap();
+        (app, client)
     }
 
     /// A Mexican link created at the emulator for `owner` and registered by them.

@@ -17,3 +17,4 @@ mod invalid;
 mod list;
 mod register;
 mod startup;
+mod watch;

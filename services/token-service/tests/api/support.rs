@@ -444,6 +444,15 @@ impl FakeLinks {
 
 #[tonic::async_trait]
 impl LinkService for FakeLinks {
+    type WatchLinkStream = tonic::codegen::BoxStream<WatchLinkResponse>;
+
+    async fn watch_link(
+        &self,
+        _: Request<WatchLinkRequest>,
+    ) -> Result<Response<Self::WatchLinkStream>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+
     async fn register_link(
         &self,
         _: Request<RegisterLinkRequest>,
