@@ -4,6 +4,8 @@
 //! configured, this service's bearer token. Build a generated client on it:
 //! `TokenServiceClient::new(client::connect_lazy(&config.clients.token_service)?)`.
 
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -12,14 +14,24 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use settings::{Report, Validate};
 use telemetry::propagation::{InjectTraceContext, InjectTraceContextLayer};
+use tonic::transport::channel::Change;
+use tonic::transport::{Channel, Endpoint};
 use tower::Layer as _;
 
 /// How to reach one service (`<PREFIX>__CLIENTS__<NAME>__URL`, ...).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClientConfig {
-    /// `http://host:port` of the service.
+    /// `http://host:port` of the service, or several, comma-separated. A single URL whose host
+    /// is an IP address is one connection; otherwise every address of every host (a
+    /// Kubernetes headless Service's name resolves to each ready pod) gets a connection,
+    /// calls go to the less loaded of two picked at random, and the names are resolved again
+    /// every `resolve_interval`, so replicas that come and go are followed. (One connection
+    /// to a ClusterIP Service would pin every call to one pod: HTTP/2 keeps it open.)
     pub url: String,
+    /// How often host names are resolved again.
+    #[serde(with = "humantime_serde")]
+    pub resolve_interval: Duration,
     /// How long to wait for a connection.
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
@@ -45,6 +57,7 @@ impl Default for ClientConfig {
     fn default() -> Self {
         Self {
             url: "http://127.0.0.1:50051".to_owned(),
+            resolve_interval: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             bearer_token: None,
@@ -52,17 +65,30 @@ impl Default for ClientConfig {
     }
 }
 
+impl ClientConfig {
+    /// The URLs of `url`, parsed; `None` when one is not `http://host:port`.
+    fn uris(&self) -> Option<Vec<http::Uri>> {
+        self.url
+            .split(',')
+            .map(|url| {
+                let uri = url.trim().parse::<http::Uri>().ok()?;
+                (uri.scheme_str() == Some("http") && uri.host().is_some()).then_some(uri)
+            })
+            .collect()
+    }
+}
+
 impl Validate for ClientConfig {
     fn validate(&self, report: &mut Report) {
-        let ok = self
-            .url
-            .parse::<http::Uri>()
-            .ok()
-            .is_some_and(|uri| uri.scheme_str() == Some("http") && uri.host().is_some());
         report.check(
-            ok,
+            self.uris().is_some(),
             "url",
-            "must be an http://host:port URL (TLS is not built in yet)",
+            "must be http://host:port URLs, comma-separated (TLS is not built in yet)",
+        );
+        report.check(
+            !self.resolve_interval.is_zero(),
+            "resolve_interval",
+            "must be greater than zero",
         );
         report.check(
             !self.request_timeout.is_zero(),
@@ -84,6 +110,9 @@ pub enum ClientError {
         #[source]
         source: tonic::transport::Error,
     },
+    /// Not `http://host:port` URLs.
+    #[error("invalid service URL {0}: must be http://host:port, or several comma-separated")]
+    NotHttp(String),
     /// The token cannot be sent as a header value.
     #[error("the bearer token contains characters not allowed in a header")]
     Token,
@@ -95,16 +124,27 @@ pub type ClientChannel = AddHeaders<InjectTraceContext<tonic::transport::Channel
 const REQUEST_ID: &str = "x-request-id";
 
 /// A channel that connects on first use (and reconnects as needed), so a service can start
-/// before its dependencies.
+/// before its dependencies; spread over every address of `config.url` (see [`ClientConfig`]).
 pub fn connect_lazy(config: &ClientConfig) -> Result<ClientChannel, ClientError> {
-    let endpoint = tonic::transport::Endpoint::from_shared(config.url.clone())
-        .map_err(|source| ClientError::Url {
-            url: config.url.clone(),
-            source,
-        })?
-        .connect_timeout(config.connect_timeout)
-        .timeout(config.request_timeout)
-        .tcp_nodelay(true);
+    let invalid = |source| ClientError::Url {
+        url: config.url.clone(),
+        source,
+    };
+    let uris = config
+        .uris()
+        .ok_or_else(|| ClientError::NotHttp(config.url.clone()))?;
+    let channel = match uris.as_slice() {
+        [uri] if uri.host().is_some_and(|h| h.parse::<IpAddr>().is_ok()) => {
+            endpoint(config, uri.to_string())
+                .map_err(invalid)?
+                .connect_lazy()
+        }
+        _ => {
+            let (channel, changes) = Channel::balance_channel(BALANCE_CAPACITY);
+            tokio::spawn(follow_addresses(config.clone(), uris, changes));
+            channel
+        }
+    };
     let token = match &config.bearer_token {
         Some(token) => {
             let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
@@ -114,11 +154,72 @@ pub fn connect_lazy(config: &ClientConfig) -> Result<ClientChannel, ClientError>
         }
         None => None,
     };
-    let channel = InjectTraceContextLayer.layer(endpoint.connect_lazy());
     Ok(AddHeaders {
-        inner: channel,
+        inner: InjectTraceContextLayer.layer(channel),
         token,
     })
+}
+
+/// Address changes waiting for the balancer.
+const BALANCE_CAPACITY: usize = 64;
+
+fn endpoint(config: &ClientConfig, url: String) -> Result<Endpoint, tonic::transport::Error> {
+    Ok(Endpoint::from_shared(url)?
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.request_timeout)
+        .tcp_nodelay(true))
+}
+
+/// Resolves every host of `uris` now and then every `resolve_interval` (every second while
+/// nothing resolves), and tells the balancer which addresses came and went; ends when the
+/// channel is dropped.
+async fn follow_addresses(
+    config: ClientConfig,
+    uris: Vec<http::Uri>,
+    changes: tokio::sync::mpsc::Sender<Change<SocketAddr, Endpoint>>,
+) {
+    let mut current = BTreeSet::new();
+    loop {
+        let mut found = BTreeSet::new();
+        for uri in &uris {
+            let Some(host) = uri.host() else {
+                continue;
+            };
+            let port = uri.port_u16().unwrap_or(80);
+            // `[::1]` arrives bracketed; the resolver wants the bare address.
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            match tokio::net::lookup_host((host, port)).await {
+                Ok(addresses) => found.extend(addresses),
+                Err(e) => tracing::warn!(host, error = %e, "cannot resolve a service's address"),
+            }
+        }
+        for gone in current.difference(&found) {
+            if changes.send(Change::Remove(*gone)).await.is_err() {
+                return;
+            }
+        }
+        for new in found.difference(&current) {
+            let Ok(endpoint) = endpoint(&config, format!("http://{new}")) else {
+                continue;
+            };
+            if changes.send(Change::Insert(*new, endpoint)).await.is_err() {
+                return;
+            }
+        }
+        if found != current {
+            tracing::info!(url = %config.url, addresses = ?found, "service addresses");
+        }
+        let wait = if found.is_empty() {
+            Duration::from_secs(1).min(config.resolve_interval)
+        } else {
+            config.resolve_interval
+        };
+        current = found;
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = changes.closed() => return,
+        }
+    }
 }
 
 /// Adds `authorization: Bearer <token>` (when there is a token) and the current

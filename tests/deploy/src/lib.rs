@@ -155,7 +155,7 @@ pub fn job_spec(workload: &Value) -> Option<&Value> {
 }
 
 /// The pod template's labels of a workload.
-fn pod_labels(workload: &Value) -> Option<&serde_json::Map<String, Value>> {
+pub fn pod_labels(workload: &Value) -> Option<&serde_json::Map<String, Value>> {
     workload
         .pointer("/spec/template/metadata/labels")
         .or_else(|| workload.pointer("/spec/jobTemplate/spec/template/metadata/labels"))

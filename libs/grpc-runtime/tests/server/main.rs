@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod balance;
 mod harness;
 mod health;
 mod metrics;

@@ -1118,6 +1118,52 @@ fn the_collector_config_receives_otlp_http_and_batches_traces() {
     }
 }
 
+/// gRPC clients spread their calls over every pod of a service only when its name resolves
+/// to the pods: every `CLIENTS__*__URL` of every overlay names a headless Service, at a port
+/// its pods listen on (no cluster IP translates ports for a headless Service).
+#[test]
+fn every_grpc_client_reaches_every_pod_of_a_headless_service() {
+    for overlay in ["dev", "production"] {
+        let Some(m) = rendered(overlay) else { return };
+        let mut checked = 0;
+        for (_, container) in m.containers() {
+            for (name, value) in deploy_tests::env_of(container) {
+                let (true, Some(url)) = (
+                    name.contains("__CLIENTS__") && name.ends_with("__URL"),
+                    value,
+                ) else {
+                    continue;
+                };
+                let uri: http::Uri = url.parse().unwrap();
+                let host = uri.host().unwrap();
+                let service = m
+                    .get("Service", host)
+                    .unwrap_or_else(|| panic!("{overlay}: {name} names no Service: {url}"));
+                assert_eq!(
+                    service["spec"]["clusterIP"], "None",
+                    "{overlay}: {name} -> {host} is not headless"
+                );
+                let port = uri.port_u16().unwrap();
+                // A Service's selector is a plain label map.
+                let selector = service["spec"]["selector"].as_object().unwrap();
+                let listens = m.containers().iter().any(|(workload, c)| {
+                    deploy_tests::pod_labels(workload).is_some_and(|labels| {
+                        selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+                    }) && c["ports"]
+                        .as_array()
+                        .is_some_and(|ports| ports.iter().any(|p| p["containerPort"] == port))
+                });
+                assert!(
+                    listens,
+                    "{overlay}: {name}: no pod of {host} listens on {port}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 6, "{overlay}: only {checked} client URLs found");
+    }
+}
+
 /// An address on the internet (TEST-NET-3, never routed): where Belvo stands in for the check.
 const INTERNET: [u8; 4] = [203, 0, 113, 10];
 
