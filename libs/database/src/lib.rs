@@ -164,7 +164,10 @@ impl Database {
 
     /// Runs the service's migrations (`sqlx::migrate!("./migrations")`), each once.
     pub async fn migrate(&self, migrator: &Migrator) -> Result<(), DatabaseError> {
-        migrator.run(&self.pool).await?;
+        match self.backend {
+            Backend::Postgres => migrator.run(&self.pool).await?,
+            Backend::Sqlite => sqlite_migrator(migrator).run(&self.pool).await?,
+        }
         Ok(())
     }
 
@@ -223,6 +226,33 @@ impl Database {
                 "the database pool did not close in time; leaving its connections to the exit"
             );
         }
+    }
+}
+
+/// The migrations as SQLite runs them. An index on a live PostgreSQL table is built
+/// `CONCURRENTLY` (without blocking writes; docs/migrations.md), a keyword SQLite does not
+/// know and does not need (one process, one writer): it is left out there. The checksum stays
+/// the file's, so the history matches on both backends.
+fn sqlite_migrator(migrator: &Migrator) -> Migrator {
+    use sqlx::SqlSafeStr as _;
+    let migrations = migrator
+        .migrations
+        .iter()
+        .map(|m| {
+            let sql = m.sql.as_str().replace(" INDEX CONCURRENTLY ", " INDEX ");
+            sqlx::migrate::Migration {
+                sql: sqlx::AssertSqlSafe(sql).into_sql_str(),
+                ..m.clone()
+            }
+        })
+        .collect::<Vec<_>>();
+    Migrator {
+        migrations: std::borrow::Cow::Owned(migrations),
+        ignore_missing: migrator.ignore_missing,
+        locking: migrator.locking,
+        no_tx: migrator.no_tx,
+        table_name: migrator.table_name.clone(),
+        create_schemas: migrator.create_schemas.clone(),
     }
 }
 

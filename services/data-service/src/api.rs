@@ -434,6 +434,7 @@ impl DataService for Api {
                     registered_at: now_ms(),
                     last_webhook_at: None,
                     last_reconciled_at: None,
+                    purged_at: None,
                 })
                 .await
                 .map_err(ApiError::Ingest)?;

@@ -169,6 +169,9 @@ async fn background(inbox: Inbox, engine: Engine) {
                 if let Err(e) = watchdog::reconcile_overdue(&engine).await {
                     tracing::error!(error = %e, "freshness watchdog failed");
                 }
+                if let Err(e) = watchdog::delete_expired(&engine).await {
+                    tracing::error!(error = %e, "removing expired jobs and webhooks failed");
+                }
             }
             _ = retry_tick.tick() => {
                 if let Err(e) = inbox.retry_unprocessed().await {

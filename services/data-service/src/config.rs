@@ -77,9 +77,16 @@ pub struct SyncConfig {
     /// The freshness watchdog's margin over a recurrent link's refresh rate.
     #[serde(with = "humantime_serde")]
     pub freshness_margin: Duration,
-    /// How often the watchdog looks for overdue links.
+    /// How often the watchdog looks for overdue links (and old rows are removed).
     #[serde(with = "humantime_serde")]
     pub watchdog_interval: Duration,
+    /// How long finished (done or failed) jobs are kept, for operators.
+    #[serde(with = "humantime_serde")]
+    pub job_retention: Duration,
+    /// How long processed, ignored, held and failed webhooks are kept (Belvo redelivers within
+    /// hours; a duplicate arriving later is acted on again, which is idempotent).
+    #[serde(with = "humantime_serde")]
+    pub webhook_retention: Duration,
 }
 
 impl Default for SyncConfig {
@@ -94,6 +101,8 @@ impl Default for SyncConfig {
             page_size: 1000,
             freshness_margin: Duration::from_secs(6 * 3600),
             watchdog_interval: Duration::from_secs(300),
+            job_retention: Duration::from_secs(7 * 86_400),
+            webhook_retention: Duration::from_secs(30 * 86_400),
         }
     }
 }
@@ -118,6 +127,16 @@ impl Validate for SyncConfig {
             "lease",
             "must be at least 1s",
         );
+        for (retention, field) in [
+            (self.job_retention, "job_retention"),
+            (self.webhook_retention, "webhook_retention"),
+        ] {
+            report.check(
+                retention >= Duration::from_secs(3600),
+                field,
+                "must be at least 1h",
+            );
+        }
         report.check(
             (1..=1000).contains(&self.page_size),
             "page_size",

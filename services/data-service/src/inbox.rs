@@ -290,8 +290,12 @@ impl Inbox {
             }
             _ => return Ok(Outcome::Ignored),
         };
-        if store.link(link_id).await?.is_none() && !self.adopt(envelope, region).await? {
-            return Ok(Outcome::Held);
+        match store.link(link_id).await? {
+            // Purged: Belvo deleted the link; a late webhook brings nothing to keep.
+            Some(link) if link.purged_at.is_some() => return Ok(Outcome::Ignored),
+            Some(_) => {}
+            None if self.adopt(envelope, region).await? => {}
+            None => return Ok(Outcome::Held),
         }
         let expected = match envelope.data() {
             WebhookData::Resource(counts) => {
@@ -379,6 +383,7 @@ impl Inbox {
                 registered_at: now_ms(),
                 last_webhook_at: None,
                 last_reconciled_at: None,
+                purged_at: None,
             })
             .await?;
         Ok(true)

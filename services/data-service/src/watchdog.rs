@@ -36,30 +36,59 @@ pub(crate) fn is_stale(link: &LinkRow, now: i64, margin: Duration) -> bool {
     now - last > (interval + margin).as_millis() as i64
 }
 
-/// Schedules a reconciliation for every overdue link; returns how many.
+/// Links the watchdog reads at a time.
+const PAGE: i64 = 500;
+
+/// Schedules a reconciliation for every overdue link; returns how many. Reads only the links
+/// past their due time, a page at a time (each reconciled link's due time moves a refresh
+/// rate ahead, so it leaves the next page); purged links are not among them.
 pub(crate) async fn reconcile_overdue(engine: &Engine) -> Result<usize, StoreError> {
     let now = now_ms();
+    let before = now - engine.config.freshness_margin.as_millis() as i64;
     let mut scheduled = 0;
-    for link in engine.store.recurrent_links().await? {
-        if !is_stale(&link, now, engine.config.freshness_margin) {
-            continue;
+    loop {
+        let due = engine.store.due_links(before, PAGE).await?;
+        for link in &due {
+            for resource in stored_resources(&link.fetch_resources) {
+                engine
+                    .store
+                    .enqueue_job(&link.link_id, resource, JobMode::Full, None, now)
+                    .await?;
+            }
+            engine.store.mark_reconciled(&link.link_id, now).await?;
+            tracing::info!(link_id = %link.link_id, refresh_rate = %link.refresh_rate,
+                "expected Belvo update overdue; reconciling");
+            engine.changed(&link.link_id);
         }
-        for resource in stored_resources(&link.fetch_resources) {
-            engine
-                .store
-                .enqueue_job(&link.link_id, resource, JobMode::Full, None, now)
-                .await?;
+        scheduled += due.len();
+        if (due.len() as i64) < PAGE {
+            break;
         }
-        engine.store.mark_reconciled(&link.link_id, now).await?;
-        tracing::info!(link_id = %link.link_id, refresh_rate = %link.refresh_rate,
-            "expected Belvo update overdue; reconciling");
-        engine.changed(&link.link_id);
-        scheduled += 1;
     }
     if scheduled > 0 {
         engine.wake.notify_waiters();
     }
     Ok(scheduled)
+}
+
+/// Removes finished jobs and webhooks past their retention.
+pub(crate) async fn delete_expired(engine: &Engine) -> Result<(), StoreError> {
+    let now = now_ms();
+    let (jobs, webhooks) = engine
+        .store
+        .delete_expired(
+            now - engine.config.job_retention.as_millis() as i64,
+            now - engine.config.webhook_retention.as_millis() as i64,
+        )
+        .await?;
+    if jobs + webhooks > 0 {
+        tracing::info!(
+            jobs,
+            webhooks,
+            "removed finished jobs and webhooks past retention"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -76,6 +105,7 @@ mod tests {
             registered_at,
             last_webhook_at,
             last_reconciled_at: None,
+            purged_at: None,
         }
     }
 

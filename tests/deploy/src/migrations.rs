@@ -28,7 +28,41 @@ pub fn violations(sql: &str) -> Vec<String> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for statement in strip(sql).split(';') {
+    let stripped = strip(sql);
+    let statements: Vec<Vec<String>> = stripped
+        .split(';')
+        .map(words)
+        .filter(|w| !w.is_empty())
+        .collect();
+    // Tables this file creates: an index on one of them blocks nobody.
+    let created: Vec<&String> = statements
+        .iter()
+        .filter(|w| w.starts_with(&["CREATE".into(), "TABLE".into()]))
+        .filter_map(|w| {
+            w.iter()
+                .skip(2)
+                .find(|x| !["IF", "NOT", "EXISTS"].contains(&x.as_str()))
+        })
+        .collect();
+    for w in &statements {
+        if let Some(on) = index_target(w) {
+            let concurrently = w.contains(&"CONCURRENTLY".into());
+            if !concurrently && !created.contains(&on) {
+                out.push(format!(
+                    "`CREATE INDEX … ON {on}`: blocks writes to a live table while it builds; use \
+                     CREATE INDEX CONCURRENTLY, alone in a migration that starts with \
+                     `-- no-transaction`"
+                ));
+            }
+            if concurrently && (statements.len() > 1 || !sql.starts_with("-- no-transaction")) {
+                out.push(format!(
+                    "`CREATE INDEX CONCURRENTLY … ON {on}`: PostgreSQL builds it only outside a \
+                     transaction: alone in its migration, which starts with `-- no-transaction`"
+                ));
+            }
+        }
+    }
+    for statement in stripped.split(';') {
         let all = words(statement);
         if all.is_empty() {
             continue;
@@ -65,6 +99,19 @@ pub fn violations(sql: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The table a `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] name ON table` indexes.
+fn index_target(w: &[String]) -> Option<&String> {
+    let is_index =
+        w.first().is_some_and(|x| x == "CREATE") && w.iter().skip(1).take(2).any(|x| x == "INDEX");
+    if !is_index {
+        return None;
+    }
+    let on = w.iter().position(|x| x == "ON")?;
+    w.get(on + 1)
+        .filter(|t| *t != "ONLY")
+        .or_else(|| w.get(on + 2))
 }
 
 /// The SQL with comments removed and string literals emptied, upper-cased.
@@ -178,6 +225,20 @@ mod tests {
                    -- DROP TABLE old; (a comment)\n\
                    INSERT INTO t (id, n) VALUES ('drop rename', 1);";
         assert_eq!(violations(sql), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_index_on_a_live_table_is_built_concurrently_alone() {
+        let blocking = "ALTER TABLE t ADD COLUMN n BIGINT;\nCREATE INDEX t_n ON t (n);";
+        assert_eq!(violations(blocking).len(), 1, "{:?}", violations(blocking));
+        let in_a_transaction = "CREATE INDEX CONCURRENTLY t_n ON t (n);";
+        assert_eq!(violations(in_a_transaction).len(), 1);
+        let with_another = "-- no-transaction\nCREATE INDEX CONCURRENTLY t_n ON t (n);\n\
+                            CREATE INDEX CONCURRENTLY t_m ON t (m);";
+        assert_eq!(violations(with_another).len(), 2);
+        let online =
+            "-- no-transaction\n-- why\nCREATE INDEX CONCURRENTLY t_n ON t (n) WHERE n > 0;";
+        assert_eq!(violations(online), Vec::<String>::new());
     }
 
     #[test]

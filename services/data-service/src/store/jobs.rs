@@ -374,6 +374,47 @@ impl Store {
         Ok((row.try_get("n")?, oldest.map_or(0, |o| now - o)))
     }
 
+    /// Deletes finished jobs last changed before `jobs_before`, and webhooks received before
+    /// `webhooks_before` that need nothing more (any state but `received`), a batch at a time
+    /// so that no statement holds many rows; returns how many of each.
+    pub async fn delete_expired(
+        &self,
+        jobs_before: i64,
+        webhooks_before: i64,
+    ) -> Result<(u64, u64), StoreError> {
+        const BATCH: i64 = 1000;
+        let mut deleted = [0u64; 2];
+        for (i, (sql, before)) in [
+            (
+                "DELETE FROM sync_jobs WHERE id IN (SELECT id FROM sync_jobs \
+                 WHERE state IN ('done', 'failed') AND updated_at < $1 LIMIT $2)",
+                jobs_before,
+            ),
+            (
+                "DELETE FROM webhook_events WHERE webhook_id IN (SELECT webhook_id FROM webhook_events \
+                 WHERE received_at < $1 AND state <> 'received' LIMIT $2)",
+                webhooks_before,
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            loop {
+                let done = sqlx::query(sql)
+                    .bind(before)
+                    .bind(BATCH)
+                    .execute(self.db.pool())
+                    .await?
+                    .rows_affected();
+                deleted[i] += done;
+                if done < BATCH as u64 {
+                    break;
+                }
+            }
+        }
+        Ok((deleted[0], deleted[1]))
+    }
+
     /// Deletes a link's jobs.
     pub async fn purge_jobs(
         tx: &mut Transaction<'static, Any>,

@@ -15,6 +15,8 @@ pub struct LinkRow {
     pub registered_at: i64,
     pub last_webhook_at: Option<i64>,
     pub last_reconciled_at: Option<i64>,
+    /// When its data was purged (the row stays as a tombstone).
+    pub purged_at: Option<i64>,
 }
 
 impl LinkRow {
@@ -33,22 +35,28 @@ impl LinkRow {
             registered_at: row.try_get("registered_at")?,
             last_webhook_at: row.try_get("last_webhook_at")?,
             last_reconciled_at: row.try_get("last_reconciled_at")?,
+            purged_at: row.try_get("purged_at")?,
         })
     }
 }
 
 const COLUMNS: &str = "link_id, region, owner, fetch_resources, refresh_rate, registered_at, \
-                       last_webhook_at, last_reconciled_at";
+                       last_webhook_at, last_reconciled_at, purged_at";
 
 impl Store {
     /// Records (or updates) a registered link. Returns true when it was new.
     pub async fn upsert_link(&self, link: &LinkRow) -> Result<bool, StoreError> {
         let existed = self.link(&link.link_id).await?.is_some();
+        // A registration starts the refresh clock again (and revives a purged link's row).
+        let refresh_ms =
+            crate::watchdog::refresh_interval(&link.refresh_rate).map(|d| d.as_millis() as i64);
         sqlx::query(
-            "INSERT INTO links (link_id, region, owner, fetch_resources, refresh_rate, registered_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO links (link_id, region, owner, fetch_resources, refresh_rate, registered_at, \
+             refresh_ms, refresh_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $6 + $7) \
              ON CONFLICT (link_id) DO UPDATE SET region = excluded.region, owner = excluded.owner, \
-             fetch_resources = excluded.fetch_resources, refresh_rate = excluded.refresh_rate",
+             fetch_resources = excluded.fetch_resources, refresh_rate = excluded.refresh_rate, \
+             refresh_ms = excluded.refresh_ms, refresh_due_at = excluded.refresh_due_at, \
+             purged_at = NULL",
         )
         .bind(&link.link_id)
         .bind(&link.region)
@@ -56,6 +64,7 @@ impl Store {
         .bind(link.fetch_resources.join(","))
         .bind(&link.refresh_rate)
         .bind(link.registered_at)
+        .bind(refresh_ms)
         .execute(self.db.pool())
         .await?;
         Ok(!existed)
@@ -84,10 +93,16 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
-    /// Recurrent links (those with a refresh rate).
-    pub async fn recurrent_links(&self) -> Result<Vec<LinkRow>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM links WHERE refresh_rate <> '' ORDER BY link_id");
+    /// Up to `limit` live recurrent links whose update was due before `before`, the most
+    /// overdue first (by the `links_refresh_due` index).
+    pub async fn due_links(&self, before: i64, limit: i64) -> Result<Vec<LinkRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM links WHERE refresh_due_at IS NOT NULL AND purged_at IS NULL \
+             AND refresh_due_at < $1 ORDER BY refresh_due_at, link_id LIMIT $2"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(before)
+            .bind(limit)
             .fetch_all(self.db.pool())
             .await?;
         Ok(rows
@@ -98,21 +113,27 @@ impl Store {
 
     /// Notes that Belvo announced data for the link.
     pub async fn touch_link(&self, link_id: &str, at: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE links SET last_webhook_at = $1 WHERE link_id = $2")
-            .bind(at)
-            .bind(link_id)
-            .execute(self.db.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE links SET last_webhook_at = $1, refresh_due_at = $1 + refresh_ms \
+             WHERE link_id = $2",
+        )
+        .bind(at)
+        .bind(link_id)
+        .execute(self.db.pool())
+        .await?;
         Ok(())
     }
 
     /// Notes that the watchdog scheduled a reconciliation.
     pub async fn mark_reconciled(&self, link_id: &str, at: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE links SET last_reconciled_at = $1 WHERE link_id = $2")
-            .bind(at)
-            .bind(link_id)
-            .execute(self.db.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE links SET last_reconciled_at = $1, refresh_due_at = $1 + refresh_ms \
+             WHERE link_id = $2",
+        )
+        .bind(at)
+        .bind(link_id)
+        .execute(self.db.pool())
+        .await?;
         Ok(())
     }
 }

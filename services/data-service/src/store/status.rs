@@ -266,15 +266,26 @@ impl Store {
         Ok(out)
     }
 
-    /// Deletes a link's data, jobs and sync state (webhooks stay, for audit).
+    /// Deletes everything kept for a link (its data, jobs, sync state and processed webhooks)
+    /// in one transaction; its row stays as a tombstone (`purged_at`), so that late webhooks are
+    /// ignored and the watchdog skips it. Returns the data rows deleted.
     pub async fn purge_link(&self, link_id: &str) -> Result<u64, StoreError> {
         let mut tx = self.db.pool().begin().await?;
-        let deleted = Store::purge_records(&mut tx, link_id).await?;
-        Store::purge_jobs(&mut tx, link_id).await?;
-        sqlx::query("DELETE FROM sync_status WHERE link_id = $1")
+        sqlx::query("UPDATE links SET purged_at = $1, refresh_due_at = NULL WHERE link_id = $2")
+            .bind(super::now_ms())
             .bind(link_id)
             .execute(&mut *tx)
             .await?;
+        let deleted = Store::purge_records(&mut tx, link_id).await?;
+        Store::purge_jobs(&mut tx, link_id).await?;
+        // Webhooks not processed yet stay (the `link_deleted` being acted on is one: it still
+        // has to reach link-service); retention removes them once processed.
+        for sql in [
+            "DELETE FROM sync_status WHERE link_id = $1",
+            "DELETE FROM webhook_events WHERE link_id = $1 AND state <> 'received'",
+        ] {
+            sqlx::query(sql).bind(link_id).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(deleted)
     }

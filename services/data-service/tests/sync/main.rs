@@ -6,6 +6,7 @@
 mod binary;
 mod fake_link_service;
 mod integrity;
+mod lifecycle;
 mod scenarios;
 mod schema;
 mod support;

@@ -1129,12 +1129,14 @@ async fn watchdog(backend: Backend) {
     h.register(link, &["TRANSACTIONS"]).await;
     let store = h.app.as_ref().unwrap().engine().store.clone();
     let row = store.link(&link.to_string()).await.unwrap().unwrap();
-    sqlx::query("UPDATE links SET registered_at = $1 WHERE link_id = $2")
-        .bind(row.registered_at - 8 * 24 * 3_600_000)
-        .bind(link.to_string())
-        .execute(store.db().pool())
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE links SET registered_at = $1, refresh_due_at = $1 + refresh_ms WHERE link_id = $2",
+    )
+    .bind(row.registered_at - 8 * 24 * 3_600_000)
+    .bind(link.to_string())
+    .execute(store.db().pool())
+    .await
+    .unwrap();
     let total = h.belvo_ids(link, "api/transactions/").await.len() as i64;
     // No webhook is ingested: the watchdog alone brings the data.
     h.wait_synced(link, pb::Resource::Transactions, Some(total))

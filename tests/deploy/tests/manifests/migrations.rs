@@ -102,6 +102,10 @@ fn the_rule_catches_drop_rename_and_a_not_null_column_without_default() {
             "/* tidy up */ alter table links\n  drop column owner;",
             "DROP",
         ),
+        (
+            "CREATE INDEX links_tier ON links (tier);",
+            "blocks writes to a live table",
+        ),
     ];
     for (sql, expected) in cases {
         let found = violations(sql).join("\n");
@@ -116,7 +120,7 @@ fn the_rule_catches_drop_rename_and_a_not_null_column_without_default() {
         "ALTER TABLE links ADD COLUMN tier TEXT;",
         "ALTER TABLE links ADD COLUMN tier TEXT NOT NULL DEFAULT 'basic';",
         "ALTER TABLE links ADD CONSTRAINT tier_known CHECK (tier IS NOT NULL);",
-        "CREATE INDEX links_tier ON links (tier);",
+        "-- no-transaction\nCREATE INDEX CONCURRENTLY links_tier ON links (tier);",
         "-- DROP TABLE links; only a comment\nUPDATE links SET note = 'rename drop';",
     ] {
         assert_eq!(violations(sql), Vec::<String>::new(), "{sql}");
