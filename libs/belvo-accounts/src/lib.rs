@@ -5,6 +5,7 @@
 //! one decision per Belvo failure of what gRPC status a caller gets ([`status`]).
 
 mod config;
+mod metrics;
 mod status;
 
 use std::fmt;
@@ -12,6 +13,7 @@ use std::fmt;
 use regions::RegionsConfig;
 
 pub use config::BelvoConfig;
+pub use metrics::BelvoMetrics;
 pub use status::status;
 
 /// One Belvo client per configured region, built once at start-up.
@@ -41,8 +43,13 @@ pub struct BuildError {
 
 impl BelvoAccounts {
     /// A client for every region: the region's environment, keys and rate budget, with the
-    /// timeouts and retries of `config`.
-    pub fn build(regions: &RegionsConfig, config: &BelvoConfig) -> Result<Self, BuildError> {
+    /// timeouts and retries of `config`, each call reported to `metrics`.
+    pub fn build(
+        regions: &RegionsConfig,
+        config: &BelvoConfig,
+        metrics: &BelvoMetrics,
+    ) -> Result<Self, BuildError> {
+        let observer: std::sync::Arc<dyn belvo::Observer> = std::sync::Arc::new(metrics.clone());
         let clients = regions
             .regions()
             .iter()
@@ -61,6 +68,7 @@ impl BelvoAccounts {
                     budget.window(),
                 ))
                 .retry_policy(config.retry_policy())
+                .observer(observer.clone())
                 .timeout(config.timeout)
                 .retrieve_timeout(config.retrieve_timeout)
                 .connect_timeout(config.connect_timeout)

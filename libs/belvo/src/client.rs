@@ -3,7 +3,8 @@
 //! [`Client::call`].
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
@@ -16,6 +17,7 @@ use url::Url;
 
 use crate::Environment;
 use crate::error::{self, Error};
+use crate::observe::{self, Attempt, Observer};
 use crate::rate::RateBudget;
 use crate::retry::{RetryClass, RetryPolicy};
 
@@ -66,9 +68,16 @@ pub struct ClientBuilder {
     retrieve_timeout: Duration,
     connect_timeout: Duration,
     region: Option<String>,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl ClientBuilder {
+    /// Tells `observer` about every attempt and every wait for the rate budget (metrics).
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
     /// The region (or any name) this client serves, named in its log lines so that an
     /// operator knows whose Belvo account a failure is about.
     pub fn region(mut self, region: impl Into<String>) -> Self {
@@ -126,6 +135,7 @@ impl ClientBuilder {
             timeout: self.timeout,
             retrieve_timeout: self.retrieve_timeout,
             region: self.region.unwrap_or_default(),
+            observer: self.observer,
         })
     }
 }
@@ -144,6 +154,7 @@ pub struct Client {
     retrieve_timeout: Duration,
     /// Named in log lines; empty when the builder was given none.
     region: String,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl fmt::Debug for Client {
@@ -202,6 +213,7 @@ impl Client {
             retrieve_timeout: Duration::from_secs(330),
             connect_timeout: Duration::from_secs(10),
             region: None,
+            observer: None,
         }
     }
 
@@ -296,8 +308,24 @@ impl Client {
     ) -> Result<T, Error> {
         let mut retry = 0;
         loop {
+            let waiting = Instant::now();
             self.rate.acquire().await;
-            let error = match self.attempt(&call).await.and_then(|answer| decode(&answer)) {
+            let sent = Instant::now();
+            let result = self.attempt(&call).await.and_then(|answer| decode(&answer));
+            if let Some(observer) = &self.observer {
+                observer.budget_wait(&self.region, sent - waiting);
+                let error = result.as_ref().err();
+                observer.attempt(&Attempt {
+                    region: &self.region,
+                    method: &call.method,
+                    endpoint: &observe::endpoint(call.url.path()),
+                    outcome: error.map_or("ok", Error::kind),
+                    status: error.and_then(Error::status).map(|s| s.as_u16()),
+                    code: error.and_then(Error::code).map(|c| c.as_str()),
+                    elapsed: sent.elapsed(),
+                });
+            }
+            let error = match result {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };

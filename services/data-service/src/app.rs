@@ -82,14 +82,15 @@ impl Service for Application {
         shutdown: Shutdown,
     ) -> Result<Self, StartError> {
         let db = Database::open(&config.database, &MIGRATOR).await?;
-        let belvo = BelvoAccounts::build(&regions, &config.belvo)?;
+        let registry = prometheus::Registry::new();
+        let belvo_metrics = belvo_accounts::BelvoMetrics::register(&registry)?;
+        let belvo = BelvoAccounts::build(&regions, &config.belvo, &belvo_metrics)?;
         let links: Option<LinkClient> = config
             .clients
             .link_service
             .as_ref()
             .map(|client| grpc_runtime::client::connect_lazy(client).map(LinkServiceClient::new))
             .transpose()?;
-        let registry = prometheus::Registry::new();
         let metrics = Metrics::register(&registry)?;
         // Sync progress of every replica, for the status streams.
         let stop = shutdown.clone();

@@ -55,7 +55,9 @@ impl Service for Application {
         shutdown: Shutdown,
     ) -> Result<RunningServer, StartError> {
         let db = Database::open(&config.database, &MIGRATOR).await?;
-        let belvo = BelvoAccounts::build(&regions, &config.belvo)?;
+        let registry = prometheus::Registry::new();
+        let belvo_metrics = belvo_accounts::BelvoMetrics::register(&registry)?;
+        let belvo = BelvoAccounts::build(&regions, &config.belvo, &belvo_metrics)?;
         let external_ids = owners::ExternalIds::new(connect_lazy(&config.clients.token_service)?);
         let data = data_service::DataService::new(
             config
@@ -81,7 +83,6 @@ impl Service for Application {
             .ready_when(Readiness::schema(&db, &MIGRATOR, shutdown.clone()).await)
             .service(LinkServiceServer::new(links))
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
-        let registry = prometheus::Registry::new();
         let server = serve(services, listeners, &config.server, &registry, shutdown).await?;
         tracing::info!(regions = ?regions.ids().collect::<Vec<_>>(), "link-service regions");
         Ok(server.on_stop(async move { db.close().await }))

@@ -61,14 +61,15 @@ impl Service for Application {
         shutdown: Shutdown,
     ) -> Result<RunningServer, StartError> {
         let db = Database::open(&config.database, &MIGRATOR).await?;
-        let belvo = BelvoAccounts::build(&regions, &config.belvo)?;
+        let registry = prometheus::Registry::new();
+        let belvo_metrics = belvo_accounts::BelvoMetrics::register(&registry)?;
+        let belvo = BelvoAccounts::build(&regions, &config.belvo, &belvo_metrics)?;
         let links = config
             .clients
             .link_service
             .as_ref()
             .map(LinkDirectory::connect_lazy)
             .transpose()?;
-        let registry = prometheus::Registry::new();
         let metrics = metrics::Metrics::register(&registry)?;
         let handlers = service::TokenHandlers::new(service::State {
             regions,

@@ -7,6 +7,7 @@ mod binary;
 mod fake_link_service;
 mod integrity;
 mod lifecycle;
+mod metrics;
 mod scenarios;
 mod schema;
 mod support;

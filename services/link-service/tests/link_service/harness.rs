@@ -283,6 +283,12 @@ impl Bench {
         link.id.unwrap()
     }
 
+    /// link-service's Prometheus `/metrics`, as scraped.
+    pub(crate) async fn metrics(&self) -> String {
+        let url = format!("http://{}/metrics", self.app.admin_addr());
+        reqwest::get(url).await.unwrap().text().await.unwrap()
+    }
+
     /// A fresh client (the one in `links` needs `&mut` for calls).
     pub(crate) fn client(&self) -> LinkServiceClient<Channel> {
         self.links.clone()

@@ -20,7 +20,36 @@ on_both_backends!(
     a_link_is_found_in_any_region_when_none_is_given,
     concurrent_registrations_store_one_link,
     get_link_hides_other_owners_links,
+    each_belvo_call_is_on_the_metrics,
 );
+
+/// The verification at Belvo is counted on `/metrics` as the emulator saw it.
+async fn each_belvo_call_is_on_the_metrics(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    let id = bench.create_link(&bench.mx, "alice").await;
+    bench.emulator.control().clear_requests();
+    bench
+        .client()
+        .register_link(register("alice", &id.to_string(), "mx"))
+        .await
+        .unwrap();
+    let gets = bench
+        .emulator
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == format!("/api/links/{id}/") && r.status == 200)
+        .count();
+    assert!(gets >= 1);
+    let line = format!(
+        r#"belvo_requests_total{{code="",endpoint="/api/links/{{id}}/",method="GET",outcome="ok",region="mx",status=""}} {gets}"#
+    );
+    let metrics = bench.metrics().await;
+    assert!(metrics.contains(&line), "{line} in\n{metrics}");
+    bench.stop().await;
+}
 
 pub(crate) fn register(owner: &str, link_id: &str, region: &str) -> RegisterLinkRequest {
     RegisterLinkRequest {

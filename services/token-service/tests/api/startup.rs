@@ -64,6 +64,17 @@ async fn builds_from_a_regions_file_and_stops_gracefully() {
         ),
         "{metrics}"
     );
+    // The Belvo call as every service counts them (libs/belvo-accounts).
+    assert!(
+        metrics.contains(
+            r#"belvo_requests_total{code="",endpoint="/api/token/",method="POST",outcome="ok",region="mx",status=""} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"belvo_budget_wait_seconds_count{region="mx"} 1"#),
+        "{metrics}"
+    );
 
     app.stop().await.unwrap();
     emulator.shutdown().await;
