@@ -75,6 +75,13 @@ image-test: ## Build the five runtime images with podman, run them as the dev ov
 	$(CARGO) build --bins $(addprefix -p ,$(IMAGES))
 	$(CARGO) nextest run -p deploy-tests --test images --no-fail-fast
 
+# The cluster test alone (`make test` runs it too): the five binaries, then 2 gateways, 2 token-,
+# 2 link- and 3 data-service processes on PostgreSQL, killed and restarted while they sync.
+.PHONY: cluster-test
+cluster-test: ## Run the multi-process cluster test (replicas, kills, rolling restart, PostgreSQL restart)
+	$(CARGO) build --bins $(addprefix -p ,$(IMAGES))
+	$(CARGO) nextest run -p cluster-tests --no-fail-fast
+
 $(BUF_INSTALLED): tools/buf/package-lock.json
 	@cd tools/buf && npm ci --no-audit --no-fund --loglevel=error
 

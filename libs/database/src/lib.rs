@@ -163,9 +163,31 @@ impl Database {
     }
 
     /// Runs the service's migrations (`sqlx::migrate!("./migrations")`), each once.
+    ///
+    /// On PostgreSQL, replicas starting together take turns through an advisory lock that
+    /// each one polls (`pg_try_advisory_lock`) instead of sqlx's blocking
+    /// `pg_advisory_lock`: a session blocked on that lock is a running statement, which a
+    /// `CREATE INDEX CONCURRENTLY` of the replica holding the lock waits for, forever.
     pub async fn migrate(&self, migrator: &Migrator) -> Result<(), DatabaseError> {
         match self.backend {
-            Backend::Postgres => migrator.run(&self.pool).await?,
+            Backend::Postgres => {
+                let mut conn = self.pool.acquire().await?;
+                while !sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
+                    .bind(MIGRATION_LOCK)
+                    .fetch_one(&mut *conn)
+                    .await?
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                let mut unlocked = copy(migrator, |sql| sql.to_owned());
+                unlocked.set_locking(false);
+                let result = unlocked.run_direct(None, &mut *conn, false).await;
+                sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(MIGRATION_LOCK)
+                    .execute(&mut *conn)
+                    .await?;
+                result?;
+            }
             Backend::Sqlite => sqlite_migrator(migrator).run(&self.pool).await?,
         }
         Ok(())
@@ -234,16 +256,23 @@ impl Database {
 /// know and does not need (one process, one writer): it is left out there. The checksum stays
 /// the file's, so the history matches on both backends.
 fn sqlite_migrator(migrator: &Migrator) -> Migrator {
+    copy(migrator, |sql| {
+        sql.replace(" INDEX CONCURRENTLY ", " INDEX ")
+    })
+}
+
+/// The key of the migration lock (any constant: each service has a database of its own).
+const MIGRATION_LOCK: i64 = 0x636f_6e6e_6563_7400;
+
+/// `migrator` with each migration's SQL passed through `sql` (checksums kept).
+fn copy(migrator: &Migrator, sql: impl Fn(&str) -> String) -> Migrator {
     use sqlx::SqlSafeStr as _;
     let migrations = migrator
         .migrations
         .iter()
-        .map(|m| {
-            let sql = m.sql.as_str().replace(" INDEX CONCURRENTLY ", " INDEX ");
-            sqlx::migrate::Migration {
-                sql: sqlx::AssertSqlSafe(sql).into_sql_str(),
-                ..m.clone()
-            }
+        .map(|m| sqlx::migrate::Migration {
+            sql: sqlx::AssertSqlSafe(sql(m.sql.as_str())).into_sql_str(),
+            ..m.clone()
         })
         .collect::<Vec<_>>();
     Migrator {
@@ -253,6 +282,24 @@ fn sqlite_migrator(migrator: &Migrator) -> Migrator {
         no_tx: migrator.no_tx,
         table_name: migrator.table_name.clone(),
         create_schemas: migrator.create_schemas.clone(),
+    }
+}
+
+/// Whether a database error means the database cannot be reached now (down, restarting, the
+/// pool exhausted), rather than a fault of the statement: a caller may try again.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception) and 57P01-57P03 (shutdown, crash,
+        // cannot connect now).
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }
 

@@ -55,6 +55,10 @@ impl ApiError {
             Self::Store(StoreError::BadPageToken) => {
                 invalid_field("page.page_token", "not a token this service issued")
             }
+            Self::Store(e) | Self::Ingest(IngestError::Store(e)) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                Status::unavailable("the database is unavailable; try again")
+            }
             Self::Store(e @ (StoreError::Database(_) | StoreError::LeaseLost)) => {
                 internal(request_id, &e)
             }

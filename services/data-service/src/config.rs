@@ -111,6 +111,13 @@ impl Validate for Config {
     fn validate(&self, report: &mut Report) {
         self.report_conventional(report);
         report.section("sync", &self.sync);
+        // Every worker holds a connection while it stores a page; webhooks and reads need
+        // some left, or they wait behind the pulls (and the gateway answers 503).
+        report.check(
+            self.database.max_connections as usize >= self.sync.workers + 2,
+            "database.max_connections",
+            "must be at least sync.workers + 2 (connections left for webhooks and reads)",
+        );
         report.section("belvo", &self.belvo);
         if let Some(link_service) = &self.clients.link_service {
             report.section("clients.link_service", link_service);
@@ -168,14 +175,23 @@ mod tests {
     fn environment_overrides_and_bad_values_are_named() {
         let loaded: Result<Config, _> = settings::Loader::new("DATA_SERVICE")
             .env([
-                ("DATA_SERVICE__SYNC__WORKERS", "9"),
+                ("DATA_SERVICE__SYNC__WORKERS", "8"),
                 ("DATA_SERVICE__SYNC__LEASE", "90s"),
             ])
             .load();
         let config = loaded.unwrap();
         assert_eq!(
             (config.sync.workers, config.sync.lease),
-            (9, Duration::from_secs(90))
+            (8, Duration::from_secs(90))
+        );
+        // More workers than the pool leaves room for: webhooks would wait behind pulls.
+        let err = settings::Loader::new("DATA_SERVICE")
+            .env([("DATA_SERVICE__SYNC__WORKERS", "9")])
+            .load::<Config>()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("DATA_SERVICE__DATABASE__MAX_CONNECTIONS"),
+            "{err}"
         );
         let err = settings::Loader::new("DATA_SERVICE")
             .env([("DATA_SERVICE__SYNC__PAGE_SIZE", "5000")])

@@ -29,6 +29,13 @@ pub enum StoreError {
     LeaseLost,
 }
 
+impl StoreError {
+    /// The database cannot be reached now (a caller may try again): not the request's fault.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Database(e) if database::is_unavailable(e))
+    }
+}
+
 /// The database, with the queries data-service needs.
 #[derive(Debug, Clone)]
 pub struct Store {

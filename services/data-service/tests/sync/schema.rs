@@ -211,3 +211,25 @@ both_backends!(
     a_schema_behind_the_build_claims_no_job_until_migrated,
     no_job_is_claimed_before_the_schema_is_ready
 );
+
+/// Replicas that start together on a fresh PostgreSQL database all migrate it (one at a
+/// time) and start: no deadlock between a `CREATE INDEX CONCURRENTLY` and the others waiting
+/// for the migration lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_migrating_together_all_start() {
+    let Some(db) = TestDatabase::new(Backend::Postgres).await else {
+        return;
+    };
+    let opens = (0..3).map(|_| {
+        let config = db.config();
+        tokio::spawn(async move { Database::open(&config, &MIGRATOR).await })
+    });
+    for open in opens {
+        let db = open
+            .await
+            .unwrap()
+            .expect("every replica migrates and starts");
+        let status = db.schema_status(&MIGRATOR).await.unwrap();
+        assert!(status.is_ready(), "{status}");
+    }
+}
