@@ -233,6 +233,36 @@ impl Database {
         Ok(SchemaStatus { applied, required })
     }
 
+    /// Registers `database_up` in `registry` (1 when a `SELECT 1` answers, 0 when not) and
+    /// checks every [`UP_CHECK_INTERVAL`] until `stop` resolves: what the DatabaseUnavailable
+    /// alert reads.
+    pub fn report_up(
+        &self,
+        registry: &prometheus::Registry,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> prometheus::Result<()> {
+        let up = prometheus::IntGauge::new(
+            "database_up",
+            "1 when the service's database answers, 0 when it does not.",
+        )?;
+        registry.register(Box::new(up.clone()))?;
+        let db = self.clone();
+        tokio::spawn(async move {
+            let check = async {
+                let mut tick = tokio::time::interval(UP_CHECK_INTERVAL);
+                loop {
+                    tick.tick().await;
+                    up.set(i64::from(db.ping().await.is_ok()));
+                }
+            };
+            tokio::select! {
+                () = check => {}
+                () = stop => {}
+            }
+        });
+        Ok(())
+    }
+
     /// Closes the pool: waits for checked-out connections to return, then closes all; gives
     /// up after [`CLOSE_TIMEOUT`]. sqlx's `close` can wait forever when a connection lands back
     /// in the idle queue just after the pool was drained (its `return_to_pool` race, sqlx
@@ -302,6 +332,9 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// How often [`Database::report_up`] checks the database.
+pub const UP_CHECK_INTERVAL: Duration = Duration::from_secs(10);
 
 /// How long [`Database::close`] waits for the pool (well inside a pod's grace period).
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -84,6 +84,10 @@ impl Service for Application {
         let db = Database::open(&config.database, &MIGRATOR).await?;
         let registry = prometheus::Registry::new();
         let belvo_metrics = belvo_accounts::BelvoMetrics::register(&registry)?;
+        let stop = shutdown.clone();
+        db.report_up(&registry, async move {
+            stop.triggered().await;
+        })?;
         let belvo = BelvoAccounts::build(&regions, &config.belvo, &belvo_metrics)?;
         let links: Option<LinkClient> = config
             .clients
@@ -178,9 +182,9 @@ async fn background(inbox: Inbox, engine: Engine) {
                 if let Err(e) = inbox.retry_unprocessed().await {
                     tracing::error!(error = %e, "retrying unprocessed webhooks failed");
                 }
-                if let Ok((depth, oldest_ms)) = engine.store.queue_depth(crate::store::now_ms()).await {
-                    engine.metrics.queue_depth.set(depth);
-                    engine.metrics.oldest_job_age.set(oldest_ms / 1000);
+                match engine.store.gauges(crate::store::now_ms()).await {
+                    Ok(g) => engine.metrics.show(&g),
+                    Err(e) => tracing::warn!(error = %e, "cannot read the queue's gauges"),
                 }
             }
         }

@@ -190,7 +190,8 @@ mod tests {
             .load::<Config>()
             .unwrap_err();
         assert!(
-            err.to_string().contains("DATA_SERVICE__DATABASE__MAX_CONNECTIONS"),
+            err.to_string()
+                .contains("DATA_SERVICE__DATABASE__MAX_CONNECTIONS"),
             "{err}"
         );
         let err = settings::Loader::new("DATA_SERVICE")

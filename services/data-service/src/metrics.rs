@@ -1,13 +1,18 @@
-//! data-service's own Prometheus metrics: the job queue's depth and oldest job age (refreshed
-//! by the background pass), webhook outcomes and rows synced.
+//! data-service's own Prometheus metrics: the job queue by state and its oldest job's age,
+//! resources whose sync failed, held and unprocessed webhooks (gauges refreshed by the
+//! background pass), webhook outcomes and rows synced.
 
-use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 /// The gauges and counters, registered once.
 #[derive(Debug, Clone)]
 pub struct Metrics {
     pub queue_depth: IntGauge,
+    pub jobs: IntGaugeVec,
     pub oldest_job_age: IntGauge,
+    pub resources_failed: IntGauge,
+    pub webhooks_held: IntGauge,
+    pub webhooks_unprocessed: IntGauge,
     pub webhooks: IntCounterVec,
     pub rows_synced: IntCounterVec,
 }
@@ -20,9 +25,25 @@ impl Metrics {
                 "data_sync_jobs_queued",
                 "Sync jobs pending or running.",
             ))?,
+            jobs: IntGaugeVec::new(
+                Opts::new("data_sync_jobs", "Sync jobs pending or running, by state."),
+                &["state"],
+            )?,
             oldest_job_age: IntGauge::with_opts(Opts::new(
                 "data_sync_oldest_job_age_seconds",
                 "Age of the oldest pending or running sync job.",
+            ))?,
+            resources_failed: IntGauge::with_opts(Opts::new(
+                "data_sync_resources_failed",
+                "Links' resources whose sync failed for good (until a webhook or a resync).",
+            ))?,
+            webhooks_held: IntGauge::with_opts(Opts::new(
+                "data_webhooks_held",
+                "Webhooks held for a link that is not registered.",
+            ))?,
+            webhooks_unprocessed: IntGauge::with_opts(Opts::new(
+                "data_webhooks_unprocessed",
+                "Webhooks stored but not acted on yet (the retry pass's backlog).",
             ))?,
             webhooks: IntCounterVec::new(
                 Opts::new("data_webhooks_total", "Webhooks ingested, by outcome."),
@@ -37,10 +58,25 @@ impl Metrics {
             )?,
         };
         registry.register(Box::new(m.queue_depth.clone()))?;
+        registry.register(Box::new(m.jobs.clone()))?;
         registry.register(Box::new(m.oldest_job_age.clone()))?;
+        registry.register(Box::new(m.resources_failed.clone()))?;
+        registry.register(Box::new(m.webhooks_held.clone()))?;
+        registry.register(Box::new(m.webhooks_unprocessed.clone()))?;
         registry.register(Box::new(m.webhooks.clone()))?;
         registry.register(Box::new(m.rows_synced.clone()))?;
         Ok(m)
+    }
+
+    /// Sets the gauges.
+    pub fn show(&self, g: &crate::store::Gauges) {
+        self.queue_depth.set(g.pending + g.running);
+        self.jobs.with_label_values(&["pending"]).set(g.pending);
+        self.jobs.with_label_values(&["running"]).set(g.running);
+        self.oldest_job_age.set(g.oldest_job_age_ms / 1000);
+        self.resources_failed.set(g.resources_failed);
+        self.webhooks_held.set(g.webhooks_held);
+        self.webhooks_unprocessed.set(g.webhooks_unprocessed);
     }
 
     /// Metrics that go nowhere (tests that build parts by hand).

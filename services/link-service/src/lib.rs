@@ -57,6 +57,10 @@ impl Service for Application {
         let db = Database::open(&config.database, &MIGRATOR).await?;
         let registry = prometheus::Registry::new();
         let belvo_metrics = belvo_accounts::BelvoMetrics::register(&registry)?;
+        let stop = shutdown.clone();
+        db.report_up(&registry, async move {
+            stop.triggered().await;
+        })?;
         let belvo = BelvoAccounts::build(&regions, &config.belvo, &belvo_metrics)?;
         let external_ids = owners::ExternalIds::new(connect_lazy(&config.clients.token_service)?);
         let data = data_service::DataService::new(

@@ -61,6 +61,18 @@ pub struct Job {
     pub pages_complete: bool,
 }
 
+/// The queue and backlog as the gauges show them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gauges {
+    pub pending: i64,
+    pub running: i64,
+    /// The oldest pending or running job's age.
+    pub oldest_job_age_ms: i64,
+    pub resources_failed: i64,
+    pub webhooks_held: i64,
+    pub webhooks_unprocessed: i64,
+}
+
 /// How a worker gives a job back.
 #[derive(Debug, Clone, Copy)]
 pub enum Release<'a> {
@@ -362,16 +374,35 @@ impl Store {
         Ok(())
     }
 
-    /// Jobs pending or running (queue depth), and the oldest pending job's age in ms.
-    pub async fn queue_depth(&self, now: i64) -> Result<(i64, i64), StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM sync_jobs \
-             WHERE state IN ('pending', 'running')",
+    /// What the gauges show, at `now`.
+    pub async fn gauges(&self, now: i64) -> Result<Gauges, StoreError> {
+        let mut g = Gauges::default();
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM sync_jobs \
+             WHERE state IN ('pending', 'running') GROUP BY state",
         )
-        .fetch_one(self.db.pool())
+        .fetch_all(self.db.pool())
         .await?;
-        let oldest: Option<i64> = row.try_get("oldest")?;
-        Ok((row.try_get("n")?, oldest.map_or(0, |o| now - o)))
+        for row in &rows {
+            let (state, n): (String, i64) = (row.try_get("state")?, row.try_get("n")?);
+            let oldest: Option<i64> = row.try_get("oldest")?;
+            g.oldest_job_age_ms = g.oldest_job_age_ms.max(oldest.map_or(0, |o| now - o));
+            if state == "pending" {
+                g.pending = n;
+            } else {
+                g.running = n;
+            }
+        }
+        let count = |sql: &'static str| async move {
+            let n: i64 = sqlx::query_scalar(sql).fetch_one(self.db.pool()).await?;
+            Ok::<_, StoreError>(n)
+        };
+        g.resources_failed =
+            count("SELECT COUNT(*) FROM sync_status WHERE state = 'failed'").await?;
+        g.webhooks_held = count("SELECT COUNT(*) FROM webhook_events WHERE state = 'held'").await?;
+        g.webhooks_unprocessed =
+            count("SELECT COUNT(*) FROM webhook_events WHERE state = 'received'").await?;
+        Ok(g)
     }
 
     /// Deletes finished jobs last changed before `jobs_before`, and webhooks received before

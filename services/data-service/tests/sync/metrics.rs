@@ -93,3 +93,63 @@ async fn every_belvo_call_is_counted_timed_and_its_budget_wait_measured() {
     );
     h.stop().await;
 }
+
+/// The gauges an operator is paged on: failed resources, held webhooks, the queue by state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gauges_show_failed_resources_held_webhooks_and_the_queue() {
+    let sync = data_service::config::SyncConfig {
+        max_attempts: 1,
+        ..fast_sync()
+    };
+    let Some(mut h) = Harness::start(Backend::Sqlite, sync).await else {
+        return;
+    };
+    // Owners fail for good (one attempt); transactions sync.
+    h.emulator.control().add_fault(FaultSpec {
+        path: "/api/owners/".into(),
+        method: Some("GET".into()),
+        fault: Fault::Status {
+            status: 500,
+            retry_after: None,
+        },
+        probability: None,
+        count: None,
+        seed: None,
+    });
+    let fetch = ["TRANSACTIONS", "OWNERS"];
+    let link = h.create_link("bnk100", &fetch).await;
+    h.register(link, &fetch).await;
+    for event in h.webhooks(link, 2).await {
+        h.ingest(&event).await;
+    }
+    // A webhook for a link nobody registered: held.
+    let stranger = h.create_link("bnk200", &["TRANSACTIONS"]).await;
+    let held = h.webhooks(stranger, 1).await.remove(0);
+    assert_eq!(h.ingest(&held).await, pb::IngestOutcome::Accepted);
+
+    let admin = h.app.as_ref().unwrap().admin_addr();
+    let expected = [
+        "data_sync_resources_failed 1",
+        "data_webhooks_held 1",
+        "data_webhooks_unprocessed 0",
+        r#"data_sync_jobs{state="pending"} 0"#,
+        r#"data_sync_jobs{state="running"} 0"#,
+        "data_sync_oldest_job_age_seconds 0",
+        "database_up 1",
+    ];
+    let seen = crate::support::eventually(std::time::Duration::from_secs(30), || async move {
+        let metrics = reqwest::get(format!("http://{admin}/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        expected
+            .iter()
+            .all(|line| metrics.lines().any(|l| l == *line))
+            .then_some(metrics)
+    })
+    .await;
+    assert!(seen.is_some(), "the gauges never showed {expected:?}");
+    h.stop().await;
+}
