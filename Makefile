@@ -7,6 +7,10 @@ CARGO ?= cargo
 # binary ships inside the npm package, so nothing is downloaded when it runs.
 BUF := tools/buf/node_modules/.bin/buf
 BUF_INSTALLED := tools/buf/node_modules/.package-lock.json
+# promtool (the alert rules' checks and unit tests, run by tests/deploy) from Debian's prometheus
+# package, pinned, unpacked under tools/promtool: nothing is installed or started system-wide.
+PROMETHEUS_DEB := 2.42.0+ds-5+deb12u1
+PROMTOOL := tools/promtool/usr/bin/promtool
 # Tests that need PostgreSQL read this URL (a server where we may create databases).
 export TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
@@ -15,7 +19,7 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: $(BUF_INSTALLED) ## Install what a fresh machine lacks (test runner, SDKs for fidelity tests, buf)
+deps: $(BUF_INSTALLED) $(PROMTOOL) ## Install what a fresh machine lacks (test runner, SDKs for fidelity tests, buf, promtool)
 	@command -v cargo-nextest >/dev/null || $(CARGO) install cargo-nextest --locked
 	@# belvo-emulator's widget test (Debian's chromium, playwright-core) and SDK tests (belvo-python, belvo npm).
 	@[ -x /usr/bin/chromium ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
@@ -81,6 +85,12 @@ image-test: ## Build the five runtime images with podman, run them as the dev ov
 cluster-test: ## Run the multi-process cluster test (replicas, kills, rolling restart, PostgreSQL restart)
 	$(CARGO) build --bins $(addprefix -p ,$(IMAGES))
 	$(CARGO) nextest run -p cluster-tests --no-fail-fast
+
+$(PROMTOOL):
+	@mkdir -p tools/promtool
+	@cd tools/promtool && { apt-get download -qq prometheus=$(PROMETHEUS_DEB) 2>/dev/null || \
+		{ apt-get update -qq && apt-get download -qq prometheus=$(PROMETHEUS_DEB); }; } && \
+		dpkg-deb -x prometheus_*.deb . && rm -f prometheus_*.deb usr/bin/prometheus
 
 $(BUF_INSTALLED): tools/buf/package-lock.json
 	@cd tools/buf && npm ci --no-audit --no-fund --loglevel=error

@@ -21,6 +21,7 @@ use deploy_tests::{
 use grpc_runtime::Service;
 use serde_json::{Value, json};
 
+mod alerts;
 mod migrations;
 mod secrets;
 
