@@ -266,8 +266,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Deletes everything kept for a link (its data, jobs, sync state and processed webhooks)
-    /// in one transaction; its row stays as a tombstone (`purged_at`), so that late webhooks are
+    /// Deletes everything kept for a link (its data, jobs, sync state and processed data
+    /// webhooks) in one transaction; its row stays as a tombstone (`purged_at`), so that late webhooks are
     /// ignored and the watchdog skips it. Returns the data rows deleted.
     pub async fn purge_link(&self, link_id: &str) -> Result<u64, StoreError> {
         let mut tx = self.db.pool().begin().await?;
@@ -278,11 +278,13 @@ impl Store {
             .await?;
         let deleted = Store::purge_records(&mut tx, link_id).await?;
         Store::purge_jobs(&mut tx, link_id).await?;
-        // Webhooks not processed yet stay (the `link_deleted` being acted on is one: it still
-        // has to reach link-service); retention removes them once processed.
+        // Kept until retention removes them: webhooks not processed yet (the `link_deleted`
+        // being acted on still has to reach link-service), and the link's LINK webhooks, the
+        // record of its lifecycle (its id, status codes and Belvo's request ids, no data).
         for sql in [
             "DELETE FROM sync_status WHERE link_id = $1",
-            "DELETE FROM webhook_events WHERE link_id = $1 AND state <> 'received'",
+            "DELETE FROM webhook_events WHERE link_id = $1 AND state <> 'received' \
+             AND webhook_type <> 'LINK'",
         ] {
             sqlx::query(sql).bind(link_id).execute(&mut *tx).await?;
         }
