@@ -48,6 +48,16 @@ const APP: &[Asset] = &[
         body: include_str!("../web/resources.js"),
     },
     Asset {
+        name: "charts.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../web/charts.js"),
+    },
+    Asset {
+        name: "dom.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../web/dom.js"),
+    },
+    Asset {
         name: "app.css",
         content_type: "text/css; charset=utf-8",
         body: include_str!("../web/app.css"),

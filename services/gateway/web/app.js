@@ -1,37 +1,25 @@
 // The Connect web app: sign in (dev), add a bank account through Belvo's widget, follow the
-// sync live, browse the data, reconnect and delete links. Plain ES modules, no build step,
+// sync live (and when each link was last refreshed, or that it is stale), see a bank link's
+// charts (charts.js), browse the data, reconnect and delete links. Plain ES modules, no build step,
 // no inline scripts or styles (the gateway's CSP forbids them).
 
 import { api, ApiError, session, setUnauthorizedHandler, streamEvents } from "./api.js";
 import {
   formatDate,
+  formatDateTime,
   formatMoney,
   formatNumber,
+  formatRelative,
   language,
   setLanguage,
   t,
   translateDocument,
 } from "./i18n.js";
 import { resourcesLoaded, resourcesOf, setResources } from "./resources.js";
+import { h } from "./dom.js";
+import { charts, summarize } from "./charts.js";
 
 const $ = (selector) => document.querySelector(selector);
-
-// h("button", {class: "btn", onclick: fn}, "text", child, ...)
-function h(tag, attrs, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-    else if (key === "text") el.textContent = value;
-    else if (value === true) el.setAttribute(key, "");
-    else el.setAttribute(key, value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
 
 const NEEDS_RECONNECT = new Set(["invalid", "token_required"]);
 
@@ -44,6 +32,8 @@ const state = {
   resource: null, // current tab's segment
   pages: new Map(), // segment -> {rows, cursor, hasMore, filters, loading}
   accounts: [],
+  freshness: new Map(), // link id -> {last, stale}: its newest successful pull, the watchdog's flag
+  charts: null, // {linkId, loading, summary}
 };
 
 // ---------------------------------------------------------------- messages
@@ -208,6 +198,7 @@ async function loadLinks() {
     return;
   }
   renderLinks();
+  loadFreshness(state.links.map((l) => l.link_id));
   if (state.selected && !state.links.some((l) => l.link_id === state.selected)) {
     selectLink(null);
   } else if (!state.selected && state.links.length) {
@@ -263,6 +254,7 @@ function renderLinks() {
             {},
             h("span", { class: "link-name" }, name),
             h("span", { class: "link-meta" }, t("link.created_at", { date: formatDate(link.registered_at) })),
+            h("span", { class: "link-fresh", "data-fresh": link.link_id }, freshness(link.link_id)),
             statusBadge(link.status),
           ),
         ),
@@ -279,6 +271,8 @@ async function selectLink(linkId, { focus = true } = {}) {
   state.sync = new Map();
   state.pages = new Map();
   state.accounts = [];
+  state.charts = null;
+  clearTimeout(chartsTimer);
   renderLinks();
   const detail = $("#detail");
   delete detail.dataset.linkId;
@@ -296,6 +290,7 @@ async function selectLink(linkId, { focus = true } = {}) {
   if (state.selected !== linkId) return;
   state.detail = link;
   for (const entry of (link.sync && link.sync.resources) || []) state.sync.set(entry.resource, entry);
+  setFreshness(linkId, link.sync);
   const resources = resourcesOf(link);
   if (!resources.some((r) => r.segment === state.resource)) state.resource = resources.length ? resources[0].segment : null;
   renderDetail();
@@ -307,6 +302,7 @@ async function selectLink(linkId, { focus = true } = {}) {
     if (state.stream === current) onStreamState(connection);
   });
   loadPage(state.resource, { reset: true });
+  loadCharts();
 }
 
 function stopStream() {
@@ -365,7 +361,13 @@ function renderDetail() {
         "div",
         { class: "detail-title-wrap" },
         h("h2", { id: "detail-title", tabindex: "-1" }, name),
-        h("div", { class: "detail-sub" }, statusBadge(link.status), h("span", { class: "muted mono" }, link.link_id)),
+        h(
+          "div",
+          { class: "detail-sub" },
+          statusBadge(link.status),
+          h("span", { class: "link-fresh", "data-fresh": link.link_id }, freshness(link.link_id)),
+          h("span", { class: "muted mono" }, link.link_id),
+        ),
       ),
       h("div", { class: "detail-actions" }, actions),
     ),
@@ -373,6 +375,14 @@ function renderDetail() {
       ? h("p", { class: "notice notice-warning", id: "needs-action" }, t("link.needs_action", { institution: name }))
       : null,
     h("section", { class: "sync", "aria-labelledby": "sync-title" }, h("h3", { id: "sync-title" }, t("sync.title")), h("div", { id: "sync-body" })),
+    hasCharts(link)
+      ? h(
+          "section",
+          { class: "charts", id: "charts", "aria-labelledby": "charts-title" },
+          h("h3", { id: "charts-title" }, t("charts.title")),
+          h("div", { id: "charts-body" }),
+        )
+      : null,
     tabs,
     h("div", { id: "tabpanel", role: "tabpanel", class: "tabpanel", "aria-labelledby": `tab-${state.resource}`, tabindex: "0" }),
   ];
@@ -380,6 +390,7 @@ function renderDetail() {
   detail.dataset.linkId = link.link_id;
   showConnection();
   renderSync();
+  renderCharts();
   renderPanel();
 }
 
@@ -419,12 +430,18 @@ function renderSync() {
   const body = $("#sync-body");
   if (!body) return;
   const entries = [...state.sync.values()];
+  const fresh = state.freshness.get(state.selected);
+  const staleNotice =
+    fresh && fresh.stale
+      ? h("p", { class: "notice notice-warning", id: "stale-notice" }, `${t("sync.stale")} ${t("fresh.stale_hint")}`)
+      : null;
   if (!entries.length) {
-    body.replaceChildren(h("p", { class: "muted" }, t("sync.waiting")));
+    body.replaceChildren(...[staleNotice, h("p", { class: "muted" }, t("sync.waiting"))].filter(Boolean));
     return;
   }
   const done = entries.every((e) => e.state === "succeeded");
   body.replaceChildren(
+    ...(staleNotice ? [staleNotice] : []),
     h(
       "ul",
       { class: "sync-list" },
@@ -444,11 +461,14 @@ function renderSync() {
           }),
           h("span", { class: "sync-state" }, stateText),
           h("span", { class: "sync-count" }, formatNumber(records)),
+          e.last_success_at
+            ? h("span", { class: "sync-when", "data-last-success": e.last_success_at }, withTime("sync.last_success", e.last_success_at))
+            : null,
           e.last_error && e.state !== "succeeded" ? h("span", { class: "sync-error" }, e.last_error) : null,
         );
       }),
     ),
-    ...(done ? [h("p", { class: "sync-done" }, t("sync.all_done"))] : []),
+    ...(done && !staleNotice ? [h("p", { class: "sync-done" }, t("sync.all_done"))] : []),
   );
 }
 
@@ -464,9 +484,18 @@ function onStreamEvent(name, data) {
       if (NEEDS_RECONNECT.has(data.status)) announce(t("link.needs_action", { institution }));
     }
   } else if (name === "sync" && data && data.link_id === state.selected) {
+    setFreshness(data.link_id, data);
     for (const entry of data.resources || []) {
       const before = state.sync.get(entry.resource);
       state.sync.set(entry.resource, entry);
+      // New data to add up (a pull finished, whether or not the count changed).
+      if (
+        (entry.resource === "transactions" || entry.resource === "balances") &&
+        entry.state === "succeeded" &&
+        (!before || before.state !== "succeeded" || before.last_success_at !== entry.last_success_at || before.records !== entry.records)
+      ) {
+        scheduleCharts();
+      }
       if (before && before.state === entry.state && before.records === entry.records) continue;
       // Announce state changes only (not every page), so screen readers are not flooded.
       if (lastAnnounced.get(entry.resource) !== entry.state) {
@@ -500,6 +529,153 @@ function showConnection() {
   if (!title || !state.connection) return;
   title.classList.toggle("live", state.connection === "open");
   title.dataset.connection = state.connection;
+}
+
+// ---------------------------------------------------------------- freshness
+
+// A link's freshness from its sync status: the newest successful pull of any resource, and
+// whether the watchdog considers the link stale (Belvo's expected update is overdue).
+function setFreshness(linkId, sync) {
+  if (!sync) {
+    state.freshness.set(linkId, { last: null, stale: false });
+  } else {
+    const last = (sync.resources || [])
+      .map((r) => r.last_success_at)
+      .filter(Boolean)
+      .sort((a, b) => Date.parse(b) - Date.parse(a))[0];
+    state.freshness.set(linkId, { last: last || null, stale: Boolean(sync.stale) });
+  }
+  for (const el of document.querySelectorAll(`[data-fresh="${CSS.escape(linkId)}"]`)) {
+    el.replaceChildren(...freshness(linkId));
+  }
+}
+
+// "Refreshed 3 minutes ago" (a <time>, its full date as the title) and, when stale, a badge.
+function freshness(linkId) {
+  const fresh = state.freshness.get(linkId);
+  if (!fresh) return [];
+  return [
+    fresh.last
+      ? h("span", { class: "fresh-when", "data-last-success": fresh.last }, withTime("fresh.refreshed", fresh.last))
+      : h("span", { class: "fresh-when" }, t("fresh.never")),
+    fresh.stale
+      ? h("span", { class: "badge badge-stale", "data-stale": "true", title: t("fresh.stale_hint") }, t("fresh.stale"))
+      : null,
+  ].filter(Boolean);
+}
+
+// The text of `key` with its {when} as a <time> that the ticker keeps relative.
+function withTime(key, iso) {
+  const [before, after = ""] = t(key, { when: "\u0000" }).split("\u0000");
+  return [
+    before,
+    h("time", { datetime: iso, title: formatDateTime(iso), "data-relative": iso }, formatRelative(iso)),
+    after,
+  ].filter((part) => part !== "");
+}
+
+function tickRelativeTimes() {
+  for (const el of document.querySelectorAll("time[data-relative]")) {
+    el.textContent = formatRelative(el.dataset.relative);
+  }
+}
+
+// Each listed link's sync status (GET /v1/links/{id}), a few at a time; the selected link's
+// comes live from its event stream.
+async function loadFreshness(ids) {
+  const queue = ids.filter((id) => id !== state.selected);
+  const worker = async () => {
+    for (let id = queue.shift(); id; id = queue.shift()) {
+      try {
+        const link = await api.link(id);
+        if (id !== state.selected) setFreshness(id, link.sync);
+      } catch {
+        // Left without a freshness line; the list itself loaded.
+      }
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+}
+
+// ---------------------------------------------------------------- charts
+
+const hasCharts = (link) => resourcesOf(link).some((r) => r.segment === "transactions");
+
+// Records a chart adds up at most (20 pages of 500); past that it says it covers the newest.
+const CHART_RECORDS = 10000;
+
+// Every record of a resource, page by page with the API's cursor.
+async function fetchAll(linkId, segment) {
+  const rows = [];
+  let cursor = null;
+  for (;;) {
+    const page = await api.resource(linkId, segment, { limit: 500, cursor });
+    rows.push(...(page.data || []));
+    if (!page.has_more || !page.next_cursor) return { rows, truncated: false };
+    if (rows.length >= CHART_RECORDS) return { rows, truncated: true };
+    cursor = page.next_cursor;
+  }
+}
+
+let chartsRun = 0;
+let chartsTimer = null;
+
+// Sync progress reports each finished pull: reloads are coalesced.
+function scheduleCharts() {
+  clearTimeout(chartsTimer);
+  chartsTimer = setTimeout(loadCharts, 250);
+}
+
+async function loadCharts() {
+  const link = state.detail;
+  const linkId = state.selected;
+  if (!link || !linkId || !hasCharts(link)) return;
+  const run = ++chartsRun;
+  const previous = state.charts && state.charts.linkId === linkId ? state.charts.summary : null;
+  state.charts = { linkId, loading: true, summary: previous };
+  renderCharts();
+  try {
+    const withBalances = resourcesOf(link).some((r) => r.segment === "balances");
+    const [transactions, balances] = await Promise.all([
+      fetchAll(linkId, "transactions"),
+      withBalances ? fetchAll(linkId, "balances") : { rows: [] },
+    ]);
+    if (run !== chartsRun || state.selected !== linkId) return;
+    state.charts = {
+      linkId,
+      loading: false,
+      summary: summarize(transactions.rows, balances.rows, { truncated: transactions.truncated }),
+    };
+  } catch (error) {
+    if (run !== chartsRun || state.selected !== linkId) return;
+    state.charts = { linkId, loading: false, summary: previous };
+    showError(error);
+  }
+  renderCharts();
+}
+
+function renderCharts() {
+  const section = $("#charts");
+  const body = $("#charts-body");
+  if (!section || !body) return;
+  const current = state.charts && state.charts.linkId === state.selected ? state.charts : null;
+  const loading = !current || current.loading;
+  section.setAttribute("aria-busy", loading ? "true" : "false");
+  if (current && current.summary) section.dataset.records = String(current.summary.count);
+  else delete section.dataset.records;
+  if (!current || !current.summary) {
+    body.replaceChildren(h("p", { class: "muted" }, loading ? t("charts.loading") : t("charts.empty")));
+    return;
+  }
+  // Keep focus on the bar or point the user was on (re-rendering replaces it).
+  const focusedId = document.activeElement && body.contains(document.activeElement) ? document.activeElement.id : null;
+  const open = [...body.querySelectorAll("details[open]")].map((d) => d.closest("figure").id);
+  body.replaceChildren(...charts(current.summary));
+  for (const id of open) {
+    const details = document.querySelector(`#${id} details`);
+    if (details) details.open = true;
+  }
+  if (focusedId && document.getElementById(focusedId)) document.getElementById(focusedId).focus();
 }
 
 // ---------------------------------------------------------------- data pages
@@ -784,6 +960,7 @@ function applyLanguage() {
 }
 
 function start() {
+  setInterval(tickRelativeTimes, 30000);
   setLanguage(language());
   applyLanguage();
   for (const button of document.querySelectorAll(".lang")) {
@@ -820,6 +997,8 @@ function start() {
     state.links = [];
     state.selected = null;
     state.detail = null;
+    state.freshness = new Map();
+    state.charts = null;
     $("#link-list").replaceChildren();
     showLogin();
   });

@@ -51,6 +51,51 @@ const TEXT = {
     "sync.progress_of": "{resource}: {state}, {records} of {expected} records",
     "sync.all_done": "All data is up to date.",
     "sync.stale": "Some data may be out of date.",
+    "fresh.refreshed": "Refreshed {when}",
+    "fresh.never": "Not refreshed yet",
+    "fresh.stale": "Out of date",
+    "fresh.stale_hint": "Belvo's expected update is overdue; a new pull has been asked for.",
+    "sync.last_success": "Refreshed {when}",
+    "charts.title": "Summary",
+    "charts.loading": "Adding up your transactions…",
+    "charts.empty": "No transactions yet.",
+    "charts.partial": "Based on the newest {count} transactions.",
+    "charts.other_currencies": "Only {currency} transactions are counted ({count} in other currencies left out).",
+    "charts.show_table": "Show the figures as a table",
+    "charts.keys": "Use the arrow keys to move between the figures.",
+    "charts.spending.title": "Spending by category",
+    "charts.spending.desc": "Outflows added up per category, {total} in all.",
+    "charts.spending.none": "No outflows yet.",
+    "charts.flows.title": "Money in and out by month",
+    "charts.flows.desc": "Inflows and outflows added up per month.",
+    "charts.flows.inflow": "In",
+    "charts.flows.outflow": "Out",
+    "charts.flows.month": "Month",
+    "charts.flows.point": "{month}, {kind}: {amount}",
+    "charts.balance.title": "Balance over time",
+    "charts.balance.desc_records": "Each account's balance per day, from the balances Belvo reported.",
+    "charts.balance.desc_transactions": "Each account's balance at the end of each day with transactions (the balance after its last transaction).",
+    "charts.balance.point": "{account}, {date}: {amount}",
+    "charts.category": "Category",
+    "charts.amount": "Amount",
+    "charts.date": "Date",
+    "charts.uncategorized": "Uncategorized",
+    "cat.Bills & Utilities": "Bills & utilities",
+    "cat.Credits & Loans": "Credits & loans",
+    "cat.Deposits": "Deposits",
+    "cat.Fees & Charges": "Fees & charges",
+    "cat.Food & Groceries": "Food & groceries",
+    "cat.Home & Life": "Home & life",
+    "cat.Income & Payments": "Income & payments",
+    "cat.Insurance": "Insurance",
+    "cat.Investments & Savings": "Investments & savings",
+    "cat.Online Platforms & Leisure": "Online platforms & leisure",
+    "cat.Personal Shopping": "Personal shopping",
+    "cat.Taxes": "Taxes",
+    "cat.Transfers": "Transfers",
+    "cat.Transport & Travel": "Transport & travel",
+    "cat.Unknown": "Unknown",
+    "cat.Withdrawal & ATM": "Withdrawals & ATM",
     "data.load_more": "Load more",
     "data.loading": "Loading…",
     "data.empty": "Nothing here yet.",
@@ -200,6 +245,51 @@ const TEXT = {
     "sync.progress_of": "{resource}: {state}, {records} de {expected} registros",
     "sync.all_done": "Todos los datos están al día.",
     "sync.stale": "Algunos datos podrían estar desactualizados.",
+    "fresh.refreshed": "Actualizada {when}",
+    "fresh.never": "Aún sin actualizar",
+    "fresh.stale": "Desactualizada",
+    "fresh.stale_hint": "La actualización que Belvo debía enviar está atrasada; ya se pidió una nueva descarga.",
+    "sync.last_success": "Actualizado {when}",
+    "charts.title": "Resumen",
+    "charts.loading": "Sumando tus movimientos…",
+    "charts.empty": "Aún no hay movimientos.",
+    "charts.partial": "Con base en los {count} movimientos más recientes.",
+    "charts.other_currencies": "Solo se cuentan los movimientos en {currency} (se omiten {count} en otras monedas).",
+    "charts.show_table": "Ver las cifras en una tabla",
+    "charts.keys": "Usa las flechas para moverte entre las cifras.",
+    "charts.spending.title": "Gastos por categoría",
+    "charts.spending.desc": "Egresos sumados por categoría, {total} en total.",
+    "charts.spending.none": "Aún no hay egresos.",
+    "charts.flows.title": "Entradas y salidas por mes",
+    "charts.flows.desc": "Ingresos y egresos sumados por mes.",
+    "charts.flows.inflow": "Entradas",
+    "charts.flows.outflow": "Salidas",
+    "charts.flows.month": "Mes",
+    "charts.flows.point": "{month}, {kind}: {amount}",
+    "charts.balance.title": "Saldo en el tiempo",
+    "charts.balance.desc_records": "El saldo de cada cuenta por día, según los saldos que informó Belvo.",
+    "charts.balance.desc_transactions": "El saldo de cada cuenta al cierre de cada día con movimientos (el saldo tras su último movimiento).",
+    "charts.balance.point": "{account}, {date}: {amount}",
+    "charts.category": "Categoría",
+    "charts.amount": "Monto",
+    "charts.date": "Fecha",
+    "charts.uncategorized": "Sin categoría",
+    "cat.Bills & Utilities": "Servicios y facturas",
+    "cat.Credits & Loans": "Créditos y préstamos",
+    "cat.Deposits": "Depósitos",
+    "cat.Fees & Charges": "Comisiones y cargos",
+    "cat.Food & Groceries": "Comida y súper",
+    "cat.Home & Life": "Hogar y vida",
+    "cat.Income & Payments": "Ingresos y pagos",
+    "cat.Insurance": "Seguros",
+    "cat.Investments & Savings": "Inversiones y ahorro",
+    "cat.Online Platforms & Leisure": "Plataformas en línea y ocio",
+    "cat.Personal Shopping": "Compras personales",
+    "cat.Taxes": "Impuestos",
+    "cat.Transfers": "Transferencias",
+    "cat.Transport & Travel": "Transporte y viajes",
+    "cat.Unknown": "Desconocida",
+    "cat.Withdrawal & ATM": "Retiros y cajeros",
     "data.load_more": "Cargar más",
     "data.loading": "Cargando…",
     "data.empty": "Aún no hay nada aquí.",
@@ -374,4 +464,61 @@ export function formatDate(value) {
   const date = new Date(plain ? `${value}T12:00:00` : value);
   if (Number.isNaN(date.getTime())) return String(value);
   return new Intl.DateTimeFormat(locales[lang], { dateStyle: "medium" }).format(date);
+}
+
+// "3 minutes ago" / "hace 3 minutos" for a timestamp, against `now` (ms).
+export function formatRelative(value, now = Date.now()) {
+  const date = new Date(value);
+  if (!value || Number.isNaN(date.getTime())) return "—";
+  const seconds = Math.round((date.getTime() - now) / 1000);
+  const units = [
+    ["year", 31536000],
+    ["month", 2592000],
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
+  const format = new Intl.RelativeTimeFormat(locales[lang], { numeric: "auto" });
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size) return format.format(Math.trunc(seconds / size), unit);
+  }
+  return format.format(0, "second");
+}
+
+// A date and time in full ("Jun 30, 2026, 10:15 AM"), for titles beside relative times.
+export function formatDateTime(value) {
+  const date = new Date(value);
+  if (!value || Number.isNaN(date.getTime())) return "—";
+  return new Intl.DateTimeFormat(locales[lang], { dateStyle: "medium", timeStyle: "short" }).format(date);
+}
+
+// A month ("2026-06") as "June 2026" (short: "Jun 26").
+export function formatMonth(value, { short = false } = {}) {
+  const [year, month] = String(value).split("-").map(Number);
+  if (!year || !month) return String(value);
+  const date = new Date(year, month - 1, 15, 12);
+  const options = short ? { month: "short", year: "2-digit" } : { month: "long", year: "numeric" };
+  return new Intl.DateTimeFormat(locales[lang], options).format(date);
+}
+
+// An axis label: "$12K", "-$1.5M".
+export function formatMoneyCompact(amount, currency) {
+  try {
+    return new Intl.NumberFormat(locales[lang], {
+      style: "currency",
+      currency: currency || "MXN",
+      currencyDisplay: "narrowSymbol",
+      notation: "compact",
+      maximumFractionDigits: 1,
+    }).format(amount);
+  } catch {
+    return new Intl.NumberFormat(locales[lang], { notation: "compact" }).format(amount);
+  }
+}
+
+// A calendar day without the year ("Jun 30" / "30 jun"), for chart axes.
+export function formatDayMonth(value) {
+  const date = new Date(`${value}T12:00:00`);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return new Intl.DateTimeFormat(locales[lang], { month: "short", day: "numeric" }).format(date);
 }

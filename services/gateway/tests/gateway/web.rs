@@ -19,6 +19,8 @@ async fn the_page_and_its_modules_are_served_with_their_types() {
         ("/app/api.js", "text/javascript; charset=utf-8"),
         ("/app/i18n.js", "text/javascript; charset=utf-8"),
         ("/app/resources.js", "text/javascript; charset=utf-8"),
+        ("/app/charts.js", "text/javascript; charset=utf-8"),
+        ("/app/dom.js", "text/javascript; charset=utf-8"),
         ("/app/app.css", "text/css; charset=utf-8"),
         ("/static/icon.svg", "image/svg+xml"),
         ("/static/logo.svg", "image/svg+xml"),

@@ -1,6 +1,7 @@
 //! The web app in headless Chromium against the whole stack: add a bank account (no MFA) and
-//! see its data, one with MFA, wrong credentials, Belvo's `token_required` → Reconnect
-//! (update mode) → valid, delete. `web.mjs` drives the page and reports what it saw; the
+//! see its data, its charts (their figures equal to sums of the stored transactions) and when
+//! it was last refreshed, one with MFA, a stale badge, wrong credentials, Belvo's
+//! `token_required` → Reconnect (update mode) → valid, delete. `web.mjs` drives the page and reports what it saw; the
 //! assertions are here.
 
 use std::path::Path;
@@ -51,6 +52,7 @@ async fn the_web_app_links_accounts_and_shows_their_data() {
         json!([
             "login",
             "first link",
+            "charts",
             "mfa link",
             "fiscal link",
             "wrong credentials",
@@ -88,6 +90,48 @@ async fn the_web_app_links_accounts_and_shows_their_data() {
         synced.contains(&"accounts") && synced.contains(&"transactions"),
         "{out:#}"
     );
+    // 1b. Charts: what they show (read from their tables, and from the drawn bars and points)
+    // equals what the test added up from every stored transaction.
+    let shown = &out["charts_shown"];
+    assert_eq!(shown, &out["charts_expected"], "{out:#}");
+    assert_eq!(
+        &out["chart_marks"], shown,
+        "the marks agree with the tables"
+    );
+    for chart in ["spending", "flows", "balance"] {
+        assert!(
+            shown[chart].as_object().is_some_and(|m| !m.is_empty()),
+            "{chart} has figures: {out:#}"
+        );
+    }
+    assert_eq!(out["chart_records"], out["chart_transactions"], "{out:#}");
+    assert!(out["chart_transactions"].as_u64().unwrap() > 25, "{out:#}");
+    // Accessible: captioned, every bar and point labelled, one tab stop per chart, a table.
+    let figures = out["chart_a11y"].as_array().unwrap();
+    assert_eq!(figures.len(), 3, "{out:#}");
+    for figure in figures {
+        assert_eq!(figure["labelled_by_caption"], true, "{figure}");
+        assert!(figure["marks"].as_u64().unwrap() > 0, "{figure}");
+        assert_eq!(figure["labelled_marks"], figure["marks"], "{figure}");
+        assert_eq!(figure["tab_stops"], 1, "{figure}");
+        assert!(figure["table_rows"].as_u64().unwrap() > 0, "{figure}");
+    }
+    let keyboard = &out["chart_keyboard"];
+    assert_eq!(
+        keyboard["moved"], true,
+        "arrow keys move between bars: {out:#}"
+    );
+    assert_eq!(keyboard["readout"], keyboard["after"], "{out:#}");
+    assert!(keyboard["after"].as_str().unwrap().contains('$'), "{out:#}");
+    assert_eq!(out["chart_keyboard_flows"], "outflow", "{out:#}");
+    // Last refreshed: the newest successful pull; not stale.
+    assert!(out["fresh_expected"].is_string(), "{out:#}");
+    assert_eq!(out["fresh_shown"], out["fresh_expected"], "{out:#}");
+    assert!(
+        out["fresh_text"].as_str().unwrap().contains("Refreshed"),
+        "{out:#}"
+    );
+    assert_eq!(out["first_stale_badges"], 0, "{out:#}");
     // 2. MFA: a second valid link.
     assert_eq!(out["links_after_mfa"], 2);
     // 2b. Fiscal: invoices and tax status, under fiscal tabs.
@@ -120,7 +164,14 @@ async fn the_web_app_links_accounts_and_shows_their_data() {
             .contains("Invalid credentials provided"),
         "{out:#}"
     );
+    assert_eq!(
+        out["fiscal_charts"], false,
+        "no charts without transactions"
+    );
     assert_eq!(out["links_after_error"], 3);
+    // The link the watchdog calls stale has the badge, and only it.
+    assert_eq!(out["stale_badges"], json!([out["stale_link"]]), "{out:#}");
+    assert_eq!(out["stale_badge_text"], "Out of date");
     // 4. token_required shown live, then update mode (no username) made it valid again.
     assert!(
         out["needs_action_text"]
@@ -140,6 +191,14 @@ async fn the_web_app_links_accounts_and_shows_their_data() {
         "{out:#}"
     );
     assert_eq!(out["html_lang"], "es");
+    assert_eq!(out["spanish_stale"], "Desactualizada");
+    assert!(
+        out["spanish_charts"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Gastos por categoría")),
+        "{out:#}"
+    );
     // 5. Deleted: gone from the list; the others stay.
     let left = out["links_after_delete"].as_array().unwrap();
     assert_eq!(left.len(), 2, "{out:#}");
