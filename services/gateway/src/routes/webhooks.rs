@@ -1,7 +1,7 @@
-//! `POST /webhooks/belvo/{region}`: Belvo's webhooks in. In order: an IP that failed
-//! authentication too often is refused (429) before anything else; the region must be
+//! `POST /webhooks/belvo/{region}`: Belvo's webhooks in. In order: the region must be
 //! configured (404); the `Authorization` header must equal the region's configured value,
-//! compared in constant time (401); the body must fit the webhook limit (413); then
+//! compared in constant time (401; an address, an IPv6 /64, with too many such failures gets
+//! 429 instead, while a request with the right value always passes); the body must fit the webhook limit (413); then
 //! data-service persists it (`IngestWebhook`) and only then the gateway answers 200. When
 //! data-service cannot be reached the answer is 503, so Belvo retries. Nothing is sent to
 //! data-service from a rejected request, and the Authorization value is never logged.
@@ -56,15 +56,22 @@ async fn receive(
         };
         state.metrics.observe_webhook(label, outcome);
     };
-    if let Err(retry_after) = state.webhook_failures.check(&ip) {
-        outcome("rate_limited");
-        return Err(ApiError::RateLimited { retry_after });
-    }
+    // Only failures count, and only they are refused once an address has too many: a request
+    // with the right Authorization always goes through (a shared address with a prober in it
+    // must not lose Belvo's webhooks).
+    let refuse = |failure: &str| match state.webhook_failures.hit(&limit_key(ip)) {
+        Ok(()) => {
+            outcome(failure);
+            None
+        }
+        Err(retry_after) => {
+            outcome("rate_limited");
+            Some(ApiError::RateLimited { retry_after })
+        }
+    };
     let Ok(region) = state.regions.region(&region_id) else {
         // Probing for regions counts as a failed authentication.
-        let _ = state.webhook_failures.hit(&ip);
-        outcome("unknown_region");
-        return Err(ApiError::NotFound);
+        return Err(refuse("unknown_region").unwrap_or(ApiError::NotFound));
     };
     if let Some(expected) = region.webhook_authorization() {
         let given = request_in
@@ -74,13 +81,11 @@ async fn receive(
             .unwrap_or_default();
         let ok: bool = given.ct_eq(expected.expose_secret().as_bytes()).into();
         if !ok {
-            let _ = state.webhook_failures.hit(&ip);
-            outcome("unauthorized");
-            return Err(ApiError::Unauthenticated {
+            return Err(refuse("unauthorized").unwrap_or(ApiError::Unauthenticated {
                 reason: format!(
                     "webhook for region {region_id} with a wrong or missing Authorization from {ip}"
                 ),
-            });
+            }));
         }
     }
     let limit = state.config.limits.webhook_body_bytes;
@@ -141,15 +146,37 @@ async fn receive(
     }
 }
 
+/// What the limit counts per: an IPv4 address, or an IPv6 address's /64 (one subscriber's
+/// network: a client there picks any of its 2^64 addresses freely).
+fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let segments = v6.segments();
+            IpAddr::from([
+                segments[0],
+                segments[1],
+                segments[2],
+                segments[3],
+                0,
+                0,
+                0,
+                0,
+            ])
+        }
+    }
+}
+
 /// The client address for per-IP limits: the TCP peer, or behind a trusted proxy the
-/// rightmost address of the configured header.
+/// rightmost address of the configured header's last line (the proxy appends its own line
+/// after any the client wrote).
 fn client_ip(state: &AppState, peer: SocketAddr, headers: &http::HeaderMap) -> IpAddr {
     state
         .config
         .server
         .client_ip_header
         .as_deref()
-        .and_then(|name| headers.get(name))
+        .and_then(|name| headers.get_all(name).iter().next_back())
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.rsplit(',').next())
         .and_then(|last| last.trim().parse::<IpAddr>().ok())

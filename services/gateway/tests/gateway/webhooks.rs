@@ -85,16 +85,18 @@ async fn data_service_down_is_503_so_belvo_retries() {
 }
 
 #[tokio::test]
-async fn repeated_failed_authentication_from_one_ip_is_429() {
+async fn repeated_failed_authentication_from_one_ip_is_429_but_the_right_value_passes() {
     let app = TestApp::start_with(|c| c.limits.webhook_auth_failures = 2).await;
     for _ in 0..2 {
         error(app.webhook("mx", Some("Bearer guess"), BODY).await, 401).await;
     }
-    // Now even the right value from that IP waits.
-    let response = app.webhook("mx", Some(WEBHOOK_AUTH), BODY).await;
+    let response = app.webhook("mx", Some("Bearer guess"), BODY).await;
     assert!(response.headers().contains_key("retry-after"));
     error(response, 429).await;
     assert!(app.fakes.data.journal.calls().is_empty());
+    // Belvo behind the same address is not locked out.
+    let response = app.webhook("mx", Some(WEBHOOK_AUTH), BODY).await;
+    assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
@@ -104,30 +106,47 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_limited() {
         c.server.client_ip_header = Some("x-forwarded-for".into());
     })
     .await;
-    let send = |forwarded: &'static str, auth: &'static str| {
-        app.http
+    let send = |forwarded: &[&'static str], auth: &'static str| {
+        let mut request = app
+            .http
             .post(app.url("/webhooks/belvo/mx"))
             .header("authorization", auth)
+            .body(BODY);
+        for line in forwarded {
+            request = request.header("x-forwarded-for", *line);
+        }
+        request.send()
+    };
+    // The client cannot pick its address: the proxy's (rightmost) entry counts...
+    let guess = "Bearer guess";
+    error(send(&["1.1.1.1, 203.0.113.7"], guess).await.unwrap(), 401).await;
+    error(send(&["2.2.2.2, 203.0.113.7"], guess).await.unwrap(), 429).await;
+    // ...also when the client sent a header line of its own before the proxy's.
+    error(send(&["9.9.9.9", "203.0.113.7"], guess).await.unwrap(), 429).await;
+    // Another client behind the same proxy is not affected.
+    error(send(&["203.0.113.8"], guess).await.unwrap(), 401).await;
+}
+
+#[tokio::test]
+async fn an_ipv6_network_is_limited_as_one_client() {
+    let app = TestApp::start_with(|c| {
+        c.limits.webhook_auth_failures = 1;
+        c.server.client_ip_header = Some("x-forwarded-for".into());
+    })
+    .await;
+    let send = |forwarded: &'static str| {
+        app.http
+            .post(app.url("/webhooks/belvo/mx"))
+            .header("authorization", "Bearer guess")
             .header("x-forwarded-for", forwarded)
             .body(BODY)
             .send()
     };
-    // The client cannot pick its address: the proxy's (rightmost) entry counts.
-    error(
-        send("1.1.1.1, 203.0.113.7", "Bearer guess").await.unwrap(),
-        401,
-    )
-    .await;
-    error(
-        send("2.2.2.2, 203.0.113.7", WEBHOOK_AUTH).await.unwrap(),
-        429,
-    )
-    .await;
-    // Another client behind the same proxy is not affected.
-    assert_eq!(
-        send("203.0.113.8", WEBHOOK_AUTH).await.unwrap().status(),
-        200
-    );
+    error(send("2001:db8:1:2::1").await.unwrap(), 401).await;
+    // Another address of the same /64: the same client.
+    error(send("2001:db8:1:2:ffff::9").await.unwrap(), 429).await;
+    // Another /64: another client.
+    error(send("2001:db8:1:3::1").await.unwrap(), 401).await;
 }
 
 #[tokio::test]
