@@ -296,6 +296,7 @@ fn link_sync(link: &LinkRow, rows: &[StatusRow], margin: std::time::Duration) ->
             last_error: s.last_error.clone().unwrap_or_default(),
             last_full_pull_at: s.full_pull_succeeded_at.map(timestamp),
             full_pull_error: s.full_pull_error.clone().unwrap_or_default(),
+            error_code: s.last_error_code.clone().unwrap_or_default(),
         })
         .collect();
     for resource in crate::resource::stored_resources(&link.fetch_resources) {

@@ -16,7 +16,7 @@ use tracing::Instrument as _;
 
 use crate::config::SyncConfig;
 use crate::resource::{self, IndexError};
-use crate::store::{Job, JobMode, NewRecord, Release, Store, StoreError, now_ms};
+use crate::store::{Failure, Job, JobMode, NewRecord, Release, Store, StoreError, now_ms};
 
 /// Why one attempt of a job stopped.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +42,26 @@ pub enum PullError {
 }
 
 impl PullError {
+    /// What an app may show its users: `belvo_<Belvo's error code>` when Belvo sent one
+    /// (`belvo_login_error`, `belvo_too_many_sessions`, ...), `belvo_unavailable` when Belvo
+    /// answered 5xx or could not be reached, `belvo_bad_answer` for an answer we cannot read,
+    /// `belvo_error` for another Belvo refusal, and `internal` for our side.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Belvo(e) => match (e.code(), e.kind(), e.status()) {
+                (Some(code), _, _) => format!("belvo_{}", code.as_str()),
+                (None, "decode", _) => "belvo_bad_answer".to_owned(),
+                (None, "http", Some(status)) if status.is_server_error() => {
+                    "belvo_unavailable".to_owned()
+                }
+                (None, "http" | "refused_locally", _) => "belvo_error".to_owned(),
+                (None, _, _) => "belvo_unavailable".to_owned(),
+            },
+            Self::MissingId | Self::BadObject(_) => "belvo_bad_answer".to_owned(),
+            _ => "internal".to_owned(),
+        }
+    }
+
     /// Worth another attempt later.
     fn retryable(&self) -> bool {
         !matches!(
@@ -137,7 +157,7 @@ impl Engine {
             Err(error) => error,
         };
         let now = now_ms();
-        let message = error.to_string();
+        let (message, code) = (error.to_string(), error.code());
         let release = if matches!(error, PullError::Stopped) {
             // Handed back as it stands: the next worker resumes from its checkpoint.
             Release::HandBack
@@ -146,12 +166,13 @@ impl Engine {
                 .then(|| now + self.backoff(job.attempts).as_millis() as i64);
             tracing::warn!(error = %message, belvo_request_id = ?belvo_request_id(&error),
                 retry_at = ?next, "sync attempt failed");
+            let error = Failure {
+                message: &message,
+                code: &code,
+            };
             match next {
-                Some(at) => Release::Retry {
-                    error: &message,
-                    at,
-                },
-                None => Release::Fail { error: &message },
+                Some(at) => Release::Retry { error, at },
+                None => Release::Fail { error },
             }
         };
         match self.store.release_job(job, worker, release, now).await {

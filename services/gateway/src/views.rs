@@ -92,9 +92,10 @@ fn resource_sync(sync: &ResourceSync) -> Value {
         "last_attempt_at": timestamp(sync.last_attempt_at.as_ref()),
         "next_attempt_at": timestamp(sync.next_attempt_at.as_ref()),
         "attempts": sync.attempts,
-        "last_error": (!sync.last_error.is_empty()).then_some(&sync.last_error),
+        // The code only: data-service's error texts (Belvo's messages, ours) are for operators.
+        "error_code": (!sync.error_code.is_empty()).then_some(&sync.error_code),
         "last_full_pull_at": timestamp(sync.last_full_pull_at.as_ref()),
-        "full_pull_error": (!sync.full_pull_error.is_empty()).then_some(&sync.full_pull_error),
+        "full_pull_failed": !sync.full_pull_error.is_empty(),
     })
 }
 

@@ -464,12 +464,18 @@ function renderSync() {
           e.last_success_at
             ? h("span", { class: "sync-when", "data-last-success": e.last_success_at }, withTime("sync.last_success", e.last_success_at))
             : null,
-          e.last_error && e.state !== "succeeded" ? h("span", { class: "sync-error" }, e.last_error) : null,
+          e.error_code && e.state !== "succeeded" ? h("span", { class: "sync-error" }, errorText(e.error_code)) : null,
         );
       }),
     ),
     ...(done && !staleNotice ? [h("p", { class: "sync-done" }, t("sync.all_done"))] : []),
   );
+}
+
+// A sync error's code in the user's words (the service's texts are for operators).
+function errorText(code) {
+  const key = `sync.error.${code}`;
+  return t(key) === key ? t("sync.error.other") : t(key);
 }
 
 function onStreamEvent(name, data) {

@@ -79,9 +79,17 @@ pub enum Release<'a> {
     /// At shutdown: due again now, from its checkpoint, without counting as a failure.
     HandBack,
     /// A failed attempt, tried again at `at`.
-    Retry { error: &'a str, at: i64 },
+    Retry { error: Failure<'a>, at: i64 },
     /// A failed attempt, the last one.
-    Fail { error: &'a str },
+    Fail { error: Failure<'a> },
+}
+
+/// Why an attempt failed: the text for operators, and a stable code for apps (see
+/// `ResourceSync.error_code`).
+#[derive(Debug, Clone, Copy)]
+pub struct Failure<'a> {
+    pub message: &'a str,
+    pub code: &'a str,
 }
 
 const RETURNING: &str = "id, link_id, resource, mode, attempts, cursor, generation, rows_written, \
@@ -327,7 +335,13 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let (error, run_after) = match release {
-            Release::HandBack => ("stopped for shutdown", Some(now)),
+            Release::HandBack => (
+                Failure {
+                    message: "stopped for shutdown",
+                    code: "",
+                },
+                Some(now),
+            ),
             Release::Retry { error, at } => (error, Some(at)),
             Release::Fail { error } => (error, None),
         };
@@ -346,7 +360,7 @@ impl Store {
         );
         let mine = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(run_after)
-            .bind(error)
+            .bind(error.message)
             .bind(now)
             .bind(&job.id)
             .bind(worker)

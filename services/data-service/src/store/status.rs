@@ -59,6 +59,8 @@ pub struct StatusRow {
     pub full_pull_succeeded_at: Option<i64>,
     /// Why the last full pull failed, until a full pull succeeds.
     pub full_pull_error: Option<String>,
+    /// `last_error` as a stable code for apps.
+    pub last_error_code: Option<String>,
 }
 
 impl Store {
@@ -151,7 +153,8 @@ impl Store {
              watermark = (SELECT MAX(belvo_created_at) FROM records WHERE link_id = $2 AND resource = $3), \
              full_pull_succeeded_at = CASE WHEN $5 = 1 THEN $4 ELSE full_pull_succeeded_at END, \
              full_pull_error = CASE WHEN $5 = 1 THEN NULL ELSE full_pull_error END, \
-             attempts = 0, last_error = NULL, last_success_at = $4, next_attempt_at = NULL, \
+             attempts = 0, last_error = NULL, last_error_code = NULL, last_success_at = $4, \
+             next_attempt_at = NULL, \
              updated_at = $4 WHERE link_id = $2 AND resource = $3",
         )
         .bind(generation)
@@ -169,7 +172,7 @@ impl Store {
     pub(super) async fn mark_attempt_failed(
         tx: &mut Transaction<'static, Any>,
         job: &Job,
-        error: &str,
+        error: super::Failure<'_>,
         next_attempt_at: Option<i64>,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -180,16 +183,17 @@ impl Store {
         };
         sqlx::query(
             "UPDATE sync_status SET state = $1, last_error = $2, next_attempt_at = $3, updated_at = $4, \
-             full_pull_error = CASE WHEN $7 = 1 THEN $2 ELSE full_pull_error END \
-             WHERE link_id = $5 AND resource = $6",
+             full_pull_error = CASE WHEN $7 = 1 THEN $2 ELSE full_pull_error END, \
+             last_error_code = $8 WHERE link_id = $5 AND resource = $6",
         )
         .bind(state.as_str())
-        .bind(error)
+        .bind(error.message)
         .bind(next_attempt_at)
         .bind(now)
         .bind(&job.link_id)
         .bind(job.resource.name)
         .bind(i32::from(job.mode == JobMode::Full))
+        .bind(error.code)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -236,7 +240,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT link_id, resource, state, generation, records, records_this_pull, expected_records, \
              attempts, last_error, last_success_at, last_attempt_at, next_attempt_at, \
-             full_pull_succeeded_at, full_pull_error FROM sync_status WHERE link_id = $1 ORDER BY resource",
+             full_pull_succeeded_at, full_pull_error, last_error_code FROM sync_status WHERE link_id = $1 ORDER BY resource",
         )
         .bind(link_id)
         .fetch_all(self.db.pool())
@@ -261,6 +265,7 @@ impl Store {
                 next_attempt_at: row.try_get("next_attempt_at")?,
                 full_pull_succeeded_at: row.try_get("full_pull_succeeded_at")?,
                 full_pull_error: row.try_get("full_pull_error")?,
+                last_error_code: row.try_get("last_error_code")?,
             });
         }
         Ok(out)

@@ -8,7 +8,7 @@ use std::time::Duration;
 use connect_proto::data::v1 as pb;
 use data_service::config::SyncConfig;
 use data_service::resource::Resource;
-use data_service::store::{JobMode, Release, Store, StoreError, now_ms};
+use data_service::store::{Failure, JobMode, Release, Store, StoreError, now_ms};
 use database::Backend;
 use database::sqlx;
 
@@ -182,7 +182,10 @@ async fn failed_full_pull(backend: Backend) {
             &job,
             "w",
             Release::Fail {
-                error: "Belvo: 500",
+                error: Failure {
+                    message: "Belvo: 500",
+                    code: "belvo_unavailable",
+                },
             },
             now,
         )
@@ -191,6 +194,7 @@ async fn failed_full_pull(backend: Backend) {
     let status = transactions_status(&mut h, link).await;
     assert_eq!(status.state, pb::SyncState::Failed as i32);
     assert_eq!(status.full_pull_error, "Belvo: 500");
+    assert_eq!(status.error_code, "belvo_unavailable");
 
     // Belvo deletes one transaction; the next webhook asks for new transactions only, but
     // while the full pull is owed every pull is full (and sweeps).
@@ -218,6 +222,7 @@ async fn failed_full_pull(backend: Backend) {
     worker.abort();
     let status = transactions_status(&mut h, link).await;
     assert_eq!(status.full_pull_error, "", "cleared by the full pull");
+    assert_eq!(status.error_code, "");
     assert!(status.last_full_pull_at.is_some());
     assert_eq!(
         store.status_generation(&id, transactions()).await.unwrap(),

@@ -151,5 +151,25 @@ async fn the_gauges_show_failed_resources_held_webhooks_and_the_queue() {
     })
     .await;
     assert!(seen.is_some(), "the gauges never showed {expected:?}");
+    // The failed resource's code, what an app may show (the text is for operators).
+    let status = h
+        .data
+        .get_sync_status(pb::GetSyncStatusRequest {
+            link_id: link.to_string(),
+            owner: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .link
+        .unwrap();
+    let owners = status
+        .resources
+        .iter()
+        .find(|r| r.resource == pb::Resource::Owners as i32)
+        .unwrap();
+    // Belvo sends `unexpected_error` with its 500s.
+    assert_eq!(owners.error_code, "belvo_unexpected_error");
+    assert!(owners.last_error.contains("500"), "{}", owners.last_error);
     h.stop().await;
 }

@@ -80,9 +80,9 @@ pub(super) fn components() -> Value {
                 "last_attempt_at": timestamp(),
                 "next_attempt_at": timestamp(),
                 "attempts": {"type": "integer"},
-                "last_error": nullable("string"),
+                "error_code": nullable("string"),
                 "last_full_pull_at": timestamp(),
-                "full_pull_error": nullable("string")
+                "full_pull_failed": {"type": "boolean"}
             }
         },
         "LinkPage": {
