@@ -16,8 +16,9 @@ use grpc_runtime::{Listeners, RunningServer, Service as _};
 use secrecy::SecretString;
 
 /// Belvo keys of the emulator account (the values in `libs/regions/config/local.toml`).
-const SECRET_ID: &str = "local-secret-id";
-const SECRET_PASSWORD: &str = "local-secret-password";
+pub const SECRET_ID: &str = "local-secret-id";
+/// See [`SECRET_ID`].
+pub const SECRET_PASSWORD: &str = "local-secret-password";
 /// The webhook Authorization value of `mx` in `local.toml`.
 pub const WEBHOOK_AUTHORIZATION: &str = "Bearer local-webhook-token";
 
@@ -29,6 +30,9 @@ pub struct StackOptions {
     pub databases: Option<[String; 3]>,
     /// data-service's sync workers; unset: its default.
     pub data_workers: Option<usize>,
+    /// Belvo's request budget per 30 s of the `mx` region, for every service; unset:
+    /// `local.toml`'s (Belvo's 70), which a benchmark registering many links would measure.
+    pub rate_budget: Option<u32>,
 }
 
 /// The running platform.
@@ -94,7 +98,7 @@ impl Stack {
         let emulator_url = emulator.url().trim_end_matches('/').to_owned();
 
         // Mexico of local.toml, pointed at this emulator.
-        let regions_env = vec![
+        let mut regions_env = vec![
             ("REGION_MX_ENVIRONMENT".to_owned(), emulator_url.clone()),
             (
                 "REGION_MX_WIDGET_SCRIPT_URL".to_owned(),
@@ -105,6 +109,12 @@ impl Stack {
                 format!("{emulator_url}/widget/"),
             ),
         ];
+        if let Some(requests) = options.rate_budget {
+            regions_env.push((
+                "REGION_MX_RATE_BUDGET_REQUESTS".to_owned(),
+                requests.to_string(),
+            ));
+        }
         let regions = || {
             regions::RegionsConfig::from_toml_str(regions::shipped::LOCAL, regions_env.clone())
                 .context("regions")
