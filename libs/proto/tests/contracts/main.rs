@@ -59,6 +59,7 @@ fn link_service_carries_every_rpc_of_the_issue() {
         [
             "RegisterLink",
             "GetLink",
+            "WatchLink",
             "ListLinks",
             "DeleteLink",
             "RefreshLink",
