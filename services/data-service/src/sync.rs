@@ -268,13 +268,7 @@ impl Engine {
         }
 
         let now = now_ms();
-        let mut tx = self
-            .store
-            .db()
-            .pool()
-            .begin()
-            .await
-            .map_err(StoreError::from)?;
+        let mut tx = self.store.begin().await?;
         if job.mode == JobMode::Full {
             let swept =
                 Store::sweep_records(&mut tx, &job.link_id, job.resource, generation).await?;
@@ -362,13 +356,7 @@ impl Engine {
             })
             .collect();
         let now = now_ms();
-        let mut tx = self
-            .store
-            .db()
-            .pool()
-            .begin()
-            .await
-            .map_err(StoreError::from)?;
+        let mut tx = self.store.begin().await?;
         Store::upsert_records(&mut tx, &job.link_id, job.resource, generation, now, &rows).await?;
         let count = rows.len() as i64;
         Store::checkpoint_job(

@@ -53,6 +53,13 @@ impl Store {
         &self.db
     }
 
+    /// A transaction, for writes that must commit together (a page and its checkpoint).
+    pub async fn begin(
+        &self,
+    ) -> Result<database::sqlx::Transaction<'static, database::sqlx::Any>, StoreError> {
+        Ok(self.db.pool().begin().await?)
+    }
+
     fn backend(&self) -> Backend {
         self.db.backend()
     }

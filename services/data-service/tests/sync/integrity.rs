@@ -62,6 +62,19 @@ async fn transactions_status(h: &mut Harness, link: uuid::Uuid) -> pb::ResourceS
         .unwrap()
 }
 
+/// A full pull of `link`'s transactions, enqueued and claimed by `worker` for 30 s.
+async fn full_job(store: &Store, link: &str, worker: &str, now: i64) -> data_service::store::Job {
+    store
+        .enqueue_job(link, transactions(), JobMode::Full, None, now)
+        .await
+        .unwrap();
+    store
+        .claim_job(worker, now, now + 30_000)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 /// A link with its transactions synced by a worker of the test's own, stopped after.
 async fn synced_link(h: &mut Harness) -> (uuid::Uuid, std::collections::BTreeSet<String>) {
     let engine = h.app.as_ref().unwrap().engine().clone();
@@ -98,15 +111,7 @@ async fn hand_back_folds(backend: Backend) {
             .unwrap();
     }
     let (now, id) = (now_ms(), link.to_string());
-    store
-        .enqueue_job(&id, transactions(), JobMode::Full, None, now)
-        .await
-        .unwrap();
-    let job = store
-        .claim_job("leaving", now, now + 30_000)
-        .await
-        .unwrap()
-        .unwrap();
+    let job = full_job(&store, &id, "leaving", now).await;
     let generation = store.assign_generation(&job, "leaving").await.unwrap();
     assert_eq!(generation, 2, "the first full pull had 1");
     store
@@ -167,15 +172,7 @@ async fn failed_full_pull(backend: Backend) {
     let (link, before) = synced_link(&mut h).await;
     let store = h.app.as_ref().unwrap().engine().store.clone();
     let (now, id) = (now_ms(), link.to_string());
-    store
-        .enqueue_job(&id, transactions(), JobMode::Full, None, now)
-        .await
-        .unwrap();
-    let job = store
-        .claim_job("w", now, now + 30_000)
-        .await
-        .unwrap()
-        .unwrap();
+    let job = full_job(&store, &id, "w", now).await;
     assert_eq!(store.assign_generation(&job, "w").await.unwrap(), 2);
     store
         .release_job(
@@ -343,15 +340,7 @@ async fn resumed_after_last_page(backend: Backend) {
     let (link, before) = synced_link(&mut h).await;
     let store = h.app.as_ref().unwrap().engine().store.clone();
     let (now, id) = (now_ms(), link.to_string());
-    store
-        .enqueue_job(&id, transactions(), JobMode::Full, None, now)
-        .await
-        .unwrap();
-    let job = store
-        .claim_job("dies", now, now + 30_000)
-        .await
-        .unwrap()
-        .unwrap();
+    let job = full_job(&store, &id, "dies", now).await;
     let generation = store.assign_generation(&job, "dies").await.unwrap();
     // Its last page is stored (no next cursor), with a lease already over: the worker died
     // before the final commit.
