@@ -19,7 +19,7 @@ use tonic::Code;
 
 use crate::resource::Resource;
 use crate::store::{
-    Ingested, JobMode, LinkRow, NewWebhook, StoreError, StoredWebhook, WebhookState, now_ms,
+    Ingested, JobMode, LinkRow, NewWebhook, Pull, StoreError, StoredWebhook, WebhookState, now_ms,
 };
 use crate::sync::Engine;
 
@@ -166,11 +166,14 @@ impl Inbox {
         while running.join_next().await.is_some() {}
     }
 
-    /// Acts once per group of identical webhooks (same region, link, type and code), the
-    /// groups concurrently; then answers every request of the batch.
+    /// Acts on the batch's data webhooks for registered links together, in one transaction;
+    /// then once per group of the other identical webhooks (same region, link, type and
+    /// code: LINK events, links to adopt or hold), the groups concurrently; then answers
+    /// every request of the batch.
     async fn process_batch(&self, batch: Vec<Arrival>) {
+        let rest = self.act_on_pulls(&batch).await;
         let mut groups: HashMap<(&str, &str, &str, &str), Vec<&Arrival>> = HashMap::new();
-        for arrival in &batch {
+        for arrival in rest {
             let e = &arrival.envelope;
             let key = (
                 arrival.region.as_str(),
@@ -185,6 +188,74 @@ impl Inbox {
         for arrival in batch {
             let _ = arrival.done.send(());
         }
+    }
+
+    /// Schedules the pulls the batch's data webhooks for registered links ask for, in one
+    /// transaction (a purged link's are ignored); returns the arrivals left for the one-by-one
+    /// path, all of them when the transaction fails (they then fail, or stay received for the
+    /// retry pass, one by one).
+    async fn act_on_pulls<'a>(&self, batch: &'a [Arrival]) -> Vec<&'a Arrival> {
+        let pulls: Vec<(&Arrival, Pull<'_>)> = batch
+            .iter()
+            .filter_map(|a| pull_of(&a.envelope).map(|p| (a, p)))
+            .collect();
+        if pulls.is_empty() {
+            return batch.iter().collect();
+        }
+        let mut ids: Vec<&str> = pulls.iter().map(|(_, p)| p.link_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let store = &self.engine.store;
+        let links = match store.links_by_id(&ids).await {
+            Ok(links) => links,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading a batch's links failed; acting one by one");
+                return batch.iter().collect();
+            }
+        };
+        // One pull per link resource: a full pull wins, the last announced count is kept.
+        let mut merged: HashMap<(&str, &str), Pull<'_>> = HashMap::new();
+        let (mut processed, mut ignored) = (Vec::new(), Vec::new());
+        for (arrival, pull) in &pulls {
+            let id = arrival.envelope.webhook_id.as_str();
+            match links.get(pull.link_id) {
+                Some(link) if link.purged_at.is_some() => ignored.push(id),
+                Some(_) => {
+                    processed.push(id);
+                    merged
+                        .entry((pull.link_id, pull.resource.name))
+                        .and_modify(|m| {
+                            if pull.mode == JobMode::Full {
+                                m.mode = JobMode::Full;
+                            }
+                            m.expected_rows = pull.expected_rows.or(m.expected_rows);
+                        })
+                        .or_insert(*pull);
+                }
+                None => {}
+            }
+        }
+        if processed.is_empty() && ignored.is_empty() {
+            return batch.iter().collect();
+        }
+        let merged: Vec<Pull<'_>> = merged.into_values().collect();
+        if let Err(e) = store
+            .act_on_batch(&merged, &processed, &ignored, now_ms())
+            .await
+        {
+            tracing::warn!(error = %e, webhooks = processed.len() + ignored.len(),
+                "acting on a batch of webhooks failed; acting one by one");
+            return batch.iter().collect();
+        }
+        self.engine.wake.notify_waiters();
+        for link in ids.iter().filter(|id| links.contains_key(**id)) {
+            self.engine.changed(link);
+        }
+        let done: std::collections::HashSet<&str> = processed.into_iter().chain(ignored).collect();
+        batch
+            .iter()
+            .filter(|a| !done.contains(a.envelope.webhook_id.as_str()))
+            .collect()
     }
 
     /// Processes the group's first webhook and records its outcome for the others.
@@ -269,26 +340,8 @@ impl Inbox {
             return self.link_event(envelope, code).await;
         }
 
-        let Some(resource) = Resource::from_name(envelope.webhook_type.as_str()) else {
+        let Some(pull) = pull_of(envelope) else {
             return Ok(Outcome::Ignored);
-        };
-        let mode = match &envelope.webhook_code {
-            WebhookCode::HistoricalUpdate
-            | WebhookCode::TransactionsUpdated
-            | WebhookCode::TransactionsDeleted
-            | WebhookCode::InitialInflowUpdate
-            | WebhookCode::InitialOutflowUpdate
-            | WebhookCode::HistoricalInflowUpdate
-            | WebhookCode::HistoricalOutflowUpdate
-            | WebhookCode::EmploymentChanges => JobMode::Full,
-            code if code.as_str().starts_with("new_") && code.as_str().ends_with("_available") => {
-                if resource.incremental {
-                    JobMode::Incremental
-                } else {
-                    JobMode::Full
-                }
-            }
-            _ => return Ok(Outcome::Ignored),
         };
         match store.link(link_id).await? {
             // Purged: Belvo deleted the link; a late webhook brings nothing to keep.
@@ -297,15 +350,9 @@ impl Inbox {
             None if self.adopt(envelope, region).await? => {}
             None => return Ok(Outcome::Held),
         }
-        let expected = match envelope.data() {
-            WebhookData::Resource(counts) => {
-                (resource.expected)(&counts).and_then(|n| i64::try_from(n).ok())
-            }
-            _ => None,
-        };
         let now = now_ms();
         store
-            .enqueue_job(link_id, resource, mode, expected, now)
+            .enqueue_job(link_id, pull.resource, pull.mode, pull.expected_rows, now)
             .await?;
         store.touch_link(link_id, now).await?;
         self.engine.wake.notify_waiters();
@@ -419,6 +466,46 @@ enum ActError {
     Store(#[from] StoreError),
     #[error("link-service: {0}")]
     LinkService(tonic::Status),
+}
+
+/// The pull a data webhook asks for (`None`: not a data webhook this version acts on):
+/// `historical_update` and the updates and deletions of existing objects pull everything,
+/// `new_*_available` only what is new where the resource allows it.
+fn pull_of(envelope: &WebhookEnvelope) -> Option<Pull<'_>> {
+    if envelope.webhook_type == WebhookType::Link {
+        return None;
+    }
+    let resource = Resource::from_name(envelope.webhook_type.as_str())?;
+    let mode = match &envelope.webhook_code {
+        WebhookCode::HistoricalUpdate
+        | WebhookCode::TransactionsUpdated
+        | WebhookCode::TransactionsDeleted
+        | WebhookCode::InitialInflowUpdate
+        | WebhookCode::InitialOutflowUpdate
+        | WebhookCode::HistoricalInflowUpdate
+        | WebhookCode::HistoricalOutflowUpdate
+        | WebhookCode::EmploymentChanges => JobMode::Full,
+        code if code.as_str().starts_with("new_") && code.as_str().ends_with("_available") => {
+            if resource.incremental {
+                JobMode::Incremental
+            } else {
+                JobMode::Full
+            }
+        }
+        _ => return None,
+    };
+    let expected_rows = match envelope.data() {
+        WebhookData::Resource(counts) => {
+            (resource.expected)(&counts).and_then(|n| i64::try_from(n).ok())
+        }
+        _ => None,
+    };
+    Some(Pull {
+        link_id: &envelope.link_id,
+        resource,
+        mode,
+        expected_rows,
+    })
 }
 
 fn is_transient(code: Code) -> bool {

@@ -73,6 +73,20 @@ pub struct Gauges {
     pub webhooks_unprocessed: i64,
 }
 
+/// A pull to schedule, as a webhook asks for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Pull<'a> {
+    pub link_id: &'a str,
+    pub resource: &'static Resource,
+    pub mode: JobMode,
+    pub expected_rows: Option<i64>,
+}
+
+/// Rows of one batched upsert (at most 5 parameters each, far below both backends' limits).
+const PULLS_PER_STATEMENT: usize = 200;
+/// Ids of one `IN (...)`.
+const IDS_PER_STATEMENT: usize = 500;
+
 /// How a worker gives a job back.
 #[derive(Debug, Clone, Copy)]
 pub enum Release<'a> {
@@ -168,6 +182,109 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         Store::mark_pending(&mut tx, link_id, resource, expected_rows, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Acts on a batch of webhooks at once, in one transaction: schedules each pull (as
+    /// [`Store::enqueue_job`] does; the pulls must name distinct link resources), notes Belvo's
+    /// announcement on each link, and records the webhooks' states. A batch of webhooks spread
+    /// over many links then costs a few statements and one commit, not several of each per
+    /// webhook. Rows are written in a sorted order, so concurrent batches lock them alike.
+    pub async fn act_on_batch(
+        &self,
+        pulls: &[Pull<'_>],
+        processed: &[&str],
+        ignored: &[&str],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut pulls = pulls.to_vec();
+        pulls.sort_by_key(|p| (p.link_id, p.resource.name));
+        let mut links: Vec<&str> = pulls.iter().map(|p| p.link_id).collect();
+        links.dedup();
+        let mut tx = self.db.pool().begin().await?;
+        for chunk in pulls.chunks(PULLS_PER_STATEMENT) {
+            // $1 is now; then each row's parameters.
+            let jobs = values(chunk.len(), 5, |p| {
+                format!(
+                    "({id}, {l}, {res}, CASE WHEN EXISTS (SELECT 1 FROM sync_status s \
+                     WHERE s.link_id = {l} AND s.resource = {res} AND s.full_pull_error IS NOT NULL) \
+                     THEN 'full' ELSE {mode} END, 'pending', 0, $1, 0, 0, {exp}, $1, $1)",
+                    id = p[0],
+                    l = p[1],
+                    res = p[2],
+                    mode = p[3],
+                    exp = p[4]
+                )
+            });
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO sync_jobs (id, link_id, resource, mode, state, attempts, run_after, \
+                 generation, rows_written, expected_rows, created_at, updated_at) VALUES {jobs} \
+                 ON CONFLICT (link_id, resource) WHERE state = 'pending' DO UPDATE SET \
+                 mode = CASE WHEN sync_jobs.mode = 'full' OR excluded.mode = 'full' THEN 'full' \
+                 ELSE 'incremental' END, \
+                 expected_rows = COALESCE(excluded.expected_rows, sync_jobs.expected_rows), \
+                 updated_at = excluded.updated_at"
+            )))
+            .bind(now);
+            for pull in chunk {
+                query = query
+                    .bind(uuid::Uuid::new_v4().to_string())
+                    .bind(pull.link_id)
+                    .bind(pull.resource.name)
+                    .bind(pull.mode.as_str())
+                    .bind(pull.expected_rows);
+            }
+            query.execute(&mut *tx).await?;
+            let statuses = values(chunk.len(), 3, |p| {
+                format!(
+                    "({}, {}, 'pending', 0, 0, 0, {}, 0, $1, $1)",
+                    p[0], p[1], p[2]
+                )
+            });
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO sync_status (link_id, resource, state, generation, records, \
+                 records_this_pull, expected_records, attempts, next_attempt_at, updated_at) \
+                 VALUES {statuses} ON CONFLICT (link_id, resource) DO UPDATE SET \
+                 state = CASE WHEN sync_status.state = 'running' THEN 'running' ELSE 'pending' END, \
+                 expected_records = COALESCE(excluded.expected_records, sync_status.expected_records), \
+                 next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at"
+            )))
+            .bind(now);
+            for pull in chunk {
+                query = query
+                    .bind(pull.link_id)
+                    .bind(pull.resource.name)
+                    .bind(pull.expected_rows);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        for chunk in links.chunks(IDS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE links SET last_webhook_at = $1, refresh_due_at = $1 + refresh_ms \
+                 WHERE link_id IN ({})",
+                super::placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+            for link in chunk {
+                query = query.bind(*link);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        for (ids, state) in [(processed, "processed"), (ignored, "ignored")] {
+            for chunk in ids.chunks(IDS_PER_STATEMENT) {
+                let sql = format!(
+                    "UPDATE webhook_events SET state = $1, error = NULL, processed_at = $2 \
+                     WHERE webhook_id IN ({})",
+                    super::placeholders(3, chunk.len())
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(state).bind(now);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *tx).await?;
+            }
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -471,6 +588,20 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// `rows` VALUES rows of `width` parameters each, numbered from $2 (`row` writes one row from
+/// its placeholders).
+fn values(rows: usize, width: usize, row: impl Fn(&[String]) -> String) -> String {
+    (0..rows)
+        .map(|r| {
+            let p: Vec<String> = (0..width)
+                .map(|i| format!("${}", 2 + r * width + i))
+                .collect();
+            row(&p)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A write that must have changed exactly the job's row: otherwise another worker has it.

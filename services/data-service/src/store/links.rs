@@ -80,6 +80,29 @@ impl Store {
         Ok(row.as_ref().map(LinkRow::from_row).transpose()?)
     }
 
+    /// The links among `ids` that are registered, by id.
+    pub async fn links_by_id(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, LinkRow>, StoreError> {
+        let mut out = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM links WHERE link_id IN ({})",
+                super::placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(self.db.pool()).await? {
+                let link = LinkRow::from_row(&row)?;
+                out.insert(link.link_id.clone(), link);
+            }
+        }
+        Ok(out)
+    }
+
     /// An owner's links.
     pub async fn links_of(&self, owner: &str) -> Result<Vec<LinkRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM links WHERE owner = $1 ORDER BY link_id");

@@ -207,3 +207,65 @@ async fn retention(backend: Backend) {
     );
     h.stop().await;
 }
+
+both_backends!(
+    webhooks_for_many_links_at_once_each_schedule_their_pull_in_one_batch,
+    many_links_at_once
+);
+async fn many_links_at_once(backend: Backend) {
+    // No workers: the scheduled jobs stay as the webhooks left them.
+    let sync = SyncConfig {
+        workers: 0,
+        ..fast_sync()
+    };
+    let Some(mut h) = Harness::start(backend, sync).await else {
+        return;
+    };
+    let mut events = Vec::new();
+    let mut links = Vec::new();
+    for i in 0..12 {
+        let link = h.create_link(&format!("bnk{i}"), &["TRANSACTIONS"]).await;
+        h.register(link, &["TRANSACTIONS"]).await;
+        events.push(h.webhooks(link, 1).await.remove(0));
+        links.push(link);
+    }
+    // One more link, purged before its webhook arrives with the others.
+    let purged = h.create_link("bnk-gone", &["TRANSACTIONS"]).await;
+    h.register(purged, &["TRANSACTIONS"]).await;
+    events.push(h.webhooks(purged, 1).await.remove(0));
+    let store = h.app.as_ref().unwrap().engine().store.clone();
+    store.purge_link(&purged.to_string()).await.unwrap();
+
+    let sent = events
+        .iter()
+        .map(|e| crate::support::ingest(h.data.clone(), e.clone()));
+    for outcome in futures::future::join_all(sent).await {
+        assert_eq!(outcome, pb::IngestOutcome::Accepted);
+    }
+    for link in &links {
+        let jobs = "SELECT COUNT(*) FROM sync_jobs WHERE link_id = $1 AND state = 'pending' \
+                    AND mode = 'full'";
+        assert_eq!(count(&store, jobs, &link.to_string()).await, 1, "{link}");
+        let status = store.statuses(&link.to_string()).await.unwrap();
+        assert_eq!(status[0].state, data_service::store::SyncState::Pending);
+        let touched = store.link(&link.to_string()).await.unwrap().unwrap();
+        assert!(touched.last_webhook_at.is_some());
+    }
+    let events = h
+        .data
+        .list_webhook_events(pb::ListWebhookEventsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    for event in &events {
+        let expected = if event.link_id == purged.to_string() {
+            pb::WebhookState::Ignored
+        } else {
+            pb::WebhookState::Processed
+        };
+        assert_eq!(event.state, expected as i32, "{}", event.webhook_id);
+    }
+    assert_eq!(events.len(), 13);
+    h.stop().await;
+}
