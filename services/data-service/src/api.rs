@@ -69,6 +69,10 @@ impl ApiError {
                 invalid_field("region", &format!("region `{region}` is not configured"))
             }
             Self::Ingest(IngestError::Store(e)) => internal(request_id, &e),
+            Self::Ingest(IngestError::NotStored { unavailable: true }) => {
+                Status::unavailable("the database is unavailable; try again")
+            }
+            Self::Ingest(e @ IngestError::NotStored { .. }) => internal(request_id, &e),
         }
     }
 }

@@ -3,11 +3,13 @@
 //! purges; a webhook for a link data-service does not know yet is held (or the link adopted
 //! through link-service) and processed when the link appears.
 //!
-//! Each webhook is stored by its own request (concurrent inserts of distinct rows scale), but
-//! acted on in batches: what arrives while a batch is being processed forms the next one, and
-//! webhooks of a batch with the same region, link, type and code act once for all (one job
-//! enqueued, one link event, one state update). A burst for one link, which Belvo sends, then
-//! costs a few statements instead of queueing every webhook on the same job and link rows.
+//! Webhooks are stored and acted on in batches: what arrives while a batch is being processed
+//! forms the next one. A batch is stored with one insert and one commit (each request is
+//! answered only after it), then its data webhooks for registered links schedule their pulls
+//! together in one transaction (one job per link resource), and the rest act once per group of
+//! identical webhooks (same region, link, type and code). A burst for one link, and Belvo's mix
+//! spread over many links, then cost a few statements and two commits per batch instead of
+//! several per webhook.
 
 use std::collections::HashMap;
 
@@ -36,6 +38,9 @@ pub enum IngestError {
     UnknownRegion(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Its batch could not be stored.
+    #[error("the webhook could not be stored")]
+    NotStored { unavailable: bool },
 }
 
 /// How old an unprocessed webhook must be before the background pass takes it over.
@@ -58,12 +63,24 @@ pub struct Inbox {
     arrivals: mpsc::UnboundedSender<Arrival>,
 }
 
-/// A stored webhook waiting for its batch, and its request waiting for the batch to finish.
+/// A webhook waiting for its batch, and its request waiting for the batch to store it (and
+/// act on it).
 #[derive(Debug)]
 struct Arrival {
+    webhook: NewWebhook,
     envelope: WebhookEnvelope,
     region: String,
-    done: oneshot::Sender<()>,
+    done: oneshot::Sender<Stored>,
+}
+
+/// What became of an arrival.
+#[derive(Debug, Clone, Copy)]
+enum Stored {
+    Ingested(Ingested),
+    /// The batch's insert failed; `unavailable` when the database could not be reached.
+    Failed {
+        unavailable: bool,
+    },
 }
 
 /// What processing did.
@@ -89,9 +106,10 @@ impl Inbox {
         (inbox.clone(), inbox.process_batches(received))
     }
 
-    /// Stores a webhook (once per id) and processes it. Processing failures leave the event
-    /// `received` for the background pass to retry; the webhook is still acknowledged (it is
-    /// stored), as it is when shutdown stops the processor first.
+    /// Stores a webhook (once per id) with the others of its batch and processes it; answers
+    /// once it is committed and acted on. Processing failures leave the event `received` for
+    /// the background pass to retry; the webhook is still acknowledged (it is stored), as it is
+    /// when shutdown stops the processor first.
     pub async fn ingest(
         &self,
         region: &str,
@@ -116,29 +134,29 @@ impl Inbox {
             body: String::from_utf8_lossy(body).into_owned(),
             received_at: now_ms(),
         };
-        let ingested = self.engine.store.insert_webhook(&event).await?;
-        let outcome = match ingested {
-            Ingested::New => "accepted",
-            Ingested::Duplicate => "duplicate",
-        };
-        self.engine
-            .metrics
-            .webhooks
-            .with_label_values(&[outcome])
-            .inc();
         let webhook_id = envelope.webhook_id.clone();
-        if ingested == Ingested::New {
-            let (done, finished) = oneshot::channel();
-            let arrival = Arrival {
-                envelope,
-                region: region.to_owned(),
-                done,
-            };
-            if self.arrivals.send(arrival).is_ok() {
-                let _ = finished.await;
-            }
+        let (done, finished) = oneshot::channel();
+        let arrival = Arrival {
+            webhook: event,
+            envelope,
+            region: region.to_owned(),
+            done,
+        };
+        if let Err(returned) = self.arrivals.send(arrival) {
+            // The batch processor stopped (shutdown): stored here, acted on by the retry pass.
+            let ingested = self
+                .engine
+                .store
+                .insert_webhook(&returned.0.webhook)
+                .await?;
+            return Ok((ingested, webhook_id));
         }
-        Ok((ingested, webhook_id))
+        match finished.await {
+            Ok(Stored::Ingested(ingested)) => Ok((ingested, webhook_id)),
+            Ok(Stored::Failed { unavailable }) => Err(IngestError::NotStored { unavailable }),
+            // Dropped unanswered: the processor stopped mid-batch.
+            Err(_) => Err(IngestError::NotStored { unavailable: true }),
+        }
     }
 
     /// Whenever one of [`BATCHES_IN_FLIGHT`] slots is free, takes whatever has arrived (up to
@@ -166,12 +184,41 @@ impl Inbox {
         while running.join_next().await.is_some() {}
     }
 
-    /// Acts on the batch's data webhooks for registered links together, in one transaction;
-    /// then once per group of the other identical webhooks (same region, link, type and
-    /// code: LINK events, links to adopt or hold), the groups concurrently; then answers
-    /// every request of the batch.
+    /// Stores the batch (one insert, one commit), then acts on its new webhooks: the data
+    /// webhooks for registered links together, in one transaction; the others once per group
+    /// of identical ones (same region, link, type and code: LINK events, links to adopt or
+    /// hold), the groups concurrently; then answers every request of the batch.
     async fn process_batch(&self, batch: Vec<Arrival>) {
-        let rest = self.act_on_pulls(&batch).await;
+        let webhooks: Vec<&NewWebhook> = batch.iter().map(|a| &a.webhook).collect();
+        let ingested = match self.engine.store.insert_webhooks(&webhooks).await {
+            Ok(ingested) => ingested,
+            Err(e) => {
+                tracing::warn!(error = %e, webhooks = batch.len(), "storing webhooks failed");
+                let unavailable = e.is_unavailable();
+                for arrival in batch {
+                    let _ = arrival.done.send(Stored::Failed { unavailable });
+                }
+                return;
+            }
+        };
+        for outcome in &ingested {
+            let label = match outcome {
+                Ingested::New => "accepted",
+                Ingested::Duplicate => "duplicate",
+            };
+            self.engine
+                .metrics
+                .webhooks
+                .with_label_values(&[label])
+                .inc();
+        }
+        let new: Vec<&Arrival> = batch
+            .iter()
+            .zip(&ingested)
+            .filter(|(_, i)| **i == Ingested::New)
+            .map(|(a, _)| a)
+            .collect();
+        let rest = self.act_on_pulls(&new).await;
         let mut groups: HashMap<(&str, &str, &str, &str), Vec<&Arrival>> = HashMap::new();
         for arrival in rest {
             let e = &arrival.envelope;
@@ -185,8 +232,8 @@ impl Inbox {
         }
         futures::future::join_all(groups.into_values().map(|group| self.process_group(group)))
             .await;
-        for arrival in batch {
-            let _ = arrival.done.send(());
+        for (arrival, ingested) in batch.into_iter().zip(ingested) {
+            let _ = arrival.done.send(Stored::Ingested(ingested));
         }
     }
 
@@ -194,13 +241,13 @@ impl Inbox {
     /// transaction (a purged link's are ignored); returns the arrivals left for the one-by-one
     /// path, all of them when the transaction fails (they then fail, or stay received for the
     /// retry pass, one by one).
-    async fn act_on_pulls<'a>(&self, batch: &'a [Arrival]) -> Vec<&'a Arrival> {
+    async fn act_on_pulls<'a>(&self, batch: &[&'a Arrival]) -> Vec<&'a Arrival> {
         let pulls: Vec<(&Arrival, Pull<'_>)> = batch
             .iter()
-            .filter_map(|a| pull_of(&a.envelope).map(|p| (a, p)))
+            .filter_map(|&a| pull_of(&a.envelope).map(|p| (a, p)))
             .collect();
         if pulls.is_empty() {
-            return batch.iter().collect();
+            return batch.to_vec();
         }
         let mut ids: Vec<&str> = pulls.iter().map(|(_, p)| p.link_id).collect();
         ids.sort_unstable();
@@ -210,7 +257,7 @@ impl Inbox {
             Ok(links) => links,
             Err(e) => {
                 tracing::warn!(error = %e, "reading a batch's links failed; acting one by one");
-                return batch.iter().collect();
+                return batch.to_vec();
             }
         };
         // One pull per link resource: a full pull wins, the last announced count is kept.
@@ -236,7 +283,7 @@ impl Inbox {
             }
         }
         if processed.is_empty() && ignored.is_empty() {
-            return batch.iter().collect();
+            return batch.to_vec();
         }
         let merged: Vec<Pull<'_>> = merged.into_values().collect();
         if let Err(e) = store
@@ -245,7 +292,7 @@ impl Inbox {
         {
             tracing::warn!(error = %e, webhooks = processed.len() + ignored.len(),
                 "acting on a batch of webhooks failed; acting one by one");
-            return batch.iter().collect();
+            return batch.to_vec();
         }
         self.engine.wake.notify_waiters();
         for link in ids.iter().filter(|id| links.contains_key(**id)) {
@@ -255,6 +302,7 @@ impl Inbox {
         batch
             .iter()
             .filter(|a| !done.contains(a.envelope.webhook_id.as_str()))
+            .copied()
             .collect()
     }
 
