@@ -165,11 +165,7 @@ impl Api {
 
     /// The requests the emulator received (Belvo API only; the control API is not logged).
     pub async fn emulator_requests(&self) -> anyhow::Result<Vec<Value>> {
-        ok_json(self.http.get(self.control("requests")).send().await?)
-            .await?
-            .as_array()
-            .cloned()
-            .context("requests: not an array")
+        self.control_list("requests").await
     }
 
     /// Forgets the received requests.
@@ -192,11 +188,16 @@ impl Api {
 
     /// The fault rules, with how often each fired.
     pub async fn faults(&self) -> anyhow::Result<Vec<Value>> {
-        ok_json(self.http.get(self.control("faults")).send().await?)
+        self.control_list("faults").await
+    }
+
+    /// A list the emulator's control API serves at `what`.
+    async fn control_list(&self, what: &str) -> anyhow::Result<Vec<Value>> {
+        ok_json(self.http.get(self.control(what)).send().await?)
             .await?
             .as_array()
             .cloned()
-            .context("faults: not an array")
+            .with_context(|| format!("{what}: not an array"))
     }
 
     /// Removes every fault rule.

@@ -73,7 +73,7 @@ pub struct StoredWebhook {
     pub processed_at: Option<i64>,
 }
 
-/// Webhooks of one batched insert (11 parameters each, far below both backends' limits).
+/// Webhooks of one batched insert (12 parameters each, far below both backends' limits).
 const WEBHOOKS_PER_STATEMENT: usize = 80;
 
 /// Whether an ingest stored something new.
@@ -119,33 +119,8 @@ impl Store {
     /// not come again. (In autocommit, `fetch_one` of `INSERT … RETURNING` returns at the
     /// first row, before PostgreSQL has committed the statement.)
     pub async fn insert_webhook(&self, w: &NewWebhook) -> Result<Ingested, StoreError> {
-        let mut tx = self.db.pool().begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO webhook_events (webhook_id, region, link_id, webhook_type, webhook_code, \
-             process_type, request_id, external_id, body, state, deliveries, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', 1, $10) \
-             ON CONFLICT (webhook_id) DO UPDATE SET deliveries = webhook_events.deliveries + 1 \
-             RETURNING deliveries",
-        )
-        .bind(&w.webhook_id)
-        .bind(&w.region)
-        .bind(&w.link_id)
-        .bind(&w.webhook_type)
-        .bind(&w.webhook_code)
-        .bind(&w.process_type)
-        .bind(&w.request_id)
-        .bind(&w.external_id)
-        .bind(&w.body)
-        .bind(w.received_at)
-        .fetch_one(&mut *tx)
-        .await?;
-        let deliveries: i32 = row.try_get("deliveries")?;
-        tx.commit().await?;
-        Ok(if deliveries == 1 {
-            Ingested::New
-        } else {
-            Ingested::Duplicate
-        })
+        let stored = self.insert_webhooks(&[w]).await?;
+        Ok(stored.first().copied().unwrap_or(Ingested::Duplicate))
     }
 
     /// Stores a batch of webhooks at once: one multi-row insert and one commit, so that a
@@ -176,23 +151,7 @@ impl Store {
         let mut tx = self.db.pool().begin().await?;
         for chunk in unique.chunks(WEBHOOKS_PER_STATEMENT) {
             let values = (0..chunk.len())
-                .map(|r| {
-                    let p = |i: usize| format!("${}", r * 11 + i + 1);
-                    format!(
-                        "({}, {}, {}, {}, {}, {}, {}, {}, {}, 'received', {}, {})",
-                        p(0),
-                        p(1),
-                        p(2),
-                        p(3),
-                        p(4),
-                        p(5),
-                        p(6),
-                        p(7),
-                        p(8),
-                        p(9),
-                        p(10)
-                    )
-                })
+                .map(|r| format!("({})", placeholders(r * 12 + 1, 12)))
                 .collect::<Vec<_>>()
                 .join(", ");
             let sql = format!(
@@ -214,6 +173,7 @@ impl Store {
                     .bind(&w.request_id)
                     .bind(&w.external_id)
                     .bind(&w.body)
+                    .bind(WebhookState::Received.as_str())
                     .bind(*count)
                     .bind(w.received_at);
             }
