@@ -66,6 +66,11 @@ impl Default for Options {
     }
 }
 
+/// How many times a cluster is started when a port it picked was taken meanwhile.
+const START_ATTEMPTS: u32 = 3;
+/// What a process logs when its port was taken.
+const PORT_TAKEN: &str = "Address already in use";
+
 /// A running cluster. Dropping it kills every process, then drops the databases.
 #[derive(Debug)]
 pub struct Cluster {
@@ -76,7 +81,7 @@ pub struct Cluster {
     pub gateways: Vec<Proc>,
     pub api: Api,
     /// Dropped after the processes (fields drop in order).
-    _databases: Vec<TestDatabase>,
+    databases: Vec<TestDatabase>,
     dir: Option<tempfile::TempDir>,
 }
 
@@ -110,14 +115,23 @@ impl Cluster {
                 )
             }
         };
-        let mut cluster = match Self::prepare(&options, urls, databases) {
-            Ok(c) => c,
-            Err(e) => panic!("cannot prepare the cluster: {e:#}"),
-        };
-        if let Err(e) = cluster.boot().await {
-            cluster.fail(&format!("the cluster did not start: {e:#}"));
+        let mut databases = databases;
+        for attempt in 1..=START_ATTEMPTS {
+            let mut cluster = match Self::prepare(&options, urls.clone(), databases) {
+                Ok(c) => c,
+                Err(e) => panic!("cannot prepare the cluster: {e:#}"),
+            };
+            match cluster.boot().await {
+                Ok(()) => return Some(cluster),
+                // A port picked free was taken before its process bound it (the race
+                // `free_addr` documents): start again on other ports, same databases.
+                Err(_) if attempt < START_ATTEMPTS && cluster.logs(5).contains(PORT_TAKEN) => {
+                    databases = std::mem::take(&mut cluster.databases);
+                }
+                Err(e) => cluster.fail(&format!("the cluster did not start: {e:#}")),
+            }
         }
-        Some(cluster)
+        unreachable!("the last attempt returns or fails")
     }
 
     fn prepare(
@@ -372,7 +386,7 @@ impl Cluster {
             datas,
             gateways,
             api,
-            _databases: databases,
+            databases,
             dir: Some(dir),
         })
     }
