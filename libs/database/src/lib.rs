@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::{AnyPool, Executor as _};
+use sqlx::{AnyPool, Connection as _, Executor as _};
 
 pub use config::{DatabaseConfig, DatabaseUrl};
 pub use feed::Feed;
@@ -99,6 +99,9 @@ pub struct Database {
     url: DatabaseUrl,
 }
 
+/// How long a pooled connection may sit idle before it is pinged on its next use.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 impl Database {
     /// Opens the pool and checks that one connection works. SQLite files (and their
     /// directory) are created if missing.
@@ -111,7 +114,20 @@ impl Database {
         let mut options = AnyPoolOptions::new()
             .max_connections(config.max_connections)
             .min_connections(config.min_connections)
-            .acquire_timeout(config.acquire_timeout);
+            .acquire_timeout(config.acquire_timeout)
+            // A ping is a round trip, a fifth of a batch of webhooks: only a connection idle
+            // for a while gets one (a database restarted meanwhile is noticed before a query
+            // fails); a busy one that broke fails its query, which callers treat as the
+            // database being unavailable, and is dropped.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for < PING_WHEN_IDLE_FOR {
+                        return Ok(true);
+                    }
+                    Ok(conn.ping().await.is_ok())
+                })
+            });
         let url = match backend {
             Backend::Postgres => url.to_owned(),
             Backend::Sqlite => {

@@ -4,14 +4,13 @@
 //! through link-service) and processed when the link appears.
 //!
 //! Webhooks are stored and acted on in batches: what arrives while a batch is being processed
-//! forms the next one. A batch is stored with one insert and one commit (each request is
-//! answered only after it), then its data webhooks for registered links schedule their pulls
-//! together in one transaction (one job per link resource), and the rest act once per group of
-//! identical webhooks (same region, link, type and code). A burst for one link, and Belvo's mix
-//! spread over many links, then cost a few statements and two commits per batch instead of
-//! several per webhook.
+//! forms the next one. A batch is stored, and the pulls its data webhooks for registered links
+//! ask for are scheduled (one job per link resource), in one transaction with one commit; each
+//! request is answered only after it. The rest act once per group of identical webhooks (same
+//! region, link, type and code). A burst for one link, and Belvo's mix spread over many links,
+//! then cost a few statements and one commit per batch instead of several per webhook.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use belvo::webhook::{LinkError, WebhookCode, WebhookData, WebhookEnvelope, WebhookType};
 use connect_proto::link::v1 as link_pb;
@@ -21,7 +20,8 @@ use tonic::Code;
 
 use crate::resource::Resource;
 use crate::store::{
-    Ingested, JobMode, LinkRow, NewWebhook, Pull, StoreError, StoredWebhook, WebhookState, now_ms,
+    Ingested, JobMode, LinkRow, NewWebhook, Planned, Pull, StoreError, StoredWebhook, WebhookState,
+    now_ms,
 };
 use crate::sync::Engine;
 
@@ -50,7 +50,10 @@ const RETRY_AFTER_MS: i64 = 10_000;
 const MAX_BATCH: usize = 256;
 
 /// How many batches may be acted on at once: a batch waiting on link-service must not hold up
-/// the webhooks behind it. Batches grow only while every slot is busy.
+/// the webhooks behind it. Batches grow only while every slot is busy. Each is a transaction
+/// on the database every replica shares: on the benchmark's two cores, 4 per replica is the
+/// best for 2 replicas (8 made them 15-30% slower, while 6-8 made one replica 10-25% faster),
+/// and a limit adapted to the mean store time was worse for both.
 const BATCHES_IN_FLIGHT: usize = 4;
 
 /// The inbox.
@@ -184,24 +187,39 @@ impl Inbox {
         while running.join_next().await.is_some() {}
     }
 
-    /// Stores the batch (one insert, one commit), then acts on its new webhooks: the data
-    /// webhooks for registered links together, in one transaction; the others once per group
-    /// of identical ones (same region, link, type and code: LINK events, links to adopt or
-    /// hold), the groups concurrently; then answers every request of the batch.
+    /// Stores the batch and schedules the pulls its new data webhooks for registered links
+    /// ask for, in one transaction; then acts on the other new webhooks once per group of
+    /// identical ones (same region, link, type and code: LINK events, links to adopt or hold),
+    /// the groups concurrently; then answers every request of the batch.
     async fn process_batch(&self, batch: Vec<Arrival>) {
-        let webhooks: Vec<&NewWebhook> = batch.iter().map(|a| &a.webhook).collect();
-        let ingested = match self.engine.store.insert_webhooks(&webhooks).await {
-            Ok(ingested) => ingested,
+        let store = &self.engine.store;
+        let plan = self.plan(&batch).await;
+        let planned: Vec<Planned<'_>> = batch
+            .iter()
+            .zip(&plan)
+            .map(|(a, &(state, pull))| Planned {
+                webhook: &a.webhook,
+                state,
+                pull,
+            })
+            .collect();
+        let (ingested, scheduled) = match store.store_and_schedule(&planned, now_ms()).await {
+            Ok(ingested) => (ingested, true),
+            Err(e) if e.is_unavailable() => return fail(batch, &e),
             Err(e) => {
-                tracing::warn!(error = %e, webhooks = batch.len(), "storing webhooks failed");
-                let unavailable = e.is_unavailable();
-                for arrival in batch {
-                    let _ = arrival.done.send(Stored::Failed { unavailable });
+                // Store them as received and act one by one (or leave them to the retry pass).
+                tracing::warn!(error = %e, webhooks = batch.len(),
+                    "storing and scheduling a batch failed; acting one by one");
+                let webhooks: Vec<&NewWebhook> = batch.iter().map(|a| &a.webhook).collect();
+                match store.insert_webhooks(&webhooks).await {
+                    Ok(ingested) => (ingested, false),
+                    Err(e) => return fail(batch, &e),
                 }
-                return;
             }
         };
-        for outcome in &ingested {
+        let mut groups: HashMap<(&str, &str, &str, &str), Vec<&Arrival>> = HashMap::new();
+        let mut changed = HashSet::new();
+        for ((arrival, outcome), (state, _)) in batch.iter().zip(&ingested).zip(&plan) {
             let label = match outcome {
                 Ingested::New => "accepted",
                 Ingested::Duplicate => "duplicate",
@@ -211,17 +229,14 @@ impl Inbox {
                 .webhooks
                 .with_label_values(&[label])
                 .inc();
-        }
-        let new: Vec<&Arrival> = batch
-            .iter()
-            .zip(&ingested)
-            .filter(|(_, i)| **i == Ingested::New)
-            .map(|(a, _)| a)
-            .collect();
-        let rest = self.act_on_pulls(&new).await;
-        let mut groups: HashMap<(&str, &str, &str, &str), Vec<&Arrival>> = HashMap::new();
-        for arrival in rest {
             let e = &arrival.envelope;
+            if *outcome == Ingested::Duplicate {
+                continue;
+            }
+            if scheduled && *state != WebhookState::Received {
+                changed.insert(e.link_id.as_str());
+                continue;
+            }
             let key = (
                 arrival.region.as_str(),
                 e.link_id.as_str(),
@@ -230,6 +245,12 @@ impl Inbox {
             );
             groups.entry(key).or_default().push(arrival);
         }
+        if !changed.is_empty() {
+            self.engine.wake.notify_waiters();
+            for link in changed {
+                self.engine.changed(link);
+            }
+        }
         futures::future::join_all(groups.into_values().map(|group| self.process_group(group)))
             .await;
         for (arrival, ingested) in batch.into_iter().zip(ingested) {
@@ -237,72 +258,33 @@ impl Inbox {
         }
     }
 
-    /// Schedules the pulls the batch's data webhooks for registered links ask for, in one
-    /// transaction (a purged link's are ignored); returns the arrivals left for the one-by-one
-    /// path, all of them when the transaction fails (they then fail, or stay received for the
-    /// retry pass, one by one).
-    async fn act_on_pulls<'a>(&self, batch: &[&'a Arrival]) -> Vec<&'a Arrival> {
-        let pulls: Vec<(&Arrival, Pull<'_>)> = batch
-            .iter()
-            .filter_map(|&a| pull_of(&a.envelope).map(|p| (a, p)))
-            .collect();
-        if pulls.is_empty() {
-            return batch.to_vec();
-        }
-        let mut ids: Vec<&str> = pulls.iter().map(|(_, p)| p.link_id).collect();
+    /// The state each webhook of the batch is stored in, and the pull it schedules: a data
+    /// webhook for a registered link is `processed` with its pull, one for a purged link
+    /// `ignored`; every other is stored `received`, to be acted on one by one (all of them
+    /// when the batch's links cannot be read).
+    async fn plan<'a>(&self, batch: &'a [Arrival]) -> Vec<(WebhookState, Option<Pull<'a>>)> {
+        let pulls: Vec<Option<Pull<'a>>> = batch.iter().map(|a| pull_of(&a.envelope)).collect();
+        let mut ids: Vec<&str> = pulls.iter().flatten().map(|p| p.link_id).collect();
         ids.sort_unstable();
         ids.dedup();
-        let store = &self.engine.store;
-        let links = match store.links_by_id(&ids).await {
-            Ok(links) => links,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading a batch's links failed; acting one by one");
-                return batch.to_vec();
+        let links = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            match self.engine.store.links_by_id(&ids).await {
+                Ok(links) => links,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading a batch's links failed; acting one by one");
+                    HashMap::new()
+                }
             }
         };
-        // One pull per link resource: a full pull wins, the last announced count is kept.
-        let mut merged: HashMap<(&str, &str), Pull<'_>> = HashMap::new();
-        let (mut processed, mut ignored) = (Vec::new(), Vec::new());
-        for (arrival, pull) in &pulls {
-            let id = arrival.envelope.webhook_id.as_str();
-            match links.get(pull.link_id) {
-                Some(link) if link.purged_at.is_some() => ignored.push(id),
-                Some(_) => {
-                    processed.push(id);
-                    merged
-                        .entry((pull.link_id, pull.resource.name))
-                        .and_modify(|m| {
-                            if pull.mode == JobMode::Full {
-                                m.mode = JobMode::Full;
-                            }
-                            m.expected_rows = pull.expected_rows.or(m.expected_rows);
-                        })
-                        .or_insert(*pull);
-                }
-                None => {}
-            }
-        }
-        if processed.is_empty() && ignored.is_empty() {
-            return batch.to_vec();
-        }
-        let merged: Vec<Pull<'_>> = merged.into_values().collect();
-        if let Err(e) = store
-            .act_on_batch(&merged, &processed, &ignored, now_ms())
-            .await
-        {
-            tracing::warn!(error = %e, webhooks = processed.len() + ignored.len(),
-                "acting on a batch of webhooks failed; acting one by one");
-            return batch.to_vec();
-        }
-        self.engine.wake.notify_waiters();
-        for link in ids.iter().filter(|id| links.contains_key(**id)) {
-            self.engine.changed(link);
-        }
-        let done: std::collections::HashSet<&str> = processed.into_iter().chain(ignored).collect();
-        batch
-            .iter()
-            .filter(|a| !done.contains(a.envelope.webhook_id.as_str()))
-            .copied()
+        pulls
+            .into_iter()
+            .map(|pull| match pull.map(|p| (links.get(p.link_id), p)) {
+                Some((Some(link), _)) if link.purged_at.is_some() => (WebhookState::Ignored, None),
+                Some((Some(_), pull)) => (WebhookState::Processed, Some(pull)),
+                _ => (WebhookState::Received, None),
+            })
             .collect()
     }
 
@@ -554,6 +536,15 @@ fn pull_of(envelope: &WebhookEnvelope) -> Option<Pull<'_>> {
         mode,
         expected_rows,
     })
+}
+
+/// Answers every request of a batch that could not be stored.
+fn fail(batch: Vec<Arrival>, error: &StoreError) {
+    tracing::warn!(error = %error, webhooks = batch.len(), "storing webhooks failed");
+    let unavailable = error.is_unavailable();
+    for arrival in batch {
+        let _ = arrival.done.send(Stored::Failed { unavailable });
+    }
 }
 
 fn is_transient(code: Code) -> bool {

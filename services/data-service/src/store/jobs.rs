@@ -4,10 +4,12 @@
 //! checkpoint. Every transition checks the lease owner, so a worker that lost its job changes
 //! nothing.
 
+use std::collections::BTreeMap;
+
 use database::Backend;
 use database::sqlx::{self, Any, Row, Transaction};
 
-use super::{Store, StoreError};
+use super::{Ingested, NewWebhook, Store, StoreError, WebhookState};
 use crate::resource::Resource;
 
 /// How much a job pulls.
@@ -80,6 +82,15 @@ pub struct Pull<'a> {
     pub resource: &'static Resource,
     pub mode: JobMode,
     pub expected_rows: Option<i64>,
+}
+
+/// A webhook of a batch, with the state to store it in and the pull it schedules when it is
+/// new.
+#[derive(Debug, Clone, Copy)]
+pub struct Planned<'a> {
+    pub webhook: &'a NewWebhook,
+    pub state: WebhookState,
+    pub pull: Option<Pull<'a>>,
 }
 
 /// Rows of one batched upsert (at most 5 parameters each, far below both backends' limits).
@@ -186,23 +197,40 @@ impl Store {
         Ok(())
     }
 
-    /// Acts on a batch of webhooks at once, in one transaction: schedules each pull (as
-    /// [`Store::enqueue_job`] does; the pulls must name distinct link resources), notes Belvo's
-    /// announcement on each link, and records the webhooks' states. A batch of webhooks spread
-    /// over many links then costs a few statements and one commit, not several of each per
-    /// webhook. Rows are written in a sorted order, so concurrent batches lock them alike.
-    pub async fn act_on_batch(
+    /// Stores a batch of webhooks and schedules the pulls of the new ones, in one transaction
+    /// and one commit: each webhook is stored in its planned state (redeliveries only count,
+    /// as [`Store::insert_webhooks`] does), and each pull of a new webhook is scheduled as
+    /// [`Store::enqueue_job`] does, one job per link resource (a full pull wins, the last
+    /// announced count is kept), with Belvo's announcement noted on its link. Belvo's mix of
+    /// webhooks spread over many links then costs a few statements and one commit per batch.
+    /// Rows are written in a sorted order, so concurrent batches lock them alike.
+    pub async fn store_and_schedule(
         &self,
-        pulls: &[Pull<'_>],
-        processed: &[&str],
-        ignored: &[&str],
+        batch: &[Planned<'_>],
         now: i64,
-    ) -> Result<(), StoreError> {
-        let mut pulls = pulls.to_vec();
-        pulls.sort_by_key(|p| (p.link_id, p.resource.name));
+    ) -> Result<Vec<Ingested>, StoreError> {
+        let rows: Vec<(&NewWebhook, WebhookState)> =
+            batch.iter().map(|p| (p.webhook, p.state)).collect();
+        let mut tx = self.db.pool().begin().await?;
+        let ingested = Self::insert_webhooks_in(&mut tx, &rows).await?;
+        let mut merged: BTreeMap<(&str, &str), Pull<'_>> = BTreeMap::new();
+        for (planned, outcome) in batch.iter().zip(&ingested) {
+            let (Some(pull), Ingested::New) = (planned.pull, outcome) else {
+                continue;
+            };
+            merged
+                .entry((pull.link_id, pull.resource.name))
+                .and_modify(|m| {
+                    if pull.mode == JobMode::Full {
+                        m.mode = JobMode::Full;
+                    }
+                    m.expected_rows = pull.expected_rows.or(m.expected_rows);
+                })
+                .or_insert(pull);
+        }
+        let pulls: Vec<Pull<'_>> = merged.into_values().collect();
         let mut links: Vec<&str> = pulls.iter().map(|p| p.link_id).collect();
         links.dedup();
-        let mut tx = self.db.pool().begin().await?;
         for chunk in pulls.chunks(PULLS_PER_STATEMENT) {
             // $1 is now; then each row's parameters.
             let jobs = values(chunk.len(), 5, |p| {
@@ -271,22 +299,8 @@ impl Store {
             }
             query.execute(&mut *tx).await?;
         }
-        for (ids, state) in [(processed, "processed"), (ignored, "ignored")] {
-            for chunk in ids.chunks(IDS_PER_STATEMENT) {
-                let sql = format!(
-                    "UPDATE webhook_events SET state = $1, error = NULL, processed_at = $2 \
-                     WHERE webhook_id IN ({})",
-                    super::placeholders(3, chunk.len())
-                );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(state).bind(now);
-                for id in chunk {
-                    query = query.bind(*id);
-                }
-                query.execute(&mut *tx).await?;
-            }
-        }
         tx.commit().await?;
-        Ok(())
+        Ok(ingested)
     }
 
     /// Claims the next due job for `worker` until `lease_until`: a pending job whose link and

@@ -9,7 +9,7 @@ mod webhooks;
 
 use database::{Backend, Database};
 
-pub use jobs::{Failure, Gauges, Job, JobMode, JobState, Pull, Release};
+pub use jobs::{Failure, Gauges, Job, JobMode, JobState, Planned, Pull, Release};
 pub use links::LinkRow;
 pub use records::{NewRecord, Page, RecordFilter, StoredRecord};
 pub use status::{StatusRow, SyncState};

@@ -3,7 +3,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use database::sqlx::{self, Row};
+use std::collections::{HashMap, HashSet};
+
+use database::sqlx::{self, Any, Row, Transaction};
 
 use super::{Store, StoreError, placeholders};
 
@@ -131,24 +133,37 @@ impl Store {
         &self,
         batch: &[&NewWebhook],
     ) -> Result<Vec<Ingested>, StoreError> {
+        let rows: Vec<(&NewWebhook, WebhookState)> =
+            batch.iter().map(|&w| (w, WebhookState::Received)).collect();
+        let mut tx = self.db.pool().begin().await?;
+        let ingested = Self::insert_webhooks_in(&mut tx, &rows).await?;
+        tx.commit().await?;
+        Ok(ingested)
+    }
+
+    /// Inserts a batch of webhooks, each with the state it is stored in, in `tx`; see
+    /// [`Store::insert_webhooks`]. A redelivery keeps the state stored first.
+    pub(super) async fn insert_webhooks_in(
+        tx: &mut Transaction<'_, Any>,
+        batch: &[(&NewWebhook, WebhookState)],
+    ) -> Result<Vec<Ingested>, StoreError> {
         // Each id once (a statement may not touch a row twice), sorted (concurrent batches
         // then lock rows in one order), with how many times the batch has it.
-        let mut unique: Vec<(&NewWebhook, i32)> = Vec::new();
+        let mut unique: Vec<(&NewWebhook, WebhookState, i32)> = Vec::new();
         {
-            let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-            for &w in batch {
+            let mut seen: HashMap<&str, usize> = HashMap::new();
+            for &(w, state) in batch {
                 match seen.get(w.webhook_id.as_str()) {
-                    Some(&i) => unique[i].1 += 1,
+                    Some(&i) => unique[i].2 += 1,
                     None => {
                         seen.insert(&w.webhook_id, unique.len());
-                        unique.push((w, 1));
+                        unique.push((w, state, 1));
                     }
                 }
             }
         }
         unique.sort_by(|a, b| a.0.webhook_id.cmp(&b.0.webhook_id));
-        let mut new_ids = std::collections::HashSet::new();
-        let mut tx = self.db.pool().begin().await?;
+        let mut new_ids = HashSet::new();
         for chunk in unique.chunks(WEBHOOKS_PER_STATEMENT) {
             let values = (0..chunk.len())
                 .map(|r| format!("({})", placeholders(r * 12 + 1, 12)))
@@ -162,7 +177,7 @@ impl Store {
                  RETURNING webhook_id, deliveries"
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (w, count) in chunk {
+            for (w, state, count) in chunk {
                 query = query
                     .bind(&w.webhook_id)
                     .bind(&w.region)
@@ -173,15 +188,15 @@ impl Store {
                     .bind(&w.request_id)
                     .bind(&w.external_id)
                     .bind(&w.body)
-                    .bind(WebhookState::Received.as_str())
+                    .bind(state.as_str())
                     .bind(*count)
                     .bind(w.received_at);
             }
-            let counts: std::collections::HashMap<&str, i32> = chunk
+            let counts: HashMap<&str, i32> = chunk
                 .iter()
-                .map(|(w, n)| (w.webhook_id.as_str(), *n))
+                .map(|(w, _, n)| (w.webhook_id.as_str(), *n))
                 .collect();
-            for row in query.fetch_all(&mut *tx).await? {
+            for row in query.fetch_all(&mut **tx).await? {
                 let id: String = row.try_get("webhook_id")?;
                 let deliveries: i32 = row.try_get("deliveries")?;
                 // New when every delivery so far is this batch's.
@@ -190,11 +205,10 @@ impl Store {
                 }
             }
         }
-        tx.commit().await?;
-        let mut first = std::collections::HashSet::new();
+        let mut first = HashSet::new();
         Ok(batch
             .iter()
-            .map(|w| {
+            .map(|(w, _)| {
                 if new_ids.contains(&w.webhook_id) && first.insert(w.webhook_id.as_str()) {
                     Ingested::New
                 } else {

@@ -267,5 +267,41 @@ async fn many_links_at_once(backend: Backend) {
         assert_eq!(event.state, expected as i32, "{}", event.webhook_id);
     }
     assert_eq!(events.len(), 13);
+
+    // The jobs ran; Belvo then redelivers every webhook at once, one of them twice: each is a
+    // duplicate and schedules nothing.
+    sqlx::query("UPDATE sync_jobs SET state = 'done'")
+        .execute(store.db().pool())
+        .await
+        .unwrap();
+    let mut again: Vec<_> = h
+        .data
+        .list_webhook_events(pb::ListWebhookEventsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    again.push(again[0].clone());
+    let bodies: Vec<_> = again.iter().map(|e| e.body.clone()).collect();
+    let sent = bodies.into_iter().map(|body| {
+        let mut data = h.data.clone();
+        async move {
+            data.ingest_webhook(pb::IngestWebhookRequest {
+                region: crate::support::REGION.into(),
+                body,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .outcome
+        }
+    });
+    for outcome in futures::future::join_all(sent).await {
+        assert_eq!(outcome, pb::IngestOutcome::Duplicate as i32);
+    }
+    for link in &links {
+        let pending = "SELECT COUNT(*) FROM sync_jobs WHERE link_id = $1 AND state = 'pending'";
+        assert_eq!(count(&store, pending, &link.to_string()).await, 0, "{link}");
+    }
     h.stop().await;
 }
