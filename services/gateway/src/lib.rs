@@ -41,7 +41,7 @@ use crate::auth::Authenticator;
 pub use crate::config::GatewayConfig;
 use crate::metrics::Metrics;
 use crate::middleware::SecurityHeaders;
-use crate::ratelimit::KeyedLimiter;
+use crate::ratelimit::{KeyedCap, KeyedLimiter};
 use crate::services::Services;
 
 /// What can stop the gateway from starting or serving.
@@ -86,6 +86,10 @@ pub struct AppState {
     pub security_headers: SecurityHeaders,
     /// Widget tokens per user.
     pub token_limiter: KeyedLimiter<String>,
+    /// Refreshes per user.
+    pub refresh_limiter: KeyedLimiter<String>,
+    /// Open event streams per user.
+    pub event_streams: KeyedCap<String>,
     /// Failed webhook authentications per IP.
     pub webhook_failures: KeyedLimiter<IpAddr>,
     /// Links their users were recently confirmed to own (data reads).
@@ -148,6 +152,11 @@ impl Service for Application {
             )
             .map_err(|_| GatewayError::Header("security.content_security_policy"))?,
             token_limiter: KeyedLimiter::new(config.limits.token_mints, config.limits.token_window),
+            refresh_limiter: KeyedLimiter::new(
+                config.limits.refreshes,
+                config.limits.refresh_window,
+            ),
+            event_streams: KeyedCap::new(config.limits.event_streams),
             ownership: ownership::OwnershipCache::default(),
             webhook_failures: KeyedLimiter::new(
                 config.limits.webhook_auth_failures,

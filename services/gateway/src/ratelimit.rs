@@ -1,11 +1,12 @@
-//! In-memory, per-key fixed-window limits: widget tokens minted per user, failed webhook
-//! authentications per IP. Each gateway replica counts for itself (the limits protect Belvo
+//! In-memory, per-key limits: fixed windows for widget tokens minted and refreshes asked for
+//! per user and failed webhook authentications per IP; a cap on what one user holds open at
+//! once (event streams). Each gateway replica counts for itself (the limits protect Belvo
 //! quotas and slow down guessing; they are not a billing meter). Expired windows are swept
 //! as the map grows, so the memory stays bounded by the keys active in one window.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A fixed-window counter per key.
@@ -41,11 +42,7 @@ impl<K: Eq + Hash + Clone> KeyedLimiter<K> {
 
     fn update(&self, key: &K, count: bool) -> Result<(), Duration> {
         let now = Instant::now();
-        let mut windows = match self.windows.lock() {
-            Ok(guard) => guard,
-            // A panic while holding the lock left plain counters behind; they are still usable.
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut windows = lock(&self.windows);
         if windows.len() >= SWEEP_AT {
             let window = self.window;
             windows.retain(|_, (start, _)| now.duration_since(*start) < window);
@@ -62,6 +59,63 @@ impl<K: Eq + Hash + Clone> KeyedLimiter<K> {
         }
         Ok(())
     }
+}
+
+/// At most `max` open at once per key; each [`Held`] counts until dropped.
+#[derive(Debug)]
+pub struct KeyedCap<K: Eq + Hash> {
+    max: u32,
+    open: Arc<Mutex<HashMap<K, u32>>>,
+}
+
+/// One of a key's open places; dropping it frees the place.
+#[derive(Debug)]
+pub struct Held<K: Eq + Hash> {
+    key: K,
+    open: Arc<Mutex<HashMap<K, u32>>>,
+}
+
+impl<K: Eq + Hash + Clone> KeyedCap<K> {
+    /// At most `max` open at once per key.
+    pub fn new(max: u32) -> Self {
+        Self {
+            max,
+            open: Arc::default(),
+        }
+    }
+
+    /// A place for `key`, or `None` when it holds `max` already.
+    pub fn take(&self, key: &K) -> Option<Held<K>> {
+        let mut open = lock(&self.open);
+        let count = open.entry(key.clone()).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(Held {
+            key: key.clone(),
+            open: Arc::clone(&self.open),
+        })
+    }
+}
+
+impl<K: Eq + Hash> Drop for Held<K> {
+    fn drop(&mut self) {
+        let mut open = lock(&self.open);
+        if let Some(count) = open.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// The map behind a lock; a panic while holding it left plain counters, still usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -84,5 +138,22 @@ mod tests {
         let limiter = KeyedLimiter::new(1, Duration::ZERO);
         assert!(limiter.hit(&1).is_ok());
         assert!(limiter.hit(&1).is_ok());
+    }
+
+    #[test]
+    fn caps_what_a_key_holds_open_until_dropped() {
+        let cap = KeyedCap::new(2);
+        let first = cap.take(&"a").unwrap();
+        let second = cap.take(&"a").unwrap();
+        assert!(cap.take(&"a").is_none());
+        assert!(cap.take(&"b").is_some());
+        drop(first);
+        let third = cap.take(&"a").unwrap();
+        assert!(cap.take(&"a").is_none());
+        drop((second, third));
+        assert!(
+            lock(&cap.open).is_empty(),
+            "a key with nothing open is forgotten"
+        );
     }
 }

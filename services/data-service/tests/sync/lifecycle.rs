@@ -251,13 +251,7 @@ async fn many_links_at_once(backend: Backend) {
         let touched = store.link(&link.to_string()).await.unwrap().unwrap();
         assert!(touched.last_webhook_at.is_some());
     }
-    let events = h
-        .data
-        .list_webhook_events(pb::ListWebhookEventsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let events = h.webhook_events().await;
     for event in &events {
         let expected = if event.link_id == purged.to_string() {
             pb::WebhookState::Ignored
@@ -274,30 +268,14 @@ async fn many_links_at_once(backend: Backend) {
         .execute(store.db().pool())
         .await
         .unwrap();
-    let mut again: Vec<_> = h
-        .data
-        .list_webhook_events(pb::ListWebhookEventsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let mut again = h.webhook_events().await;
     again.push(again[0].clone());
-    let bodies: Vec<_> = again.iter().map(|e| e.body.clone()).collect();
-    let sent = bodies.into_iter().map(|body| {
-        let mut data = h.data.clone();
-        async move {
-            data.ingest_webhook(pb::IngestWebhookRequest {
-                region: crate::support::REGION.into(),
-                body,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .outcome
-        }
+    let sent = again.iter().map(|e| {
+        let body: serde_json::Value = serde_json::from_slice(&e.body).unwrap();
+        crate::support::ingest(h.data.clone(), body)
     });
     for outcome in futures::future::join_all(sent).await {
-        assert_eq!(outcome, pb::IngestOutcome::Duplicate as i32);
+        assert_eq!(outcome, pb::IngestOutcome::Duplicate);
     }
     for link in &links {
         let pending = "SELECT COUNT(*) FROM sync_jobs WHERE link_id = $1 AND state = 'pending'";

@@ -212,13 +212,7 @@ async fn unknown_webhooks(backend: Backend) {
         "webhook_code": "new_holograms_available", "link_id": "30cb4806-6e00-48a4-91c9-ca55968576c8",
         "process_type": "recurrent_update", "external_id": null, "data": {"new_holograms": 3}});
     assert_eq!(h.ingest(&event).await, pb::IngestOutcome::Accepted);
-    let stored = h
-        .data
-        .list_webhook_events(pb::ListWebhookEventsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let stored = h.webhook_events().await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].state, pb::WebhookState::Ignored as i32);
     assert_eq!(stored[0].webhook_type, "HOLOGRAMS");

@@ -217,6 +217,17 @@ impl Harness {
         ingest(self.data.clone(), event.clone()).await
     }
 
+    /// Every stored webhook.
+    pub(crate) async fn webhook_events(&self) -> Vec<pb::WebhookEvent> {
+        self.data
+            .clone()
+            .list_webhook_events(pb::ListWebhookEventsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .events
+    }
+
     /// Waits until `resource` of `link` has succeeded with `records` rows.
     pub(crate) async fn wait_synced(
         &mut self,

@@ -108,7 +108,10 @@ pub(super) fn routes(dev: bool) -> Vec<Route> {
             "Ask Belvo to pull the link's data again",
             "links",
         )
-        .responses(&[(202, "Accepted; webhooks follow")])
+        .responses(&[
+            (202, "Accepted; webhooks follow"),
+            (429, "The user asked for too many refreshes; see Retry-After"),
+        ])
         .returns("RefreshAccepted")
         .handler(post(refresh_link)),
     ];
@@ -495,6 +498,11 @@ async fn refresh_link(
     if uuid::Uuid::parse_str(&id).is_err() {
         return Err(ApiError::NotFound);
     }
+    // Each refresh is a call to Belvo, on the budget every user shares.
+    state
+        .refresh_limiter
+        .hit(&user.id)
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
     let response = state
         .services
         .link

@@ -133,10 +133,13 @@ pub(super) fn routes() -> Vec<Route> {
             Method::GET,
             "/v1/links/{id}/events",
             "linkEvents",
-            "Server-Sent Events: `link` (the link, again whenever its status changes) and `sync` (sync progress)",
+            "Server-Sent Events: `link` (the link, again whenever its status changes) and `sync` (sync progress), until the token expires",
             "data",
         )
-        .responses(&[(200, "Server-Sent Events")])
+        .responses(&[
+            (200, "Server-Sent Events"),
+            (429, "The user holds too many open streams; see Retry-After"),
+        ])
         .returns("text/event-stream")
         .handler(get(events)),
     );
@@ -319,6 +322,19 @@ async fn events(
     if uuid::Uuid::parse_str(&id).is_err() {
         return Err(ApiError::NotFound);
     }
+    // Held by the stream's task: a user's open streams are capped, and each ends with its
+    // token (the client then signs in again, or reconnects with a fresh token).
+    let held = state
+        .event_streams
+        .take(&user.id)
+        .ok_or(ApiError::RateLimited {
+            retry_after: STREAM_RETRY_AFTER,
+        })?;
+    let expires = tokio::time::Instant::now()
+        + user
+            .expires_at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
     let mut links = state
         .services
         .link
@@ -349,6 +365,7 @@ async fn events(
     let shutdown = state.shutdown.clone();
     tokio::spawn(
         async move {
+            let _held = held;
             if tx
                 .send(json_event("link", views::link(&link)))
                 .await
@@ -362,6 +379,7 @@ async fn events(
                     next = syncs.next() => ("sync", next.map(|m| m.map(|m| m.link.map(|s| views::link_sync(&s))))),
                     () = tx.closed() => return,
                     () = shutdown.triggered() => return,
+                    () = tokio::time::sleep_until(expires) => return,
                 };
                 let event = match next {
                     Some(Ok(Some(view))) => json_event(name, view),
@@ -384,6 +402,9 @@ async fn events(
     let stream = ReceiverStream::new(rx).map(Ok::<_, Infallible>);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(state.config.server.sse_keep_alive)))
 }
+
+/// When a user holding too many event streams may try again.
+const STREAM_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn json_event(name: &str, data: Value) -> Event {
     Event::default().event(name).data(data.to_string())

@@ -1,10 +1,11 @@
 //! `POST /webhooks/belvo/{region}`: Belvo's webhooks in. In order: the region must be
-//! configured (404); the `Authorization` header must equal the region's configured value,
-//! compared in constant time (401; an address, an IPv6 /64, with too many such failures gets
-//! 429 instead, while a request with the right value always passes); the body must fit the webhook limit (413); then
-//! data-service persists it (`IngestWebhook`) and only then the gateway answers 200. When
-//! data-service cannot be reached the answer is 503, so Belvo retries. Nothing is sent to
-//! data-service from a rejected request, and the Authorization value is never logged.
+//! configured (404); the `Authorization` header must equal the region's configured value (or,
+//! during a rotation, the value it moves to), compared in constant time (401; an address, an
+//! IPv6 /64, with too many such failures gets 429 instead, while a request with the right value
+//! always passes); the body must fit the webhook limit (413); then data-service persists it
+//! (`IngestWebhook`) and only then the gateway answers 200. When data-service cannot be reached
+//! the answer is 503, so Belvo retries. Nothing is sent to data-service from a rejected request,
+//! and the Authorization value is never logged.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -73,14 +74,20 @@ async fn receive(
         // Probing for regions counts as a failed authentication.
         return Err(refuse("unknown_region").unwrap_or(ApiError::NotFound));
     };
-    if let Some(expected) = region.webhook_authorization() {
+    if region.webhook_authorization().is_some() {
         let given = request_in
             .headers()
             .get(header::AUTHORIZATION)
             .map(http::HeaderValue::as_bytes)
             .unwrap_or_default();
-        let ok: bool = given.ct_eq(expected.expose_secret().as_bytes()).into();
-        if !ok {
+        // Every accepted value is compared (during a rotation, the current and the next one),
+        // each in constant time.
+        let ok = region
+            .webhook_authorizations()
+            .fold(subtle::Choice::from(0), |ok, expected| {
+                ok | given.ct_eq(expected.expose_secret().as_bytes())
+            });
+        if !bool::from(ok) {
             return Err(refuse("unauthorized").unwrap_or(ApiError::Unauthenticated {
                 reason: format!(
                     "webhook for region {region_id} with a wrong or missing Authorization from {ip}"

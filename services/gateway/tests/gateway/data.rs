@@ -457,6 +457,77 @@ async fn event_streams_end_when_the_gateway_shuts_down() {
     stopped.unwrap();
 }
 
+/// A stream lives as long as its token: at `exp` the gateway ends it (the web app then signs
+/// in again or reconnects with a fresh token).
+#[tokio::test]
+async fn an_event_stream_ends_when_its_token_expires() {
+    let app = TestApp::start().await;
+    app.fakes.link.insert(LINK_A, "alice");
+    let short = sign_hs256(
+        &json!({"sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 2}),
+        SECRET,
+    );
+    let response = app
+        .http
+        .get(app.url(&format!("/v1/links/{LINK_A}/events")))
+        .bearer_auth(short)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut events = Events {
+        response,
+        buffer: String::new(),
+    };
+    assert_eq!(events.next().await.0, "link");
+    assert_eq!(events.next().await.0, "sync");
+    // Keep-alive comments may come first; then the end.
+    within("the stream to end at the token's expiry", async {
+        while let Some(_chunk) = events.response.chunk().await.unwrap() {}
+    })
+    .await;
+}
+
+/// One user holds at most `limits.event_streams` open; a closed one frees its place.
+#[tokio::test]
+async fn event_streams_are_capped_per_user() {
+    let app = TestApp::start_with(|c| {
+        c.limits.event_streams = 2;
+        // Writes often, so that a stream the client closed is noticed soon.
+        c.server.sse_keep_alive = std::time::Duration::from_millis(100);
+    })
+    .await;
+    app.fakes.link.insert(LINK_A, "alice");
+    app.fakes.link.insert(LINK_B, "bob");
+    let first = open(&app, LINK_A, "alice").await;
+    let second = open(&app, LINK_A, "alice").await;
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let refused = open(&app, LINK_A, "alice").await;
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(error(refused, 429).await["code"], "rate_limited");
+    assert_eq!(open(&app, LINK_B, "bob").await.status(), 200);
+    drop(first);
+    // The server notices the closed stream when it next writes or polls it.
+    within("a place to free up", async {
+        loop {
+            let response = open(&app, LINK_A, "alice").await;
+            if response.status() == 200 {
+                return;
+            }
+            assert_eq!(response.status(), 429);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+}
+
+async fn open(app: &TestApp, link: &str, user: &str) -> reqwest::Response {
+    app.get(&format!("/v1/links/{link}/events"), user).await
+}
+
 /// Paging through a link's data asks link-service once, not before every page; another
 /// user is still asked about (and refused); a link deleted through the gateway is asked
 /// about again.

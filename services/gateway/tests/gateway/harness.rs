@@ -72,13 +72,20 @@ impl TestApp {
     }
 
     pub(crate) async fn start_with(tweak: impl FnOnce(&mut GatewayConfig)) -> Self {
+        Self::start_with_regions(regions(), tweak).await
+    }
+
+    pub(crate) async fn start_with_regions(
+        regions: regions::RegionsConfig,
+        tweak: impl FnOnce(&mut GatewayConfig),
+    ) -> Self {
         let fakes = Fakes::start().await;
         let mut config = config(&fakes.url());
         tweak(&mut config);
         let shutdown = Shutdown::new();
         let app = Application::build(
             config,
-            regions(),
+            regions,
             Listeners::local().await.unwrap(),
             shutdown.clone(),
         )

@@ -175,6 +175,35 @@ async fn refresh_is_202_then_409_with_retry_after_in_the_cooldown() {
     assert_eq!(error["message"], "the link was refreshed recently");
 }
 
+/// Each refresh is a call to Belvo: a user gets `limits.refreshes` per window, over all their
+/// links, and the next is refused before it reaches link-service.
+#[tokio::test]
+async fn refreshes_are_limited_per_user() {
+    let app = TestApp::start_with(|c| c.limits.refreshes = 2).await;
+    app.fakes.link.insert(LINK_A, "alice");
+    app.fakes.link.insert(LINK_B, "alice");
+    assert_eq!(refresh(&app, LINK_A, "alice").await.status(), 202);
+    assert_eq!(refresh(&app, LINK_B, "alice").await.status(), 202);
+    let response = refresh(&app, LINK_A, "alice").await;
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after));
+    assert_eq!(error(response, 429).await["code"], "rate_limited");
+    assert_eq!(app.fakes.link.journal.of("RefreshLink").len(), 2);
+    // Another user has their own.
+    let bobs = "0b7b1b7e-1d55-4a4f-9a63-6f7c2c0e0a0b";
+    app.fakes.link.insert(bobs, "bob");
+    assert_eq!(refresh(&app, bobs, "bob").await.status(), 202);
+}
+
+async fn refresh(app: &TestApp, link: &str, user: &str) -> reqwest::Response {
+    app.post(&format!("/v1/links/{link}/refresh"), user, json!({}))
+        .await
+}
+
 #[tokio::test]
 async fn link_service_down_is_503() {
     let app = TestApp::start_with(|c| c.clients.link_service.url = dead_url()).await;

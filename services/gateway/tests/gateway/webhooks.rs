@@ -44,6 +44,34 @@ async fn wrong_or_missing_authorization_is_401_and_nothing_reaches_data_service(
     );
 }
 
+/// During a rotation of the webhook Authorization both values pass, and nothing else does.
+#[tokio::test]
+async fn a_rotation_accepts_the_current_and_the_next_authorization() {
+    let next = "Bearer next-webhook-token";
+    let rotating = regions::shipped::LOCAL.replace(
+        "webhook_authorization = { value = \"Bearer local-webhook-token\" }",
+        &format!(
+            "webhook_authorization = {{ value = \"Bearer local-webhook-token\" }}\n\
+             webhook_authorization_next = {{ value = \"{next}\" }}"
+        ),
+    );
+    assert_ne!(rotating, regions::shipped::LOCAL);
+    let regions =
+        regions::RegionsConfig::from_toml_str(&rotating, Vec::<(String, String)>::new()).unwrap();
+    let app = TestApp::start_with_regions(regions, |_| {}).await;
+    let second = BODY.replace("wh-1", "wh-2");
+    assert_eq!(
+        app.webhook("mx", Some(WEBHOOK_AUTH), BODY).await.status(),
+        200
+    );
+    assert_eq!(app.webhook("mx", Some(next), &second).await.status(), 200);
+    for wrong in ["Bearer next-webhook-toke", "Bearer wrong-token"] {
+        let error = error(app.webhook("mx", Some(wrong), BODY).await, 401).await;
+        assert!(!error.to_string().contains("next-webhook-token"));
+    }
+    assert_eq!(app.fakes.data.webhooks.lock().unwrap().len(), 2);
+}
+
 #[tokio::test]
 async fn an_unknown_region_is_404() {
     let app = TestApp::start().await;
