@@ -57,7 +57,6 @@ pub fn link(link: &Link) -> Value {
         ),
         "refresh_rate": (!link.refresh_rate.is_empty()).then_some(&link.refresh_rate),
         "fetch_resources": link.fetch_resources,
-        "external_id": link.external_id,
         "origin": word(
             LinkOrigin::try_from(link.origin).unwrap_or(LinkOrigin::Unspecified).as_str_name(),
             "LINK_ORIGIN_",

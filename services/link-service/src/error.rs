@@ -39,6 +39,10 @@ pub(crate) enum ServiceError {
     /// token-service never minted this external id.
     #[error("unknown external id")]
     ExternalIdUnknown,
+    /// The external id is known, but its owner was not linking when Belvo created the link
+    /// (no widget token for it was valid then).
+    #[error("no widget token for the external id was valid when the link was created")]
+    NotLinkingThen,
     /// The link is DELETED and the operation needs a live one.
     #[error("the link is deleted")]
     LinkDeleted,
@@ -94,6 +98,11 @@ impl ServiceError {
             Self::ExternalIdUnknown => status::platform_error(
                 Code::NotFound,
                 "the external id was not minted by this platform",
+                EXTERNAL_ID_UNKNOWN,
+            ),
+            Self::NotLinkingThen => status::platform_error(
+                Code::NotFound,
+                "no widget token for the link's external id was valid when Belvo created it",
                 EXTERNAL_ID_UNKNOWN,
             ),
             Self::LinkDeleted => status::platform_error(

@@ -24,9 +24,31 @@ impl ExternalIds {
     /// The owner `external_id` was minted for; `None` when token-service never minted it
     /// (or finds it malformed, which amounts to the same).
     pub(crate) async fn owner_of(&self, external_id: &str) -> Result<Option<String>, Status> {
-        let request = ResolveExternalIdRequest {
+        self.resolve(ResolveExternalIdRequest {
             external_id: external_id.to_owned(),
-        };
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// The owner of a link Belvo created at `created_at` in `region` with `external_id`:
+    /// `None` unless a widget token for that external id and region was valid then (see
+    /// token-service's `ResolveExternalId`).
+    pub(crate) async fn owner_at_creation(
+        &self,
+        external_id: &str,
+        region: &str,
+        created_at: prost_types::Timestamp,
+    ) -> Result<Option<String>, Status> {
+        self.resolve(ResolveExternalIdRequest {
+            external_id: external_id.to_owned(),
+            link_created_at: Some(created_at),
+            region: region.to_owned(),
+        })
+        .await
+    }
+
+    async fn resolve(&self, request: ResolveExternalIdRequest) -> Result<Option<String>, Status> {
         match self.client.clone().resolve_external_id(request).await {
             Ok(response) => Ok(Some(response.into_inner().owner)),
             Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {

@@ -417,6 +417,24 @@ impl Links {
         if belvo_link.external_id.as_deref() != Some(req.external_id.as_str()) {
             return Err(ServiceError::ExternalIdMismatch);
         }
+        // Belvo's widget takes the external id from the page: the link is its owner's only if
+        // they were linking at the time (a token was minted for them then), not whenever
+        // someone who learnt the external id set it in their own widget.
+        let created_at = belvo_link
+            .created_at
+            .map(|t| prost_types::Timestamp {
+                seconds: t.timestamp(),
+                nanos: t.timestamp_subsec_nanos() as i32,
+            })
+            .ok_or(ServiceError::NotLinkingThen)?;
+        let owner_then = self
+            .external_ids
+            .owner_at_creation(&req.external_id, &region, created_at)
+            .await
+            .map_err(ServiceError::TokenService)?;
+        if owner_then.as_deref() != Some(owner.as_str()) {
+            return Err(ServiceError::NotLinkingThen);
+        }
         let fields = belvo_fields(&belvo_link, belvo_json);
         let created = self
             .store

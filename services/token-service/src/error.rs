@@ -48,6 +48,10 @@ pub(crate) enum ServiceError {
     /// No such external id was ever minted here.
     #[error("unknown external id")]
     ExternalIdNotFound,
+    /// The external id is known, but no widget token for it (in the region) was valid when
+    /// the link was created.
+    #[error("no widget token for the external id when the link was created")]
+    NoTokenAtLinkCreation,
     /// No Belvo client was built for a configured region (a bug).
     #[error("no Belvo client for region {0}")]
     MissingClient(String),
@@ -87,6 +91,11 @@ impl ServiceError {
             Self::ExternalIdNotFound => platform_error(
                 Code::NotFound,
                 "this external_id was never issued by token-service",
+                REASON_EXTERNAL_ID_NOT_FOUND,
+            ),
+            Self::NoTokenAtLinkCreation => platform_error(
+                Code::NotFound,
+                "no widget token for this external_id was valid when the link was created",
                 REASON_EXTERNAL_ID_NOT_FOUND,
             ),
             Self::MissingClient(_) => internal(request_id, &self),

@@ -29,6 +29,13 @@ use crate::store::{AuditRecord, Store};
 /// token itself does not say.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(600);
 
+/// How long after its token expires a widget session may still create a link (the user is
+/// in the middle of it), for `ResolveExternalId` with `link_created_at`.
+const ADOPTION_MARGIN: Duration = Duration::from_secs(300);
+
+/// How far Belvo's clock may be behind ours.
+const CLOCK_SKEW: Duration = Duration::from_secs(60);
+
 /// The `exp` claim of Belvo's access token, a JWT (whose signature only Belvo can check):
 /// when the widget stops accepting it. `None` when the token is not a JWT with an `exp`.
 fn token_expiry(access: &str) -> Option<DateTime<Utc>> {
@@ -187,6 +194,30 @@ impl TokenHandlers {
             .resolve_external_id(&request.external_id)
             .await?
             .ok_or(ServiceError::ExternalIdNotFound)?;
+        if let Some(created) = &request.link_created_at {
+            if request.region.is_empty() {
+                let mut violations = FieldViolations::new();
+                violations.add("region", "is required with link_created_at");
+                return Err(ServiceError::Invalid(violations));
+            }
+            let created_ms = created.seconds * 1000 + i64::from(created.nanos) / 1_000_000;
+            let earliest = created_ms - (TOKEN_LIFETIME + ADOPTION_MARGIN).as_millis() as i64;
+            let latest = created_ms + CLOCK_SKEW.as_millis() as i64;
+            let minted = self
+                .state
+                .store
+                .minted_between(
+                    &found.owner,
+                    &request.external_id,
+                    &request.region,
+                    earliest,
+                    latest,
+                )
+                .await?;
+            if !minted {
+                return Err(ServiceError::NoTokenAtLinkCreation);
+            }
+        }
         Ok(proto::ResolveExternalIdResponse {
             owner: found.owner,
             first_issued_at: Some(timestamp(found.first_issued_at)),

@@ -106,6 +106,30 @@ impl Store {
         }))
     }
 
+    /// Whether a widget token for `owner`'s `external_id` in `region` was minted between
+    /// `from_ms` and `to_ms` (inclusive), by the audit rows.
+    pub(crate) async fn minted_between(
+        &self,
+        owner: &str,
+        external_id: &str,
+        region: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let found: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM token_audit WHERE owner = $1 AND issued_at_ms BETWEEN $2 AND $3 \
+             AND external_id = $4 AND region = $5 LIMIT 1",
+        )
+        .bind(owner)
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(external_id)
+        .bind(region)
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// Appends one audit row, without waiting for it to reach the disk: on PostgreSQL the
     /// statement turns `synchronous_commit` off for its own transaction, the guarantee SQLite
     /// in WAL mode with `synchronous = NORMAL` gives every commit. A database crash may then

@@ -28,6 +28,7 @@ async fn calls_are_counted_by_code_and_exposed_on_the_admin_port() {
         .unwrap_err();
     let request = tonic::Request::new(connect_proto::token::v1::ResolveExternalIdRequest {
         external_id: "nobody".into(),
+        ..Default::default()
     });
     client
         .resolve_external_id(with_bearer(request, GATEWAY_TOKEN))

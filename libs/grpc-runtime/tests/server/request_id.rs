@@ -39,6 +39,7 @@ async fn a_caller_request_id_is_kept_also_on_errors() {
 
     let mut request = tonic::Request::new(connect_proto::token::v1::ResolveExternalIdRequest {
         external_id: "nobody".into(),
+        ..Default::default()
     });
     request
         .metadata_mut()

@@ -12,6 +12,7 @@ async fn in_flight_calls_finish_during_the_drain() {
         client
             .resolve_external_id(connect_proto::token::v1::ResolveExternalIdRequest {
                 external_id: "gated".into(),
+                ..Default::default()
             })
             .await
     });
@@ -49,6 +50,7 @@ async fn the_drain_is_bounded_by_the_grace_period() {
         client
             .resolve_external_id(connect_proto::token::v1::ResolveExternalIdRequest {
                 external_id: "gated".into(),
+                ..Default::default()
             })
             .await
     });

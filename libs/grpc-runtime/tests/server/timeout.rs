@@ -12,6 +12,7 @@ async fn a_slow_call_ends_with_deadline_exceeded_and_is_counted() {
     let server = TestServer::start_with(config).await;
     let request = connect_proto::token::v1::ResolveExternalIdRequest {
         external_id: "pending".into(),
+        ..Default::default()
     };
     let status = within("the timeout", server.client().resolve_external_id(request))
         .await
@@ -29,6 +30,7 @@ async fn a_shorter_client_deadline_wins() {
     let server = TestServer::start().await;
     let mut request = tonic::Request::new(connect_proto::token::v1::ResolveExternalIdRequest {
         external_id: "pending".into(),
+        ..Default::default()
     });
     request.set_timeout(Duration::from_millis(150));
     let status = within(

@@ -40,7 +40,6 @@ pub(super) fn components() -> Value {
                 "status": {"enum": ["valid", "invalid", "unconfirmed", "token_required", "deleted", null]},
                 "refresh_rate": nullable("string"),
                 "fetch_resources": strings,
-                "external_id": {"type": "string"},
                 "origin": {"enum": ["registered", "adopted", null]},
                 "belvo_created_at": timestamp(),
                 "last_accessed_at": timestamp(),

@@ -170,6 +170,7 @@ impl FakeLink {
                 region: "mx".into(),
                 institution: "erebor_mx_retail".into(),
                 status: LinkStatus::Valid as i32,
+                external_id: format!("ext-{owner}"),
                 ..Link::default()
             },
         );

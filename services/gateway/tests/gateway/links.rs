@@ -94,6 +94,8 @@ async fn a_link_comes_with_its_sync_status() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["link_id"], LINK_A);
     assert_eq!(body["institution"], "erebor_mx_retail");
+    // The external id stays inside the platform: whoever learns it can attach links to it.
+    assert!(body.get("external_id").is_none(), "{body}");
     assert_eq!(body["sync"]["resources"][0]["resource"], "accounts");
     assert_eq!(body["sync"]["resources"][0]["state"], "succeeded");
     assert_eq!(body["sync"]["resources"][0]["records"], 3);

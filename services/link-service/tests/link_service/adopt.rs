@@ -12,6 +12,7 @@ on_both_backends!(
     adopts_a_link_for_the_owner_of_its_external_id,
     unknown_external_ids_are_not_found,
     a_mismatched_external_id_is_refused,
+    a_link_made_when_its_owner_was_not_linking_is_not_adopted,
 );
 
 fn adopt(region: &str, link_id: &str, external_id: &str) -> AdoptLinkRequest {
@@ -110,5 +111,47 @@ async fn a_mismatched_external_id_is_refused(backend: Backend) {
         err.get_details_error_info().unwrap().reason,
         link_service::EXTERNAL_ID_MISMATCH
     );
+    bench.stop().await;
+}
+
+/// Belvo's widget takes the external id from the page: someone who learnt carol's external
+/// id can make a link with it in their own widget. Carol was not linking then (no token of
+/// hers was valid), so the link is not adopted into her account; it waits for its real owner.
+async fn a_link_made_when_its_owner_was_not_linking_is_not_adopted(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    let carols = bench.tokens.mint_long_ago("carol");
+    let id = bench
+        .create_link_with_external_id(&bench.mx, Some(carols.clone()))
+        .await
+        .to_string();
+    let err = bench
+        .client()
+        .adopt_link(adopt("mx", &id, &carols))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(
+        err.get_details_error_info().unwrap().reason,
+        link_service::EXTERNAL_ID_UNKNOWN
+    );
+    // token-service was asked about the link's creation, in its region.
+    assert!(
+        bench.tokens.calls().contains(&format!("{carols}@mx")),
+        "{:?}",
+        bench.tokens.calls()
+    );
+    // Nothing was stored: carol does not see it.
+    let listed = bench
+        .client()
+        .list_links(connect_proto::link::v1::ListLinksRequest {
+            owner: "carol".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.links.is_empty());
     bench.stop().await;
 }

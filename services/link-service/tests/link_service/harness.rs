@@ -51,21 +51,32 @@ macro_rules! on_both_backends {
 }
 pub(crate) use on_both_backends;
 
-/// external_id → owner, as token-service would have recorded when minting.
+/// external_id → (owner, whether its token is recent), as token-service would have recorded
+/// when minting.
 #[derive(Clone, Default)]
 pub(crate) struct FakeTokens {
-    minted: Arc<Mutex<HashMap<String, String>>>,
+    minted: Arc<Mutex<HashMap<String, (String, bool)>>>,
     calls: Arc<Mutex<Vec<String>>>,
 }
 
 impl FakeTokens {
-    /// Mints an external id for `owner`.
+    /// Mints an external id for `owner`, with a token valid now.
     pub(crate) fn mint(&self, owner: &str) -> String {
+        self.mint_with(owner, true)
+    }
+
+    /// An external id `owner` got long ago: no token for it is valid now, so a link created
+    /// with it now is not theirs.
+    pub(crate) fn mint_long_ago(&self, owner: &str) -> String {
+        self.mint_with(owner, false)
+    }
+
+    fn mint_with(&self, owner: &str, recent: bool) -> String {
         let external_id = format!("ext-{}", Uuid::new_v4().simple());
         self.minted
             .lock()
             .unwrap()
-            .insert(external_id.clone(), owner.to_owned());
+            .insert(external_id.clone(), (owner.to_owned(), recent));
         external_id
     }
 
@@ -74,10 +85,10 @@ impl FakeTokens {
         self.minted
             .lock()
             .unwrap()
-            .insert(external_id.to_owned(), owner.to_owned());
+            .insert(external_id.to_owned(), (owner.to_owned(), true));
     }
 
-    /// The external ids resolved so far.
+    /// The external ids resolved so far (`<id>@<region>` when asked for a link's creation).
     pub(crate) fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
     }
@@ -96,15 +107,28 @@ impl TokenService for FakeTokens {
         &self,
         request: Request<ResolveExternalIdRequest>,
     ) -> Result<Response<ResolveExternalIdResponse>, Status> {
-        let external_id = request.into_inner().external_id;
-        self.calls.lock().unwrap().push(external_id.clone());
-        let owner = self.minted.lock().unwrap().get(&external_id).cloned();
-        match owner {
-            Some(owner) => Ok(Response::new(ResolveExternalIdResponse {
-                owner,
-                first_issued_at: None,
-            })),
-            None => Err(Status::not_found("external id not minted here")),
+        let request = request.into_inner();
+        let external_id = request.external_id;
+        let at_creation = request.link_created_at.map(|created| {
+            // A link created now, in a region: the tokens of the last quarter hour count.
+            let now = chrono::Utc::now().timestamp();
+            (created.seconds - now).abs() < 900 && !request.region.is_empty()
+        });
+        self.calls.lock().unwrap().push(match at_creation {
+            Some(_) => format!("{external_id}@{}", request.region),
+            None => external_id.clone(),
+        });
+        let found = self.minted.lock().unwrap().get(&external_id).cloned();
+        match (found, at_creation) {
+            (Some((owner, recent)), at) if at.is_none() || (recent && at == Some(true)) => {
+                Ok(Response::new(ResolveExternalIdResponse {
+                    owner,
+                    first_issued_at: None,
+                }))
+            }
+            _ => Err(Status::not_found(
+                "no such external id (with a token at that time)",
+            )),
         }
     }
 }

@@ -51,6 +51,7 @@ async fn external_ids_are_stable_and_resolve_to_their_owner(backend: Backend) {
     let resolved = client
         .resolve_external_id(ResolveExternalIdRequest {
             external_id: first.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -61,6 +62,7 @@ async fn external_ids_are_stable_and_resolve_to_their_owner(backend: Backend) {
     let resolved = client
         .resolve_external_id(ResolveExternalIdRequest {
             external_id: colombia,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -68,7 +70,10 @@ async fn external_ids_are_stable_and_resolve_to_their_owner(backend: Backend) {
     assert_eq!(resolved.owner, "alice@example.com");
     // The first issue time is kept.
     let later = client
-        .resolve_external_id(ResolveExternalIdRequest { external_id: first })
+        .resolve_external_id(ResolveExternalIdRequest {
+            external_id: first,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -90,16 +95,56 @@ async fn external_ids_are_stable_and_resolve_to_their_owner(backend: Backend) {
     assert_eq!(link_external_id, token.widget.unwrap().external_id);
     let resolved = client
         .resolve_external_id(ResolveExternalIdRequest {
-            external_id: link_external_id,
+            external_id: link_external_id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(resolved.owner, "heidi");
 
+    // For a link first seen in a webhook: the owner only when a token for the external id in
+    // the link's region was valid when Belvo created the link.
+    let created: chrono::DateTime<chrono::Utc> =
+        link["created_at"].as_str().unwrap().parse().unwrap();
+    let at = |t: chrono::DateTime<chrono::Utc>| prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: 0,
+    };
+    let adopt = |created_at, region: &str| ResolveExternalIdRequest {
+        external_id: link_external_id.clone(),
+        link_created_at: Some(created_at),
+        region: region.into(),
+    };
+    let resolved = client
+        .resolve_external_id(adopt(at(created), "mx"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resolved.owner, "heidi");
+    for (created_at, region) in [
+        // Made with the external id hours after its last token: someone else's widget.
+        (at(created + chrono::Duration::hours(2)), "mx"),
+        (at(created - chrono::Duration::hours(2)), "mx"),
+        // No token for it in that region.
+        (at(created), "co"),
+    ] {
+        let err = client
+            .resolve_external_id(adopt(created_at, region))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound, "{region}");
+    }
+    let err = client
+        .resolve_external_id(adopt(at(created), ""))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+
     let missing = client
         .resolve_external_id(ResolveExternalIdRequest {
             external_id: "never-issued-external-id".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -113,6 +158,7 @@ async fn external_ids_are_stable_and_resolve_to_their_owner(backend: Backend) {
         let err = client
             .resolve_external_id(ResolveExternalIdRequest {
                 external_id: bad.into(),
+                ..Default::default()
             })
             .await
             .unwrap_err();
