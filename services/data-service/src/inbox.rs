@@ -345,6 +345,12 @@ impl Inbox {
                 WebhookState::Failed,
                 Some(format!("link-service: {}", status.message())),
             ),
+            Err(ActError::Belvo(e)) => {
+                // Left received: the background pass asks Belvo again.
+                tracing::warn!(webhook_id = %envelope.webhook_id, error = %e,
+                    "Belvo could not confirm a LINK webhook; it will be retried");
+                return Ok(None);
+            }
         };
         store
             .set_webhook_state(&[&envelope.webhook_id], state, error.as_deref(), now_ms())
@@ -367,7 +373,7 @@ impl Inbox {
             _ => None,
         };
         if let Some(code) = link_code {
-            return self.link_event(envelope, code).await;
+            return self.link_event(envelope, region, code).await;
         }
 
         let Some(pull) = pull_of(envelope) else {
@@ -390,24 +396,26 @@ impl Inbox {
         Ok(Outcome::Processed)
     }
 
+    /// A `LINK` webhook. Its body is not trusted (Belvo's webhooks carry no signature):
+    /// link-service applies it only once Belvo confirms it, and a `link_deleted` purges the
+    /// link's data only when the link is then deleted. Without link-service, a deletion is
+    /// confirmed at Belvo here and the other codes wait.
     async fn link_event(
         &self,
         envelope: &WebhookEnvelope,
+        region: &str,
         code: link_pb::LinkEventCode,
     ) -> Result<Outcome, ActError> {
-        let store = &self.engine.store;
-        if code == link_pb::LinkEventCode::LinkDeleted {
-            let purged = store.purge_link(&envelope.link_id).await?;
-            tracing::info!(link_id = %envelope.link_id, purged, "link deleted at Belvo; data purged");
-            self.engine.changed(&envelope.link_id);
-        }
+        let deleting = code == link_pb::LinkEventCode::LinkDeleted;
         let Some(mut links) = self.links.clone() else {
-            // Without link-service there is nobody to tell; deletion was handled locally.
-            return Ok(if code == link_pb::LinkEventCode::LinkDeleted {
-                Outcome::Processed
-            } else {
-                Outcome::Held
-            });
+            if !deleting {
+                return Ok(Outcome::Held);
+            }
+            if !self.gone_at_belvo(region, &envelope.link_id).await? {
+                return Ok(Outcome::Ignored);
+            }
+            self.purge(&envelope.link_id).await?;
+            return Ok(Outcome::Processed);
         };
         let error = match envelope.data() {
             WebhookData::LinkError(error) => error,
@@ -421,10 +429,39 @@ impl Inbox {
             error_code: error.error_code.unwrap_or_default(),
             error_message: error.error_message.unwrap_or_default(),
         };
-        match links.apply_link_event(request).await {
-            Ok(_) => Ok(Outcome::Processed),
-            Err(status) if status.code() == Code::NotFound => Ok(Outcome::Held),
-            Err(status) => Err(ActError::LinkService(status)),
+        let applied = match links.apply_link_event(request).await {
+            Ok(response) => response.into_inner(),
+            Err(status) if status.code() == Code::NotFound => return Ok(Outcome::Held),
+            Err(status) => return Err(ActError::LinkService(status)),
+        };
+        if !applied.confirmed {
+            return Ok(Outcome::Ignored);
+        }
+        let deleted = applied
+            .link
+            .is_some_and(|l| l.status() == link_pb::LinkStatus::Deleted);
+        if deleting && deleted {
+            self.purge(&envelope.link_id).await?;
+        }
+        Ok(Outcome::Processed)
+    }
+
+    async fn purge(&self, link_id: &str) -> Result<(), StoreError> {
+        let purged = self.engine.store.purge_link(link_id).await?;
+        tracing::info!(link_id, purged, "link deleted at Belvo; data purged");
+        self.engine.changed(link_id);
+        Ok(())
+    }
+
+    /// Whether Belvo no longer has the link (`GET` answers 404).
+    async fn gone_at_belvo(&self, region: &str, link_id: &str) -> Result<bool, ActError> {
+        let (Some(client), Ok(id)) = (self.engine.belvo.get(region), link_id.parse()) else {
+            return Ok(false);
+        };
+        match client.links().get(id).await {
+            Ok(_) => Ok(false),
+            Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => Ok(true),
+            Err(e) => Err(ActError::Belvo(e)),
         }
     }
 
@@ -496,6 +533,8 @@ enum ActError {
     Store(#[from] StoreError),
     #[error("link-service: {0}")]
     LinkService(tonic::Status),
+    #[error("Belvo: {0}")]
+    Belvo(belvo::Error),
 }
 
 /// The pull a data webhook asks for (`None`: not a data webhook this version acts on):

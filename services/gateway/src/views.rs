@@ -86,7 +86,8 @@ fn resource_sync(sync: &ResourceSync) -> Value {
         ),
         "records": sync.records,
         "records_this_pull": sync.records_this_pull,
-        "expected_records": sync.expected_records,
+        // Not Belvo's announced count (`expected_records`): a webhook's body is a hint, not
+        // something to show as the total.
         "last_success_at": timestamp(sync.last_success_at.as_ref()),
         "last_attempt_at": timestamp(sync.last_attempt_at.as_ref()),
         "next_attempt_at": timestamp(sync.next_attempt_at.as_ref()),

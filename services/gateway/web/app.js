@@ -446,7 +446,6 @@ function renderSync() {
       "ul",
       { class: "sync-list" },
       entries.map((e) => {
-        const expected = e.expected_records || 0;
         const records = e.state === "running" ? e.records_this_pull || e.records : e.records;
         const name = resourceLabel(e.resource);
         const stateText = t(`sync.state.${e.state}`);
@@ -454,9 +453,10 @@ function renderSync() {
           "li",
           { class: `sync-item sync-${e.state}`, "data-resource": e.resource, "data-state": e.state },
           h("span", { class: "sync-name" }, name),
+          // No total to measure against (Belvo's announced count is only a hint): moving
+          // while the pull runs, full once it succeeded.
           h("progress", {
-            max: String(Math.max(expected, records, 1)),
-            value: e.state === "succeeded" ? String(Math.max(expected, records, 1)) : String(records),
+            ...(e.state === "succeeded" ? { max: "1", value: "1" } : e.state === "running" ? {} : { max: "1", value: "0" }),
             "aria-label": name,
           }),
           h("span", { class: "sync-state" }, stateText),
@@ -510,9 +510,8 @@ function onStreamEvent(name, data) {
           resource: resourceLabel(entry.resource),
           state: t(`sync.state.${entry.state}`),
           records: formatNumber(entry.records),
-          expected: formatNumber(entry.expected_records),
         };
-        announce(t(entry.expected_records ? "sync.progress_of" : "sync.progress", args));
+        announce(t("sync.progress", args));
       }
       // Fresh data for the open tab (or the accounts the filters list): reload it.
       if (entry.state === "succeeded" && (!before || before.state !== "succeeded" || before.records !== entry.records)) {

@@ -58,7 +58,7 @@ impl Status {
         }
     }
 
-    fn from_belvo(status: Option<&belvo::models::LinkStatus>) -> Self {
+    pub(crate) fn from_belvo(status: Option<&belvo::models::LinkStatus>) -> Self {
         use belvo::models::LinkStatus as B;
         match status {
             Some(B::Valid) => Status::Valid,

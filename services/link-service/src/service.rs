@@ -356,6 +356,26 @@ impl Links {
             return Err(v.into());
         };
         let id = link_id.to_string();
+        let stored = self
+            .store
+            .get(&id)
+            .await?
+            .ok_or(ServiceError::LinkNotFound)?;
+        // The body is not trusted: Belvo must say the same (DELETED is final, nothing to ask).
+        if stored.status != LinkStatus::Deleted
+            && !self
+                .confirmed_at_belvo(&stored.region, link_id, new_status)
+                .await?
+        {
+            tracing::warn!(link_id = %id, webhook_id = %req.webhook_id, code,
+                "a LINK webhook Belvo does not confirm; nothing changed");
+            return Ok(pb::ApplyLinkEventResponse {
+                link: Some(link_message(&stored)),
+                previous_status: stored.status.to_proto().into(),
+                changed: false,
+                confirmed: false,
+            });
+        }
         let event = LinkEvent {
             link_id: &id,
             webhook_id: &req.webhook_id,
@@ -383,7 +403,30 @@ impl Links {
             link: Some(link_message(&outcome.link)),
             previous_status: outcome.previous.to_proto().into(),
             changed: outcome.changed,
+            confirmed: true,
         })
+    }
+
+    /// Whether Belvo's link agrees with a `LINK` webhook's `status`: the same status, or, for
+    /// a deletion, no link at all.
+    async fn confirmed_at_belvo(
+        &self,
+        region: &str,
+        link_id: Uuid,
+        status: LinkStatus,
+    ) -> Result<bool> {
+        let client = self
+            .belvo
+            .get(region)
+            .with_context(|| format!("region {region} has no Belvo client"))?;
+        match client.links().get(link_id).await {
+            Ok(link) => Ok(status != LinkStatus::Deleted
+                && LinkStatus::from_belvo(link.status.as_ref()) == status),
+            Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => {
+                Ok(status == LinkStatus::Deleted)
+            }
+            Err(e) => Err(belvo_failed(region)(e)),
+        }
     }
 
     async fn adopt(&self, req: pb::AdoptLinkRequest) -> Result<pb::AdoptLinkResponse> {

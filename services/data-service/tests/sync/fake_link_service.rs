@@ -78,14 +78,26 @@ impl LinkService for FakeLinkService {
         &self,
         request: Request<pb::ApplyLinkEventRequest>,
     ) -> Result<Response<pb::ApplyLinkEventResponse>, Status> {
-        self.events.lock().unwrap().push(request.into_inner());
+        let event = request.into_inner();
+        self.events.lock().unwrap().push(event.clone());
         if let Some(hold) = &self.hold_events {
             hold.acquire().await.unwrap().forget();
         }
+        // Belvo confirms every event here: the link takes the event's status.
+        let status = match event.code() {
+            pb::LinkEventCode::LinkDeleted => pb::LinkStatus::Deleted,
+            pb::LinkEventCode::TokenRequired => pb::LinkStatus::TokenRequired,
+            _ => pb::LinkStatus::Invalid,
+        };
         Ok(Response::new(pb::ApplyLinkEventResponse {
-            link: None,
+            link: Some(pb::Link {
+                link_id: event.link_id,
+                status: status as i32,
+                ..Default::default()
+            }),
             previous_status: 0,
             changed: true,
+            confirmed: true,
         }))
     }
     async fn adopt_link(

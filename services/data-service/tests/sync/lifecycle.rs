@@ -41,6 +41,11 @@ async fn purge_everything(backend: Backend) {
     let store = h.app.as_ref().unwrap().engine().store.clone();
     let id = link.to_string();
     let deleted = h.trigger(link, "LINK", "link_deleted").await;
+    // Triggered before the deletion, which the emulator's control API then no longer allows.
+    let late = h
+        .trigger(link, "TRANSACTIONS", "new_transactions_available")
+        .await;
+    h.belvo.links().delete(link).await.unwrap();
     h.ingest(&deleted).await;
 
     for table in ["records", "sync_jobs", "sync_status"] {
@@ -61,9 +66,6 @@ async fn purge_everything(backend: Backend) {
     assert!(tombstone.purged_at.is_some());
 
     // Belvo's late webhook for the deleted link: acknowledged, acted on never.
-    let late = h
-        .trigger(link, "TRANSACTIONS", "new_transactions_available")
-        .await;
     assert_eq!(h.ingest(&late).await, pb::IngestOutcome::Accepted);
     let jobs = "SELECT COUNT(*) FROM sync_jobs WHERE link_id = $1";
     assert_eq!(

@@ -483,9 +483,34 @@ async fn purge(backend: Backend) {
         "other links untouched"
     );
 
+    // A `link_deleted` for a link Belvo still has (a forged or mistaken webhook: they carry no
+    // signature) purges nothing; once Belvo deleted it, the next one does.
+    let forged = h.trigger(second, "LINK", "link_deleted").await;
     let deleted = h.trigger(second, "LINK", "link_deleted").await;
+    h.ingest(&forged).await;
+    assert_eq!(
+        stored_ids(&h.stored_transactions(second).await),
+        second_ids,
+        "kept while Belvo has the link"
+    );
+    h.belvo.links().delete(second).await.unwrap();
     h.ingest(&deleted).await;
     assert!(h.stored_transactions(second).await.is_empty());
+    let states: Vec<(String, i32)> = h
+        .webhook_events()
+        .await
+        .into_iter()
+        .filter(|e| e.webhook_type == "LINK")
+        .map(|e| (e.webhook_id, e.state))
+        .collect();
+    let state_of = |event: &serde_json::Value| {
+        states
+            .iter()
+            .find(|(id, _)| event["webhook_id"] == id.as_str())
+            .map(|(_, state)| *state)
+    };
+    assert_eq!(state_of(&forged), Some(pb::WebhookState::Ignored as i32));
+    assert_eq!(state_of(&deleted), Some(pb::WebhookState::Processed as i32));
     h.stop().await;
 }
 

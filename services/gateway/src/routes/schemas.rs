@@ -74,7 +74,6 @@ pub(super) fn components() -> Value {
                 "state": {"enum": ["waiting", "pending", "running", "succeeded", "retrying", "failed", null]},
                 "records": {"type": "integer"},
                 "records_this_pull": {"type": "integer"},
-                "expected_records": {"type": "integer"},
                 "last_success_at": timestamp(),
                 "last_attempt_at": timestamp(),
                 "next_attempt_at": timestamp(),

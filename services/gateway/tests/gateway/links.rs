@@ -99,6 +99,12 @@ async fn a_link_comes_with_its_sync_status() {
     assert_eq!(body["sync"]["resources"][0]["resource"], "accounts");
     assert_eq!(body["sync"]["resources"][0]["state"], "succeeded");
     assert_eq!(body["sync"]["resources"][0]["records"], 3);
+    // Belvo's announced count is an unsigned webhook's hint, not a total to show.
+    assert!(
+        body["sync"]["resources"][0]
+            .get("expected_records")
+            .is_none()
+    );
     let seen = app.fakes.data.journal.of("GetSyncStatus");
     assert!(
         seen[0].request.contains("owner: \"alice\""),

@@ -8,10 +8,13 @@ use database::Backend;
 use tonic::Code;
 use uuid::Uuid;
 
+use belvo_emulator::LinkStatus as AtBelvo;
+
 use crate::harness::{Bench, on_both_backends};
 
 on_both_backends!(
     link_webhooks_move_the_status,
+    events_belvo_does_not_confirm_change_nothing,
     duplicate_and_stale_events_change_nothing,
     link_deleted_is_final,
     events_for_unknown_links_are_not_found,
@@ -46,20 +49,23 @@ async fn link_webhooks_move_the_status(backend: Backend) {
     };
     let id = bench.registered_link("alice").await.to_string();
     let t = now_ms() + 1_000;
+    bench.belvo_sets(&id, AtBelvo::Invalid);
     let ApplyLinkEventResponse {
         link,
         previous_status,
         changed,
+        confirmed,
     } = bench
         .client()
         .apply_link_event(event(&id, LinkEventCode::InvalidCredentials, "wh-1", t))
         .await
         .unwrap()
         .into_inner();
-    assert!(changed);
+    assert!(changed && confirmed);
     assert_eq!(previous_status, i32::from(LinkStatus::Valid));
     assert_eq!(link.as_ref().unwrap().status(), LinkStatus::Invalid);
 
+    bench.belvo_sets(&id, AtBelvo::TokenRequired);
     let response = bench
         .client()
         .apply_link_event(event(&id, LinkEventCode::TokenRequired, "wh-2", t + 10))
@@ -72,12 +78,55 @@ async fn link_webhooks_move_the_status(backend: Backend) {
     bench.stop().await;
 }
 
+/// Belvo's webhooks carry no signature: a `LINK` event whose status Belvo's link does not
+/// have (or a deletion of a link Belvo still has) changes nothing.
+async fn events_belvo_does_not_confirm_change_nothing(backend: Backend) {
+    let Some(bench) = Bench::start(backend).await else {
+        return;
+    };
+    let id = bench.registered_link("alice").await.to_string();
+    let t = now_ms() + 1_000;
+    for (i, code) in [
+        LinkEventCode::InvalidCredentials,
+        LinkEventCode::TokenRequired,
+        LinkEventCode::LinkDeleted,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let response = bench
+            .client()
+            .apply_link_event(event(&id, code, &format!("wh-{i}"), t + i as i64))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!response.confirmed && !response.changed, "{code:?}");
+        assert_eq!(
+            response.link.unwrap().status(),
+            LinkStatus::Valid,
+            "{code:?}"
+        );
+    }
+    // Once Belvo says so, the same kind of event applies.
+    bench.belvo_sets(&id, AtBelvo::TokenRequired);
+    let response = bench
+        .client()
+        .apply_link_event(event(&id, LinkEventCode::TokenRequired, "wh-9", t + 10))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(response.confirmed && response.changed);
+    assert_eq!(response.link.unwrap().status(), LinkStatus::TokenRequired);
+    bench.stop().await;
+}
+
 async fn duplicate_and_stale_events_change_nothing(backend: Backend) {
     let Some(bench) = Bench::start(backend).await else {
         return;
     };
     let id = bench.registered_link("alice").await.to_string();
     let t = now_ms() + 1_000;
+    bench.belvo_sets(&id, AtBelvo::TokenRequired);
     let first = bench
         .client()
         .apply_link_event(event(&id, LinkEventCode::TokenRequired, "wh-1", t))
@@ -96,7 +145,9 @@ async fn duplicate_and_stale_events_change_nothing(backend: Backend) {
     assert!(!again.changed);
     assert_eq!(again.link.unwrap().status(), LinkStatus::TokenRequired);
 
-    // A different webhook received before the last change: ignored.
+    // A different webhook received before the last change: ignored, although Belvo now says
+    // the same.
+    bench.belvo_sets(&id, AtBelvo::Invalid);
     let stale = bench
         .client()
         .apply_link_event(event(
@@ -108,7 +159,7 @@ async fn duplicate_and_stale_events_change_nothing(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
-    assert!(!stale.changed);
+    assert!(!stale.changed && stale.confirmed);
     assert_eq!(stale.previous_status, i32::from(LinkStatus::TokenRequired));
     assert_eq!(stale.link.unwrap().status(), LinkStatus::TokenRequired);
 
@@ -133,7 +184,9 @@ async fn link_deleted_is_final(backend: Backend) {
     let Some(bench) = Bench::start(backend).await else {
         return;
     };
-    let id = bench.registered_link("alice").await.to_string();
+    let id = bench.registered_link("alice").await;
+    bench.mx.links().delete(id).await.unwrap();
+    let id = id.to_string();
     let t = now_ms() + 1_000;
     let deleted = bench
         .client()
@@ -182,6 +235,7 @@ async fn events_for_unknown_links_are_not_found(backend: Backend) {
 
     // The event was not recorded: once the link is registered, the same webhook applies.
     let id = bench.registered_link("alice").await.to_string();
+    bench.belvo_sets(&id, AtBelvo::Invalid);
     let err = bench
         .client()
         .apply_link_event(event(

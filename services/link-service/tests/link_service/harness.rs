@@ -314,6 +314,14 @@ impl Bench {
     }
 
     /// A fresh client (the one in `links` needs `&mut` for calls).
+    /// Belvo's link takes `status` (what a `LINK` webhook then says, and is confirmed by).
+    pub(crate) fn belvo_sets(&self, link_id: &str, status: belvo_emulator::LinkStatus) {
+        self.emulator
+            .control()
+            .set_link_status(link_id.parse().unwrap(), status, false)
+            .unwrap();
+    }
+
     pub(crate) fn client(&self) -> LinkServiceClient<Channel> {
         self.links.clone()
     }

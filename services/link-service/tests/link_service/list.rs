@@ -109,6 +109,7 @@ async fn filters_by_status(backend: Backend) {
     };
     let ids = register_n(&bench, "alice", 3).await;
     let now = chrono::Utc::now().timestamp_millis() + 1_000;
+    bench.belvo_sets(&ids[0], belvo_emulator::LinkStatus::Invalid);
     bench
         .client()
         .apply_link_event(event(&ids[0], LinkEventCode::InvalidCredentials, "w1", now))

@@ -40,6 +40,7 @@ async fn a_watched_link_streams_each_change_from_any_replica(backend: Backend) {
         Backend::Sqlite => (None, bench.client()),
     };
     let at = chrono::Utc::now().timestamp_millis() + 1_000;
+    bench.belvo_sets(&id, belvo_emulator::LinkStatus::Invalid);
     changer
         .apply_link_event(event(&id, LinkEventCode::InvalidCredentials, "wh-1", at))
         .await
