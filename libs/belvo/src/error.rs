@@ -185,9 +185,45 @@ fn describe(errors: &[ApiError]) -> String {
         .map(|f| format!(" (field `{f}`)"))
         .unwrap_or_default();
     match &first.message {
-        Some(message) => format!("{code}{field}: {message}"),
+        Some(message) => format!("{code}{field}: {}", redact_echoes(message)),
         None => format!("{code}{field}"),
     }
+}
+
+/// Belvo's message with what may echo our input left out, since the message goes to logs
+/// and stored errors: whatever is quoted, and words that look like identifiers or personal
+/// data (an `@`, or 8 characters or more with a digit: usernames, RFC and CURP numbers,
+/// account numbers). Belvo's own wording, codes and small numbers ("wait 9 minutes") stay.
+fn redact_echoes(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q || (q == '“' && c == '”') => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None if matches!(c, '\'' | '"' | '`' | '“') => {
+                out.push(c);
+                quote = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    if quote.is_some() {
+        out.push('…');
+    }
+    out.split(' ')
+        .map(|word| {
+            let looks_personal = word.contains('@')
+                || (word.chars().filter(|c| c.is_alphanumeric()).count() >= 8
+                    && word.chars().any(|c| c.is_ascii_digit()));
+            if looks_personal { "…" } else { word }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Why Belvo could not be reached: the kind of a transport failure, told apart by walking the
@@ -470,6 +506,32 @@ fn snippet(body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn belvo_messages_lose_what_may_echo_the_input() {
+        for (message, shown) in [
+            (
+                "Invalid credentials provided to login to the institution",
+                "Invalid credentials provided to login to the institution",
+            ),
+            ("Please wait 9 minutes", "Please wait 9 minutes"),
+            (
+                "The username 'juan.perez' does not exist",
+                "The username '…' does not exist",
+            ),
+            (
+                "RFC GODE561231GR8 is not valid for \"Juan Pérez\"",
+                "RFC … is not valid for \"…\"",
+            ),
+            (
+                "no account for juan@example.com at 012180001234567891",
+                "no account for … at …",
+            ),
+            ("unterminated 'secret", "unterminated '…"),
+        ] {
+            assert_eq!(super::redact_echoes(message), shown, "{message}");
+        }
+    }
+
     use super::*;
 
     #[test]

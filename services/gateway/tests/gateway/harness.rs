@@ -206,6 +206,17 @@ pub(crate) async fn json(response: reqwest::Response) -> (u16, Value) {
 }
 
 /// Asserts an error body's shape and returns its `error` object.
+/// A 429 `rate_limited` answer with a `Retry-After` of at most `max_secs`.
+pub(crate) async fn assert_rate_limited(response: reqwest::Response, max_secs: u64) {
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=max_secs).contains(&retry_after), "{retry_after}");
+    assert_eq!(error(response, 429).await["code"], "rate_limited");
+}
+
 pub(crate) async fn error(response: reqwest::Response, status: u16) -> Value {
     let request_id = response
         .headers()

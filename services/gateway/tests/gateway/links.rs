@@ -193,13 +193,7 @@ async fn refreshes_are_limited_per_user() {
     assert_eq!(refresh(&app, LINK_A, "alice").await.status(), 202);
     assert_eq!(refresh(&app, LINK_B, "alice").await.status(), 202);
     let response = refresh(&app, LINK_A, "alice").await;
-    let retry_after: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=60).contains(&retry_after));
-    assert_eq!(error(response, 429).await["code"], "rate_limited");
+    assert_rate_limited(response, 60).await;
     assert_eq!(app.fakes.link.journal.of("RefreshLink").len(), 2);
     // Another user has their own.
     let bobs = "0b7b1b7e-1d55-4a4f-9a63-6f7c2c0e0a0b";
