@@ -63,18 +63,19 @@ pub struct Inbox {
     pub links: Option<LinkClient>,
     /// To the batch processor. Unbounded, because each arrival is a request waiting for its
     /// answer: the server's concurrency bounds them.
-    arrivals: mpsc::UnboundedSender<Arrival>,
+    arrivals: mpsc::UnboundedSender<(Arrival, Answer)>,
 }
 
-/// A webhook waiting for its batch, and its request waiting for the batch to store it (and
-/// act on it).
+/// A webhook waiting for its batch.
 #[derive(Debug)]
 struct Arrival {
     webhook: NewWebhook,
     envelope: WebhookEnvelope,
     region: String,
-    done: oneshot::Sender<Stored>,
 }
+
+/// Its request, waiting for the batch to store it (and act on it).
+type Answer = oneshot::Sender<Stored>;
 
 /// What became of an arrival.
 #[derive(Debug, Clone, Copy)]
@@ -143,14 +144,13 @@ impl Inbox {
             webhook: event,
             envelope,
             region: region.to_owned(),
-            done,
         };
-        if let Err(returned) = self.arrivals.send(arrival) {
+        if let Err(returned) = self.arrivals.send((arrival, done)) {
             // The batch processor stopped (shutdown): stored here, acted on by the retry pass.
             let ingested = self
                 .engine
                 .store
-                .insert_webhook(&returned.0.webhook)
+                .insert_webhook(&returned.0.0.webhook)
                 .await?;
             return Ok((ingested, webhook_id));
         }
@@ -164,7 +164,7 @@ impl Inbox {
 
     /// Whenever one of [`BATCHES_IN_FLIGHT`] slots is free, takes whatever has arrived (up to
     /// [`MAX_BATCH`]) and acts on it; at shutdown, lets the running batches finish.
-    async fn process_batches(self, mut arrivals: mpsc::UnboundedReceiver<Arrival>) {
+    async fn process_batches(self, mut arrivals: mpsc::UnboundedReceiver<(Arrival, Answer)>) {
         let stop = self.engine.stop.clone();
         let mut running = JoinSet::new();
         loop {
@@ -190,8 +190,11 @@ impl Inbox {
     /// Stores the batch and schedules the pulls its new data webhooks for registered links
     /// ask for, in one transaction; then acts on the other new webhooks once per group of
     /// identical ones (same region, link, type and code: LINK events, links to adopt or hold),
-    /// the groups concurrently; then answers every request of the batch.
-    async fn process_batch(&self, batch: Vec<Arrival>) {
+    /// the groups concurrently. A request is answered once its webhook's work is done: right
+    /// after the commit for a duplicate or a scheduled pull, after its group's acting for the
+    /// rest (a `LINK` event waits on link-service and Belvo; the batch's pulls do not).
+    async fn process_batch(&self, batch: Vec<(Arrival, Answer)>) {
+        let (batch, answers): (Vec<Arrival>, Vec<Answer>) = batch.into_iter().unzip();
         let store = &self.engine.store;
         let plan = self.plan(&batch).await;
         let planned: Vec<Planned<'_>> = batch
@@ -205,7 +208,7 @@ impl Inbox {
             .collect();
         let (ingested, scheduled) = match store.store_and_schedule(&planned, now_ms()).await {
             Ok(ingested) => (ingested, true),
-            Err(e) if e.is_unavailable() => return fail(batch, &e),
+            Err(e) if e.is_unavailable() => return fail(answers, &e),
             Err(e) => {
                 // Store them as received and act one by one (or leave them to the retry pass).
                 tracing::warn!(error = %e, webhooks = batch.len(),
@@ -213,13 +216,16 @@ impl Inbox {
                 let webhooks: Vec<&NewWebhook> = batch.iter().map(|a| &a.webhook).collect();
                 match store.insert_webhooks(&webhooks).await {
                     Ok(ingested) => (ingested, false),
-                    Err(e) => return fail(batch, &e),
+                    Err(e) => return fail(answers, &e),
                 }
             }
         };
         let mut groups: HashMap<(&str, &str, &str, &str), Vec<&Arrival>> = HashMap::new();
         let mut changed = HashSet::new();
-        for ((arrival, outcome), (state, _)) in batch.iter().zip(&ingested).zip(&plan) {
+        let mut later = Vec::new();
+        for (((arrival, outcome), (state, _)), answer) in
+            batch.iter().zip(&ingested).zip(&plan).zip(answers)
+        {
             let label = match outcome {
                 Ingested::New => "accepted",
                 Ingested::Duplicate => "duplicate",
@@ -230,13 +236,16 @@ impl Inbox {
                 .with_label_values(&[label])
                 .inc();
             let e = &arrival.envelope;
-            if *outcome == Ingested::Duplicate {
+            let done =
+                *outcome == Ingested::Duplicate || (scheduled && *state != WebhookState::Received);
+            if done {
+                let _ = answer.send(Stored::Ingested(*outcome));
+                if *outcome == Ingested::New {
+                    changed.insert(e.link_id.as_str());
+                }
                 continue;
             }
-            if scheduled && *state != WebhookState::Received {
-                changed.insert(e.link_id.as_str());
-                continue;
-            }
+            later.push(answer);
             let key = (
                 arrival.region.as_str(),
                 e.link_id.as_str(),
@@ -253,8 +262,9 @@ impl Inbox {
         }
         futures::future::join_all(groups.into_values().map(|group| self.process_group(group)))
             .await;
-        for (arrival, ingested) in batch.into_iter().zip(ingested) {
-            let _ = arrival.done.send(Stored::Ingested(ingested));
+        // Only new webhooks wait for their group.
+        for answer in later {
+            let _ = answer.send(Stored::Ingested(Ingested::New));
         }
     }
 
@@ -578,11 +588,11 @@ fn pull_of(envelope: &WebhookEnvelope) -> Option<Pull<'_>> {
 }
 
 /// Answers every request of a batch that could not be stored.
-fn fail(batch: Vec<Arrival>, error: &StoreError) {
-    tracing::warn!(error = %error, webhooks = batch.len(), "storing webhooks failed");
+fn fail(answers: Vec<Answer>, error: &StoreError) {
+    tracing::warn!(error = %error, webhooks = answers.len(), "storing webhooks failed");
     let unavailable = error.is_unavailable();
-    for arrival in batch {
-        let _ = arrival.done.send(Stored::Failed { unavailable });
+    for answer in answers {
+        let _ = answer.send(Stored::Failed { unavailable });
     }
 }
 
