@@ -24,57 +24,43 @@ struct Asset {
     body: &'static str,
 }
 
+impl Asset {
+    const fn js(name: &'static str, body: &'static str) -> Self {
+        Self::of(name, "text/javascript; charset=utf-8", body)
+    }
+
+    const fn css(name: &'static str, body: &'static str) -> Self {
+        Self::of(name, "text/css; charset=utf-8", body)
+    }
+
+    const fn svg(name: &'static str, body: &'static str) -> Self {
+        Self::of(name, "image/svg+xml", body)
+    }
+
+    const fn of(name: &'static str, content_type: &'static str, body: &'static str) -> Self {
+        Self {
+            name,
+            content_type,
+            body,
+        }
+    }
+}
+
 const INDEX: &str = include_str!("../web/index.html");
 
 const APP: &[Asset] = &[
-    Asset {
-        name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../web/app.js"),
-    },
-    Asset {
-        name: "api.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../web/api.js"),
-    },
-    Asset {
-        name: "i18n.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../web/i18n.js"),
-    },
-    Asset {
-        name: "resources.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../web/resources.js"),
-    },
-    Asset {
-        name: "charts.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../web/charts.js"),
-    },
-    Asset {
-        name: "dom.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../web/dom.js"),
-    },
-    Asset {
-        name: "app.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_str!("../web/app.css"),
-    },
+    Asset::js("app.js", include_str!("../web/app.js")),
+    Asset::js("api.js", include_str!("../web/api.js")),
+    Asset::js("i18n.js", include_str!("../web/i18n.js")),
+    Asset::js("resources.js", include_str!("../web/resources.js")),
+    Asset::js("charts.js", include_str!("../web/charts.js")),
+    Asset::js("dom.js", include_str!("../web/dom.js")),
+    Asset::css("app.css", include_str!("../web/app.css")),
 ];
 
 const STATIC: &[Asset] = &[
-    Asset {
-        name: "icon.svg",
-        content_type: "image/svg+xml",
-        body: include_str!("../web/icon.svg"),
-    },
-    Asset {
-        name: "logo.svg",
-        content_type: "image/svg+xml",
-        body: include_str!("../web/logo.svg"),
-    },
+    Asset::svg("icon.svg", include_str!("../web/icon.svg")),
+    Asset::svg("logo.svg", include_str!("../web/logo.svg")),
 ];
 
 /// The web app's routes (not part of the JSON API, so not in `/openapi.json`).

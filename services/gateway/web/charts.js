@@ -374,14 +374,7 @@ function flowsChart(summary) {
     s(
       "g",
       { "aria-hidden": "true" },
-      ticks.map((tick) =>
-        s(
-          "g",
-          {},
-          s("line", { class: "grid-line", x1: margin.left, x2: width - margin.right, y1: y(tick), y2: y(tick) }),
-          s("text", { class: "axis-label", x: margin.left - 8, y: y(tick) + 4, "text-anchor": "end" }, formatMoneyCompact(tick, summary.currency)),
-        ),
-      ),
+      yGrid(ticks, y, { margin, width }, summary.currency),
       months.map((m, i) =>
         i % every === 0
           ? s("text", { class: "axis-label", x: margin.left + group * (i + 0.5), y: height - 10, "text-anchor": "middle" }, formatMonth(m.month, { short: true }))
@@ -444,6 +437,18 @@ function flowsChart(summary) {
 }
 
 // A marker per series (shape as well as colour tells them apart).
+// The horizontal grid lines of a money axis, each with its amount.
+function yGrid(ticks, y, { margin, width }, currency) {
+  return ticks.map((tick) =>
+    s(
+      "g",
+      {},
+      s("line", { class: "grid-line", x1: margin.left, x2: width - margin.right, y1: y(tick), y2: y(tick) }),
+      s("text", { class: "axis-label", x: margin.left - 8, y: y(tick) + 4, "text-anchor": "end" }, formatMoneyCompact(tick, currency)),
+    ),
+  );
+}
+
 function marker(shape, x, y, attrs) {
   if (shape === 1) return s("rect", { x: x - 4, y: y - 4, width: 8, height: 8, ...attrs });
   if (shape === 2) return s("path", { d: `M${x} ${y - 5.5}L${x + 5.5} ${y}L${x} ${y + 5.5}L${x - 5.5} ${y}Z`, ...attrs });
@@ -472,14 +477,7 @@ function balanceChart(summary) {
     s(
       "g",
       { "aria-hidden": "true" },
-      ticks.map((tick) =>
-        s(
-          "g",
-          {},
-          s("line", { class: "grid-line", x1: margin.left, x2: width - margin.right, y1: y(tick), y2: y(tick) }),
-          s("text", { class: "axis-label", x: margin.left - 8, y: y(tick) + 4, "text-anchor": "end" }, formatMoneyCompact(tick, axisCurrency)),
-        ),
-      ),
+      yGrid(ticks, y, { margin, width }, axisCurrency),
       xTicks.map((date) => s("text", { class: "axis-label", x: x(date), y: height - 10, "text-anchor": "middle" }, formatDayMonth(date))),
     ),
   ];

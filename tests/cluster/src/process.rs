@@ -139,22 +139,8 @@ impl Proc {
             bail!("{} is already running", self.name);
         }
         self.starts += 1;
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .with_context(|| format!("open {}", self.log.display()))?;
-        writeln!(log, "===== {} start #{} =====", self.name, self.starts)?;
-        let err = log.try_clone()?;
-        let child = Command::new(&self.program)
-            .args(&self.args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(err))
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("spawn {}", self.program.display()))?;
+        let heading = format!("start #{}", self.starts);
+        let child = self.spawn(&heading, &self.args, |_| true)?;
         self.child = Some(child);
         Ok(())
     }
@@ -168,14 +154,32 @@ impl Proc {
         keep: impl Fn(&str) -> bool,
         within: Duration,
     ) -> anyhow::Result<()> {
+        let mut child = self.spawn(&args.join(" "), args, keep)?;
+        let status = tokio::time::timeout(within, child.wait())
+            .await
+            .with_context(|| format!("{} {args:?} took longer than {within:?}", self.name))??;
+        if !status.success() {
+            bail!("{} {args:?} failed: {status}", self.name);
+        }
+        Ok(())
+    }
+
+    /// Spawns the binary with `args` and the variables of its environment that `keep` keeps,
+    /// its output appended to its log under a `heading` line.
+    fn spawn(
+        &self,
+        heading: &str,
+        args: &[impl AsRef<std::ffi::OsStr>],
+        keep: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<Child> {
         let mut log = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .with_context(|| format!("open {}", self.log.display()))?;
-        writeln!(log, "===== {} {} =====", self.name, args.join(" "))?;
+        writeln!(log, "===== {} {heading} =====", self.name)?;
         let err = log.try_clone()?;
-        let mut child = Command::new(&self.program)
+        Command::new(&self.program)
             .args(args)
             .envs(
                 self.env
@@ -188,14 +192,7 @@ impl Proc {
             .stderr(Stdio::from(err))
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("spawn {}", self.program.display()))?;
-        let status = tokio::time::timeout(within, child.wait())
-            .await
-            .with_context(|| format!("{} {args:?} took longer than {within:?}", self.name))??;
-        if !status.success() {
-            bail!("{} {args:?} failed: {status}", self.name);
-        }
-        Ok(())
+            .with_context(|| format!("spawn {}", self.program.display()))
     }
 
     /// Its process id while it runs.
