@@ -16,6 +16,7 @@ use belvo::webhook::{LinkError, WebhookCode, WebhookData, WebhookEnvelope, Webho
 use connect_proto::link::v1 as link_pb;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
+use tokio_util::task::TaskTracker;
 use tonic::Code;
 
 use crate::resource::Resource;
@@ -163,10 +164,13 @@ impl Inbox {
     }
 
     /// Whenever one of [`BATCHES_IN_FLIGHT`] slots is free, takes whatever has arrived (up to
-    /// [`MAX_BATCH`]) and acts on it; at shutdown, lets the running batches finish.
+    /// [`MAX_BATCH`]) and stores it; what its transaction could not settle is acted on outside
+    /// the slots, so that a batch waiting on link-service and Belvo does not hold up the
+    /// webhooks behind it. At shutdown, lets the running batches and acting finish.
     async fn process_batches(self, mut arrivals: mpsc::UnboundedReceiver<(Arrival, Answer)>) {
         let stop = self.engine.stop.clone();
         let mut running = JoinSet::new();
+        let acting = TaskTracker::new();
         loop {
             while running.try_join_next().is_some() {}
             if running.len() >= BATCHES_IN_FLIGHT {
@@ -181,19 +185,24 @@ impl Inbox {
                     }
                 }
             }
-            let inbox = self.clone();
-            running.spawn(async move { inbox.process_batch(batch).await });
+            let (inbox, acting) = (self.clone(), acting.clone());
+            running.spawn(async move {
+                let rest = inbox.store_batch(batch).await;
+                if !rest.is_empty() {
+                    acting.spawn(async move { inbox.act_on(rest).await });
+                }
+            });
         }
         while running.join_next().await.is_some() {}
+        acting.close();
+        acting.wait().await;
     }
 
     /// Stores the batch and schedules the pulls its new data webhooks for registered links
-    /// ask for, in one transaction; then acts on the other new webhooks once per group of
-    /// identical ones (same region, link, type and code: LINK events, links to adopt or hold),
-    /// the groups concurrently. A request is answered once its webhook's work is done: right
-    /// after the commit for a duplicate or a scheduled pull, after its group's acting for the
-    /// rest (a `LINK` event waits on link-service and Belvo; the batch's pulls do not).
-    async fn process_batch(&self, batch: Vec<(Arrival, Answer)>) {
+    /// ask for, in one transaction, and answers the webhooks that settles (a duplicate, a
+    /// scheduled pull). Returns the rest, new webhooks to act on: LINK events, links to adopt
+    /// or hold, or all of them when the transaction failed.
+    async fn store_batch(&self, batch: Vec<(Arrival, Answer)>) -> Vec<(Arrival, Answer)> {
         let (batch, answers): (Vec<Arrival>, Vec<Answer>) = batch.into_iter().unzip();
         let store = &self.engine.store;
         let plan = self.plan(&batch).await;
@@ -208,7 +217,10 @@ impl Inbox {
             .collect();
         let (ingested, scheduled) = match store.store_and_schedule(&planned, now_ms()).await {
             Ok(ingested) => (ingested, true),
-            Err(e) if e.is_unavailable() => return fail(answers, &e),
+            Err(e) if e.is_unavailable() => {
+                fail(answers, &e);
+                return Vec::new();
+            }
             Err(e) => {
                 // Store them as received and act one by one (or leave them to the retry pass).
                 tracing::warn!(error = %e, webhooks = batch.len(),
@@ -216,15 +228,18 @@ impl Inbox {
                 let webhooks: Vec<&NewWebhook> = batch.iter().map(|a| &a.webhook).collect();
                 match store.insert_webhooks(&webhooks).await {
                     Ok(ingested) => (ingested, false),
-                    Err(e) => return fail(answers, &e),
+                    Err(e) => {
+                        fail(answers, &e);
+                        return Vec::new();
+                    }
                 }
             }
         };
-        let mut groups: HashMap<(&str, &str, &str, &str), Vec<&Arrival>> = HashMap::new();
+        let states: Vec<WebhookState> = plan.iter().map(|&(state, _)| state).collect();
         let mut changed = HashSet::new();
-        let mut later = Vec::new();
-        for (((arrival, outcome), (state, _)), answer) in
-            batch.iter().zip(&ingested).zip(&plan).zip(answers)
+        let mut rest = Vec::new();
+        for (((arrival, outcome), state), answer) in
+            batch.into_iter().zip(ingested).zip(states).zip(answers)
         {
             let label = match outcome {
                 Ingested::New => "accepted",
@@ -235,17 +250,31 @@ impl Inbox {
                 .webhooks
                 .with_label_values(&[label])
                 .inc();
-            let e = &arrival.envelope;
-            let done =
-                *outcome == Ingested::Duplicate || (scheduled && *state != WebhookState::Received);
-            if done {
-                let _ = answer.send(Stored::Ingested(*outcome));
-                if *outcome == Ingested::New {
-                    changed.insert(e.link_id.as_str());
+            if outcome == Ingested::Duplicate || (scheduled && state != WebhookState::Received) {
+                let _ = answer.send(Stored::Ingested(outcome));
+                if outcome == Ingested::New {
+                    changed.insert(arrival.envelope.link_id);
                 }
-                continue;
+            } else {
+                rest.push((arrival, answer));
             }
-            later.push(answer);
+        }
+        if !changed.is_empty() {
+            self.engine.wake.notify_waiters();
+            for link in &changed {
+                self.engine.changed(link);
+            }
+        }
+        rest
+    }
+
+    /// Acts on new webhooks once per group of identical ones (same region, link, type and
+    /// code), the groups concurrently, and answers each after its group.
+    async fn act_on(&self, rest: Vec<(Arrival, Answer)>) {
+        let (arrivals, answers): (Vec<Arrival>, Vec<Answer>) = rest.into_iter().unzip();
+        let mut groups: HashMap<(&str, &str, &str, &str), Vec<&Arrival>> = HashMap::new();
+        for arrival in &arrivals {
+            let e = &arrival.envelope;
             let key = (
                 arrival.region.as_str(),
                 e.link_id.as_str(),
@@ -254,16 +283,9 @@ impl Inbox {
             );
             groups.entry(key).or_default().push(arrival);
         }
-        if !changed.is_empty() {
-            self.engine.wake.notify_waiters();
-            for link in changed {
-                self.engine.changed(link);
-            }
-        }
         futures::future::join_all(groups.into_values().map(|group| self.process_group(group)))
             .await;
-        // Only new webhooks wait for their group.
-        for answer in later {
+        for answer in answers {
             let _ = answer.send(Stored::Ingested(Ingested::New));
         }
     }

@@ -36,8 +36,8 @@ mod fakes;
 mod webhook_mix;
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use connect_proto::data::v1::data_service_client::DataServiceClient;
@@ -68,8 +68,31 @@ struct Stats {
     p99_ms: f64,
 }
 
-/// Runs `call` from `clients` concurrent tasks for `duration` (after a 1 s warm-up that is not
-/// counted); `call(n)` returns whether the request succeeded.
+/// The runtime the load's clients run on: their own threads, as Belvo and browsers are other
+/// machines, so a client's latency never includes waiting behind the platform's own tasks in
+/// one scheduler (the operating system still shares the same two cores between them).
+fn client_runtime() -> &'static tokio::runtime::Runtime {
+    static CLIENTS: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    CLIENTS.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("bench-client")
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// An HTTP client whose connections are made, and driven, on the clients' runtime.
+fn client_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap()
+}
+
+/// Runs `call` from `clients` concurrent tasks on the clients' runtime for `duration` (after a
+/// 1 s warm-up that is not counted); `call(n)` returns whether the request succeeded.
 async fn load<F, Fut>(clients: usize, duration: Duration, call: F) -> Stats
 where
     F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
@@ -82,7 +105,7 @@ where
     for _ in 0..clients {
         let call = call.clone();
         let counter = Arc::clone(&counter);
-        tasks.push(tokio::spawn(async move {
+        tasks.push(client_runtime().spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
             loop {
@@ -126,14 +149,13 @@ where
 /// `duration`, request `n` to `urls[n % urls.len()]` (several gateways: round robin, as a
 /// load balancer in front of them would).
 async fn webhooks(
-    http: &reqwest::Client,
     urls: Vec<String>,
     mix: &Arc<Mix>,
     run: u64,
     clients: usize,
     duration: Duration,
 ) -> Stats {
-    let (http, urls, mix) = (http.clone(), Arc::new(urls), Arc::clone(mix));
+    let (http, urls, mix) = (client_http(), Arc::new(urls), Arc::clone(mix));
     load(clients, duration, move |n| {
         let http = http.clone();
         let url = urls[n as usize % urls.len()].clone();
@@ -452,13 +474,13 @@ async fn run() {
                     let fakes = fakes::Fakes::start().await;
                     let off = start_gateway(&stack, fakes.url()).await;
                     let url = vec![format!("http://{}/webhooks/belvo/mx", off.addr())];
-                    let stats = webhooks(&http, url, &mix, run_id, webhook_clients, secs).await;
+                    let stats = webhooks(url, &mix, run_id, webhook_clients, secs).await;
                     let _ = off.stop().await;
                     fakes.shutdown.trigger();
                     stats
                 }
-                1 => webhooks(&http, one_url.clone(), &mix, run_id, webhook_clients, secs).await,
-                _ => webhooks(&http, two_urls.clone(), &mix, run_id, webhook_clients, secs).await,
+                1 => webhooks(one_url.clone(), &mix, run_id, webhook_clients, secs).await,
+                _ => webhooks(two_urls.clone(), &mix, run_id, webhook_clients, secs).await,
             };
             println!(
                 "| {round} | {name} | {:.0} | {:.1} | {:.1} | {} | {} | {load} |",
@@ -470,7 +492,7 @@ async fn run() {
     // The old benchmark's case, for comparison: every webhook for one link.
     run_id += 1;
     let one_link = Arc::new(Mix::one_link(targets[0].clone(), seed));
-    let best = webhooks(&http, one_url, &one_link, run_id, webhook_clients, secs).await;
+    let best = webhooks(one_url, &one_link, run_id, webhook_clients, secs).await;
     println!(
         "| – | 1 + 1, every webhook TRANSACTIONS historical_update for one link (the old best case) | {:.0} | {:.1} | {:.1} | {} | {} | {} |",
         best.per_second,
@@ -555,7 +577,7 @@ async fn run() {
         stack.gateway_url
     );
     let via_gateway = {
-        let (http, token) = (http.clone(), token.clone());
+        let (http, token) = (client_http(), token.clone());
         load(read_clients, secs, move |_| {
             let (http, url, token) = (http.clone(), read_url.clone(), token.clone());
             async move {
@@ -570,10 +592,12 @@ async fn run() {
         .await
     };
     row("GET /v1/links/{id}/transactions?limit=100", &via_gateway);
-    let channel = tonic::transport::Endpoint::from_shared(stack.data_url.clone())
-        .unwrap()
-        .connect()
+    // Connected on the clients' runtime, which then drives the channel.
+    let endpoint = tonic::transport::Endpoint::from_shared(stack.data_url.clone()).unwrap();
+    let channel = client_runtime()
+        .spawn(async move { endpoint.connect().await })
         .await
+        .unwrap()
         .unwrap();
     let client = DataServiceClient::new(channel);
     let direct = {
