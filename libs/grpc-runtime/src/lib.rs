@@ -31,6 +31,7 @@
 //! telemetry.shutdown()?;     // telemetry last
 //! ```
 
+pub mod access;
 pub mod client;
 mod config;
 mod layers;
@@ -52,7 +53,8 @@ pub mod macro_support {
     pub use telemetry::TelemetryConfig;
 }
 
-pub use layers::auth::Caller;
+pub use access::{Admits, Gate};
+pub use layers::auth::{CalledMethod, Caller};
 pub use metrics::GrpcMetrics;
 pub use readiness::Readiness;
 pub use server::{Drain, Listeners, RunningServer, ServiceSet, serve, serve_http};

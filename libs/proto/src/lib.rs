@@ -40,6 +40,15 @@ pub mod data {
     }
 }
 
+/// `connect.audit.v1`: the operator audit every service serves for its own records.
+pub mod audit {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
+        tonic::include_proto!("connect.audit.v1");
+    }
+}
+
 /// The encoded `google.protobuf.FileDescriptorSet` of every file in `proto/` (and the
 /// well-known types they import), for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("connect_descriptor");

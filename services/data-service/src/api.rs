@@ -8,6 +8,7 @@ use connect_proto::data::v1 as pb;
 use connect_proto::data::v1::data_service_server::DataService;
 use futures::Stream;
 use grpc_runtime::status::{FieldViolations, internal, invalid_field, request_id};
+use grpc_runtime::{Admits, Gate};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -23,7 +24,13 @@ use crate::store::{
 #[derive(Debug, Clone)]
 pub(crate) struct Api {
     pub(crate) inbox: Inbox,
+    /// Who may call what; records operator calls.
+    pub(crate) gate: Gate,
 }
+
+/// The callers of the user-facing RPCs, of webhooks, and of link-service's notices.
+const GATEWAY: &[&str] = &["gateway"];
+const LINK_SERVICE: &[&str] = &["link-service"];
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -363,7 +370,10 @@ macro_rules! list_rpc {
             'life0: 'async_trait,
             Self: 'async_trait,
         {
-            Box::pin(handle(request, move |$r| async move {
+            Box::pin(async move {
+            let req = request.get_ref();
+            self.gate.admit(&request, Admits::user(GATEWAY, &req.owner), &req.link_id).await?;
+            handle(request, move |$r| async move {
                 let resource = pb::Resource::$resource;
                 let date_field = Resource::of(resource)
                     .and_then(|r| r.filters.date)
@@ -382,7 +392,8 @@ macro_rules! list_rpc {
                     records: page.records,
                     next_page_token: page.next_page_token,
                 })
-            }))
+            }).await
+            })
         }
     };
 }
@@ -395,6 +406,10 @@ impl DataService for Api {
         &self,
         request: Request<pb::IngestWebhookRequest>,
     ) -> Result<Response<pb::IngestWebhookResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::Services(GATEWAY), &req.region)
+            .await?;
         handle(request, |r| async move {
             if r.region.is_empty() {
                 return Err(ApiError::field("region", "required"));
@@ -420,6 +435,10 @@ impl DataService for Api {
         &self,
         request: Request<pb::NotifyLinkRegisteredRequest>,
     ) -> Result<Response<pb::NotifyLinkRegisteredResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::Services(LINK_SERVICE), &req.link_id)
+            .await?;
         handle(request, |r| async move {
             let mut v = FieldViolations::new();
             check_link_id(&r.link_id, &mut v);
@@ -458,6 +477,10 @@ impl DataService for Api {
         &self,
         request: Request<pb::ListRecordsRequest>,
     ) -> Result<Response<pb::ListRecordsResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::user(GATEWAY, &req.owner), &req.link_id)
+            .await?;
         handle(request, |r| self.list(r, "date")).await
     }
 
@@ -539,6 +562,10 @@ impl DataService for Api {
         &self,
         request: Request<pb::GetSyncStatusRequest>,
     ) -> Result<Response<pb::GetSyncStatusResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::user(GATEWAY, &req.owner), &req.link_id)
+            .await?;
         handle(request, |r| async move {
             let mut v = FieldViolations::new();
             check_link_id(&r.link_id, &mut v);
@@ -559,6 +586,10 @@ impl DataService for Api {
         &self,
         request: Request<pb::WatchSyncStatusRequest>,
     ) -> Result<Response<Self::WatchSyncStatusStream>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::user(GATEWAY, &req.owner), &req.link_id)
+            .await?;
         handle(request, |r| async move {
             let mut v = FieldViolations::new();
             v.check(
@@ -621,6 +652,10 @@ impl DataService for Api {
         &self,
         request: Request<pb::ResyncLinkRequest>,
     ) -> Result<Response<pb::ResyncLinkResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::Operators, &req.link_id)
+            .await?;
         handle(request, |r| async move {
             let mut v = FieldViolations::new();
             check_link_id(&r.link_id, &mut v);
@@ -670,6 +705,10 @@ impl DataService for Api {
         &self,
         request: Request<pb::PurgeLinkRequest>,
     ) -> Result<Response<pb::PurgeLinkResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::Services(LINK_SERVICE), &req.link_id)
+            .await?;
         handle(request, |r| async move {
             let mut v = FieldViolations::new();
             check_link_id(&r.link_id, &mut v);
@@ -689,6 +728,10 @@ impl DataService for Api {
         &self,
         request: Request<pb::ListWebhookEventsRequest>,
     ) -> Result<Response<pb::ListWebhookEventsResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::Operators, &req.link_id)
+            .await?;
         handle(request, |r| async move {
             let mut v = FieldViolations::new();
             let (limit, token) = page(r.page.as_ref(), &mut v);
@@ -732,6 +775,10 @@ impl DataService for Api {
         &self,
         request: Request<pb::ReplayWebhookEventRequest>,
     ) -> Result<Response<pb::ReplayWebhookEventResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::Operators, &req.webhook_id)
+            .await?;
         handle(request, |r| async move {
             if r.webhook_id.is_empty() {
                 return Err(ApiError::field("webhook_id", "required"));

@@ -112,11 +112,14 @@ impl Service for Application {
         };
         let (inbox, batches) = Inbox::new(engine.clone(), links);
         let readiness = Readiness::schema(&db, &MIGRATOR, shutdown.clone()).await;
+        let gate = grpc_runtime::Gate::new(db.clone());
         let services = ServiceSet::new()
             .ready_when(readiness.clone())
             .service(DataServiceServer::new(Api {
                 inbox: inbox.clone(),
+                gate: gate.clone(),
             }))
+            .service(gate.audit_service())
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
         let server =
             grpc_runtime::serve(services, listeners, &config.server, &registry, shutdown).await?;

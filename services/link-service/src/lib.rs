@@ -75,17 +75,20 @@ impl Service for Application {
         let changes = database::Feed::start(&db, store::CHANGES_CHANNEL, async move {
             stop.triggered().await;
         });
+        let gate = grpc_runtime::Gate::new(db.clone());
         let links = service::Links::new(
             store::Store::new(db.pool().clone(), changes),
             belvo,
             external_ids,
             data,
+            gate.clone(),
             shutdown.clone(),
         );
         let services = ServiceSet::new()
             // NOT_SERVING until the schema is at this build's migration (the migrate Job).
             .ready_when(Readiness::schema(&db, &MIGRATOR, shutdown.clone()).await)
             .service(LinkServiceServer::new(links))
+            .service(gate.audit_service())
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
         let server = serve(services, listeners, &config.server, &registry, shutdown).await?;
         tracing::info!(regions = ?regions.ids().collect::<Vec<_>>(), "link-service regions");

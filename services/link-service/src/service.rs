@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use connect_proto::link::v1 as pb;
 use connect_proto::link::v1::link_service_server::LinkService;
 use database::Feed;
-use grpc_runtime::Shutdown;
 use grpc_runtime::status::{FieldViolations, request_id};
+use grpc_runtime::{Admits, Gate, Shutdown};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -29,6 +29,10 @@ use belvo_accounts::BelvoAccounts;
 const DEFAULT_PAGE_SIZE: i64 = 50;
 /// Largest ListLinks page.
 const MAX_PAGE_SIZE: i32 = 200;
+/// The callers of the user-facing RPCs, and of the webhook-driven ones.
+const GATEWAY: &[&str] = &["gateway"];
+const DATA_SERVICE: &[&str] = &["data-service"];
+
 /// Longest owner, external id or webhook id accepted.
 const MAX_ID_LEN: usize = 256;
 
@@ -40,6 +44,8 @@ pub(crate) struct Links {
     belvo: BelvoAccounts,
     external_ids: ExternalIds,
     data: DataService,
+    /// Who may call what; records operator calls.
+    gate: Gate,
     shutdown: Shutdown,
 }
 
@@ -53,6 +59,7 @@ impl Links {
         belvo: BelvoAccounts,
         external_ids: ExternalIds,
         data: DataService,
+        gate: Gate,
         shutdown: Shutdown,
     ) -> Self {
         Self {
@@ -60,6 +67,7 @@ impl Links {
             belvo,
             external_ids,
             data,
+            gate,
             shutdown,
         }
     }
@@ -637,6 +645,10 @@ impl LinkService for Links {
         &self,
         request: Request<pb::RegisterLinkRequest>,
     ) -> std::result::Result<Response<pb::RegisterLinkResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::user(GATEWAY, &req.owner), &req.link_id)
+            .await?;
         answer(request, |r| self.register(r)).await
     }
 
@@ -644,6 +656,14 @@ impl LinkService for Links {
         &self,
         request: Request<pb::GetLinkRequest>,
     ) -> std::result::Result<Response<pb::GetLinkResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(
+                &request,
+                Admits::user(&["gateway", "token-service"], &req.owner),
+                &req.link_id,
+            )
+            .await?;
         answer(request, |r| self.get(r)).await
     }
 
@@ -653,6 +673,10 @@ impl LinkService for Links {
         &self,
         request: Request<pb::WatchLinkRequest>,
     ) -> std::result::Result<Response<WatchStream>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::user(GATEWAY, &req.owner), &req.link_id)
+            .await?;
         answer(request, |r| self.watch(r)).await
     }
 
@@ -660,6 +684,10 @@ impl LinkService for Links {
         &self,
         request: Request<pb::ListLinksRequest>,
     ) -> std::result::Result<Response<pb::ListLinksResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::user(GATEWAY, &req.owner), &req.owner)
+            .await?;
         answer(request, |r| self.list(r)).await
     }
 
@@ -667,6 +695,10 @@ impl LinkService for Links {
         &self,
         request: Request<pb::DeleteLinkRequest>,
     ) -> std::result::Result<Response<pb::DeleteLinkResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::user(GATEWAY, &req.owner), &req.link_id)
+            .await?;
         answer(request, |r| self.delete(r)).await
     }
 
@@ -674,6 +706,10 @@ impl LinkService for Links {
         &self,
         request: Request<pb::RefreshLinkRequest>,
     ) -> std::result::Result<Response<pb::RefreshLinkResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::user(GATEWAY, &req.owner), &req.link_id)
+            .await?;
         answer(request, |r| self.refresh(r)).await
     }
 
@@ -681,6 +717,10 @@ impl LinkService for Links {
         &self,
         request: Request<pb::ApplyLinkEventRequest>,
     ) -> std::result::Result<Response<pb::ApplyLinkEventResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::Services(DATA_SERVICE), &req.link_id)
+            .await?;
         answer(request, |r| self.apply_event(r)).await
     }
 
@@ -688,6 +728,10 @@ impl LinkService for Links {
         &self,
         request: Request<pb::AdoptLinkRequest>,
     ) -> std::result::Result<Response<pb::AdoptLinkResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::Services(DATA_SERVICE), &req.link_id)
+            .await?;
         answer(request, |r| self.adopt(r)).await
     }
 }

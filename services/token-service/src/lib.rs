@@ -23,7 +23,7 @@ use belvo_accounts::BelvoAccounts;
 use connect_proto::token::v1::token_service_server::TokenServiceServer;
 use database::Database;
 use grpc_runtime::{
-    Listeners, Readiness, RunningServer, Service, ServiceSet, Shutdown, StartError,
+    Gate, Listeners, Readiness, RunningServer, Service, ServiceSet, Shutdown, StartError,
 };
 use regions::RegionsConfig;
 use secrecy::ExposeSecret as _;
@@ -75,6 +75,7 @@ impl Service for Application {
             .map(LinkDirectory::connect_lazy)
             .transpose()?;
         let metrics = metrics::Metrics::register(&registry)?;
+        let gate = Gate::new(db.clone());
         let handlers = service::TokenHandlers::new(service::State {
             regions,
             belvo,
@@ -82,11 +83,13 @@ impl Service for Application {
             key: external_id::ExternalIdKey::new(config.external_id_key.expose_secret().as_bytes()),
             links,
             metrics,
+            gate: gate.clone(),
         });
         let services = ServiceSet::new()
             // NOT_SERVING until the schema is at this build's migration (the migrate Job).
             .ready_when(Readiness::schema(&db, &MIGRATOR, shutdown.clone()).await)
             .service(TokenServiceServer::new(handlers))
+            .service(gate.audit_service())
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
         let server =
             grpc_runtime::serve(services, listeners, &config.server, &registry, shutdown).await?;

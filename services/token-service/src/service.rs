@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use connect_proto::common::v1 as common;
 use connect_proto::token::v1 as proto;
 use connect_proto::token::v1::token_service_server::TokenService;
-use grpc_runtime::Caller;
 use grpc_runtime::status::{FieldViolations, request_id};
+use grpc_runtime::{Admits, Caller, Gate};
 use regions::{AccessMode, RegionsConfig, WidgetFamily};
 use secrecy::ExposeSecret as _;
 use tonic::{Request, Response, Status};
@@ -62,6 +62,8 @@ pub(crate) struct State {
     pub(crate) key: ExternalIdKey,
     pub(crate) links: Option<LinkDirectory>,
     pub(crate) metrics: Metrics,
+    /// Who may call what; records operator calls.
+    pub(crate) gate: Gate,
 }
 
 /// The gRPC service.
@@ -231,6 +233,11 @@ impl TokenService for TokenHandlers {
         &self,
         request: Request<proto::CreateWidgetTokenRequest>,
     ) -> Result<Response<proto::CreateWidgetTokenResponse>, Status> {
+        let req = request.get_ref();
+        self.state
+            .gate
+            .admit(&request, Admits::user(&["gateway"], &req.owner), &req.owner)
+            .await?;
         let id = request_id(&request).map(str::to_owned);
         let caller = request.extensions().get::<Caller>().map(|c| c.0.clone());
         self.create(request.get_ref(), id.as_deref(), caller.as_deref())
@@ -243,6 +250,11 @@ impl TokenService for TokenHandlers {
         &self,
         request: Request<proto::ResolveExternalIdRequest>,
     ) -> Result<Response<proto::ResolveExternalIdResponse>, Status> {
+        let target = &request.get_ref().external_id;
+        self.state
+            .gate
+            .admit(&request, Admits::Services(&["link-service"]), target)
+            .await?;
         let id = request_id(&request).map(str::to_owned);
         self.resolve(request.get_ref())
             .await

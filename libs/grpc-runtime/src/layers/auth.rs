@@ -2,7 +2,8 @@
 //! configured, every call except health and reflection must carry
 //! `authorization: Bearer <token>` of a known caller; the caller's name is then put in the
 //! request's extensions ([`Caller`]) and on the call's span. Tokens are compared in
-//! constant time, and a rejection says only "unauthenticated".
+//! constant time, and a rejection says only "unauthenticated". Every call also carries the
+//! method it called ([`CalledMethod`]), for the access checks of [`crate::access`].
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -20,9 +21,27 @@ use super::is_open_path;
 
 /// The internal caller a request was authenticated as (a request extension; read it in a
 /// handler with `request.extensions().get::<Caller>()`). Absent when the server has no
-/// tokens configured.
+/// tokens configured. Names are lower case with `-` (`AUTH_TOKENS__LINK_SERVICE` is
+/// `link-service`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller(pub String);
+
+impl Caller {
+    /// Whether this is an operator identity: a token named `operator` or `operator-<who>`.
+    pub fn is_operator(&self) -> bool {
+        self.0 == "operator" || self.0.starts_with("operator-")
+    }
+}
+
+/// The gRPC method a request called, its path (`/connect.data.v1.DataService/PurgeLink`); a
+/// request extension on every call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalledMethod(pub String);
+
+/// A configured caller name in its canonical form: lower case, `-` between words.
+fn canonical(name: &str) -> String {
+    name.to_ascii_lowercase().replace('_', "-")
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct AuthLayer {
@@ -35,7 +54,7 @@ impl AuthLayer {
             tokens: Arc::new(
                 tokens
                     .iter()
-                    .map(|(name, token)| (name.clone(), token.clone()))
+                    .map(|(name, token)| (canonical(name), token.clone()))
                     .collect(),
             ),
         }
@@ -87,6 +106,8 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let method = CalledMethod(request.uri().path().to_owned());
+        request.extensions_mut().insert(method);
         if self.tokens.is_empty() || is_open_path(request.uri().path()) {
             return AuthFuture::Inner {
                 future: self.inner.call(request),

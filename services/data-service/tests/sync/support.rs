@@ -96,11 +96,21 @@ impl Harness {
         sync: SyncConfig,
         link_service: Option<grpc_runtime::client::ClientConfig>,
     ) -> Option<Self> {
+        Self::start_serving(backend, sync, link_service, ServerConfig::for_tests()).await
+    }
+
+    /// The same, with these server settings (internal callers' tokens, say).
+    pub(crate) async fn start_serving(
+        backend: Backend,
+        sync: SyncConfig,
+        link_service: Option<grpc_runtime::client::ClientConfig>,
+        server: ServerConfig,
+    ) -> Option<Self> {
         let db = TestDatabase::new(backend).await?;
         let emulator = Emulator::start(emulator_config()).await.unwrap();
         let belvo = belvo_client(&emulator);
         let shutdown = Shutdown::new();
-        let app = replica(&db, &emulator, sync, link_service, shutdown.clone()).await;
+        let app = replica(&db, &emulator, sync, link_service, server, shutdown.clone()).await;
         let data = DataServiceClient::connect(format!("http://{}", app.addr()))
             .await
             .unwrap();
@@ -117,7 +127,16 @@ impl Harness {
     /// Another data-service replica on the same database and emulator, stopped with the
     /// harness, and a client of it.
     pub(crate) async fn replica(&self, sync: SyncConfig) -> DataServiceClient<Channel> {
-        let app = replica(&self._db, &self.emulator, sync, None, self.shutdown.clone()).await;
+        let server = ServerConfig::for_tests();
+        let app = replica(
+            &self._db,
+            &self.emulator,
+            sync,
+            None,
+            server,
+            self.shutdown.clone(),
+        )
+        .await;
         let client = DataServiceClient::connect(format!("http://{}", app.addr()))
             .await
             .unwrap();
@@ -307,6 +326,11 @@ impl Harness {
             .count()
     }
 
+    /// data-service's address, for clients of its own.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.app.as_ref().unwrap().addr())
+    }
+
     pub(crate) async fn stop(mut self) {
         self.shutdown.trigger();
         if let Some(app) = self.app.take() {
@@ -325,10 +349,11 @@ async fn replica(
     emulator: &EmulatorHandle,
     sync: SyncConfig,
     link_service: Option<grpc_runtime::client::ClientConfig>,
+    server: ServerConfig,
     shutdown: Shutdown,
 ) -> Application {
     let config = Config {
-        server: ServerConfig::for_tests(),
+        server,
         database: db.config(),
         sync,
         belvo: BelvoConfig {

@@ -326,6 +326,11 @@ impl Bench {
         self.links.clone()
     }
 
+    /// link-service's address, for clients of its own.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.app.addr())
+    }
+
     /// Stops link-service, the fake token-service and the emulator.
     pub(crate) async fn stop(self) {
         self.app.stop().await.unwrap();

@@ -8,6 +8,7 @@
 mod fake_data;
 mod harness;
 
+mod access;
 mod adopt;
 mod data_service;
 mod delete_refresh;

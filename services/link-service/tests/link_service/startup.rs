@@ -112,7 +112,7 @@ async fn internal_bearer_tokens_are_enforced_when_configured() {
     let request = || {
         tonic::Request::new(GetLinkRequest {
             link_id: uuid::Uuid::new_v4().to_string(),
-            owner: String::new(),
+            owner: "alice".to_owned(),
         })
     };
     let err = client.get_link(request()).await.unwrap_err();

@@ -1,20 +1,25 @@
 //! The audit trail: one row per issued token with who, where, which link and resources, and
 //! never the token; nothing audited when no token was issued.
 
+use connect_proto::audit::v1::ListOperatorCallsRequest;
+use connect_proto::audit::v1::operator_audit_client::OperatorAuditClient;
 use connect_proto::common::v1::Product;
-use connect_proto::token::v1::CreateWidgetTokenRequest;
 use connect_proto::token::v1::token_service_client::TokenServiceClient;
+use connect_proto::token::v1::{CreateWidgetTokenRequest, ResolveExternalIdRequest};
 use database::Backend;
+use grpc_runtime::client::{ClientChannel, ClientConfig, connect_lazy};
 use secrecy::SecretString;
 use sqlx::Row as _;
-use tonic::Code;
 use tonic::metadata::MetadataValue;
+use tonic::{Code, Status};
+use tonic_types::StatusExt as _;
 
 use crate::support::{Harness, Links, on_both_backends};
 
 on_both_backends!(
     every_issued_token_is_audited_without_the_token,
     internal_callers_need_their_bearer_token_and_are_audited,
+    each_rpc_admits_only_its_callers_and_operators_are_recorded,
 );
 
 async fn every_issued_token_is_audited_without_the_token(backend: Backend) {
@@ -142,5 +147,116 @@ async fn internal_callers_need_their_bearer_token_and_are_audited(backend: Backe
         .unwrap()
         .get("caller");
     assert_eq!(caller.as_deref(), Some("gateway"));
+    h.stop().await;
+}
+
+/// The callers' names as configured (`AUTH_TOKENS__LINK_SERVICE` arrives as `link_service`)
+/// and their tokens.
+const CALLERS: [(&str, &str); 3] = [
+    ("gateway", "token-of-the-gateway-0123"),
+    ("link_service", "token-of-link-service-012"),
+    ("operator", "token-of-the-operator-012"),
+];
+
+/// The access check's refusal reason, if it refused the call.
+fn refusal<T>(result: &Result<T, Status>) -> Option<String> {
+    let status = result.as_ref().err()?;
+    (status.code() == Code::PermissionDenied)
+        .then(|| status.get_details_error_info())
+        .flatten()
+        .map(|info| info.reason)
+}
+
+async fn each_rpc_admits_only_its_callers_and_operators_are_recorded(backend: Backend) {
+    let Some(h) = Harness::start_with(backend, Links::None, |config| {
+        for (name, token) in CALLERS {
+            config
+                .server
+                .auth_tokens
+                .insert(name.into(), SecretString::from(token));
+        }
+    })
+    .await
+    else {
+        return;
+    };
+    let channel = |caller: &str| -> ClientChannel {
+        let (_, token) = CALLERS.iter().find(|c| c.0 == caller).unwrap();
+        let mut config = ClientConfig::new(format!("http://{}", h.addr));
+        config.bearer_token = Some(SecretString::from(*token));
+        connect_lazy(&config).unwrap()
+    };
+    let client = |caller: &str| TokenServiceClient::new(channel(caller));
+    let mint = |owner: &str| CreateWidgetTokenRequest {
+        region: "mx".into(),
+        owner: owner.into(),
+        products: vec![Product::Banking as i32],
+        ..Default::default()
+    };
+    let resolve = || ResolveExternalIdRequest {
+        external_id: "unknown-external-id".into(),
+        ..Default::default()
+    };
+    // Widget tokens are minted for a named user, through the gateway.
+    assert!(
+        client("gateway")
+            .create_widget_token(mint("grace"))
+            .await
+            .is_ok()
+    );
+    let refused = client("gateway").create_widget_token(mint("")).await;
+    assert_eq!(refusal(&refused).as_deref(), Some("OWNER_REQUIRED"));
+    let refused = client("link_service")
+        .create_widget_token(mint("grace"))
+        .await;
+    assert_eq!(refusal(&refused).as_deref(), Some("CALLER_NOT_ADMITTED"));
+    // External ids are resolved for link-service only.
+    let admitted = client("link_service").resolve_external_id(resolve()).await;
+    assert_eq!(admitted.unwrap_err().code(), Code::NotFound);
+    let refused = client("gateway").resolve_external_id(resolve()).await;
+    assert_eq!(refusal(&refused).as_deref(), Some("CALLER_NOT_ADMITTED"));
+    // An operator may do both, and is recorded.
+    assert!(
+        client("operator")
+            .create_widget_token(mint("grace"))
+            .await
+            .is_ok()
+    );
+    let admitted = client("operator").resolve_external_id(resolve()).await;
+    assert_eq!(admitted.unwrap_err().code(), Code::NotFound);
+    let calls = OperatorAuditClient::new(channel("operator"))
+        .list_operator_calls(ListOperatorCallsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .calls;
+    let recorded: Vec<(&str, &str, &str)> = calls
+        .iter()
+        .map(|c| (c.caller.as_str(), c.method.as_str(), c.target.as_str()))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            (
+                "operator",
+                "/connect.audit.v1.OperatorAudit/ListOperatorCalls",
+                ""
+            ),
+            (
+                "operator",
+                "/connect.token.v1.TokenService/ResolveExternalId",
+                "unknown-external-id"
+            ),
+            (
+                "operator",
+                "/connect.token.v1.TokenService/CreateWidgetToken",
+                "grace"
+            ),
+        ]
+    );
+    let refused = OperatorAuditClient::new(channel("gateway"))
+        .list_operator_calls(ListOperatorCallsRequest::default())
+        .await;
+    assert_eq!(refusal(&refused).as_deref(), Some("CALLER_NOT_ADMITTED"));
     h.stop().await;
 }
