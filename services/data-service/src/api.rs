@@ -715,7 +715,12 @@ impl DataService for Api {
             if !v.is_empty() {
                 return Err(ApiError::Invalid(v));
             }
-            let deleted = self.inbox.engine.store.purge_link(&r.link_id).await?;
+            let deleted = self
+                .inbox
+                .engine
+                .store
+                .purge_link(&r.link_id, r.erase)
+                .await?;
             self.inbox.engine.changed(&r.link_id);
             Ok(pb::PurgeLinkResponse {
                 records_deleted: deleted as i64,

@@ -479,7 +479,7 @@ impl Inbox {
     }
 
     async fn purge(&self, link_id: &str) -> Result<(), StoreError> {
-        let purged = self.engine.store.purge_link(link_id).await?;
+        let purged = self.engine.store.purge_link(link_id, false).await?;
         tracing::info!(link_id, purged, "link deleted at Belvo; data purged");
         self.engine.changed(link_id);
         Ok(())

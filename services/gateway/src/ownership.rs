@@ -47,6 +47,11 @@ impl OwnershipCache {
         self.lock().retain(|(_, link), _| link != link_id);
     }
 
+    /// Forgets every confirmation for `user` (they were erased through this gateway).
+    pub fn forget_user(&self, user: &str) {
+        self.lock().retain(|(owner, _), _| owner != user);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Instant>> {
         self.confirmed
             .lock()

@@ -25,6 +25,20 @@ fn word(name: &str, prefix: &str) -> Value {
 }
 
 /// RFC 3339, or null.
+/// An erasure's progress, as the browser sees it (without the operators' error text).
+pub fn erasure(e: Option<&connect_proto::link::v1::Erasure>) -> Value {
+    let Some(e) = e else { return Value::Null };
+    json!({
+        "state": if e.finished_at.is_some() { "done" } else { "in_progress" },
+        "requested_at": timestamp(e.requested_at.as_ref()),
+        "finished_at": timestamp(e.finished_at.as_ref()),
+        "links": e.links,
+        "links_deleted_at_belvo": e.links_deleted_at_belvo,
+        "links_purged": e.links_purged,
+        "widget_mappings_forgotten": e.token_service_erased,
+    })
+}
+
 pub fn timestamp(ts: Option<&prost_types::Timestamp>) -> Value {
     ts.and_then(|ts| {
         let nanos = u32::try_from(ts.nanos).ok()?;

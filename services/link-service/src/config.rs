@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use settings::{Report, Validate};
 use telemetry::TelemetryConfig;
 
+pub use crate::removals::RemovalsConfig;
+
 /// Default gRPC port.
 pub const DEFAULT_GRPC_PORT: u16 = 50052;
 /// Default admin (`/metrics`) port.
@@ -24,6 +26,8 @@ grpc_runtime::service_config! {
         pub clients: Clients,
         /// How the per-region Belvo clients behave.
         pub belvo: BelvoConfig,
+        /// How the removal of links and erasure of owners retry.
+        pub removals: RemovalsConfig,
     }
 }
 
@@ -36,6 +40,7 @@ impl Default for Config {
             regions_file: None,
             clients: Clients::default(),
             belvo: BelvoConfig::interactive(),
+            removals: RemovalsConfig::default(),
         }
     }
 }
@@ -60,6 +65,7 @@ impl Validate for Config {
             report.section("clients.data_service", data_service);
         }
         report.section("belvo", &self.belvo);
+        report.section("removals", &self.removals);
     }
 }
 

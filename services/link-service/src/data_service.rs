@@ -1,14 +1,14 @@
-//! What link-service tells data-service, best effort: that a link was registered or
-//! adopted (`NotifyLinkRegistered`, so data-service processes the webhooks it held for the
-//! link) and that a link was deleted (`PurgeLink`, so its stored data goes at once). Both
-//! calls only log a failure: the link-service operation already happened at Belvo and in
-//! our table, and data-service has its own way to catch up (it adopts links named in
-//! webhooks and purges on Belvo's `link_deleted` webhook). The channel comes from the
-//! optional `[clients.data_service]` configuration; without it nothing is called.
+//! What link-service tells data-service: that a link was registered or adopted
+//! (`NotifyLinkRegistered`, so data-service processes the webhooks it held for the link), best
+//! effort, since data-service adopts links named in webhooks itself; and that a link was
+//! removed (`PurgeLink`), which the removal worker retries until data-service confirms it
+//! (`crate::removals`). The channel comes from the optional `[clients.data_service]`
+//! configuration; without it nothing is called.
 
 use connect_proto::data::v1::data_service_client::DataServiceClient;
 use connect_proto::data::v1::{NotifyLinkRegisteredRequest, PurgeLinkRequest};
 use grpc_runtime::client::ClientChannel;
+use tonic::Status;
 
 use crate::store::LinkRow;
 
@@ -51,26 +51,23 @@ impl DataService {
         }
     }
 
-    /// Asks data-service to drop what it stored for `link_id`. Never fails; a failure is
-    /// logged.
-    pub(crate) async fn purge(&self, link_id: &str) {
-        let Some(client) = &self.client else { return };
+    /// Asks data-service to drop what it stored for `link_id` (and, with `erase`, what ties
+    /// the link to its owner). Without a data-service there is nothing to drop.
+    pub(crate) async fn purge_confirmed(&self, link_id: &str, erase: bool) -> Result<(), Status> {
+        let Some(client) = &self.client else {
+            return Ok(());
+        };
         let request = PurgeLinkRequest {
             link_id: link_id.to_owned(),
+            erase,
         };
-        match client.clone().purge_link(request).await {
-            Ok(response) => tracing::info!(
-                link_id,
-                records_deleted = response.into_inner().records_deleted,
-                "data-service purged the link's data"
-            ),
-            Err(status) => tracing::warn!(
-                link_id,
-                code = ?status.code(),
-                message = status.message(),
-                "cannot ask data-service to purge a deleted link; it purges on Belvo's \
-                 link_deleted webhook"
-            ),
-        }
+        let deleted = client.clone().purge_link(request).await?.into_inner();
+        tracing::info!(
+            link_id,
+            records_deleted = deleted.records_deleted,
+            erase,
+            "data-service purged the link's data"
+        );
+        Ok(())
     }
 }

@@ -46,6 +46,9 @@ pub(crate) enum ServiceError {
     /// The link is DELETED and the operation needs a live one.
     #[error("the link is deleted")]
     LinkDeleted,
+    /// No erasure of the owner was asked for.
+    #[error("no erasure of this owner was asked for")]
+    NoErasure,
     /// Belvo failed or refused.
     #[error("Belvo call to region {region} failed")]
     Belvo {
@@ -80,6 +83,7 @@ impl ServiceError {
             Self::LinkNotFound => {
                 status::platform_error(Code::NotFound, "link not found", LINK_NOT_FOUND)
             }
+            Self::NoErasure => Status::not_found("no erasure of this owner was asked for"),
             Self::NotAtBelvo => belvo_reason(
                 Code::NotFound,
                 "Belvo has no such link in any configured region",

@@ -11,6 +11,7 @@ mod convert;
 mod data_service;
 mod error;
 mod owners;
+mod removals;
 mod service;
 mod store;
 
@@ -76,11 +77,22 @@ impl Service for Application {
             stop.triggered().await;
         });
         let gate = grpc_runtime::Gate::new(db.clone());
+        let store = store::Store::new(db.pool().clone(), changes);
+        let removals = removals::Removals::new(
+            db.pool().clone(),
+            store.clone(),
+            belvo.clone(),
+            data.clone(),
+            external_ids.clone(),
+            config.removals.clone(),
+        );
+        tokio::spawn(removals.clone().run(shutdown.clone()));
         let links = service::Links::new(
-            store::Store::new(db.pool().clone(), changes),
+            store,
             belvo,
             external_ids,
             data,
+            removals,
             gate.clone(),
             shutdown.clone(),
         );

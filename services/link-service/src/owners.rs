@@ -3,8 +3,8 @@
 //! (`ResolveExternalId`) rather than knowing the key. The channel comes from the
 //! `[clients.token_service]` configuration; tests point it at a fake token-service.
 
-use connect_proto::token::v1::ResolveExternalIdRequest;
 use connect_proto::token::v1::token_service_client::TokenServiceClient;
+use connect_proto::token::v1::{EraseOwnerRequest, ResolveExternalIdRequest};
 use grpc_runtime::client::ClientChannel;
 use tonic::{Code, Status};
 
@@ -46,6 +46,15 @@ impl ExternalIds {
             region: region.to_owned(),
         })
         .await
+    }
+
+    /// Has token-service forget `owner` (their external ids and audit rows).
+    pub(crate) async fn erase(&self, owner: &str) -> Result<(), Status> {
+        let request = EraseOwnerRequest {
+            owner: owner.to_owned(),
+        };
+        self.client.clone().erase_owner(request).await?;
+        Ok(())
     }
 
     async fn resolve(&self, request: ResolveExternalIdRequest) -> Result<Option<String>, Status> {

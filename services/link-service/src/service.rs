@@ -22,6 +22,7 @@ use crate::convert::{
 use crate::data_service::DataService;
 use crate::error::ServiceError;
 use crate::owners::ExternalIds;
+use crate::removals::{Erasure, Removals};
 use crate::store::{LinkEvent, LinkRow, Origin, Status as LinkStatus, Store};
 use belvo_accounts::BelvoAccounts;
 
@@ -44,6 +45,7 @@ pub(crate) struct Links {
     belvo: BelvoAccounts,
     external_ids: ExternalIds,
     data: DataService,
+    removals: Removals,
     /// Who may call what; records operator calls.
     gate: Gate,
     shutdown: Shutdown,
@@ -59,6 +61,7 @@ impl Links {
         belvo: BelvoAccounts,
         external_ids: ExternalIds,
         data: DataService,
+        removals: Removals,
         gate: Gate,
         shutdown: Shutdown,
     ) -> Self {
@@ -67,6 +70,7 @@ impl Links {
             belvo,
             external_ids,
             data,
+            removals,
             gate,
             shutdown,
         }
@@ -270,14 +274,14 @@ impl Links {
             Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => None,
             Err(e) => return Err(belvo_failed(&link.region)(e)),
         };
-        self.store.mark_deleted(&link.link_id, now_ms()).await?;
+        // DELETED here and the purge recorded in one transaction, then tried at once: a
+        // data-service that cannot purge now is asked again until it confirms.
+        self.removals
+            .deleted_at_belvo(&link.link_id, &link.region)
+            .await?;
         let link = self.stored(&link.link_id).await?;
         tracing::info!(link_id = %link.link_id, region = %link.region, ?belvo_request_id,
             "link deleted");
-        // After the delete, and never undoing it: an unreachable data-service is logged, and
-        // data-service purges anyway on the `link_deleted` webhook Belvo sends for this
-        // delete (stored, and retried until processed).
-        self.data.purge(&link.link_id).await;
         Ok(pb::DeleteLinkResponse {
             link: Some(link_message(&link)),
         })
@@ -554,6 +558,25 @@ impl Links {
     }
 
     /// A registered link that must exist (just written).
+    async fn erase(&self, req: pb::EraseOwnerRequest) -> Result<pb::EraseOwnerResponse> {
+        check_owner(&req.owner)?;
+        let erasure = self.removals.erase(&req.owner).await?;
+        tracing::info!(links = erasure.links, "an owner's erasure was asked for");
+        Ok(pb::EraseOwnerResponse {
+            erasure: Some(erasure_message(&erasure)),
+        })
+    }
+
+    async fn erasure(&self, req: pb::GetErasureRequest) -> Result<pb::GetErasureResponse> {
+        check_owner(&req.owner)?;
+        match self.removals.erasure(&req.owner).await? {
+            Some(erasure) => Ok(pb::GetErasureResponse {
+                erasure: Some(erasure_message(&erasure)),
+            }),
+            None => Err(ServiceError::NoErasure),
+        }
+    }
+
     async fn stored(&self, id: &str) -> Result<LinkRow> {
         Ok(self
             .store
@@ -613,6 +636,26 @@ fn check_uuid(v: &mut FieldViolations, field: &str, value: &str) -> Option<Uuid>
             v.add(field, "must be a UUID");
             None
         }
+    }
+}
+
+/// A required owner, of a sensible length.
+fn check_owner(owner: &str) -> Result<()> {
+    let mut v = FieldViolations::new();
+    v.check(!owner.is_empty(), "owner", "required");
+    v.check(owner.len() <= MAX_ID_LEN, "owner", "at most 256 characters");
+    if v.is_empty() { Ok(()) } else { Err(v.into()) }
+}
+
+fn erasure_message(e: &Erasure) -> pb::Erasure {
+    pb::Erasure {
+        requested_at: Some(timestamp(e.requested_at)),
+        finished_at: e.finished_at.map(timestamp),
+        links: e.links as i32,
+        links_deleted_at_belvo: e.links_deleted_at_belvo as i32,
+        links_purged: e.links_purged as i32,
+        token_service_erased: e.token_service_erased,
+        last_error: e.last_error.clone().unwrap_or_default(),
     }
 }
 
@@ -722,6 +765,28 @@ impl LinkService for Links {
             .admit(&request, Admits::Services(DATA_SERVICE), &req.link_id)
             .await?;
         answer(request, |r| self.apply_event(r)).await
+    }
+
+    async fn erase_owner(
+        &self,
+        request: Request<pb::EraseOwnerRequest>,
+    ) -> std::result::Result<Response<pb::EraseOwnerResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::user(GATEWAY, &req.owner), &req.owner)
+            .await?;
+        answer(request, |r| self.erase(r)).await
+    }
+
+    async fn get_erasure(
+        &self,
+        request: Request<pb::GetErasureRequest>,
+    ) -> std::result::Result<Response<pb::GetErasureResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::user(GATEWAY, &req.owner), &req.owner)
+            .await?;
+        answer(request, |r| self.erasure(r)).await
     }
 
     async fn adopt_link(

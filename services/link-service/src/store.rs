@@ -294,18 +294,9 @@ impl Store {
         rows.iter().map(decode).collect()
     }
 
-    /// Marks a link DELETED (no-op if it already is).
-    pub(crate) async fn mark_deleted(&self, link_id: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE links SET status = 'deleted', deleted_at = $1, status_changed_at = $1, \
-             updated_at = $1 WHERE link_id = $2 AND status <> 'deleted'",
-        )
-        .bind(now)
-        .bind(link_id)
-        .execute(&self.pool)
-        .await?;
+    /// Tells every replica's watchers that `link_id` changed (written by another module).
+    pub(crate) fn changed(&self, link_id: &str) {
         self.changes.publish(link_id);
-        Ok(())
     }
 
     /// Records a successful refresh request.

@@ -261,6 +261,29 @@ impl TokenService for TokenHandlers {
             .map(Response::new)
             .map_err(|e| e.into_status(id.as_deref()))
     }
+
+    async fn erase_owner(
+        &self,
+        request: Request<proto::EraseOwnerRequest>,
+    ) -> Result<Response<proto::EraseOwnerResponse>, Status> {
+        let owner = &request.get_ref().owner;
+        self.state
+            .gate
+            .admit(&request, Admits::Services(&["link-service"]), owner)
+            .await?;
+        let mut violations = FieldViolations::new();
+        violations.check(!owner.is_empty(), "owner", "required");
+        violations.into_result()?;
+        let rows_erased = self
+            .state
+            .store
+            .erase_owner(owner)
+            .await
+            .map_err(|e| grpc_runtime::status::internal(request_id(&request), &e))?;
+        Ok(Response::new(proto::EraseOwnerResponse {
+            rows_erased: rows_erased as i64,
+        }))
+    }
 }
 
 /// The widget's start-up configuration for `order`.

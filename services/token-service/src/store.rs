@@ -130,6 +130,37 @@ impl Store {
         Ok(found.is_some())
     }
 
+    /// Forgets `owner`: deletes the external ids minted for them (none resolves to them
+    /// again) and anonymises their audit rows (owner and external id become `erased`), in one
+    /// transaction. Returns the rows changed.
+    pub(crate) async fn erase_owner(&self, owner: &str) -> Result<u64, StoreError> {
+        let mut tx = self.db.pool().begin().await?;
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT external_id FROM external_ids WHERE owner = $1")
+                .bind(owner)
+                .fetch_all(&mut *tx)
+                .await?;
+        let deleted = sqlx::query("DELETE FROM external_ids WHERE owner = $1")
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let anonymised = sqlx::query(
+            "UPDATE token_audit SET owner = 'erased', external_id = 'erased' WHERE owner = $1",
+        )
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        // A returning owner's external id must be recorded again.
+        let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in &ids {
+            recorded.remove(id);
+        }
+        Ok(deleted + anonymised)
+    }
+
     /// Appends one audit row, without waiting for it to reach the disk: on PostgreSQL the
     /// statement turns `synchronous_commit` off for its own transaction, the guarantee SQLite
     /// in WAL mode with `synchronous = NORMAL` gives every commit. A database crash may then

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use connect_proto::token::v1::token_service_client::TokenServiceClient;
 use connect_proto::token::v1::token_service_server::{TokenService, TokenServiceServer};
 use connect_proto::token::v1::{
-    CreateWidgetTokenRequest, CreateWidgetTokenResponse, ResolveExternalIdRequest,
-    ResolveExternalIdResponse,
+    CreateWidgetTokenRequest, CreateWidgetTokenResponse, EraseOwnerRequest, EraseOwnerResponse,
+    ResolveExternalIdRequest, ResolveExternalIdResponse,
 };
 use grpc_runtime::client::{ClientConfig, connect_lazy};
 use grpc_runtime::{Listeners, RunningServer, ServerConfig, ServiceSet, Shutdown, serve};
@@ -34,6 +34,13 @@ impl TokenService for Named {
         &self,
         _: Request<ResolveExternalIdRequest>,
     ) -> Result<Response<ResolveExternalIdResponse>, Status> {
+        Err(Status::unimplemented("not here"))
+    }
+
+    async fn erase_owner(
+        &self,
+        _: Request<EraseOwnerRequest>,
+    ) -> Result<Response<EraseOwnerResponse>, Status> {
         Err(Status::unimplemented("not here"))
     }
 }

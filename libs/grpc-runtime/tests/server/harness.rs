@@ -8,8 +8,8 @@ use std::time::Duration;
 use connect_proto::token::v1::token_service_client::TokenServiceClient;
 use connect_proto::token::v1::token_service_server::{TokenService, TokenServiceServer};
 use connect_proto::token::v1::{
-    CreateWidgetTokenRequest, CreateWidgetTokenResponse, ResolveExternalIdRequest,
-    ResolveExternalIdResponse, WidgetConfig,
+    CreateWidgetTokenRequest, CreateWidgetTokenResponse, EraseOwnerRequest, EraseOwnerResponse,
+    ResolveExternalIdRequest, ResolveExternalIdResponse, WidgetConfig,
 };
 use grpc_runtime::{Caller, RunningServer, ServerConfig, ServiceSet, Shutdown, serve};
 use tokio::sync::{Notify, Semaphore};
@@ -85,6 +85,13 @@ impl TokenService for Probe {
             }
             _ => Err(Status::not_found("unknown external id")),
         }
+    }
+
+    async fn erase_owner(
+        &self,
+        _: Request<EraseOwnerRequest>,
+    ) -> Result<Response<EraseOwnerResponse>, Status> {
+        Err(Status::unimplemented("not here"))
     }
 }
 

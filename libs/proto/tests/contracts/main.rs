@@ -64,7 +64,9 @@ fn link_service_carries_every_rpc_of_the_issue() {
             "DeleteLink",
             "RefreshLink",
             "ApplyLinkEvent",
-            "AdoptLink"
+            "AdoptLink",
+            "EraseOwner",
+            "GetErasure"
         ]
     );
 }

@@ -272,25 +272,34 @@ impl Store {
     }
 
     /// Deletes everything kept for a link (its data, jobs, sync state and processed data
-    /// webhooks) in one transaction; its row stays as a tombstone (`purged_at`), so that late webhooks are
-    /// ignored and the watchdog skips it. Returns the data rows deleted.
-    pub async fn purge_link(&self, link_id: &str) -> Result<u64, StoreError> {
+    /// webhooks) in one transaction; its row stays as a tombstone (`purged_at`), so that late
+    /// webhooks are ignored and the watchdog skips it. With `erase` (its owner is being
+    /// erased) every webhook of the link goes too and the tombstone forgets the owner. Returns
+    /// the data rows deleted.
+    pub async fn purge_link(&self, link_id: &str, erase: bool) -> Result<u64, StoreError> {
         let mut tx = self.db.pool().begin().await?;
-        sqlx::query("UPDATE links SET purged_at = $1, refresh_due_at = NULL WHERE link_id = $2")
+        let tombstone = if erase {
+            "UPDATE links SET purged_at = $1, refresh_due_at = NULL, owner = '' WHERE link_id = $2"
+        } else {
+            "UPDATE links SET purged_at = $1, refresh_due_at = NULL WHERE link_id = $2"
+        };
+        sqlx::query(tombstone)
             .bind(super::now_ms())
             .bind(link_id)
             .execute(&mut *tx)
             .await?;
         let deleted = Store::purge_records(&mut tx, link_id).await?;
         Store::purge_jobs(&mut tx, link_id).await?;
-        // Kept until retention removes them: webhooks not processed yet (the `link_deleted`
-        // being acted on still has to reach link-service), and the link's LINK webhooks, the
-        // record of its lifecycle (its id, status codes and Belvo's request ids, no data).
-        for sql in [
-            "DELETE FROM sync_status WHERE link_id = $1",
+        // Otherwise kept until retention removes them: webhooks not processed yet (the
+        // `link_deleted` being acted on still has to reach link-service), and the link's LINK
+        // webhooks, the record of its lifecycle (its id, status codes and Belvo's request ids).
+        let webhooks = if erase {
+            "DELETE FROM webhook_events WHERE link_id = $1"
+        } else {
             "DELETE FROM webhook_events WHERE link_id = $1 AND state <> 'received' \
-             AND webhook_type <> 'LINK'",
-        ] {
+             AND webhook_type <> 'LINK'"
+        };
+        for sql in ["DELETE FROM sync_status WHERE link_id = $1", webhooks] {
             sqlx::query(sql).bind(link_id).execute(&mut *tx).await?;
         }
         tx.commit().await?;

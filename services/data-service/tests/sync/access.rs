@@ -86,7 +86,10 @@ async fn call(channel: ClientChannel, rpc: &str, owner: &str) -> Result<(), Stat
             .await
             .map(drop),
         "PurgeLink" => data
-            .purge_link(pb::PurgeLinkRequest { link_id })
+            .purge_link(pb::PurgeLinkRequest {
+                link_id,
+                erase: false,
+            })
             .await
             .map(drop),
         "ListWebhookEvents" => data

@@ -122,4 +122,18 @@ impl LinkService for FakeLinkService {
             created: true,
         }))
     }
+
+    async fn erase_owner(
+        &self,
+        _: Request<pb::EraseOwnerRequest>,
+    ) -> Result<Response<pb::EraseOwnerResponse>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+
+    async fn get_erasure(
+        &self,
+        _: Request<pb::GetErasureRequest>,
+    ) -> Result<Response<pb::GetErasureResponse>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
 }

@@ -54,7 +54,7 @@ async fn purge_everything(backend: Backend) {
     }
     // Only the deletion notice is left (the link's lifecycle record, no data), for retention
     // to remove; a second purge (link-service's, after its own delete) keeps it too.
-    store.purge_link(&id).await.unwrap();
+    store.purge_link(&id, false).await.unwrap();
     let kept: Vec<String> =
         sqlx::query_scalar("SELECT webhook_id FROM webhook_events WHERE link_id = $1")
             .bind(&id)
@@ -77,6 +77,27 @@ async fn purge_everything(backend: Backend) {
         store.due_links(i64::MAX, 10).await.unwrap().is_empty(),
         "the watchdog skips it"
     );
+
+    // Its owner's erasure (link-service's PurgeLink with `erase`): the lifecycle record goes
+    // too, and the tombstone no longer names the owner.
+    let purged = h
+        .data
+        .purge_link(pb::PurgeLinkRequest {
+            link_id: id.clone(),
+            erase: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(purged.into_inner().records_deleted, 0);
+    let sql = "SELECT COUNT(*) FROM webhook_events WHERE link_id = $1";
+    assert_eq!(
+        count(&store, sql, &id).await,
+        0,
+        "no webhook of the link left"
+    );
+    let tombstone = store.link(&id).await.unwrap().unwrap();
+    assert!(tombstone.purged_at.is_some());
+    assert_eq!(tombstone.owner, "", "the owner is forgotten");
     h.stop().await;
 }
 
@@ -236,7 +257,7 @@ async fn many_links_at_once(backend: Backend) {
     h.register(purged, &["TRANSACTIONS"]).await;
     events.push(h.webhooks(purged, 1).await.remove(0));
     let store = h.app.as_ref().unwrap().engine().store.clone();
-    store.purge_link(&purged.to_string()).await.unwrap();
+    store.purge_link(&purged.to_string(), false).await.unwrap();
 
     let sent = events
         .iter()

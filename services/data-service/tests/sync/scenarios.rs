@@ -471,6 +471,7 @@ async fn purge(backend: Backend) {
         .data
         .purge_link(pb::PurgeLinkRequest {
             link_id: first.to_string(),
+            erase: false,
         })
         .await
         .unwrap()

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use connect_proto::common::v1::Product;
 use connect_proto::link::v1::{
-    DeleteLinkRequest, GetLinkRequest, Link, LinkStatus, ListLinksRequest, RefreshLinkRequest,
-    RegisterLinkRequest,
+    DeleteLinkRequest, EraseOwnerRequest, GetErasureRequest, GetLinkRequest, Link, LinkStatus,
+    ListLinksRequest, RefreshLinkRequest, RegisterLinkRequest,
 };
 use connect_proto::token::v1::{
     CreateWidgetTokenRequest, DocumentType, IdentificationInfo, WidgetOverrides,
@@ -114,6 +114,25 @@ pub(super) fn routes(dev: bool) -> Vec<Route> {
         ])
         .returns("RefreshAccepted")
         .handler(post(refresh_link)),
+        RouteDoc::new(
+            Method::DELETE,
+            "/v1/me",
+            "eraseMe",
+            "Erase the user: their links are deleted at once, then, durably, at Belvo, their data and webhooks purged and their widget mappings forgotten; follow it with GET /v1/me/erasure",
+            "privacy",
+        )
+        .responses(&[(202, "Erasure under way (or already under way)")])
+        .returns("Erasure")
+        .handler(delete(erase_me)),
+        RouteDoc::new(
+            Method::GET,
+            "/v1/me/erasure",
+            "getMyErasure",
+            "How far the user's erasure got; 404 when none was asked for",
+            "privacy",
+        )
+        .returns("Erasure")
+        .handler(get(my_erasure)),
     ];
     if dev {
         routes.push(
@@ -522,4 +541,37 @@ async fn refresh_link(
         })),
     )
         .into_response())
+}
+
+async fn erase_me(
+    State(state): State<Arc<AppState>>,
+    user: AuthUser,
+) -> Result<Response, ApiError> {
+    let erasure = state
+        .services
+        .link
+        .clone()
+        .erase_owner(request(EraseOwnerRequest {
+            owner: user.id.clone(),
+        }))
+        .await?
+        .into_inner()
+        .erasure;
+    state.ownership.forget_user(&user.id);
+    Ok((StatusCode::ACCEPTED, Json(views::erasure(erasure.as_ref()))).into_response())
+}
+
+async fn my_erasure(
+    State(state): State<Arc<AppState>>,
+    user: AuthUser,
+) -> Result<Json<Value>, ApiError> {
+    let erasure = state
+        .services
+        .link
+        .clone()
+        .get_erasure(request(GetErasureRequest { owner: user.id }))
+        .await?
+        .into_inner()
+        .erasure;
+    Ok(Json(views::erasure(erasure.as_ref())))
 }

@@ -98,6 +98,18 @@ pub(super) fn components() -> Value {
                 "created": {"type": "boolean"}
             }
         },
+        "Erasure": {
+            "type": "object",
+            "properties": {
+                "state": {"type": "string", "enum": ["in_progress", "done"]},
+                "requested_at": timestamp(),
+                "finished_at": timestamp(),
+                "links": {"type": "integer", "description": "The user's links when it was asked for"},
+                "links_deleted_at_belvo": {"type": "integer"},
+                "links_purged": {"type": "integer"},
+                "widget_mappings_forgotten": {"type": "boolean"}
+            }
+        },
         "RefreshAccepted": {
             "type": "object",
             "properties": {"belvo_request_id": {"type": "string"}, "requested_at": timestamp()}

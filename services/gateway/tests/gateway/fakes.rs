@@ -128,6 +128,13 @@ impl TokenService for FakeToken {
     ) -> Result<Response<ResolveExternalIdResponse>, Status> {
         Err(Status::unimplemented("not in the fake"))
     }
+
+    async fn erase_owner(
+        &self,
+        _: Request<connect_proto::token::v1::EraseOwnerRequest>,
+    ) -> Result<Response<connect_proto::token::v1::EraseOwnerResponse>, Status> {
+        Err(Status::unimplemented("not here"))
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -146,6 +153,8 @@ pub(crate) struct FakeLink {
     /// When set, `ListLinks` never answers.
     pub(crate) hang: std::sync::atomic::AtomicBool,
     changed: broadcast::Sender<Link>,
+    /// Erasures asked for, by owner (never finished here).
+    erasures: Mutex<HashMap<String, Erasure>>,
 }
 
 impl Default for FakeLink {
@@ -153,6 +162,7 @@ impl Default for FakeLink {
         Self {
             journal: Journal::default(),
             links: Mutex::default(),
+            erasures: Mutex::default(),
             fail_with: Mutex::default(),
             hang: std::sync::atomic::AtomicBool::default(),
             changed: broadcast::channel(16).0,
@@ -358,6 +368,49 @@ impl LinkService for FakeLink {
         _request: Request<ApplyLinkEventRequest>,
     ) -> Result<Response<ApplyLinkEventResponse>, Status> {
         Err(Status::unimplemented("not in the fake"))
+    }
+
+    async fn erase_owner(
+        &self,
+        request: Request<connect_proto::link::v1::EraseOwnerRequest>,
+    ) -> Result<Response<connect_proto::link::v1::EraseOwnerResponse>, Status> {
+        self.journal.record("EraseOwner", &request);
+        self.fail()?;
+        let owner = request.into_inner().owner;
+        let mut links = self.links.lock().unwrap();
+        let theirs: Vec<&mut Link> = links.values_mut().filter(|l| l.owner == owner).collect();
+        let erasure = Erasure {
+            requested_at: Some(prost_types::Timestamp::default()),
+            links: theirs.len() as i32,
+            ..Default::default()
+        };
+        for link in theirs {
+            link.status = LinkStatus::Deleted as i32;
+        }
+        let erasure = self
+            .erasures
+            .lock()
+            .unwrap()
+            .entry(owner)
+            .or_insert(erasure)
+            .clone();
+        Ok(Response::new(connect_proto::link::v1::EraseOwnerResponse {
+            erasure: Some(erasure),
+        }))
+    }
+
+    async fn get_erasure(
+        &self,
+        request: Request<GetErasureRequest>,
+    ) -> Result<Response<GetErasureResponse>, Status> {
+        self.journal.record("GetErasure", &request);
+        let owner = request.into_inner().owner;
+        match self.erasures.lock().unwrap().get(&owner) {
+            Some(erasure) => Ok(Response::new(GetErasureResponse {
+                erasure: Some(erasure.clone()),
+            })),
+            None => Err(Status::not_found("no erasure")),
+        }
     }
 
     async fn adopt_link(

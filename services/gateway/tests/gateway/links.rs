@@ -169,6 +169,33 @@ async fn deleting_a_link() {
 }
 
 #[tokio::test]
+async fn erasing_the_user_is_202_with_its_progress() {
+    let app = TestApp::start().await;
+    app.fakes.link.insert(LINK_A, "alice");
+    app.fakes.link.insert(LINK_B, "bob");
+    error(app.get("/v1/me/erasure", "alice").await, 404).await;
+    let (status, body) = json(app.delete("/v1/me", "alice").await).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["state"], "in_progress");
+    assert_eq!(body["links"], 1);
+    assert!(
+        body.get("last_error").is_none(),
+        "operators' text stays inside"
+    );
+    let seen = app.fakes.link.journal.of("EraseOwner");
+    assert!(seen[0].request.contains("owner: \"alice\""), "{seen:?}");
+    // Her link is gone for her; bob's is not.
+    let (_, link) = json(app.get(&format!("/v1/links/{LINK_A}"), "alice").await).await;
+    assert_eq!(link["status"], "deleted", "{link}");
+    let (status, _) = json(app.get(&format!("/v1/links/{LINK_B}"), "bob").await).await;
+    assert_eq!(status, 200);
+    let (status, progress) = json(app.get("/v1/me/erasure", "alice").await).await;
+    assert_eq!(status, 200);
+    assert_eq!(progress["links"], 1);
+    error(app.get("/v1/me/erasure", "bob").await, 404).await;
+}
+
+#[tokio::test]
 async fn refresh_is_202_then_409_with_retry_after_in_the_cooldown() {
     let app = TestApp::start().await;
     app.fakes.link.insert(LINK_A, "alice");

@@ -76,6 +76,8 @@ fn expected_routes() -> BTreeSet<(String, String)> {
         ("get", "/v1/links/{id}/events".into()),
         ("get", "/v1/resources".into()),
         ("post", "/webhooks/belvo/{region}".into()),
+        ("delete", "/v1/me".into()),
+        ("get", "/v1/me/erasure".into()),
     ];
     for resource in [
         "accounts",

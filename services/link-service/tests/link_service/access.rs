@@ -114,6 +114,14 @@ async fn call(channel: ClientChannel, rpc: &str, owner: &str) -> Result<(), Stat
             })
             .await
             .map(drop),
+        "EraseOwner" => client
+            .erase_owner(pb::EraseOwnerRequest { owner })
+            .await
+            .map(drop),
+        "GetErasure" => client
+            .get_erasure(pb::GetErasureRequest { owner })
+            .await
+            .map(drop),
         "AdoptLink" => client
             .adopt_link(pb::AdoptLinkRequest {
                 region: "mx".into(),
@@ -127,7 +135,7 @@ async fn call(channel: ClientChannel, rpc: &str, owner: &str) -> Result<(), Stat
 }
 
 /// Every RPC and the services that may call it (operators may call them all).
-const RPCS: [(&str, &[&str]); 8] = [
+const RPCS: [(&str, &[&str]); 10] = [
     ("RegisterLink", &["gateway"]),
     ("GetLink", &["gateway", "token-service"]),
     ("WatchLink", &["gateway"]),
@@ -136,6 +144,8 @@ const RPCS: [(&str, &[&str]); 8] = [
     ("RefreshLink", &["gateway"]),
     ("ApplyLinkEvent", &["data-service"]),
     ("AdoptLink", &["data-service"]),
+    ("EraseOwner", &["gateway"]),
+    ("GetErasure", &["gateway"]),
 ];
 
 async fn each_rpc_admits_only_its_callers(backend: Backend) {

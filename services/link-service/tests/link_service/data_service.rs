@@ -1,13 +1,13 @@
 //! What link-service tells data-service: `NotifyLinkRegistered` after RegisterLink and
-//! AdoptLink, `PurgeLink` after DeleteLink; a failing or absent data-service never fails
-//! (or undoes) the link-service operation.
+//! AdoptLink, `PurgeLink` after DeleteLink (asked again until data-service confirms it); a
+//! failing or absent data-service never fails (or undoes) the link-service operation.
 
 use connect_proto::data::v1::{NotifyLinkRegisteredRequest, PurgeLinkRequest};
 use connect_proto::link::v1::{AdoptLinkRequest, DeleteLinkRequest, LinkStatus};
 use database::Backend;
 
 use crate::fake_data::DataCall;
-use crate::harness::{Bench, on_both_backends};
+use crate::harness::{Bench, fast_removals, on_both_backends};
 use crate::register::register;
 
 on_both_backends!(
@@ -123,7 +123,8 @@ async fn deleting_purges_at_data_service_after_belvo(backend: Backend) {
     assert_eq!(
         calls[1],
         DataCall::Purge(PurgeLinkRequest {
-            link_id: id.to_string()
+            link_id: id.to_string(),
+            erase: false,
         })
     );
 
@@ -141,7 +142,7 @@ async fn deleting_purges_at_data_service_after_belvo(backend: Backend) {
 }
 
 async fn a_failing_data_service_fails_nothing(backend: Backend) {
-    let Some(bench) = Bench::start(backend).await else {
+    let Some(bench) = Bench::start_with(backend, fast_removals).await else {
         return;
     };
     bench.data.fail();
@@ -169,9 +170,35 @@ async fn a_failing_data_service_fails_nothing(backend: Backend) {
     assert!(bench.emulator.control().link(id).is_err());
     let calls = bench.data.calls();
     assert!(
-        matches!(calls.as_slice(), [DataCall::Notify(_), DataCall::Purge(_)]),
+        matches!(
+            calls.as_slice(),
+            [DataCall::Notify(_), DataCall::Purge(_), ..]
+        ),
         "{calls:?}"
     );
+    // The purge is asked for again until data-service confirms it.
+    bench.data.recover();
+    let purges = |calls: &[DataCall]| {
+        calls
+            .iter()
+            .filter(|c| matches!(c, DataCall::Purge(_)))
+            .count()
+    };
+    let calls = bench.data.wait_for(|calls| purges(calls) >= 2).await;
+    assert!(purges(&calls) >= 2, "{calls:?}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let confirmed: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM link_removals WHERE done_at IS NOT NULL")
+                .fetch_one(bench.pool())
+                .await
+                .unwrap();
+        if confirmed == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never confirmed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     bench.stop().await;
 }
 

@@ -36,6 +36,11 @@ impl FakeData {
         self.failing.store(true, Ordering::SeqCst);
     }
 
+    /// Makes later calls succeed again.
+    pub(crate) fn recover(&self) {
+        self.failing.store(false, Ordering::SeqCst);
+    }
+
     /// Waits (at most 5 s) until the calls satisfy `done`; returns them either way.
     pub(crate) async fn wait_for(&self, done: impl Fn(&[DataCall]) -> bool) -> Vec<DataCall> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

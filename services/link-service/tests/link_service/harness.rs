@@ -12,8 +12,8 @@ use connect_proto::data::v1::data_service_server::DataServiceServer;
 use connect_proto::link::v1::link_service_client::LinkServiceClient;
 use connect_proto::token::v1::token_service_server::{TokenService, TokenServiceServer};
 use connect_proto::token::v1::{
-    CreateWidgetTokenRequest, CreateWidgetTokenResponse, ResolveExternalIdRequest,
-    ResolveExternalIdResponse,
+    CreateWidgetTokenRequest, CreateWidgetTokenResponse, EraseOwnerRequest, EraseOwnerResponse,
+    ResolveExternalIdRequest, ResolveExternalIdResponse,
 };
 use database::Backend;
 use database::testing::TestDatabase;
@@ -57,6 +57,7 @@ pub(crate) use on_both_backends;
 pub(crate) struct FakeTokens {
     minted: Arc<Mutex<HashMap<String, (String, bool)>>>,
     calls: Arc<Mutex<Vec<String>>>,
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FakeTokens {
@@ -86,6 +87,11 @@ impl FakeTokens {
             .lock()
             .unwrap()
             .insert(external_id.to_owned(), (owner.to_owned(), true));
+    }
+
+    /// Makes `EraseOwner` answer UNAVAILABLE (`true`) or work again (`false`).
+    pub(crate) fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The external ids resolved so far (`<id>@<region>` when asked for a link's creation).
@@ -131,6 +137,31 @@ impl TokenService for FakeTokens {
             )),
         }
     }
+
+    async fn erase_owner(
+        &self,
+        request: Request<EraseOwnerRequest>,
+    ) -> Result<Response<EraseOwnerResponse>, Status> {
+        let owner = request.into_inner().owner;
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Status::unavailable("fake token-service is down"));
+        }
+        self.calls.lock().unwrap().push(format!("erase:{owner}"));
+        let mut minted = self.minted.lock().unwrap();
+        let before = minted.len();
+        minted.retain(|_, (o, _)| *o != owner);
+        Ok(Response::new(EraseOwnerResponse {
+            rows_erased: (before - minted.len()) as i64,
+        }))
+    }
+}
+
+/// A configuration tweak: the removal worker looks for work every 50 ms and retries within
+/// 20-200 ms, so tests see durable removals finish quickly.
+pub(crate) fn fast_removals(config: &mut Config) {
+    config.removals.poll_interval = std::time::Duration::from_millis(50);
+    config.removals.retry_base = std::time::Duration::from_millis(20);
+    config.removals.retry_max = std::time::Duration::from_millis(200);
 }
 
 /// Everything a test talks to.
@@ -324,6 +355,11 @@ impl Bench {
 
     pub(crate) fn client(&self) -> LinkServiceClient<Channel> {
         self.links.clone()
+    }
+
+    /// link-service's database.
+    pub(crate) fn pool(&self) -> &sqlx::AnyPool {
+        self.db.db().pool()
     }
 
     /// link-service's address, for clients of its own.

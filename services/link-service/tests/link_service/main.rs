@@ -12,6 +12,7 @@ mod access;
 mod adopt;
 mod data_service;
 mod delete_refresh;
+mod erasure;
 mod events;
 mod failures;
 mod invalid;

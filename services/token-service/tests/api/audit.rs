@@ -5,7 +5,9 @@ use connect_proto::audit::v1::ListOperatorCallsRequest;
 use connect_proto::audit::v1::operator_audit_client::OperatorAuditClient;
 use connect_proto::common::v1::Product;
 use connect_proto::token::v1::token_service_client::TokenServiceClient;
-use connect_proto::token::v1::{CreateWidgetTokenRequest, ResolveExternalIdRequest};
+use connect_proto::token::v1::{
+    CreateWidgetTokenRequest, EraseOwnerRequest, ResolveExternalIdRequest,
+};
 use database::Backend;
 use grpc_runtime::client::{ClientChannel, ClientConfig, connect_lazy};
 use secrecy::SecretString;
@@ -254,6 +256,43 @@ async fn each_rpc_admits_only_its_callers_and_operators_are_recorded(backend: Ba
             ),
         ]
     );
+    // Erasure: only link-service may have token-service forget an owner; then none of
+    // grace's external ids resolves and her audit rows name nobody.
+    let erase = || EraseOwnerRequest {
+        owner: "grace".into(),
+    };
+    let refused = client("gateway").erase_owner(erase()).await;
+    assert_eq!(refusal(&refused).as_deref(), Some("CALLER_NOT_ADMITTED"));
+    let minted: Vec<String> = sqlx::query_scalar("SELECT external_id FROM external_ids")
+        .fetch_all(h.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(minted.len(), 1, "grace's");
+    let erased = client("link_service").erase_owner(erase()).await.unwrap();
+    assert_eq!(
+        erased.into_inner().rows_erased,
+        3,
+        "1 external id, 2 audit rows"
+    );
+    let resolved = client("link_service")
+        .resolve_external_id(ResolveExternalIdRequest {
+            external_id: minted[0].clone(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(resolved.unwrap_err().code(), Code::NotFound);
+    let owners: Vec<(String, String)> =
+        sqlx::query_as("SELECT owner, external_id FROM token_audit")
+            .fetch_all(h.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(owners.len(), 2);
+    assert!(
+        owners.iter().all(|(o, e)| o == "erased" && e == "erased"),
+        "{owners:?}"
+    );
+    let again = client("link_service").erase_owner(erase()).await.unwrap();
+    assert_eq!(again.into_inner().rows_erased, 0, "idempotent");
     let refused = OperatorAuditClient::new(channel("gateway"))
         .list_operator_calls(ListOperatorCallsRequest::default())
         .await;

@@ -525,4 +525,18 @@ impl LinkService for FakeLinks {
     ) -> Result<Response<AdoptLinkResponse>, Status> {
         Err(Status::unimplemented("fake"))
     }
+
+    async fn erase_owner(
+        &self,
+        _: Request<EraseOwnerRequest>,
+    ) -> Result<Response<EraseOwnerResponse>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+
+    async fn get_erasure(
+        &self,
+        _: Request<GetErasureRequest>,
+    ) -> Result<Response<GetErasureResponse>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
 }
