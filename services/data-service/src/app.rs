@@ -110,7 +110,7 @@ impl Service for Application {
             changes,
             stop: shutdown.clone(),
         };
-        let (inbox, batches) = Inbox::new(engine.clone(), links);
+        let (inbox, batches) = Inbox::new(engine.clone(), links, config.webhooks.batches_in_flight);
         let readiness = Readiness::schema(&db, &MIGRATOR, shutdown.clone()).await;
         let gate = grpc_runtime::Gate::new(db.clone());
         let services = ServiceSet::new()

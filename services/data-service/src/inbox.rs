@@ -50,13 +50,6 @@ const RETRY_AFTER_MS: i64 = 10_000;
 /// The most webhooks acted on in one batch.
 const MAX_BATCH: usize = 256;
 
-/// How many batches may be acted on at once: a batch waiting on link-service must not hold up
-/// the webhooks behind it. Batches grow only while every slot is busy. Each is a transaction
-/// on the database every replica shares: on the benchmark's two cores, 4 per replica is the
-/// best for 2 replicas (8 made them 15-30% slower, while 6-8 made one replica 10-25% faster),
-/// and a limit adapted to the mean store time was worse for both.
-const BATCHES_IN_FLIGHT: usize = 4;
-
 /// The inbox.
 #[derive(Debug, Clone)]
 pub struct Inbox {
@@ -101,6 +94,7 @@ impl Inbox {
     pub fn new(
         engine: Engine,
         links: Option<LinkClient>,
+        batches_in_flight: usize,
     ) -> (Self, impl Future<Output = ()> + Send + 'static) {
         let (arrivals, received) = mpsc::unbounded_channel();
         let inbox = Self {
@@ -108,7 +102,10 @@ impl Inbox {
             links,
             arrivals,
         };
-        (inbox.clone(), inbox.process_batches(received))
+        let batches = inbox
+            .clone()
+            .process_batches(received, batches_in_flight.max(1));
+        (inbox, batches)
     }
 
     /// Stores a webhook (once per id) with the others of its batch and processes it; answers
@@ -163,17 +160,21 @@ impl Inbox {
         }
     }
 
-    /// Whenever one of [`BATCHES_IN_FLIGHT`] slots is free, takes whatever has arrived (up to
-    /// [`MAX_BATCH`]) and stores it; what its transaction could not settle is acted on outside
+    /// Whenever one of its `slots` is free (`webhooks.batches_in_flight`), takes whatever has
+    /// arrived (up to [`MAX_BATCH`]) and stores it; what its transaction could not settle is acted on outside
     /// the slots, so that a batch waiting on link-service and Belvo does not hold up the
     /// webhooks behind it. At shutdown, lets the running batches and acting finish.
-    async fn process_batches(self, mut arrivals: mpsc::UnboundedReceiver<(Arrival, Answer)>) {
+    async fn process_batches(
+        self,
+        mut arrivals: mpsc::UnboundedReceiver<(Arrival, Answer)>,
+        slots: usize,
+    ) {
         let stop = self.engine.stop.clone();
         let mut running = JoinSet::new();
         let acting = TaskTracker::new();
         loop {
             while running.try_join_next().is_some() {}
-            if running.len() >= BATCHES_IN_FLIGHT {
+            if running.len() >= slots {
                 running.join_next().await;
             }
             let mut batch = Vec::new();

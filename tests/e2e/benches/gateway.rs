@@ -8,7 +8,9 @@
 //!    acted on it. Three configurations, interleaved, `BENCH_ROUNDS` times: storage off (a
 //!    gateway in front of an in-memory data-service stand-in), 1 gateway + 1 data-service, and
 //!    2 gateways + 2 data-service replicas on the same database (every gateway balancing over
-//!    both replicas, the clients round-robin over the gateways). Then once the old case, every
+//!    both replicas, the clients round-robin over the gateways; each replica with its share of
+//!    the database's webhook transactions, as production configures them). The clients run on
+//!    a runtime of their own. Then once the old case, every
 //!    webhook for one link, the batcher's best case. data-service runs no sync workers here:
 //!    this measures ingestion (store, act: enqueue the job or tell link-service, answer), not
 //!    the pulls the jobs would cause.
@@ -282,9 +284,14 @@ async fn start_gateway(stack: &Stack, data_url: String) -> RunningServer {
     .unwrap()
 }
 
-/// A second data-service replica on the stack's data-service database, configured as the
-/// stack's (link-service client, no sync workers: ingestion only).
-async fn start_data_replica(stack: &Stack, database_url: &str) -> (RunningServer, String) {
+/// A data-service replica on the stack's data-service database, configured as the stack's
+/// (link-service client, no sync workers: ingestion only), storing `batches` batches of
+/// webhooks at once.
+async fn start_data_replica(
+    stack: &Stack,
+    database_url: &str,
+    batches: usize,
+) -> (RunningServer, String) {
     let listeners = grpc_runtime::Listeners::local().await.unwrap();
     let url = format!("http://{}", listeners.addr());
     let mut config = data_service::config::Config {
@@ -295,6 +302,7 @@ async fn start_data_replica(stack: &Stack, database_url: &str) -> (RunningServer
     config.sync.poll_interval = Duration::from_millis(200);
     config.sync.retry_base = Duration::from_millis(200);
     config.sync.workers = 0;
+    config.webhooks.batches_in_flight = batches;
     let app = data_service::Application::build(
         config,
         regions(stack),
@@ -438,10 +446,15 @@ async fn run() {
     );
     let mix = Arc::new(Mix::new(targets.clone(), seed));
 
-    // 2 gateways and 2 data-service replicas: a second data-service on the same database, and
-    // two gateways that each balance over both replicas.
-    let (replica, replica_url) = start_data_replica(&stack, &database_urls[2]).await;
-    let both = format!("{},{replica_url}", stack.data_url);
+    // 2 gateways and 2 data-service replicas on the same database, each replica with its share
+    // of the database's webhook transactions (`webhooks.batches_in_flight` 3, as the
+    // production overlay sets for 2; the stack's own data-service, alone in 1 + 1, has the
+    // default 8), and two gateways that each balance over both replicas.
+    let replicas = [
+        start_data_replica(&stack, &database_urls[2], 3).await,
+        start_data_replica(&stack, &database_urls[2], 3).await,
+    ];
+    let both = format!("{},{}", replicas[0].1, replicas[1].1);
     let pair = [
         start_gateway(&stack, both.clone()).await,
         start_gateway(&stack, both).await,
@@ -550,7 +563,9 @@ async fn run() {
     for gateway in pair {
         let _ = gateway.stop().await;
     }
-    let _ = replica.stop().await;
+    for (replica, _) in replicas {
+        let _ = replica.stop().await;
+    }
     stack.stop().await;
     drop(databases);
 
