@@ -3,7 +3,7 @@
 //! must name its owner, and only an operator may act across owners (an owner-less read, a
 //! purge, a replay). Anything else is `PERMISSION_DENIED`. Every operator call is recorded in
 //! the service's own database before it acts ([`OperatorLog`]) and listed by
-//! `connect.audit.v1.OperatorAudit`, which every service serves.
+//! `connect.audit.v1.OperatorAuditService`, which every service serves.
 //!
 //! Without internal authentication (no `auth_tokens`: development, the embedded defaults) the
 //! caller is unknown: every call is admitted, and the calls only an operator could make are
@@ -11,7 +11,9 @@
 
 use chrono::{DateTime, Utc};
 use connect_proto::audit::v1 as proto;
-use connect_proto::audit::v1::operator_audit_server::{OperatorAudit, OperatorAuditServer};
+use connect_proto::audit::v1::operator_audit_service_server::{
+    OperatorAuditService, OperatorAuditServiceServer,
+};
 use database::Database;
 use tonic::{Code, Request, Response, Status};
 use uuid::Uuid;
@@ -138,9 +140,9 @@ impl Gate {
         }
     }
 
-    /// `connect.audit.v1.OperatorAudit` over this gate's records, for the service's server.
-    pub fn audit_service(&self) -> OperatorAuditServer<Self> {
-        OperatorAuditServer::new(self.clone())
+    /// `connect.audit.v1.OperatorAuditService` over this gate's records, for the service's server.
+    pub fn audit_service(&self) -> OperatorAuditServiceServer<Self> {
+        OperatorAuditServiceServer::new(self.clone())
     }
 }
 
@@ -192,12 +194,12 @@ impl OperatorLog {
     }
 }
 
-/// Largest page of [`OperatorAudit::list_operator_calls`], and the page when none is asked.
+/// Largest page of [`OperatorAuditService::list_operator_calls`], and the page when none is asked.
 const MAX_PAGE: u32 = 500;
 const DEFAULT_PAGE: u32 = 100;
 
 #[tonic::async_trait]
-impl OperatorAudit for Gate {
+impl OperatorAuditService for Gate {
     async fn list_operator_calls(
         &self,
         request: Request<proto::ListOperatorCallsRequest>,

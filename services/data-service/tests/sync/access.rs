@@ -4,7 +4,7 @@
 //! admitted and the operator-only ones are recorded as `unauthenticated`.
 
 use connect_proto::audit::v1::ListOperatorCallsRequest;
-use connect_proto::audit::v1::operator_audit_client::OperatorAuditClient;
+use connect_proto::audit::v1::operator_audit_service_client::OperatorAuditServiceClient;
 use connect_proto::data::v1 as pb;
 use connect_proto::data::v1::data_service_client::DataServiceClient;
 use database::Backend;
@@ -160,7 +160,7 @@ async fn admits_by_flow(backend: Backend) {
         assert_eq!(refusal(&result), None, "operator {rpc}: {result:?}");
     }
     // The operator's calls were recorded, each with what it named.
-    let calls = OperatorAuditClient::new(channel(&h, "operator-bob"))
+    let calls = OperatorAuditServiceClient::new(channel(&h, "operator-bob"))
         .list_operator_calls(ListOperatorCallsRequest {
             page_size: 500,
             ..Default::default()
@@ -195,7 +195,7 @@ async fn unauthenticated(backend: Backend) {
     call(anyone(), "IngestWebhook", "").await.unwrap_err();
     call(anyone(), "ListWebhookEvents", "").await.unwrap();
     call(anyone(), "ListTransactions", "").await.unwrap_err();
-    let calls = OperatorAuditClient::new(anyone())
+    let calls = OperatorAuditServiceClient::new(anyone())
         .list_operator_calls(ListOperatorCallsRequest::default())
         .await
         .unwrap()
@@ -205,7 +205,7 @@ async fn unauthenticated(backend: Backend) {
     assert_eq!(
         methods,
         [
-            "/connect.audit.v1.OperatorAudit/ListOperatorCalls",
+            "/connect.audit.v1.OperatorAuditService/ListOperatorCalls",
             "/connect.data.v1.DataService/ListTransactions",
             "/connect.data.v1.DataService/ListWebhookEvents",
         ]

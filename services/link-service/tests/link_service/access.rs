@@ -3,7 +3,7 @@
 //! recorded before it acts and listed by `ListOperatorCalls`.
 
 use connect_proto::audit::v1::ListOperatorCallsRequest;
-use connect_proto::audit::v1::operator_audit_client::OperatorAuditClient;
+use connect_proto::audit::v1::operator_audit_service_client::OperatorAuditServiceClient;
 use connect_proto::link::v1 as pb;
 use connect_proto::link::v1::link_service_client::LinkServiceClient;
 use database::Backend;
@@ -218,7 +218,7 @@ async fn operator_calls_are_recorded_and_listed(backend: Backend) {
         .await
         .unwrap_err();
 
-    let mut audit = OperatorAuditClient::new(channel(&bench, "operator-alice"));
+    let mut audit = OperatorAuditServiceClient::new(channel(&bench, "operator-alice"));
     let list = |page_size, page_token: &str, caller: &str| ListOperatorCallsRequest {
         page_size,
         page_token: page_token.to_owned(),
@@ -231,7 +231,7 @@ async fn operator_calls_are_recorded_and_listed(backend: Backend) {
     assert_eq!(
         methods,
         [
-            "/connect.audit.v1.OperatorAudit/ListOperatorCalls",
+            "/connect.audit.v1.OperatorAuditService/ListOperatorCalls",
             "/connect.link.v1.LinkService/DeleteLink"
         ]
     );
@@ -267,7 +267,7 @@ async fn operator_calls_are_recorded_and_listed(backend: Backend) {
         let err = audit.list_operator_calls(bad).await.unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument);
     }
-    let err = OperatorAuditClient::new(channel(&bench, "gateway"))
+    let err = OperatorAuditServiceClient::new(channel(&bench, "gateway"))
         .list_operator_calls(list(0, "", ""))
         .await
         .unwrap_err();

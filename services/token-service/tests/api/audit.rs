@@ -2,7 +2,7 @@
 //! never the token; nothing audited when no token was issued.
 
 use connect_proto::audit::v1::ListOperatorCallsRequest;
-use connect_proto::audit::v1::operator_audit_client::OperatorAuditClient;
+use connect_proto::audit::v1::operator_audit_service_client::OperatorAuditServiceClient;
 use connect_proto::common::v1::Product;
 use connect_proto::token::v1::token_service_client::TokenServiceClient;
 use connect_proto::token::v1::{
@@ -226,7 +226,7 @@ async fn each_rpc_admits_only_its_callers_and_operators_are_recorded(backend: Ba
     );
     let admitted = client("operator").resolve_external_id(resolve()).await;
     assert_eq!(admitted.unwrap_err().code(), Code::NotFound);
-    let calls = OperatorAuditClient::new(channel("operator"))
+    let calls = OperatorAuditServiceClient::new(channel("operator"))
         .list_operator_calls(ListOperatorCallsRequest::default())
         .await
         .unwrap()
@@ -241,7 +241,7 @@ async fn each_rpc_admits_only_its_callers_and_operators_are_recorded(backend: Ba
         [
             (
                 "operator",
-                "/connect.audit.v1.OperatorAudit/ListOperatorCalls",
+                "/connect.audit.v1.OperatorAuditService/ListOperatorCalls",
                 ""
             ),
             (
@@ -293,7 +293,7 @@ async fn each_rpc_admits_only_its_callers_and_operators_are_recorded(backend: Ba
     );
     let again = client("link_service").erase_owner(erase()).await.unwrap();
     assert_eq!(again.into_inner().rows_erased, 0, "idempotent");
-    let refused = OperatorAuditClient::new(channel("gateway"))
+    let refused = OperatorAuditServiceClient::new(channel("gateway"))
         .list_operator_calls(ListOperatorCallsRequest::default())
         .await;
     assert_eq!(refusal(&refused).as_deref(), Some("CALLER_NOT_ADMITTED"));
