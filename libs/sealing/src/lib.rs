@@ -1,0 +1,351 @@
+//! Envelope encryption at rest (issue 14). A [`KeyRing`] holds key-encryption keys, each with an
+//! id, one of them active. [`KeyRing::seal`] encrypts a value with AES-256-GCM under a data key,
+//! and stores that data key encrypted (wrapped) under the active key, beside the value; the
+//! sealed text names the key, so after a rotation old values still open with the old key while
+//! new ones use the new one, until the old values are sealed again and the old key retired.
+//!
+//! A data key seals many values (each with its own random 96-bit nonce) and is replaced after
+//! [`DATA_KEY_USES`] of them, so sealing costs one AES-GCM pass, not three; opening unwraps each
+//! data key once and remembers it.
+//!
+//! Sealed text: `s1:<key id>:<base64url(wrap nonce ‖ wrapped data key ‖ nonce ‖ ciphertext)>`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use rand::RngCore as _;
+
+/// What every sealed value starts with (the format's version).
+const PREFIX: &str = "s1:";
+/// Values sealed under one data key before a new one is made: far below the 2^32 random nonces
+/// AES-GCM allows per key.
+pub const DATA_KEY_USES: u64 = 1 << 20;
+const NONCE: usize = 12;
+/// A wrapped data key: 32 bytes and the 16-byte tag.
+const WRAPPED: usize = 48;
+/// Unwrapped data keys remembered for opening.
+const OPEN_CACHE: usize = 4096;
+
+/// Why a key ring was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyRingError {
+    #[error("cannot read the key ring {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the key ring is not valid TOML: {0}")]
+    Toml(String),
+    #[error("key `{0}`: {1}")]
+    Key(String, &'static str),
+    #[error("the active key `{0}` is not in the ring")]
+    NoActive(String),
+}
+
+/// Why a sealed value did not open.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum OpenError {
+    #[error("not a sealed value")]
+    NotSealed,
+    #[error("sealed with key `{0}`, which is not in the key ring (retired too early?)")]
+    UnknownKey(String),
+    #[error("the sealed value is damaged or was sealed with another key of that id")]
+    Damaged,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RingFile {
+    active: String,
+    keys: std::collections::BTreeMap<String, String>,
+}
+
+/// The key-encryption keys, by id, and the data keys in use. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct KeyRing {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    active: String,
+    keys: HashMap<String, Aes256Gcm>,
+    /// The data key values are sealed with now: its cipher, its wrapped form, its uses.
+    current: Mutex<Option<(Aes256Gcm, Vec<u8>, u64)>>,
+    /// Unwrapped data keys, by their wrapped form.
+    opened: Mutex<HashMap<Vec<u8>, Aes256Gcm>>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut ids: Vec<&String> = self.inner.keys.keys().collect();
+        ids.sort();
+        f.debug_struct("KeyRing")
+            .field("active", &self.inner.active)
+            .field("keys", &ids)
+            .finish()
+    }
+}
+
+impl KeyRing {
+    /// A ring from its TOML: `active = "<id>"` and a `[keys]` table of ids to base64 keys of
+    /// 32 bytes (`openssl rand -base64 32`). Ids are 1 to 32 of `a-z 0-9 - _ .`.
+    pub fn parse(text: &str) -> Result<Self, KeyRingError> {
+        let file: RingFile =
+            toml::from_str(text).map_err(|e| KeyRingError::Toml(e.message().to_owned()))?;
+        let mut keys = HashMap::new();
+        for (id, encoded) in &file.keys {
+            let valid_id = (1..=32).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+            if !valid_id {
+                return Err(KeyRingError::Key(
+                    id.clone(),
+                    "ids are 1 to 32 of a-z 0-9 - _ .",
+                ));
+            }
+            let bytes = STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| KeyRingError::Key(id.clone(), "not base64"))?;
+            if bytes.len() != 32 {
+                return Err(KeyRingError::Key(id.clone(), "must be 32 bytes (AES-256)"));
+            }
+            keys.insert(
+                id.clone(),
+                Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)),
+            );
+        }
+        if !keys.contains_key(&file.active) {
+            return Err(KeyRingError::NoActive(file.active));
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                active: file.active,
+                keys,
+                current: Mutex::new(None),
+                opened: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The ring in the file at `path` (a mounted secret).
+    pub fn load(path: &Path) -> Result<Self, KeyRingError> {
+        let text = std::fs::read_to_string(path).map_err(|source| KeyRingError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    /// A ring of one new random key with this id (for tests and local runs).
+    pub fn generate(id: &str) -> Self {
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        Self::parse(&format!(
+            "active = \"{id}\"\n[keys]\n\"{id}\" = \"{}\"\n",
+            STANDARD.encode(key)
+        ))
+        .unwrap_or_else(|e| panic!("a generated ring is valid: {e}"))
+    }
+
+    /// The id of the key new values are sealed under.
+    pub fn active(&self) -> &str {
+        &self.inner.active
+    }
+
+    /// `plaintext`, sealed under the active key.
+    pub fn seal(&self, plaintext: &[u8]) -> String {
+        let (cipher, wrapped) = self.data_key();
+        let mut nonce = [0u8; NONCE];
+        rand::rng().fill_bytes(&mut nonce);
+        let ciphertext = cipher
+            .encrypt(Nonce::from_slice(&nonce), plaintext)
+            .unwrap_or_else(|_| unreachable!("AES-GCM encrypts any length we store"));
+        let mut out = Vec::with_capacity(wrapped.len() + NONCE + ciphertext.len());
+        out.extend_from_slice(&wrapped);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        format!(
+            "{PREFIX}{}:{}",
+            self.inner.active,
+            URL_SAFE_NO_PAD.encode(out)
+        )
+    }
+
+    /// The plaintext of a value [`Self::seal`] made with any key of the ring.
+    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, OpenError> {
+        let (id, body) = split(sealed).ok_or(OpenError::NotSealed)?;
+        let kek = self
+            .inner
+            .keys
+            .get(id)
+            .ok_or_else(|| OpenError::UnknownKey(id.to_owned()))?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| OpenError::Damaged)?;
+        if bytes.len() < NONCE + WRAPPED + NONCE {
+            return Err(OpenError::Damaged);
+        }
+        let (wrapped, rest) = bytes.split_at(NONCE + WRAPPED);
+        let (nonce, ciphertext) = rest.split_at(NONCE);
+        let cipher = self.unwrap(kek, wrapped)?;
+        cipher
+            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .map_err(|_| OpenError::Damaged)
+    }
+
+    /// The id of the key a sealed value names; `None` when it is not sealed.
+    pub fn key_of(sealed: &str) -> Option<&str> {
+        split(sealed).map(|(id, _)| id)
+    }
+
+    /// The data key to seal with, and its wrapped form; a new one after [`DATA_KEY_USES`].
+    fn data_key(&self) -> (Aes256Gcm, Vec<u8>) {
+        let mut current = self
+            .inner
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match current.as_mut() {
+            Some((cipher, wrapped, uses)) if *uses < DATA_KEY_USES => {
+                *uses += 1;
+                (cipher.clone(), wrapped.clone())
+            }
+            _ => {
+                let mut key = [0u8; 32];
+                rand::rng().fill_bytes(&mut key);
+                let mut nonce = [0u8; NONCE];
+                rand::rng().fill_bytes(&mut nonce);
+                let kek = &self.inner.keys[&self.inner.active];
+                let sealed_key = kek
+                    .encrypt(Nonce::from_slice(&nonce), key.as_slice())
+                    .unwrap_or_else(|_| unreachable!("AES-GCM encrypts 32 bytes"));
+                let mut wrapped = nonce.to_vec();
+                wrapped.extend_from_slice(&sealed_key);
+                let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key));
+                *current = Some((cipher.clone(), wrapped.clone(), 1));
+                (cipher, wrapped)
+            }
+        }
+    }
+
+    fn unwrap(&self, kek: &Aes256Gcm, wrapped: &[u8]) -> Result<Aes256Gcm, OpenError> {
+        let mut opened = self
+            .inner
+            .opened
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(cipher) = opened.get(wrapped) {
+            return Ok(cipher.clone());
+        }
+        let (nonce, sealed_key) = wrapped.split_at(NONCE);
+        let key = kek
+            .decrypt(Nonce::from_slice(nonce), sealed_key)
+            .map_err(|_| OpenError::Damaged)?;
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key));
+        if opened.len() >= OPEN_CACHE {
+            opened.clear();
+        }
+        opened.insert(wrapped.to_vec(), cipher.clone());
+        Ok(cipher)
+    }
+}
+
+/// The key id and the encoded body of a sealed value.
+fn split(sealed: &str) -> Option<(&str, &str)> {
+    sealed.strip_prefix(PREFIX)?.split_once(':')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(active: &str, keys: &[(&str, [u8; 32])]) -> KeyRing {
+        let mut text = format!("active = \"{active}\"\n[keys]\n");
+        for (id, key) in keys {
+            text.push_str(&format!("\"{id}\" = \"{}\"\n", STANDARD.encode(key)));
+        }
+        KeyRing::parse(&text).unwrap()
+    }
+
+    #[test]
+    fn values_round_trip_and_never_show_the_plaintext() {
+        let ring = KeyRing::generate("k1");
+        let secret = b"{\"description\": \"RFC GODE561231GR8\"}";
+        let sealed = ring.seal(secret);
+        assert!(sealed.starts_with("s1:k1:"), "{sealed}");
+        assert!(!sealed.contains("GODE561231GR8"));
+        assert_eq!(ring.open(&sealed).unwrap(), secret);
+        // The same plaintext twice: two different sealed values (own nonces).
+        assert_ne!(ring.seal(secret), sealed);
+        assert_eq!(ring.open(&ring.seal(b"")).unwrap(), b"");
+    }
+
+    #[test]
+    fn after_a_rotation_old_values_open_and_new_ones_use_the_new_key() {
+        let old = ring("k1", &[("k1", [1; 32])]);
+        let sealed_before = old.seal(b"before");
+        let rotated = ring("k2", &[("k1", [1; 32]), ("k2", [2; 32])]);
+        assert_eq!(rotated.open(&sealed_before).unwrap(), b"before");
+        let sealed_after = rotated.seal(b"after");
+        assert_eq!(KeyRing::key_of(&sealed_after), Some("k2"));
+        // Once k1 is retired, what it sealed no longer opens, and says why.
+        let retired = ring("k2", &[("k2", [2; 32])]);
+        assert_eq!(retired.open(&sealed_after).unwrap(), b"after");
+        assert_eq!(
+            retired.open(&sealed_before),
+            Err(OpenError::UnknownKey("k1".into()))
+        );
+    }
+
+    #[test]
+    fn tampering_and_wrong_keys_are_refused() {
+        let ring1 = ring("k1", &[("k1", [1; 32])]);
+        let sealed = ring1.seal(b"amount 1234.56");
+        let mut bytes = URL_SAFE_NO_PAD.decode(split(&sealed).unwrap().1).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let tampered = format!("s1:k1:{}", URL_SAFE_NO_PAD.encode(&bytes));
+        assert_eq!(ring1.open(&tampered), Err(OpenError::Damaged));
+        let other = ring("k1", &[("k1", [9; 32])]);
+        assert_eq!(other.open(&sealed), Err(OpenError::Damaged));
+        assert_eq!(ring1.open("plain text"), Err(OpenError::NotSealed));
+        assert_eq!(ring1.open("s1:k1:!!"), Err(OpenError::Damaged));
+    }
+
+    #[test]
+    fn bad_rings_are_refused_without_showing_a_key() {
+        let key = STANDARD.encode([7u8; 32]);
+        for (text, expected) in [
+            (
+                format!("active = \"k2\"\n[keys]\nk1 = \"{key}\""),
+                "`k2` is not in the ring",
+            ),
+            (
+                "active = \"k1\"\n[keys]\nk1 = \"c2hvcnQ=\"".to_owned(),
+                "32 bytes",
+            ),
+            (
+                "active = \"k1\"\n[keys]\nk1 = \"%%%\"".to_owned(),
+                "not base64",
+            ),
+            (
+                format!("active = \"K 1\"\n[keys]\n\"K 1\" = \"{key}\""),
+                "ids are",
+            ),
+            ("active = 1".to_owned(), "not valid TOML"),
+        ] {
+            let err = KeyRing::parse(&text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+            assert!(!err.contains(&key));
+        }
+        let debug = format!("{:?}", ring("k1", &[("k1", [7; 32])]));
+        assert!(!debug.contains(&key) && debug.contains("k1"), "{debug}");
+    }
+}
