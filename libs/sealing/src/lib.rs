@@ -8,7 +8,8 @@
 //! [`DATA_KEY_USES`] of them, so sealing costs one AES-GCM pass, not three; opening unwraps each
 //! data key once and remembers it.
 //!
-//! Sealed text: `s1:<key id>:<base64url(wrap nonce ‖ wrapped data key ‖ nonce ‖ ciphertext)>`.
+//! Sealed text: `sealed1:<key id>:<base64url(wrap nonce ‖ wrapped data key ‖ nonce ‖
+//! ciphertext)>`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,7 +22,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rand::RngCore as _;
 
 /// What every sealed value starts with (the format's version).
-const PREFIX: &str = "s1:";
+const PREFIX: &str = "sealed1:";
 /// Values sealed under one data key before a new one is made: far below the 2^32 random nonces
 /// AES-GCM allows per key.
 pub const DATA_KEY_USES: u64 = 1 << 20;
@@ -53,6 +54,8 @@ pub enum KeyRingError {
 pub enum OpenError {
     #[error("not a sealed value")]
     NotSealed,
+    #[error("the value is sealed and no key ring is configured")]
+    NoKeyRing,
     #[error("sealed with key `{0}`, which is not in the key ring (retired too early?)")]
     UnknownKey(String),
     #[error("the sealed value is damaged or was sealed with another key of that id")]
@@ -200,6 +203,11 @@ impl KeyRing {
             .map_err(|_| OpenError::Damaged)
     }
 
+    /// Whether `value` is sealed text (as opposed to a value stored in clear).
+    pub fn is_sealed(value: &str) -> bool {
+        split(value).is_some()
+    }
+
     /// The id of the key a sealed value names; `None` when it is not sealed.
     pub fn key_of(sealed: &str) -> Option<&str> {
         split(sealed).map(|(id, _)| id)
@@ -279,7 +287,7 @@ mod tests {
         let ring = KeyRing::generate("k1");
         let secret = b"{\"description\": \"RFC GODE561231GR8\"}";
         let sealed = ring.seal(secret);
-        assert!(sealed.starts_with("s1:k1:"), "{sealed}");
+        assert!(sealed.starts_with("sealed1:k1:"), "{sealed}");
         assert!(!sealed.contains("GODE561231GR8"));
         assert_eq!(ring.open(&sealed).unwrap(), secret);
         // The same plaintext twice: two different sealed values (own nonces).
@@ -311,12 +319,12 @@ mod tests {
         let mut bytes = URL_SAFE_NO_PAD.decode(split(&sealed).unwrap().1).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
-        let tampered = format!("s1:k1:{}", URL_SAFE_NO_PAD.encode(&bytes));
+        let tampered = format!("sealed1:k1:{}", URL_SAFE_NO_PAD.encode(&bytes));
         assert_eq!(ring1.open(&tampered), Err(OpenError::Damaged));
         let other = ring("k1", &[("k1", [9; 32])]);
         assert_eq!(other.open(&sealed), Err(OpenError::Damaged));
         assert_eq!(ring1.open("plain text"), Err(OpenError::NotSealed));
-        assert_eq!(ring1.open("s1:k1:!!"), Err(OpenError::Damaged));
+        assert_eq!(ring1.open("sealed1:k1:!!"), Err(OpenError::Damaged));
     }
 
     #[test]

@@ -66,9 +66,9 @@ impl ApiError {
                 tracing::warn!(error = %e, "database unavailable");
                 Status::unavailable("the database is unavailable; try again")
             }
-            Self::Store(e @ (StoreError::Database(_) | StoreError::LeaseLost)) => {
-                internal(request_id, &e)
-            }
+            Self::Store(
+                e @ (StoreError::Database(_) | StoreError::LeaseLost | StoreError::Sealed(_)),
+            ) => internal(request_id, &e),
             Self::Ingest(IngestError::NotAWebhook(e)) => {
                 invalid_field("body", &format!("not a Belvo webhook envelope: {e}"))
             }

@@ -101,9 +101,16 @@ impl Service for Application {
         let changes = database::Feed::start(&db, "data_sync_changes", async move {
             stop.triggered().await;
         });
+        let sealing = config
+            .encryption
+            .key_ring_file
+            .as_deref()
+            .map(sealing::KeyRing::load)
+            .transpose()
+            .map_err(|e| StartError::Setup(Box::new(e)))?;
         let engine = Engine {
             metrics,
-            store: Store::new(db.clone()),
+            store: Store::new(db.clone(), sealing),
             belvo: Arc::new(belvo),
             config: config.sync.clone(),
             wake: Arc::new(Notify::new()),

@@ -357,7 +357,9 @@ impl Engine {
             .collect();
         let now = now_ms();
         let mut tx = self.store.begin().await?;
-        Store::upsert_records(&mut tx, &job.link_id, job.resource, generation, now, &rows).await?;
+        self.store
+            .upsert_records(&mut tx, &job.link_id, job.resource, generation, now, &rows)
+            .await?;
         let count = rows.len() as i64;
         Store::checkpoint_job(
             &mut tx,

@@ -27,6 +27,9 @@ pub enum StoreError {
     /// The job's lease went to another worker (this one was too slow or presumed dead).
     #[error("the job's lease was lost")]
     LeaseLost,
+    /// A stored value is sealed and cannot be opened (no key ring, or not its key).
+    #[error("a stored value cannot be opened: {0}")]
+    Sealed(#[from] sealing::OpenError),
 }
 
 impl StoreError {
@@ -40,12 +43,14 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Database,
+    /// Seals what stored objects say beyond their indexed columns; `None`: stored in clear.
+    sealing: Option<sealing::KeyRing>,
 }
 
 impl Store {
-    /// Wraps a connected, migrated database.
-    pub fn new(db: Database) -> Self {
-        Self { db }
+    /// Wraps a connected, migrated database; with a key ring, objects are stored sealed.
+    pub fn new(db: Database, sealing: Option<sealing::KeyRing>) -> Self {
+        Self { db, sealing }
     }
 
     /// The database.

@@ -73,8 +73,9 @@ fn decode(token: &str) -> Result<Cursor, StoreError> {
 
 impl Store {
     /// Inserts or updates `rows` of one link's resource, tagged with `generation`, in the
-    /// caller's transaction.
+    /// caller's transaction; sealed (body, description, amount) when the store has a key ring.
     pub async fn upsert_records(
+        &self,
         tx: &mut Transaction<'static, Any>,
         link_id: &str,
         resource: &'static Resource,
@@ -102,24 +103,40 @@ impl Store {
                  description = excluded.description, belvo_created_at = excluded.belvo_created_at, \
                  generation = excluded.generation, synced_at = excluded.synced_at, body = excluded.body"
             );
+            // Amount, description and body as stored: sealed with a key ring, else as they are.
+            let sealed: Vec<[String; 3]> = match &self.sealing {
+                Some(ring) => chunk
+                    .iter()
+                    .map(|row| {
+                        let c = &row.columns;
+                        [c.amount.as_str(), c.description.as_str(), row.body]
+                            .map(|value| ring.seal(value.as_bytes()))
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for row in chunk {
+            for (i, row) in chunk.iter().enumerate() {
                 let c = &row.columns;
+                let [amount, description, body] = match sealed.get(i) {
+                    Some([a, d, b]) => [a.as_str(), d.as_str(), b.as_str()],
+                    None => [c.amount.as_str(), c.description.as_str(), row.body],
+                };
                 query = query
                     .bind(resource.name)
                     .bind(row.id)
                     .bind(link_id)
                     .bind(c.account_id.as_str())
                     .bind(c.day.as_str())
-                    .bind(c.amount.as_str())
+                    .bind(amount)
                     .bind(c.currency.as_str())
                     .bind(c.kind.as_str())
                     .bind(c.status.as_str())
-                    .bind(c.description.as_str())
+                    .bind(description)
                     .bind(c.created_at)
                     .bind(generation)
                     .bind(synced_at)
-                    .bind(row.body);
+                    .bind(body);
             }
             query.execute(&mut **tx).await?;
         }
@@ -226,18 +243,18 @@ impl Store {
                     columns: Columns {
                         account_id: row.try_get("account_id")?,
                         day: row.try_get("day")?,
-                        amount: row.try_get("amount")?,
+                        amount: self.open(row.try_get("amount")?)?,
                         currency: row.try_get("currency")?,
                         kind: row.try_get("kind")?,
                         status: row.try_get("status")?,
-                        description: row.try_get("description")?,
+                        description: self.open(row.try_get("description")?)?,
                         created_at: row.try_get("belvo_created_at")?,
                     },
                     synced_at: row.try_get("synced_at")?,
-                    body: row.try_get("body")?,
+                    body: self.open(row.try_get("body")?)?,
                 })
             })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let next_token = if records.len() > limit {
             records.truncate(limit);
             records.last().map(|last| {
@@ -253,6 +270,17 @@ impl Store {
             records,
             next_token,
         })
+    }
+
+    /// A stored value in clear: opened when sealed (with any key of the ring), as it is when
+    /// it was stored before sealing was on.
+    fn open(&self, stored: String) -> Result<String, StoreError> {
+        if !sealing::KeyRing::is_sealed(&stored) {
+            return Ok(stored);
+        }
+        let ring = self.sealing.as_ref().ok_or(sealing::OpenError::NoKeyRing)?;
+        let clear = ring.open(&stored)?;
+        String::from_utf8(clear).map_err(|_| StoreError::Sealed(sealing::OpenError::Damaged))
     }
 
     /// Deletes every stored object of a link.

@@ -554,20 +554,21 @@ async fn keyset_pages(backend: Backend) {
                 .unwrap()
                 .columns;
             let mut tx = store.db().pool().begin().await.unwrap();
-            data_service::store::Store::upsert_records(
-                &mut tx,
-                &link.to_string(),
-                transactions,
-                1,
-                0,
-                &[data_service::store::NewRecord {
-                    id: &id,
-                    columns,
-                    body: &body,
-                }],
-            )
-            .await
-            .unwrap();
+            store
+                .upsert_records(
+                    &mut tx,
+                    &link.to_string(),
+                    transactions,
+                    1,
+                    0,
+                    &[data_service::store::NewRecord {
+                        id: &id,
+                        columns,
+                        body: &body,
+                    }],
+                )
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
         }
         if page.next_page_token.is_empty() {

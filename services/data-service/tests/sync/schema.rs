@@ -152,7 +152,7 @@ async fn no_job_is_claimed_before_the_schema_is_ready(backend: Backend) {
         .await
         .unwrap();
     let resource = stored_resources(&["ACCOUNTS".to_owned()])[0];
-    Store::new((*db).clone())
+    Store::new((*db).clone(), None)
         .enqueue_job(
             "7c9a1d2e-0000-4000-8000-000000000001",
             resource,

@@ -246,11 +246,12 @@ async fn grpcurl_sends_the_bearer_token_when_internal_auth_is_on() {
         return;
     };
     const TOKEN: &str = "ops-team-token-0123456789abcdef";
+    // The platform team debugs as an operator: admitted to every RPC, and recorded.
     let Some(h) = Harness::start_with(database::Backend::Sqlite, Links::None, |config| {
         config
             .server
             .auth_tokens
-            .insert("ops".into(), SecretString::from(TOKEN));
+            .insert("operator".into(), SecretString::from(TOKEN));
     })
     .await
     else {
