@@ -11,6 +11,9 @@
 //! - peer: what a Belvo user would write, `belvo-python`'s list generator with `psycopg`
 //!   `executemany` (one commit per page), on `BENCH_PEER_LINKS` links (default 10), as rows/s.
 //!
+//! Then the same sync with encryption at rest on (a key ring: every row's body, description and
+//! amount sealed), into a fresh database, as a share of the clear run.
+//!
 //! data-service's peak memory is its VmHWM from `/proc/<pid>/status` at the end of the run.
 //! Knobs: `BENCH_SCALE`, `BENCH_LINKS` (100), `BENCH_WORKERS` (data-service `SYNC__WORKERS`
 //! and the fetch ceiling's readers, 8), `BENCH_DB_CONNECTIONS` (pool size, 10),
@@ -28,6 +31,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use belvo::{Client, Filters, RegisterLink};
 use belvo_emulator::EmulatorHandle;
 use common::{ID, PW};
@@ -104,9 +108,34 @@ async fn run(k: Knobs) {
     assert_eq!(store.rows, total, "the store ceiling loaded every row");
     report("store ceiling (COPY, 2 streams)", &store);
 
-    let sync = sync_run(&k, &emulator, &sync_db, &links).await;
+    let sync = sync_run(&k, &emulator, &sync_db, &links, None).await;
     assert_eq!(sync.rows, total, "data-service stored every row");
     report("data-service historical sync", &sync);
+    // The same sync with encryption at rest on (issue 14: each row's body, description and
+    // amount sealed), into a database of its own, right after.
+    if let Some(sealed_db) = TestDatabase::new(Backend::Postgres).await {
+        let ring = std::env::temp_dir().join(format!(
+            "data-service-bench-key-ring-{}.toml",
+            std::process::id()
+        ));
+        std::fs::write(
+            &ring,
+            format!(
+                "active = \"bench\"\n[keys]\nbench = \"{}\"\n",
+                base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+            ),
+        )
+        .unwrap();
+        let sealed = sync_run(&k, &emulator, &sealed_db, &links, Some(&ring)).await;
+        assert_eq!(sealed.rows, total, "data-service stored every row, sealed");
+        report("data-service historical sync, encrypted at rest", &sealed);
+        println!(
+            "  -> encrypted / clear = {:.1}% (target >= 90%), CPU {:.1} s against {:.1} s",
+            100.0 * sealed.rate() / sync.rate(),
+            sealed.cpu_secs,
+            sync.cpu_secs
+        );
+    }
     let ceiling = fetch.rate().min(store.rate());
     println!(
         "  -> {:.0}% of the lower ceiling; data-service peak RSS (VmHWM) {:.1} MiB, CPU {:.1} s",
@@ -377,12 +406,17 @@ async fn sync_run(
     emulator: &EmulatorHandle,
     db: &TestDatabase,
     links: &[uuid::Uuid],
+    key_ring: Option<&std::path::Path>,
 ) -> Measured {
     let regions = regions_file(emulator);
     let grpc = format!("127.0.0.1:{}", free_port());
     let admin = format!("127.0.0.1:{}", free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_data-service"))
-        .env_clear()
+    let mut command = Command::new(env!("CARGO_BIN_EXE_data-service"));
+    command.env_clear();
+    if let Some(ring) = key_ring {
+        command.env("DATA_SERVICE__ENCRYPTION__KEY_RING_FILE", ring);
+    }
+    let child = command
         .env("DATA_SERVICE__DATABASE__URL", db.url())
         .env(
             "DATA_SERVICE__DATABASE__MAX_CONNECTIONS",

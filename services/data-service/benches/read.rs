@@ -7,6 +7,8 @@
 //! taken from a walk through the whole listing, in a fixed shuffled order.
 //! - latency: open loop at `BENCH_READ_RATE` requests/s (default 200) for `BENCH_READ_SECS`
 //!   (default 10); p50 and p99 of each path;
+//! - the same `ListTransactions` from a second data-service whose objects are sealed at rest
+//!   (issue 14), on its own database with the same link, as a share of the clear one;
 //! - throughput: closed loop with `BENCH_READ_CONCURRENCY` (default 8) requests in flight for
 //!   the same duration; requests/s of each path and their ratio.
 
@@ -67,28 +69,7 @@ async fn run() {
     };
     let (emulator, belvo) = common::emulator(rows).await;
     let shutdown = Shutdown::new();
-    let mut database = db.config();
-    database.max_connections = 10;
-    let app = Application::build(
-        Config {
-            server: ServerConfig::for_tests(),
-            database,
-            sync: SyncConfig {
-                workers: 2,
-                poll_interval: Duration::from_millis(50),
-                ..SyncConfig::default()
-            },
-            ..Config::default()
-        },
-        common::regions(&emulator),
-        Listeners::local().await.unwrap(),
-        shutdown.clone(),
-    )
-    .await
-    .unwrap();
-    let mut data = DataServiceClient::connect(format!("http://{}", app.addr()))
-        .await
-        .unwrap();
+    let (app, mut data) = start(&emulator, &db, &shutdown, None).await;
 
     // One link, synced by data-service itself.
     let link = belvo
@@ -105,15 +86,6 @@ async fn run() {
         .id
         .unwrap()
         .to_string();
-    data.notify_link_registered(pb::NotifyLinkRegisteredRequest {
-        link_id: link.clone(),
-        region: "mx".into(),
-        owner: "bench-owner".into(),
-        fetch_resources: vec!["TRANSACTIONS".into()],
-        refresh_rate: String::new(),
-    })
-    .await
-    .unwrap();
     let hook = emulator
         .control()
         .wait_for_webhooks(Duration::from_secs(30), |all| !all.is_empty())
@@ -121,33 +93,43 @@ async fn run() {
         .unwrap()
         .remove(0)
         .event;
-    data.ingest_webhook(pb::IngestWebhookRequest {
-        region: "mx".into(),
-        body: serde_json::to_vec(&hook).unwrap(),
-    })
-    .await
-    .unwrap();
     let pg = PgPoolOptions::new()
         .max_connections(10)
         .connect(db.url())
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let done: Option<String> = sqlx::query_scalar(
-            "SELECT state FROM sync_status WHERE link_id = $1 AND resource = 'TRANSACTIONS'",
-        )
-        .bind(&link)
-        .fetch_optional(&pg)
+    sync(&mut data, &pg, &link, &hook).await;
+
+    // The same link synced by a data-service with encryption at rest on (issue 14: each
+    // row's body, description and amount sealed), into a database of its own.
+    let sealed_db = TestDatabase::new(Backend::Postgres).await.unwrap();
+    let ring = std::env::temp_dir().join(format!(
+        "data-service-read-key-ring-{}.toml",
+        std::process::id()
+    ));
+    std::fs::write(
+        &ring,
+        format!(
+            "active = \"bench\"\n[keys]\nbench = \"{}\"\n",
+            base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+        ),
+    )
+    .unwrap();
+    let (sealed_app, mut sealed_data) = start(&emulator, &sealed_db, &shutdown, Some(ring)).await;
+    let sealed_pg = PgPoolOptions::new()
+        .max_connections(2)
+        .connect(sealed_db.url())
         .await
         .unwrap();
-        if done.as_deref() == Some("succeeded") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the link did not sync");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    sqlx::query("ANALYZE records").execute(&pg).await.unwrap();
+    sync(&mut sealed_data, &sealed_pg, &link, &hook).await;
+    sqlx::query("VACUUM ANALYZE records")
+        .execute(&sealed_pg)
+        .await
+        .unwrap();
+    sqlx::query("VACUUM ANALYZE records")
+        .execute(&pg)
+        .await
+        .unwrap();
 
     // Every page position, from one walk through the API.
     let mut positions = vec![Position {
@@ -178,8 +160,14 @@ async fn run() {
 
     let run_for = Duration::from_secs(secs);
     let grpc = Path::Grpc(data.clone(), link.clone());
+    let sealed = Path::Sealed(sealed_data.clone(), link.clone());
     let direct = Path::Direct(pg.clone(), link.clone());
-    for path in [&grpc, &direct] {
+    // The walk above read every page of the clear database; read the sealed one's once too,
+    // so that both start from a warm cache.
+    for at in positions.iter() {
+        sealed.page(at).await;
+    }
+    for path in [&grpc, &sealed, &direct] {
         let (p50, p99, n) = open_loop(path, &positions, rate, run_for).await;
         println!(
             "{:<36} at {rate} req/s: p50 {:>6.2} ms  p99 {:>6.2} ms  ({n} requests)",
@@ -189,7 +177,7 @@ async fn run() {
         );
     }
     let mut throughput = Vec::new();
-    for path in [&grpc, &direct] {
+    for path in [&grpc, &sealed, &direct] {
         let per_sec = closed_loop(path, &positions, concurrency, run_for).await;
         println!(
             "{:<36} {concurrency} in flight: {per_sec:>8.0} req/s",
@@ -198,17 +186,95 @@ async fn run() {
         throughput.push(per_sec);
     }
     println!(
-        "  -> ListTransactions / direct sqlx = {:.0}%",
-        100.0 * throughput[0] / throughput[1]
+        "  -> ListTransactions / direct sqlx = {:.0}%; encrypted at rest / clear = {:.0}% (target >= 90%)",
+        100.0 * throughput[0] / throughput[2],
+        100.0 * throughput[1] / throughput[0]
     );
 
     pg.close().await;
+    sealed_pg.close().await;
     shutdown.trigger();
-    grpc_runtime::RunningServer::from(app)
-        .run_until_stopped()
+    for app in [app, sealed_app] {
+        grpc_runtime::RunningServer::from(app)
+            .run_until_stopped()
+            .await
+            .unwrap();
+    }
+    emulator.shutdown().await;
+}
+
+/// data-service in this process on `db`, its objects sealed with the key ring at `key_ring`.
+async fn start(
+    emulator: &belvo_emulator::EmulatorHandle,
+    db: &TestDatabase,
+    shutdown: &Shutdown,
+    key_ring: Option<std::path::PathBuf>,
+) -> (Application, DataServiceClient<Channel>) {
+    let mut database = db.config();
+    database.max_connections = 10;
+    let mut config = Config {
+        server: ServerConfig::for_tests(),
+        database,
+        sync: SyncConfig {
+            workers: 2,
+            poll_interval: Duration::from_millis(50),
+            ..SyncConfig::default()
+        },
+        ..Config::default()
+    };
+    config.encryption.key_ring_file = key_ring;
+    let app = Application::build(
+        config,
+        common::regions(emulator),
+        Listeners::local().await.unwrap(),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let data = DataServiceClient::connect(format!("http://{}", app.addr()))
         .await
         .unwrap();
-    emulator.shutdown().await;
+    (app, data)
+}
+
+/// Registers `link` with data-service, feeds it the link's `historical_update` webhook and
+/// waits until its transactions are synced.
+async fn sync(
+    data: &mut DataServiceClient<Channel>,
+    pg: &PgPool,
+    link: &str,
+    hook: &serde_json::Value,
+) {
+    data.notify_link_registered(pb::NotifyLinkRegisteredRequest {
+        link_id: link.to_owned(),
+        region: "mx".into(),
+        owner: "bench-owner".into(),
+        fetch_resources: vec!["TRANSACTIONS".into()],
+        refresh_rate: String::new(),
+    })
+    .await
+    .unwrap();
+    data.ingest_webhook(pb::IngestWebhookRequest {
+        region: "mx".into(),
+        body: serde_json::to_vec(hook).unwrap(),
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let done: Option<String> = sqlx::query_scalar(
+            "SELECT state FROM sync_status WHERE link_id = $1 AND resource = 'TRANSACTIONS'",
+        )
+        .bind(link)
+        .fetch_optional(pg)
+        .await
+        .unwrap();
+        if done.as_deref() == Some("succeeded") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the link did not sync");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn list(
@@ -232,6 +298,8 @@ async fn list(
 #[derive(Clone)]
 enum Path {
     Grpc(DataServiceClient<Channel>, String),
+    /// The same, from the data-service whose objects are sealed at rest.
+    Sealed(DataServiceClient<Channel>, String),
     Direct(PgPool, String),
 }
 
@@ -239,6 +307,7 @@ impl Path {
     fn label(&self) -> &'static str {
         match self {
             Self::Grpc(..) => "ListTransactions (gRPC, data-service)",
+            Self::Sealed(..) => "ListTransactions, encrypted at rest",
             Self::Direct(..) => "same query, sqlx direct",
         }
     }
@@ -246,7 +315,7 @@ impl Path {
     /// One page; returns its row count.
     async fn page(&self, at: &Position) -> usize {
         match self {
-            Self::Grpc(client, link) => {
+            Self::Grpc(client, link) | Self::Sealed(client, link) => {
                 let mut client = client.clone();
                 list(&mut client, link, &at.token).await.records.len()
             }

@@ -60,6 +60,36 @@ struct Cursor {
     i: String,
 }
 
+/// What a sealed row's body column holds: its amount and description, each as a 4-byte
+/// little-endian length and the text, then Belvo's JSON, sealed as one value.
+fn seal_row(ring: &sealing::KeyRing, row: &NewRecord<'_>) -> String {
+    let c = &row.columns;
+    let mut plain = Vec::with_capacity(8 + c.amount.len() + c.description.len() + row.body.len());
+    for field in [&c.amount, &c.description] {
+        plain.extend_from_slice(&(field.len() as u32).to_le_bytes());
+        plain.extend_from_slice(field.as_bytes());
+    }
+    plain.extend_from_slice(row.body.as_bytes());
+    ring.seal(&plain)
+}
+
+/// The amount, description and body [`seal_row`] sealed.
+fn open_row(ring: &sealing::KeyRing, sealed: &str) -> Result<[String; 3], StoreError> {
+    let damaged = || StoreError::Sealed(sealing::OpenError::Damaged);
+    let plain = ring.open(sealed)?;
+    let mut rest = plain.as_slice();
+    let mut field = || -> Result<String, StoreError> {
+        let (len, tail) = rest.split_first_chunk::<4>().ok_or_else(damaged)?;
+        let len = u32::from_le_bytes(*len) as usize;
+        let text = tail.get(..len).ok_or_else(damaged)?;
+        rest = &tail[len..];
+        String::from_utf8(text.to_vec()).map_err(|_| damaged())
+    };
+    let (amount, description) = (field()?, field()?);
+    let body = String::from_utf8(rest.to_vec()).map_err(|_| damaged())?;
+    Ok([amount, description, body])
+}
+
 fn encode(cursor: &Cursor) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
 }
@@ -73,7 +103,7 @@ fn decode(token: &str) -> Result<Cursor, StoreError> {
 
 impl Store {
     /// Inserts or updates `rows` of one link's resource, tagged with `generation`, in the
-    /// caller's transaction; sealed (body, description, amount) when the store has a key ring.
+    /// caller's transaction; the body sealed when the store has a key ring.
     pub async fn upsert_records(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -103,23 +133,17 @@ impl Store {
                  description = excluded.description, belvo_created_at = excluded.belvo_created_at, \
                  generation = excluded.generation, synced_at = excluded.synced_at, body = excluded.body"
             );
-            // Amount, description and body as stored: sealed with a key ring, else as they are.
-            let sealed: Vec<[String; 3]> = match &self.sealing {
-                Some(ring) => chunk
-                    .iter()
-                    .map(|row| {
-                        let c = &row.columns;
-                        [c.amount.as_str(), c.description.as_str(), row.body]
-                            .map(|value| ring.seal(value.as_bytes()))
-                    })
-                    .collect(),
+            // With a key ring the amount, description and body, which no query filters on,
+            // are sealed together in the body column (one seal a row; see `seal_row`).
+            let sealed: Vec<String> = match &self.sealing {
+                Some(ring) => chunk.iter().map(|row| seal_row(ring, row)).collect(),
                 None => Vec::new(),
             };
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (i, row) in chunk.iter().enumerate() {
                 let c = &row.columns;
                 let [amount, description, body] = match sealed.get(i) {
-                    Some([a, d, b]) => [a.as_str(), d.as_str(), b.as_str()],
+                    Some(body) => ["", "", body.as_str()],
                     None => [c.amount.as_str(), c.description.as_str(), row.body],
                 };
                 query = query
@@ -236,23 +260,31 @@ impl Store {
         let mut records = rows
             .iter()
             .map(|row| {
-                Ok(StoredRecord {
+                let mut record = StoredRecord {
                     id: row.try_get("id")?,
                     link_id: row.try_get("link_id")?,
                     resource,
                     columns: Columns {
                         account_id: row.try_get("account_id")?,
                         day: row.try_get("day")?,
-                        amount: self.open(row.try_get("amount")?)?,
+                        amount: row.try_get("amount")?,
                         currency: row.try_get("currency")?,
                         kind: row.try_get("kind")?,
                         status: row.try_get("status")?,
-                        description: self.open(row.try_get("description")?)?,
+                        description: row.try_get("description")?,
                         created_at: row.try_get("belvo_created_at")?,
                     },
                     synced_at: row.try_get("synced_at")?,
-                    body: self.open(row.try_get("body")?)?,
-                })
+                    body: row.try_get("body")?,
+                };
+                if sealing::KeyRing::is_sealed(&record.body) {
+                    let ring = self.sealing.as_ref().ok_or(sealing::OpenError::NoKeyRing)?;
+                    let [amount, description, body] = open_row(ring, &record.body)?;
+                    record.columns.amount = amount;
+                    record.columns.description = description;
+                    record.body = body;
+                }
+                Ok(record)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let next_token = if records.len() > limit {
@@ -270,17 +302,6 @@ impl Store {
             records,
             next_token,
         })
-    }
-
-    /// A stored value in clear: opened when sealed (with any key of the ring), as it is when
-    /// it was stored before sealing was on.
-    fn open(&self, stored: String) -> Result<String, StoreError> {
-        if !sealing::KeyRing::is_sealed(&stored) {
-            return Ok(stored);
-        }
-        let ring = self.sealing.as_ref().ok_or(sealing::OpenError::NoKeyRing)?;
-        let clear = ring.open(&stored)?;
-        String::from_utf8(clear).map_err(|_| StoreError::Sealed(sealing::OpenError::Damaged))
     }
 
     /// Deletes every stored object of a link.

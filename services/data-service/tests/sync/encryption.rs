@@ -1,5 +1,6 @@
-//! Encryption at rest (issue 14): with a key ring, each stored object's body, description and
-//! amount are sealed in the database (nothing of them in clear) and read back as stored;
+//! Encryption at rest (issue 14): with a key ring, each stored object's body is sealed in the
+//! database and its description and amount are not stored beside it (nothing of them in clear);
+//! all three read back as stored;
 //! objects stored in clear before stay readable; after a rotation both keys' objects read;
 //! without the key a sealed object is an error, never garbage.
 
@@ -92,10 +93,11 @@ async fn sealed_at_rest(backend: Backend) {
 
     let sealed = Store::new(db.db().clone(), Some(ring("k1", &["k1"])));
     store_one(&sealed, "t-k1", "SPEI to Gloria Delgado").await;
+    // Only the sealed body holds the description and amount.
     let stored = raw(&sealed).await;
-    let sealed_values: Vec<&String> = stored.iter().skip(3).collect();
-    for value in &sealed_values {
-        assert!(value.starts_with("sealed1:k1:"), "{value}");
+    assert_eq!(stored[3..5], ["", ""], "{stored:?}");
+    assert!(stored[5].starts_with("sealed1:k1:"), "{}", stored[5]);
+    for value in &stored[3..] {
         assert!(
             !value.contains("Gloria") && !value.contains("1234"),
             "{value}"
@@ -103,7 +105,11 @@ async fn sealed_at_rest(backend: Backend) {
     }
     let read = read_all(&sealed).await.unwrap();
     let by_id = |id: &str| read.iter().find(|r| r.0 == id).unwrap().clone();
-    assert_eq!(by_id("t-k1").1, "SPEI to Gloria Delgado");
+    assert_eq!(
+        by_id("t-k1").1,
+        "SPEI to Gloria Delgado",
+        "read back from the body"
+    );
     assert!(
         by_id("t-k1").2.contains("\"amount\":1234.56"),
         "{:?}",
