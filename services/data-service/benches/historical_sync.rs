@@ -31,7 +31,6 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use belvo::{Client, Filters, RegisterLink};
 use belvo_emulator::EmulatorHandle;
 use common::{ID, PW};
@@ -114,18 +113,7 @@ async fn run(k: Knobs) {
     // The same sync with encryption at rest on (issue 14: each row's body, description and
     // amount sealed), into a database of its own, right after.
     if let Some(sealed_db) = TestDatabase::new(Backend::Postgres).await {
-        let ring = std::env::temp_dir().join(format!(
-            "data-service-bench-key-ring-{}.toml",
-            std::process::id()
-        ));
-        std::fs::write(
-            &ring,
-            format!(
-                "active = \"bench\"\n[keys]\nbench = \"{}\"\n",
-                base64::engine::general_purpose::STANDARD.encode([7u8; 32])
-            ),
-        )
-        .unwrap();
+        let ring = common::key_ring_file();
         let sealed = sync_run(&k, &emulator, &sealed_db, &links, Some(&ring)).await;
         assert_eq!(sealed.rows, total, "data-service stored every row, sealed");
         report("data-service historical sync, encrypted at rest", &sealed);

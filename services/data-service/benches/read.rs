@@ -103,18 +103,7 @@ async fn run() {
     // The same link synced by a data-service with encryption at rest on (issue 14: each
     // row's body, description and amount sealed), into a database of its own.
     let sealed_db = TestDatabase::new(Backend::Postgres).await.unwrap();
-    let ring = std::env::temp_dir().join(format!(
-        "data-service-read-key-ring-{}.toml",
-        std::process::id()
-    ));
-    std::fs::write(
-        &ring,
-        format!(
-            "active = \"bench\"\n[keys]\nbench = \"{}\"\n",
-            base64::engine::general_purpose::STANDARD.encode([7u8; 32])
-        ),
-    )
-    .unwrap();
+    let ring = common::key_ring_file();
     let (sealed_app, mut sealed_data) = start(&emulator, &sealed_db, &shutdown, Some(ring)).await;
     let sealed_pg = PgPoolOptions::new()
         .max_connections(2)

@@ -57,3 +57,19 @@ pub(crate) fn regions(emulator: &EmulatorHandle) -> regions::RegionsConfig {
     )
     .unwrap()
 }
+
+/// A key ring file of one fixed key, for a data-service that seals what it stores.
+pub(crate) fn key_ring_file() -> std::path::PathBuf {
+    use base64::Engine as _;
+    let path = std::env::temp_dir().join(format!(
+        "data-service-bench-key-ring-{}.toml",
+        std::process::id()
+    ));
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    std::fs::write(
+        &path,
+        format!("active = \"bench\"\n[keys]\nbench = \"{key}\"\n"),
+    )
+    .unwrap();
+    path
+}
