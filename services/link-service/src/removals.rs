@@ -238,33 +238,36 @@ impl Removals {
     /// One pass: the due link removals, then the due erasures.
     async fn pass(&self) -> Result<(), StoreError> {
         let now = now_ms();
-        let due: Vec<String> = sqlx::query_scalar(
-            "SELECT link_id FROM link_removals WHERE done_at IS NULL AND next_attempt_at <= $1 \
-             AND lease_until <= $1 ORDER BY next_attempt_at LIMIT $2",
-        )
-        .bind(now)
-        .bind(BATCH)
-        .fetch_all(&self.pool)
-        .await?;
-        for link_id in due {
+        for link_id in self.due("link_removals", "link_id", "done_at", now).await? {
             if let Some(removal) = self.take(&link_id, now).await? {
                 self.advance(removal).await;
             }
         }
-        let due: Vec<String> = sqlx::query_scalar(
-            "SELECT owner FROM erasures WHERE finished_at IS NULL AND next_attempt_at <= $1 \
-             AND lease_until <= $1 ORDER BY next_attempt_at LIMIT $2",
-        )
-        .bind(now)
-        .bind(BATCH)
-        .fetch_all(&self.pool)
-        .await?;
-        for owner in due {
+        for owner in self.due("erasures", "owner", "finished_at", now).await? {
             if self.lease("erasures", "owner", &owner, now).await? {
                 self.advance_erasure(&owner).await?;
             }
         }
         Ok(())
+    }
+
+    /// The keys of `table`'s unfinished rows due by `now` that no replica holds, oldest first.
+    async fn due(
+        &self,
+        table: &str,
+        key_column: &str,
+        finished_column: &str,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "SELECT {key_column} FROM {table} WHERE {finished_column} IS NULL \
+             AND next_attempt_at <= $1 AND lease_until <= $1 ORDER BY next_attempt_at LIMIT $2"
+        );
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(BATCH)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Takes the lease of `table`'s row `key` unless another replica holds it.

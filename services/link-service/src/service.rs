@@ -642,8 +642,7 @@ fn check_uuid(v: &mut FieldViolations, field: &str, value: &str) -> Option<Uuid>
 /// A required owner, of a sensible length.
 fn check_owner(owner: &str) -> Result<()> {
     let mut v = FieldViolations::new();
-    v.check(!owner.is_empty(), "owner", "required");
-    v.check(owner.len() <= MAX_ID_LEN, "owner", "at most 256 characters");
+    check_id(&mut v, "owner", owner);
     if v.is_empty() { Ok(()) } else { Err(v.into()) }
 }
 
