@@ -49,6 +49,15 @@ pub mod audit {
     }
 }
 
+/// `connect.sealing.v1`: which keys each service's stored values are sealed under.
+pub mod sealing {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
+        tonic::include_proto!("connect.sealing.v1");
+    }
+}
+
 /// The encoded `google.protobuf.FileDescriptorSet` of every file in `proto/` (and the
 /// well-known types they import), for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("connect_descriptor");

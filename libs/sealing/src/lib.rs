@@ -24,7 +24,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rand::RngCore as _;
 
 /// What every sealed value starts with (the format's version).
-const PREFIX: &str = "sealed1:";
+pub const PREFIX: &str = "sealed1:";
 /// Values sealed under one data key before a new one is made: far below the 2^32 random nonces
 /// AES-GCM allows per key.
 pub const DATA_KEY_USES: u64 = 1 << 20;
@@ -102,11 +102,9 @@ struct Inner {
 
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut ids: Vec<&String> = self.inner.keys.keys().collect();
-        ids.sort();
         f.debug_struct("KeyRing")
             .field("active", &self.inner.active)
-            .field("keys", &ids)
+            .field("keys", &self.ids())
             .finish()
     }
 }
@@ -247,6 +245,57 @@ impl KeyRing {
         }
     }
 
+    /// `fields` sealed as one value: each but the last as a 4-byte little-endian length and its
+    /// text, then the last as it is (so one field seals exactly like [`Self::seal`]).
+    pub fn seal_fields(&self, fields: &[&str]) -> String {
+        let mut plain = Vec::with_capacity(fields.iter().map(|f| f.len() + 4).sum());
+        if let Some((last, leading)) = fields.split_last() {
+            for field in leading {
+                plain.extend_from_slice(&(field.len() as u32).to_le_bytes());
+                plain.extend_from_slice(field.as_bytes());
+            }
+            plain.extend_from_slice(last.as_bytes());
+        }
+        self.seal(&plain)
+    }
+
+    /// The `N` fields [`Self::seal_fields`] sealed.
+    pub fn open_fields<const N: usize>(&self, sealed: &str) -> Result<[String; N], OpenError> {
+        let plain = self.open(sealed)?;
+        let mut rest = plain.as_slice();
+        let mut fields: [String; N] = std::array::from_fn(|_| String::new());
+        for (i, field) in fields.iter_mut().enumerate() {
+            let text = if i + 1 == N {
+                std::mem::take(&mut rest)
+            } else {
+                let (len, tail) = rest.split_first_chunk::<4>().ok_or(OpenError::Damaged)?;
+                let len = u32::from_le_bytes(*len) as usize;
+                let text = tail.get(..len).ok_or(OpenError::Damaged)?;
+                rest = &tail[len..];
+                text
+            };
+            *field = String::from_utf8(text.to_vec()).map_err(|_| OpenError::Damaged)?;
+        }
+        Ok(fields)
+    }
+
+    /// Whether `value` is sealed under the active key (nothing to do after a rotation).
+    pub fn is_current(&self, value: &str) -> bool {
+        Self::key_of(value) == Some(self.active())
+    }
+
+    /// The ids of the ring's keys, sorted.
+    pub fn ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.inner.keys.keys().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The text every value sealed under key `id` starts with.
+    pub fn prefix_of(id: &str) -> String {
+        format!("{PREFIX}{id}:")
+    }
+
     /// Whether `value` is sealed text (as opposed to a value stored in clear).
     pub fn is_sealed(value: &str) -> bool {
         split(value).is_some()
@@ -376,6 +425,29 @@ mod tests {
             retired.open(&sealed_before),
             Err(OpenError::UnknownKey("k1".into()))
         );
+    }
+
+    #[test]
+    fn fields_round_trip_and_one_field_seals_like_a_value() {
+        let ring = ring("k1", &[("k1", [3; 32])]);
+        let sealed = ring.seal_fields(&["12.50", "", "{\"id\": \"t1\"}"]);
+        let [amount, description, body] = ring.open_fields::<3>(&sealed).unwrap();
+        assert_eq!((amount.as_str(), description.as_str()), ("12.50", ""));
+        assert_eq!(body, "{\"id\": \"t1\"}");
+        let [one] = ring
+            .open_fields::<1>(&ring.seal_fields(&["user-7"]))
+            .unwrap();
+        assert_eq!(one, "user-7");
+        assert_eq!(
+            ring.open(&ring.seal_fields(&["user-7"])).unwrap(),
+            b"user-7"
+        );
+        assert!(matches!(
+            ring.open_fields::<3>(&ring.seal(&[9, 0, 0, 0, b'x'])),
+            Err(OpenError::Damaged)
+        ));
+        assert!(ring.is_current(&sealed));
+        assert!(!ring.is_current("12.50"));
     }
 
     #[test]

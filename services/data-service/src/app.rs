@@ -11,7 +11,7 @@ use connect_proto::data::v1::data_service_server::DataServiceServer;
 use connect_proto::link::v1::link_service_client::LinkServiceClient;
 use database::Database;
 use grpc_runtime::{
-    Listeners, Readiness, RunningServer, Service, ServiceSet, Shutdown, StartError,
+    Listeners, Readiness, RunningServer, SealedColumns, Service, ServiceSet, Shutdown, StartError,
 };
 use regions::RegionsConfig;
 use tokio::sync::Notify;
@@ -21,7 +21,7 @@ use crate::api::Api;
 use crate::config::Config;
 use crate::inbox::{Inbox, LinkClient};
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{self, Store};
 use crate::sync::Engine;
 use crate::watchdog;
 
@@ -103,11 +103,9 @@ impl Service for Application {
         });
         let sealing = config
             .encryption
-            .key_ring_file
-            .as_deref()
-            .map(sealing::KeyRing::load)
-            .transpose()
+            .key_ring()
             .map_err(|e| StartError::Setup(Box::new(e)))?;
+        let sealed = SealedColumns::new(db.clone(), sealing.clone(), store::SEALED, &registry)?;
         let engine = Engine {
             metrics,
             store: Store::new(db.clone(), sealing),
@@ -127,6 +125,7 @@ impl Service for Application {
                 gate: gate.clone(),
             }))
             .service(gate.audit_service())
+            .service(sealed.key_usage_service(gate.clone()))
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
         let server =
             grpc_runtime::serve(services, listeners, &config.server, &registry, shutdown).await?;
@@ -146,6 +145,11 @@ impl Service for Application {
             readiness.clone(),
             engine.stop.clone(),
             background(inbox, engine.clone()),
+        ));
+        tasks.spawn(once_ready(
+            readiness.clone(),
+            engine.stop.clone(),
+            sealed.run(config.encryption.reseal_every, engine.stop.clone()),
         ));
         let server = server.on_stop(async move {
             while tasks.join_next().await.is_some() {}

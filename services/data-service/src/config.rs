@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use belvo_accounts::BelvoConfig;
 use database::DatabaseConfig;
-use grpc_runtime::ServerConfig;
 use grpc_runtime::client::ClientConfig;
+use grpc_runtime::{EncryptionConfig, ServerConfig};
 use serde::{Deserialize, Serialize};
 use settings::{Report, Validate};
 use telemetry::TelemetryConfig;
@@ -23,7 +23,7 @@ grpc_runtime::service_config! {
         pub sync: SyncConfig,
         /// The webhook inbox.
         pub webhooks: WebhooksConfig,
-        /// Encryption at rest of the stored Belvo objects.
+        /// Encryption at rest of the stored Belvo objects and webhooks (`store::SEALED`).
         pub encryption: EncryptionConfig,
         /// How the Belvo clients (one per region) call Belvo.
         pub belvo: BelvoConfig,
@@ -55,17 +55,6 @@ impl Default for Config {
             clients: Clients::default(),
         }
     }
-}
-
-/// `[encryption]`: encryption at rest (issue 14) of what each stored Belvo object says beyond
-/// what reads filter and sort on: its body (Belvo's JSON), description and amount.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EncryptionConfig {
-    /// The key ring (a mounted secret; `libs/sealing`: `active = "<id>"` and `[keys]` of ids
-    /// to base64 AES-256 keys). Unset: objects are stored in clear (tests only; `make run` and
-    /// the production overlay set it). Values stored in clear before stay readable.
-    pub key_ring_file: Option<std::path::PathBuf>,
 }
 
 /// `[webhooks]`: the webhook inbox.
@@ -159,6 +148,7 @@ impl Validate for Config {
         self.report_conventional(report);
         report.section("sync", &self.sync);
         report.section("webhooks", &self.webhooks);
+        report.section("encryption", &self.encryption);
         // Every worker holds a connection while it stores a page; webhooks and reads need
         // some left, or they wait behind the pulls (and the gateway answers 503).
         report.check(

@@ -212,7 +212,7 @@ impl Store {
         let rows: Vec<(&NewWebhook, WebhookState)> =
             batch.iter().map(|p| (p.webhook, p.state)).collect();
         let mut tx = self.db.pool().begin().await?;
-        let ingested = Self::insert_webhooks_in(&mut tx, &rows).await?;
+        let ingested = self.insert_webhooks_in(&mut tx, &rows).await?;
         let mut merged: BTreeMap<(&str, &str), Pull<'_>> = BTreeMap::new();
         for (planned, outcome) in batch.iter().zip(&ingested) {
             let (Some(pull), Ingested::New) = (planned.pull, outcome) else {

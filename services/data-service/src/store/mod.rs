@@ -8,12 +8,30 @@ mod status;
 mod webhooks;
 
 use database::{Backend, Database};
+use grpc_runtime::SealedColumn;
 
 pub use jobs::{Failure, Gauges, Job, JobMode, JobState, Planned, Pull, Release};
 pub use links::LinkRow;
 pub use records::{NewRecord, Page, RecordFilter, StoredRecord};
 pub use status::{StatusRow, SyncState};
 pub use webhooks::{Ingested, NewWebhook, StoredWebhook, WebhookFilter, WebhookState};
+
+/// The columns sealed with a key ring: each record's amount, description and body as one
+/// value (reads filter and sort on every other column), and each webhook's body.
+pub const SEALED: &[SealedColumn] = &[
+    SealedColumn {
+        table: "records",
+        key: &["resource", "id"],
+        column: "body",
+        folded: &["amount", "description"],
+    },
+    SealedColumn {
+        table: "webhook_events",
+        key: &["webhook_id"],
+        column: "body",
+        folded: &[],
+    },
+];
 
 /// The store's errors.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +61,8 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Database,
-    /// Seals what stored objects say beyond their indexed columns; `None`: stored in clear.
+    /// Seals what stored objects say beyond their indexed columns, and webhook bodies
+    /// ([`SEALED`]); `None`: stored in clear.
     sealing: Option<sealing::KeyRing>,
 }
 

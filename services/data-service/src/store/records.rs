@@ -60,36 +60,6 @@ struct Cursor {
     i: String,
 }
 
-/// What a sealed row's body column holds: its amount and description, each as a 4-byte
-/// little-endian length and the text, then Belvo's JSON, sealed as one value.
-fn seal_row(ring: &sealing::KeyRing, row: &NewRecord<'_>) -> String {
-    let c = &row.columns;
-    let mut plain = Vec::with_capacity(8 + c.amount.len() + c.description.len() + row.body.len());
-    for field in [&c.amount, &c.description] {
-        plain.extend_from_slice(&(field.len() as u32).to_le_bytes());
-        plain.extend_from_slice(field.as_bytes());
-    }
-    plain.extend_from_slice(row.body.as_bytes());
-    ring.seal(&plain)
-}
-
-/// The amount, description and body [`seal_row`] sealed.
-fn open_row(ring: &sealing::KeyRing, sealed: &str) -> Result<[String; 3], StoreError> {
-    let damaged = || StoreError::Sealed(sealing::OpenError::Damaged);
-    let plain = ring.open(sealed)?;
-    let mut rest = plain.as_slice();
-    let mut field = || -> Result<String, StoreError> {
-        let (len, tail) = rest.split_first_chunk::<4>().ok_or_else(damaged)?;
-        let len = u32::from_le_bytes(*len) as usize;
-        let text = tail.get(..len).ok_or_else(damaged)?;
-        rest = &tail[len..];
-        String::from_utf8(text.to_vec()).map_err(|_| damaged())
-    };
-    let (amount, description) = (field()?, field()?);
-    let body = String::from_utf8(rest.to_vec()).map_err(|_| damaged())?;
-    Ok([amount, description, body])
-}
-
 fn encode(cursor: &Cursor) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
 }
@@ -134,9 +104,15 @@ impl Store {
                  generation = excluded.generation, synced_at = excluded.synced_at, body = excluded.body"
             );
             // With a key ring the amount, description and body, which no query filters on,
-            // are sealed together in the body column (one seal a row; see `seal_row`).
+            // are sealed together in the body column: one seal a row (`SEALED_RECORDS`).
             let sealed: Vec<String> = match &self.sealing {
-                Some(ring) => chunk.iter().map(|row| seal_row(ring, row)).collect(),
+                Some(ring) => chunk
+                    .iter()
+                    .map(|row| {
+                        let c = &row.columns;
+                        ring.seal_fields(&[&c.amount, &c.description, row.body])
+                    })
+                    .collect(),
                 None => Vec::new(),
             };
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -279,7 +255,7 @@ impl Store {
                 };
                 if sealing::KeyRing::is_sealed(&record.body) {
                     let ring = self.sealing.as_ref().ok_or(sealing::OpenError::NoKeyRing)?;
-                    let [amount, description, body] = open_row(ring, &record.body)?;
+                    let [amount, description, body] = ring.open_fields(&record.body)?;
                     record.columns.amount = amount;
                     record.columns.description = description;
                     record.body = body;

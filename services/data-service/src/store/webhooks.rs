@@ -116,6 +116,17 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<StoredWebhook, sqlx::Error> {
 }
 
 impl Store {
+    /// A stored webhook from its row, its body opened when sealed.
+    fn webhook_from_row(&self, row: &sqlx::any::AnyRow) -> Result<StoredWebhook, StoreError> {
+        let mut webhook = from_row(row)?;
+        if sealing::KeyRing::is_sealed(&webhook.body) {
+            let ring = self.sealing.as_ref().ok_or(sealing::OpenError::NoKeyRing)?;
+            let [body] = ring.open_fields(&webhook.body)?;
+            webhook.body = body;
+        }
+        Ok(webhook)
+    }
+
     /// Stores a webhook once per `webhook_id`; a redelivery only increments its count.
     /// Returns once the row is committed: Belvo's delivery is acknowledged on this, and does
     /// not come again. (In autocommit, `fetch_one` of `INSERT … RETURNING` returns at the
@@ -136,14 +147,16 @@ impl Store {
         let rows: Vec<(&NewWebhook, WebhookState)> =
             batch.iter().map(|&w| (w, WebhookState::Received)).collect();
         let mut tx = self.db.pool().begin().await?;
-        let ingested = Self::insert_webhooks_in(&mut tx, &rows).await?;
+        let ingested = self.insert_webhooks_in(&mut tx, &rows).await?;
         tx.commit().await?;
         Ok(ingested)
     }
 
     /// Inserts a batch of webhooks, each with the state it is stored in, in `tx`; see
-    /// [`Store::insert_webhooks`]. A redelivery keeps the state stored first.
+    /// [`Store::insert_webhooks`]. A redelivery keeps the state stored first. With a key ring
+    /// the body is sealed (a webhook may carry what Belvo knows of the user).
     pub(super) async fn insert_webhooks_in(
+        &self,
         tx: &mut Transaction<'_, Any>,
         batch: &[(&NewWebhook, WebhookState)],
     ) -> Result<Vec<Ingested>, StoreError> {
@@ -176,8 +189,15 @@ impl Store {
                  deliveries = webhook_events.deliveries + excluded.deliveries \
                  RETURNING webhook_id, deliveries"
             );
+            let sealed: Vec<String> = match &self.sealing {
+                Some(ring) => chunk
+                    .iter()
+                    .map(|(w, ..)| ring.seal(w.body.as_bytes()))
+                    .collect(),
+                None => Vec::new(),
+            };
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (w, state, count) in chunk {
+            for (i, (w, state, count)) in chunk.iter().enumerate() {
                 query = query
                     .bind(&w.webhook_id)
                     .bind(&w.region)
@@ -187,7 +207,7 @@ impl Store {
                     .bind(&w.process_type)
                     .bind(&w.request_id)
                     .bind(&w.external_id)
-                    .bind(&w.body)
+                    .bind(sealed.get(i).map_or(w.body.as_str(), String::as_str))
                     .bind(state.as_str())
                     .bind(*count)
                     .bind(w.received_at);
@@ -225,7 +245,7 @@ impl Store {
             .bind(webhook_id)
             .fetch_optional(self.db.pool())
             .await?;
-        Ok(row.as_ref().map(from_row).transpose()?)
+        row.as_ref().map(|r| self.webhook_from_row(r)).transpose()
     }
 
     /// Records the outcome of processing webhooks (one, or a batch that acted as one).
@@ -265,7 +285,7 @@ impl Store {
             .bind(link_id)
             .fetch_all(self.db.pool())
             .await?;
-        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+        rows.iter().map(|r| self.webhook_from_row(r)).collect()
     }
 
     /// Webhooks received before `before` but not processed (a crash between storing and
@@ -284,7 +304,7 @@ impl Store {
             .bind(limit)
             .fetch_all(self.db.pool())
             .await?;
-        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+        rows.iter().map(|r| self.webhook_from_row(r)).collect()
     }
 
     /// A page of webhooks, newest first.
@@ -337,7 +357,10 @@ impl Store {
             query = query.bind(*at).bind(id.as_str());
         }
         let rows = query.fetch_all(self.db.pool()).await?;
-        let mut events = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut events = rows
+            .iter()
+            .map(|r| self.webhook_from_row(r))
+            .collect::<Result<Vec<_>, _>>()?;
         let next = if events.len() > limit {
             events.truncate(limit);
             events.last().map(|e| {

@@ -7,6 +7,8 @@ use connect_proto::audit::v1::ListOperatorCallsRequest;
 use connect_proto::audit::v1::operator_audit_service_client::OperatorAuditServiceClient;
 use connect_proto::data::v1 as pb;
 use connect_proto::data::v1::data_service_client::DataServiceClient;
+use connect_proto::sealing::v1::GetKeyUsageRequest;
+use connect_proto::sealing::v1::key_usage_service_client::KeyUsageServiceClient;
 use database::Backend;
 use grpc_runtime::ServerConfig;
 use grpc_runtime::client::{ClientChannel, ClientConfig, connect_lazy};
@@ -35,7 +37,7 @@ fn channel(h: &Harness, caller: &str) -> ClientChannel {
 /// Calls `rpc` for `owner` about a link data-service never heard of: an admitted call ends in
 /// NOT_FOUND, INVALID_ARGUMENT or success, never in a refusal by the access check.
 async fn call(channel: ClientChannel, rpc: &str, owner: &str) -> Result<(), Status> {
-    let mut data = DataServiceClient::new(channel);
+    let mut data = DataServiceClient::new(channel.clone());
     let (link_id, owner) = (Uuid::new_v4().to_string(), owner.to_owned());
     match rpc {
         "IngestWebhook" => data
@@ -102,12 +104,16 @@ async fn call(channel: ClientChannel, rpc: &str, owner: &str) -> Result<(), Stat
             })
             .await
             .map(drop),
+        "GetKeyUsage" => KeyUsageServiceClient::new(channel)
+            .get_key_usage(GetKeyUsageRequest {})
+            .await
+            .map(drop),
         other => panic!("no such RPC {other}"),
     }
 }
 
 /// Every RPC and the services that may call it (operators may call them all).
-const RPCS: [(&str, &[&str]); 10] = [
+const RPCS: [(&str, &[&str]); 11] = [
     ("IngestWebhook", &["gateway"]),
     ("NotifyLinkRegistered", &["link-service"]),
     ("ListRecords", &["gateway"]),
@@ -118,6 +124,7 @@ const RPCS: [(&str, &[&str]); 10] = [
     ("PurgeLink", &["link-service"]),
     ("ListWebhookEvents", &[]),
     ("ReplayWebhookEvent", &[]),
+    ("GetKeyUsage", &[]),
 ];
 
 /// The access check's refusal reason, if the call was refused by it.
@@ -169,8 +176,8 @@ async fn admits_by_flow(backend: Backend) {
         .unwrap()
         .into_inner()
         .calls;
-    // 10 RPCs, 3 owner-less reads and this listing; nobody else's calls.
-    assert_eq!(calls.len(), 14, "{calls:?}");
+    // 11 RPCs, 3 owner-less reads and this listing; nobody else's calls.
+    assert_eq!(calls.len(), 15, "{calls:?}");
     assert!(calls.iter().all(|c| c.caller == "operator-bob"));
     let replay = calls
         .iter()
