@@ -27,13 +27,15 @@ if [ ! -s "$KEY_FILE" ]; then
   head -c 48 /dev/urandom | base64 | tr -d '\n/+=' > "$KEY_FILE"
 fi
 
-# data-service's key ring (encryption at rest, libs/sealing), kept across restarts like the
-# external-id key: what it sealed opens only with it.
-KEY_RING=$DATA/data-key-ring.toml
-if [ ! -s "$KEY_RING" ]; then
-  umask 077
-  printf 'active = "local-1"\n[keys]\n"local-1" = "%s"\n' "$(head -c 32 /dev/urandom | base64)" > "$KEY_RING"
-fi
+# data- and link-service's key rings (encryption at rest, libs/sealing), kept across restarts
+# like the external-id key: what a ring sealed opens only with it.
+key_ring() {
+  if [ ! -s "$1" ]; then
+    (umask 077; printf 'active = "local-1"\n[keys]\n"local-1" = "%s"\n' "$(head -c 32 /dev/urandom | base64)" > "$1")
+  fi
+}
+key_ring "$DATA/data-key-ring.toml"
+key_ring "$DATA/link-key-ring.toml"
 
 pids=()
 stop() {
@@ -72,12 +74,13 @@ LINK_SERVICE__SERVER__LISTEN_ADDR=127.0.0.1:50052 LINK_SERVICE__SERVER__ADMIN_AD
 LINK_SERVICE__DATABASE__URL=sqlite:$DATA/link-service.db \
 LINK_SERVICE__CLIENTS__TOKEN_SERVICE__URL=http://127.0.0.1:50051 \
 LINK_SERVICE__CLIENTS__DATA_SERVICE__URL=http://127.0.0.1:50053 \
+LINK_SERVICE__ENCRYPTION__KEY_RING_FILE=$DATA/link-key-ring.toml \
   start link-service "$PROFILE_DIR/link-service"
 
 DATA_SERVICE__SERVER__LISTEN_ADDR=127.0.0.1:50053 DATA_SERVICE__SERVER__ADMIN_ADDR=127.0.0.1:9053 \
 DATA_SERVICE__DATABASE__URL=sqlite:$DATA/data-service.db \
 DATA_SERVICE__CLIENTS__LINK_SERVICE__URL=http://127.0.0.1:50052 \
-DATA_SERVICE__ENCRYPTION__KEY_RING_FILE=$KEY_RING \
+DATA_SERVICE__ENCRYPTION__KEY_RING_FILE=$DATA/data-key-ring.toml \
   start data-service "$PROFILE_DIR/data-service"
 
 GATEWAY__SERVER__LISTEN_ADDR=127.0.0.1:8080 GATEWAY__SERVER__ADMIN_ADDR=127.0.0.1:9080 GATEWAY__AUTH__MODE=dev \

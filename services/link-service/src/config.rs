@@ -6,8 +6,8 @@
 
 use belvo_accounts::BelvoConfig;
 use database::DatabaseConfig;
-use grpc_runtime::ServerConfig;
 use grpc_runtime::client::ClientConfig;
+use grpc_runtime::{EncryptionConfig, ServerConfig};
 use serde::{Deserialize, Serialize};
 use settings::{Report, Validate};
 use telemetry::TelemetryConfig;
@@ -28,6 +28,9 @@ grpc_runtime::service_config! {
         pub belvo: BelvoConfig,
         /// How the removal of links and erasure of owners retry.
         pub removals: RemovalsConfig,
+        /// Encryption at rest of Belvo's link objects and institution user ids
+        /// (`store::SEALED`).
+        pub encryption: EncryptionConfig,
     }
 }
 
@@ -41,6 +44,7 @@ impl Default for Config {
             clients: Clients::default(),
             belvo: BelvoConfig::interactive(),
             removals: RemovalsConfig::default(),
+            encryption: EncryptionConfig::default(),
         }
     }
 }
@@ -66,6 +70,7 @@ impl Validate for Config {
         }
         report.section("belvo", &self.belvo);
         report.section("removals", &self.removals);
+        report.section("encryption", &self.encryption);
     }
 }
 

@@ -77,7 +77,17 @@ impl Service for Application {
             stop.triggered().await;
         });
         let gate = grpc_runtime::Gate::new(db.clone());
-        let store = store::Store::new(db.pool().clone(), changes);
+        let sealing = config
+            .encryption
+            .key_ring()
+            .map_err(|e| StartError::Setup(Box::new(e)))?;
+        let sealed = grpc_runtime::SealedColumns::new(
+            db.clone(),
+            sealing.clone(),
+            store::SEALED,
+            &registry,
+        )?;
+        let store = store::Store::new(db.pool().clone(), changes, sealing);
         let removals = removals::Removals::new(
             db.pool().clone(),
             store.clone(),
@@ -96,12 +106,20 @@ impl Service for Application {
             gate.clone(),
             shutdown.clone(),
         );
+        let readiness = Readiness::schema(&db, &MIGRATOR, shutdown.clone()).await;
         let services = ServiceSet::new()
             // NOT_SERVING until the schema is at this build's migration (the migrate Job).
-            .ready_when(Readiness::schema(&db, &MIGRATOR, shutdown.clone()).await)
+            .ready_when(readiness.clone())
             .service(LinkServiceServer::new(links))
             .service(gate.audit_service())
+            .service(sealed.key_usage_service(gate.clone()))
             .file_descriptor_set(connect_proto::FILE_DESCRIPTOR_SET);
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            if readiness.wait(&stop).await {
+                sealed.run(config.encryption.reseal_every, stop).await;
+            }
+        });
         let server = serve(services, listeners, &config.server, &registry, shutdown).await?;
         tracing::info!(regions = ?regions.ids().collect::<Vec<_>>(), "link-service regions");
         Ok(server.on_stop(async move { db.close().await }))

@@ -7,6 +7,8 @@
 
 use anyhow::Context as _;
 use database::Feed;
+use grpc_runtime::SealedColumn;
+use sealing::{KeyRing, OpenError};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row as _};
 
@@ -146,16 +148,59 @@ const COLUMNS: &str = "link_id, owner, region, institution, access_mode, status,
 /// The PostgreSQL channel of link changes.
 pub(crate) const CHANGES_CHANNEL: &str = "link_changes";
 
+/// The columns sealed with a key ring: Belvo's link object and the user's id at their
+/// institution (Belvo derives it from their credentials). Queries filter on neither.
+pub(crate) const SEALED: &[SealedColumn] = &[
+    SealedColumn {
+        table: "links",
+        key: &["link_id"],
+        column: "belvo_json",
+        folded: &[],
+    },
+    SealedColumn {
+        table: "links",
+        key: &["link_id"],
+        column: "institution_user_id",
+        folded: &[],
+    },
+];
+
 /// The links tables, and the feed of the links they change (for `WatchLink`, on every replica).
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     pool: AnyPool,
     changes: Feed,
+    /// Seals the [`SEALED`] columns; `None`: stored in clear.
+    sealing: Option<KeyRing>,
 }
 
 impl Store {
-    pub(crate) fn new(pool: AnyPool, changes: Feed) -> Self {
-        Self { pool, changes }
+    pub(crate) fn new(pool: AnyPool, changes: Feed, sealing: Option<KeyRing>) -> Self {
+        Self {
+            pool,
+            changes,
+            sealing,
+        }
+    }
+
+    /// `value` as stored: sealed with a key ring.
+    fn seal(&self, value: Option<&str>) -> Option<String> {
+        value.map(|v| match &self.sealing {
+            Some(ring) => ring.seal(v.as_bytes()),
+            None => v.to_owned(),
+        })
+    }
+
+    /// A stored value read back: opened when sealed.
+    fn open(&self, stored: Option<String>) -> Result<Option<String>, StoreError> {
+        match stored {
+            Some(value) if KeyRing::is_sealed(&value) => {
+                let ring = self.sealing.as_ref().ok_or(OpenError::NoKeyRing)?;
+                let [plain] = ring.open_fields(&value)?;
+                Ok(Some(plain))
+            }
+            clear => Ok(clear),
+        }
     }
 
     /// Link ids changed from now on, by any replica.
@@ -188,7 +233,7 @@ impl Store {
             .bind(belvo.refresh_rate.as_deref())
             .bind(encode_list(&belvo.fetch_resources)?)
             .bind(belvo.external_id.as_deref())
-            .bind(belvo.institution_user_id.as_deref())
+            .bind(self.seal(belvo.institution_user_id.as_deref()))
             .bind(origin.as_str())
             .bind(belvo.belvo_created_at)
             .bind(belvo.last_accessed_at)
@@ -197,7 +242,7 @@ impl Store {
             .bind(now)
             .bind(None::<i64>)
             .bind(None::<i64>)
-            .bind(&belvo.json)
+            .bind(self.seal(Some(&belvo.json)))
             .execute(&self.pool)
             .await?;
         let inserted = done.rows_affected() == 1;
@@ -230,10 +275,10 @@ impl Store {
         .bind(belvo.refresh_rate.as_deref())
         .bind(encode_list(&belvo.fetch_resources)?)
         .bind(belvo.external_id.as_deref())
-        .bind(belvo.institution_user_id.as_deref())
+        .bind(self.seal(belvo.institution_user_id.as_deref()))
         .bind(belvo.belvo_created_at)
         .bind(belvo.last_accessed_at)
-        .bind(&belvo.json)
+        .bind(self.seal(Some(&belvo.json)))
         .bind(link_id)
         .bind(owner)
         .execute(&self.pool)
@@ -249,7 +294,7 @@ impl Store {
             .bind(link_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| decode(&r)).transpose()
+        row.map(|r| self.decode(&r)).transpose()
     }
 
     /// Up to `limit` of `owner`'s links in `statuses`, newest registration first, after
@@ -291,7 +336,37 @@ impl Store {
             query = query.bind(after.registered_at).bind(after.link_id.clone());
         }
         let rows = query.bind(limit).fetch_all(&self.pool).await?;
-        rows.iter().map(decode).collect()
+        rows.iter().map(|r| self.decode(r)).collect()
+    }
+
+    /// A link from its row, its sealed columns opened.
+    fn decode(&self, row: &AnyRow) -> Result<LinkRow, StoreError> {
+        let status: String = row.try_get("status")?;
+        let origin: String = row.try_get("origin")?;
+        let fetch_resources: String = row.try_get("fetch_resources")?;
+        Ok(LinkRow {
+            link_id: row.try_get("link_id")?,
+            owner: row.try_get("owner")?,
+            region: row.try_get("region")?,
+            institution: row.try_get("institution")?,
+            access_mode: row.try_get("access_mode")?,
+            status: Status::parse(&status)
+                .with_context(|| format!("unknown stored status {status:?}"))?,
+            refresh_rate: row.try_get("refresh_rate")?,
+            fetch_resources: serde_json::from_str(&fetch_resources)
+                .context("stored fetch_resources is not a JSON list")?,
+            external_id: row.try_get("external_id")?,
+            institution_user_id: self.open(row.try_get("institution_user_id")?)?,
+            origin: Origin::parse(&origin)
+                .with_context(|| format!("unknown stored origin {origin:?}"))?,
+            belvo_created_at: row.try_get("belvo_created_at")?,
+            last_accessed_at: row.try_get("last_accessed_at")?,
+            registered_at: row.try_get("registered_at")?,
+            updated_at: row.try_get("updated_at")?,
+            status_changed_at: row.try_get("status_changed_at")?,
+            last_refresh_requested_at: row.try_get("last_refresh_requested_at")?,
+            deleted_at: row.try_get("deleted_at")?,
+        })
     }
 
     /// Tells every replica's watchers that `link_id` changed (written by another module).
@@ -348,7 +423,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         };
-        let link = decode(&row)?;
+        let link = self.decode(&row)?;
         let previous = link.status;
         let applies = recorded
             && previous != Status::Deleted
@@ -406,6 +481,9 @@ pub(crate) enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error(transparent)]
     Decode(#[from] anyhow::Error),
+    /// A sealed value cannot be opened (no key ring, or not its key).
+    #[error("a stored value cannot be opened: {0}")]
+    Sealed(#[from] OpenError),
 }
 
 impl From<StoreError> for crate::error::ServiceError {
@@ -413,41 +491,13 @@ impl From<StoreError> for crate::error::ServiceError {
         match err {
             StoreError::Sql(e) => Self::Database(e),
             StoreError::Decode(e) => Self::Internal(e),
+            StoreError::Sealed(e) => Self::Internal(e.into()),
         }
     }
 }
 
 fn encode_list(items: &[String]) -> Result<String, StoreError> {
     Ok(serde_json::to_string(items).context("cannot encode a list")?)
-}
-
-fn decode(row: &AnyRow) -> Result<LinkRow, StoreError> {
-    let status: String = row.try_get("status")?;
-    let origin: String = row.try_get("origin")?;
-    let fetch_resources: String = row.try_get("fetch_resources")?;
-    Ok(LinkRow {
-        link_id: row.try_get("link_id")?,
-        owner: row.try_get("owner")?,
-        region: row.try_get("region")?,
-        institution: row.try_get("institution")?,
-        access_mode: row.try_get("access_mode")?,
-        status: Status::parse(&status)
-            .with_context(|| format!("unknown stored status {status:?}"))?,
-        refresh_rate: row.try_get("refresh_rate")?,
-        fetch_resources: serde_json::from_str(&fetch_resources)
-            .context("stored fetch_resources is not a JSON list")?,
-        external_id: row.try_get("external_id")?,
-        institution_user_id: row.try_get("institution_user_id")?,
-        origin: Origin::parse(&origin)
-            .with_context(|| format!("unknown stored origin {origin:?}"))?,
-        belvo_created_at: row.try_get("belvo_created_at")?,
-        last_accessed_at: row.try_get("last_accessed_at")?,
-        registered_at: row.try_get("registered_at")?,
-        updated_at: row.try_get("updated_at")?,
-        status_changed_at: row.try_get("status_changed_at")?,
-        last_refresh_requested_at: row.try_get("last_refresh_requested_at")?,
-        deleted_at: row.try_get("deleted_at")?,
-    })
 }
 
 #[cfg(test)]
@@ -479,7 +529,7 @@ mod tests {
         };
         db.migrate(&crate::MIGRATOR).await.unwrap();
         let feed = Feed::start(db.db(), CHANGES_CHANNEL, std::future::pending());
-        let store = Store::new(db.pool().clone(), feed);
+        let store = Store::new(db.pool().clone(), feed, None);
         let fields = fields();
         let attempts = (0..8).map(|i| {
             let store = store.clone();
@@ -516,5 +566,87 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn one_owner_wins_a_race_postgres() {
         one_owner_wins_a_race(Backend::Postgres).await;
+    }
+
+    fn ring(active: &str, ids: &[&str]) -> KeyRing {
+        let mut text = format!("active = \"{active}\"\n[keys]\n");
+        for id in ids {
+            let key = base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                [id.as_bytes()[1]; 32],
+            );
+            text.push_str(&format!("\"{id}\" = \"{key}\"\n"));
+        }
+        KeyRing::parse(&text).unwrap()
+    }
+
+    /// Belvo's link object and the institution user id are sealed at rest and read back; after
+    /// a rotation the pass re-seals them and the old key is retirable.
+    async fn sealed_at_rest_and_resealed(backend: Backend) {
+        let Some(db) = TestDatabase::new(backend).await else {
+            return;
+        };
+        db.migrate(&crate::MIGRATOR).await.unwrap();
+        let feed = Feed::start(db.db(), CHANGES_CHANNEL, std::future::pending());
+        let store = Store::new(db.pool().clone(), feed.clone(), Some(ring("k1", &["k1"])));
+        let mut belvo = fields();
+        belvo.institution_user_id = Some("gloria-delgado-4417".into());
+        belvo.json = r#"{"institution_user_id":"gloria-delgado-4417"}"#.into();
+        assert!(
+            store
+                .insert("l1", "o1", "mx", Origin::Registered, &belvo, 1)
+                .await
+                .unwrap()
+        );
+        let raw: (String, String) =
+            sqlx::query_as("SELECT institution_user_id, belvo_json FROM links")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        for value in [&raw.0, &raw.1] {
+            assert!(
+                value.starts_with("sealed1:k1:") && !value.contains("gloria"),
+                "{value}"
+            );
+        }
+        let read = store.get("l1").await.unwrap().unwrap();
+        assert_eq!(
+            read.institution_user_id.as_deref(),
+            Some("gloria-delgado-4417")
+        );
+
+        let columns = grpc_runtime::SealedColumns::new(
+            db.db().clone(),
+            Some(ring("k2", &["k1", "k2"])),
+            SEALED,
+            &prometheus::Registry::new(),
+        )
+        .unwrap();
+        let resealed: Vec<u64> = columns
+            .pass()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.resealed)
+            .collect();
+        assert_eq!(resealed, [1, 1]);
+        let usage = columns.usage().await.unwrap();
+        assert_eq!(usage.retirable_keys, ["k1"], "{usage:?}");
+        let retired = Store::new(db.pool().clone(), feed, Some(ring("k2", &["k2"])));
+        let read = retired.get("l1").await.unwrap().unwrap();
+        assert_eq!(
+            read.institution_user_id.as_deref(),
+            Some("gloria-delgado-4417")
+        );
+    }
+
+    #[tokio::test]
+    async fn sealed_at_rest_and_resealed_sqlite() {
+        sealed_at_rest_and_resealed(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn sealed_at_rest_and_resealed_postgres() {
+        sealed_at_rest_and_resealed(Backend::Postgres).await;
     }
 }

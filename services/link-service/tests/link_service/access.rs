@@ -6,6 +6,8 @@ use connect_proto::audit::v1::ListOperatorCallsRequest;
 use connect_proto::audit::v1::operator_audit_service_client::OperatorAuditServiceClient;
 use connect_proto::link::v1 as pb;
 use connect_proto::link::v1::link_service_client::LinkServiceClient;
+use connect_proto::sealing::v1::GetKeyUsageRequest;
+use connect_proto::sealing::v1::key_usage_service_client::KeyUsageServiceClient;
 use database::Backend;
 use grpc_runtime::client::{ClientChannel, ClientConfig, connect_lazy};
 use secrecy::SecretString;
@@ -65,7 +67,7 @@ fn reason(status: &Status) -> Option<String> {
 /// Calls `rpc` as whoever `channel` presents, for `owner`, on a link nobody registered:
 /// the result when admitted is NOT_FOUND or similar, never a refusal by the access check.
 async fn call(channel: ClientChannel, rpc: &str, owner: &str) -> Result<(), Status> {
-    let mut client = LinkServiceClient::new(channel);
+    let mut client = LinkServiceClient::new(channel.clone());
     let link_id = Uuid::new_v4().to_string();
     let owner = owner.to_owned();
     match rpc {
@@ -130,12 +132,16 @@ async fn call(channel: ClientChannel, rpc: &str, owner: &str) -> Result<(), Stat
             })
             .await
             .map(drop),
+        "GetKeyUsage" => KeyUsageServiceClient::new(channel)
+            .get_key_usage(GetKeyUsageRequest {})
+            .await
+            .map(drop),
         other => panic!("no such RPC {other}"),
     }
 }
 
 /// Every RPC and the services that may call it (operators may call them all).
-const RPCS: [(&str, &[&str]); 10] = [
+const RPCS: [(&str, &[&str]); 11] = [
     ("RegisterLink", &["gateway"]),
     ("GetLink", &["gateway", "token-service"]),
     ("WatchLink", &["gateway"]),
@@ -146,6 +152,7 @@ const RPCS: [(&str, &[&str]); 10] = [
     ("AdoptLink", &["data-service"]),
     ("EraseOwner", &["gateway"]),
     ("GetErasure", &["gateway"]),
+    ("GetKeyUsage", &[]),
 ];
 
 async fn each_rpc_admits_only_its_callers(backend: Backend) {
