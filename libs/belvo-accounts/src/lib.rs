@@ -1,16 +1,21 @@
 //! The platform's one boundary with Belvo, shared by token-, link- and data-service: the
 //! `[belvo]` settings section ([`BelvoConfig`]: timeouts and retries), the factory that
 //! builds one client per region from the regions configuration and those settings
-//! ([`BelvoAccounts`]; a region's clones share its connection pool and rate budget), and the
-//! one decision per Belvo failure of what gRPC status a caller gets ([`status`]).
+//! ([`BelvoAccounts`]; a region's clones share its connection pool and rate budget: the
+//! service's share of the region's, shared by its replicas through its database), and the one
+//! decision per Belvo failure of what gRPC status a caller gets ([`status`]).
 
+mod budget;
 mod config;
 mod metrics;
 mod status;
 
 use std::fmt;
 
-use regions::RegionsConfig;
+use std::sync::Arc;
+
+use database::Database;
+use regions::{BelvoCaller, RegionsConfig};
 
 pub use config::BelvoConfig;
 pub use metrics::BelvoMetrics;
@@ -42,19 +47,27 @@ pub struct BuildError {
 }
 
 impl BelvoAccounts {
-    /// A client for every region: the region's environment, keys and rate budget, with the
-    /// timeouts and retries of `config`, each call reported to `metrics`.
+    /// A client for every region: the region's environment and keys, `caller`'s share of its
+    /// rate budget (kept in `db` on PostgreSQL, so that the service's replicas share it), with
+    /// the timeouts and retries of `config`, each call reported to `metrics`.
     pub fn build(
         regions: &RegionsConfig,
         config: &BelvoConfig,
         metrics: &BelvoMetrics,
+        caller: BelvoCaller,
+        db: &Database,
     ) -> Result<Self, BuildError> {
-        let observer: std::sync::Arc<dyn belvo::Observer> = std::sync::Arc::new(metrics.clone());
+        let observer: Arc<dyn belvo::Observer> = Arc::new(metrics.clone());
         let clients = regions
             .regions()
             .iter()
             .map(|region| {
                 let budget = region.rate_budget();
+                let (share, window) = (budget.share(caller).get(), budget.window());
+                let rate = match budget::DatabaseLedger::new(db, region.id().as_str()) {
+                    Some(ledger) => belvo::RateBudget::shared(share, window, Arc::new(ledger)),
+                    None => belvo::RateBudget::new(share, window),
+                };
                 let client = belvo::Client::builder(
                     region.environment().clone(),
                     belvo::Credentials::new(
@@ -63,10 +76,7 @@ impl BelvoAccounts {
                     ),
                 )
                 .region(region.id().as_str())
-                .rate_budget(belvo::RateBudget::new(
-                    budget.requests.get(),
-                    budget.window(),
-                ))
+                .rate_budget(rate)
                 .retry_policy(config.retry_policy())
                 .observer(observer.clone())
                 .timeout(config.timeout)

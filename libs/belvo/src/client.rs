@@ -18,7 +18,7 @@ use url::Url;
 use crate::Environment;
 use crate::error::{self, Error};
 use crate::observe::{self, Attempt, Observer};
-use crate::rate::RateBudget;
+use crate::rate::{Priority, RateBudget};
 use crate::retry::{RetryClass, RetryPolicy};
 
 const USER_AGENT: &str = concat!("connect-belvo-rust/", env!("CARGO_PKG_VERSION"));
@@ -136,6 +136,7 @@ impl ClientBuilder {
             retrieve_timeout: self.retrieve_timeout,
             region: self.region.unwrap_or_default(),
             observer: self.observer,
+            priority: Priority::default(),
         })
     }
 }
@@ -155,6 +156,8 @@ pub struct Client {
     /// Named in log lines; empty when the builder was given none.
     region: String,
     observer: Option<Arc<dyn Observer>>,
+    /// Where this client's calls wait in the rate budget's queue.
+    priority: Priority,
 }
 
 impl fmt::Debug for Client {
@@ -214,6 +217,15 @@ impl Client {
             connect_timeout: Duration::from_secs(10),
             region: None,
             observer: None,
+        }
+    }
+
+    /// This client (sharing its pool and budget) with its calls waiting for the rate budget at
+    /// `priority` (default [`Priority::Interactive`]).
+    pub fn with_priority(&self, priority: Priority) -> Self {
+        Self {
+            priority,
+            ..self.clone()
         }
     }
 
@@ -309,7 +321,7 @@ impl Client {
         let mut retry = 0;
         loop {
             let waiting = Instant::now();
-            self.rate.acquire().await;
+            self.rate.acquire(self.priority).await;
             let sent = Instant::now();
             let result = self.attempt(&call).await.and_then(|answer| decode(&answer));
             if let Some(observer) = &self.observer {

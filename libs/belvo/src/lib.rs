@@ -42,7 +42,9 @@ pub use institutions::Institutions;
 pub use links::{Accepted, LinkOptions, Links, MfaResume, RegisterLink, UpdateCredentials};
 pub use observe::{Attempt, Observer};
 pub use pagination::{Filters, Page};
-pub use rate::RateBudget;
+pub use rate::{
+    Ledger, LedgerError, Limits, Priority, RateBudget, SharedLedger, Taking, busiest_window,
+};
 pub use resources::*;
 pub use retry::{MAX_UNEXPECTED_ERROR_RETRIES, RetryPolicy};
 pub use token::*;

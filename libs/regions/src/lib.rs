@@ -56,8 +56,9 @@ pub use region::{
     Branding, CallbackUrls, OfdaConsent, ProductConfig, Region, RegionId, RegionsConfig, ThemeEntry,
 };
 pub use types::{
-    AccessMode, CountryCode, CredentialsStorage, FetchResource, InstitutionType, Locale,
-    ParseEnumError, ParseRetentionError, Product, RateBudget, StaleIn, WidgetFamily,
+    AccessMode, BelvoCaller, CountryCode, CredentialsStorage, FetchResource, InstitutionType,
+    Locale, ParseEnumError, ParseRetentionError, Product, RateBudget, Shares, StaleIn,
+    WidgetFamily,
 };
 
 /// Which of a region's secrets a process resolves. Each service loads only those it uses, so

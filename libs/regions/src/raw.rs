@@ -54,6 +54,15 @@ pub(crate) struct RawRegion {
 pub(crate) struct RawRateBudget {
     pub(crate) requests: Option<i64>,
     pub(crate) per_seconds: Option<i64>,
+    pub(crate) shares: Option<RawShares>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawShares {
+    pub(crate) token_service: Option<i64>,
+    pub(crate) link_service: Option<i64>,
+    pub(crate) data_service: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

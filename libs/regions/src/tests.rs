@@ -824,6 +824,7 @@ fn every_scalar_field_of_a_region_is_overridable_with_its_derived_name() {
             "WEBHOOK_AUTHORIZATION_NEXT_FILE" => (&hooked, "mx", &secret_file),
             s if s.ends_with("_FILE") => (MX, "mx", &secret_file),
             "RATE_BUDGET_REQUESTS" | "RATE_BUDGET_PER_SECONDS" => (MX, "mx", "5"),
+            s if s.starts_with("RATE_BUDGET_SHARES_") => (MX, "mx", "3"),
             "BRANDING_COMPANY_NAME" => (MX, "mx", "Other"),
             "BRANDING_COMPANY_ICON" | "BRANDING_COMPANY_LOGO" | "BRANDING_COMPANY_TERMS_URL" => {
                 (MX, "mx", "https://other.example/x")
@@ -1566,6 +1567,47 @@ fn rate_budget_must_be_positive() {
     let partial = load(&add(MX, "mx", "rate_budget = { requests = 40 }"), ENV);
     let budget = partial.default_region().rate_budget();
     assert_eq!((budget.requests.get(), budget.per_seconds.get()), (40, 30));
+}
+
+#[test]
+fn each_service_has_a_share_and_the_shares_fit_in_the_budget() {
+    let shares = |toml: &str, env: &[(&str, &str)]| {
+        let budget = load(toml, env).default_region().rate_budget();
+        BelvoCaller::ALL.map(|c| budget.share(c).get())
+    };
+    // By default a tenth, a fifth and the rest.
+    assert_eq!(
+        shares(&add(MX, "mx", "rate_budget = { requests = 100 }"), ENV),
+        [10, 20, 70]
+    );
+    let explicit = add(
+        MX,
+        "mx",
+        "rate_budget = { requests = 80, per_seconds = 30, shares = { token_service = 5, \
+         link_service = 15, data_service = 50 } }",
+    );
+    assert_eq!(shares(&explicit, ENV), [5, 15, 50]);
+    // The environment sets one share like any other key.
+    assert_eq!(
+        shares(
+            &explicit,
+            &env_plus(&[("REGION_MX_RATE_BUDGET_SHARES_DATA_SERVICE", "60")])
+        ),
+        [5, 15, 60]
+    );
+    // Shares over the budget are refused, naming the region and the sum.
+    assert_only_problem(
+        &explicit,
+        &env_plus(&[("REGION_MX_RATE_BUDGET_SHARES_DATA_SERVICE", "61")]),
+        "regions.mx.rate_budget.shares",
+        "token_service 5 + link_service 15 + data_service 61 = 81 is more than the budget's 80",
+    );
+    assert_only_problem(
+        &add(MX, "mx", "rate_budget = { shares = { link_service = 0 } }"),
+        ENV,
+        "regions.mx.rate_budget.shares.link_service",
+        "not 0",
+    );
 }
 
 #[test]

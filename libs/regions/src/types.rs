@@ -388,30 +388,77 @@ impl serde::Serialize for CredentialsStorage {
     }
 }
 
-/// How many Belvo requests a region's callers may make per window. Belvo's firewall answers
-/// 403 above about 80 requests per 30 seconds from one IP, so the default stays below that.
+/// The services that call Belvo, each with its share of a region's [`RateBudget`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BelvoCaller {
+    /// Widget tokens: a user is waiting.
+    TokenService,
+    /// Link registration, status, refresh and deletion: mostly a user waiting.
+    LinkService,
+    /// Data pulls (sync).
+    DataService,
+}
+
+impl BelvoCaller {
+    /// Every caller, in the order of [`Shares`].
+    pub const ALL: [Self; 3] = [Self::TokenService, Self::LinkService, Self::DataService];
+
+    /// The key of its share in `rate_budget.shares`.
+    pub const fn key(self) -> &'static str {
+        match self {
+            Self::TokenService => "token_service",
+            Self::LinkService => "link_service",
+            Self::DataService => "data_service",
+        }
+    }
+}
+
+/// Each caller's requests per window, in [`BelvoCaller::ALL`] order.
+pub type Shares = [NonZeroU32; 3];
+
+/// How many Belvo requests a region's callers may make per window, together: every service and
+/// replica leaves through the same egress address, and Belvo's firewall answers 403 above about
+/// 80 requests per 30 seconds from one address, so the default stays below that. Each service
+/// has its share (its replicas share it through the service's database), and the shares sum to
+/// at most the budget, so the interactive services' shares are never taken by sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct RateBudget {
-    /// Requests allowed per window.
+    /// Requests allowed per window, for every caller together.
     pub requests: NonZeroU32,
     /// The window, in seconds.
     pub per_seconds: NonZeroU32,
+    /// Each caller's part of `requests`.
+    pub shares: Shares,
 }
 
 impl RateBudget {
-    /// 70 requests per 30 seconds.
-    pub const DEFAULT: Self = Self {
-        requests: non_zero(70),
-        per_seconds: non_zero(30),
-    };
+    /// 70 requests per 30 seconds: 7 for token-service, 14 for link-service, 49 for
+    /// data-service.
+    pub const DEFAULT: Self = Self::new(non_zero(70), non_zero(30));
 
-    /// Builds a budget of `requests` per `per_seconds`.
+    /// Builds a budget of `requests` per `per_seconds`, shared by default: a tenth to
+    /// token-service, a fifth to link-service, the rest to data-service (at least 1 each).
     pub const fn new(requests: NonZeroU32, per_seconds: NonZeroU32) -> Self {
+        let r = requests.get();
+        let token = non_zero(r / 10);
+        let link = non_zero(r / 5);
+        let data = non_zero(r.saturating_sub(token.get() + link.get()));
         Self {
             requests,
             per_seconds,
+            shares: [token, link, data],
         }
+    }
+
+    /// The same budget with these shares.
+    pub const fn with_shares(self, shares: Shares) -> Self {
+        Self { shares, ..self }
+    }
+
+    /// `caller`'s requests per window.
+    pub const fn share(&self, caller: BelvoCaller) -> NonZeroU32 {
+        self.shares[caller as usize]
     }
 
     /// The window as a duration.
@@ -532,5 +579,7 @@ mod tests {
         let budget = RateBudget::default();
         assert_eq!(budget.requests.get(), 70);
         assert_eq!(budget.window(), Duration::from_secs(30));
+        let shares = BelvoCaller::ALL.map(|c| budget.share(c).get());
+        assert_eq!(shares, [7, 14, 49]);
     }
 }

@@ -19,8 +19,8 @@ use crate::region::{
     Branding, CallbackUrls, OfdaConsent, ProductConfig, Region, RegionId, RegionsConfig, ThemeEntry,
 };
 use crate::types::{
-    AccessMode, CountryCode, CredentialsStorage, FetchResource, InstitutionType, Locale, Product,
-    RateBudget, StaleIn, WidgetFamily,
+    AccessMode, BelvoCaller, CountryCode, CredentialsStorage, FetchResource, InstitutionType,
+    Locale, Product, RateBudget, Shares, StaleIn, WidgetFamily,
 };
 
 /// Belvo's web SDK script (multi-region widget).
@@ -556,34 +556,69 @@ fn authorization_value(
 }
 
 fn rate_budget(cx: &mut Cx<'_, '_>, raw: &RawRegion) -> Option<RateBudget> {
-    let (requests, per_seconds) = match &raw.rate_budget {
-        Some(budget) => (budget.requests, budget.per_seconds),
-        None => (None, None),
+    let (requests, per_seconds, shares) = match &raw.rate_budget {
+        Some(budget) => (budget.requests, budget.per_seconds, budget.shares.as_ref()),
+        None => (None, None, None),
     };
-    let mut field = |key: &str, value: Option<i64>, default: NonZeroU32| match value {
-        None => Some(default),
-        Some(n) => match u32::try_from(n).ok().and_then(NonZeroU32::new) {
-            Some(n) => Some(n),
-            None => {
-                cx.problem(
-                    key,
-                    format!("must be a whole number from 1 to {}, not {n}", u32::MAX),
-                );
-                None
-            }
-        },
-    };
+    let field =
+        |cx: &mut Cx<'_, '_>, key: &str, value: Option<i64>, default: NonZeroU32| match value {
+            None => Some(default),
+            Some(n) => match u32::try_from(n).ok().and_then(NonZeroU32::new) {
+                Some(n) => Some(n),
+                None => {
+                    cx.problem(
+                        key,
+                        format!("must be a whole number from 1 to {}, not {n}", u32::MAX),
+                    );
+                    None
+                }
+            },
+        };
     let requests = field(
+        cx,
         "rate_budget.requests",
         requests,
         RateBudget::DEFAULT.requests,
     );
     let per_seconds = field(
+        cx,
         "rate_budget.per_seconds",
         per_seconds,
         RateBudget::DEFAULT.per_seconds,
     );
-    Some(RateBudget::new(requests?, per_seconds?))
+    let budget = RateBudget::new(requests?, per_seconds?);
+    let given = |caller: BelvoCaller| {
+        shares.and_then(|s| match caller {
+            BelvoCaller::TokenService => s.token_service,
+            BelvoCaller::LinkService => s.link_service,
+            BelvoCaller::DataService => s.data_service,
+        })
+    };
+    let mut parts = Vec::with_capacity(BelvoCaller::ALL.len());
+    for caller in BelvoCaller::ALL {
+        let key = format!("rate_budget.shares.{}", caller.key());
+        parts.push(field(cx, &key, given(caller), budget.share(caller)));
+    }
+    let shares: Shares = [parts[0]?, parts[1]?, parts[2]?];
+    let total: u64 = shares.iter().map(|s| u64::from(s.get())).sum();
+    if total > u64::from(budget.requests.get()) {
+        let sum = BelvoCaller::ALL
+            .iter()
+            .zip(shares)
+            .map(|(caller, share)| format!("{} {share}", caller.key()))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        cx.problem(
+            "rate_budget.shares",
+            format!(
+                "{sum} = {total} is more than the budget's {} requests: every service and \
+                 replica leaves through one address, and Belvo counts them together",
+                budget.requests
+            ),
+        );
+        return None;
+    }
+    Some(budget.with_shares(shares))
 }
 
 fn branding(cx: &mut Cx<'_, '_>, raw: &RawBranding, ofda: bool) -> Option<Branding> {

@@ -88,7 +88,13 @@ impl Service for Application {
         db.report_up(&registry, async move {
             stop.triggered().await;
         })?;
-        let belvo = BelvoAccounts::build(&regions, &config.belvo, &belvo_metrics)?;
+        let belvo = BelvoAccounts::build(
+            &regions,
+            &config.belvo,
+            &belvo_metrics,
+            regions::BelvoCaller::DataService,
+            &db,
+        )?;
         let links: Option<LinkClient> = config
             .clients
             .link_service

@@ -62,7 +62,13 @@ impl Service for Application {
         db.report_up(&registry, async move {
             stop.triggered().await;
         })?;
-        let belvo = BelvoAccounts::build(&regions, &config.belvo, &belvo_metrics)?;
+        let belvo = BelvoAccounts::build(
+            &regions,
+            &config.belvo,
+            &belvo_metrics,
+            regions::BelvoCaller::LinkService,
+            &db,
+        )?;
         let external_ids = owners::ExternalIds::new(connect_lazy(&config.clients.token_service)?);
         let data = data_service::DataService::new(
             config

@@ -389,6 +389,8 @@ locale = "es"
 country_codes = ["{country}"]
 widget_script_url = "{emulator}/belvo-widget-1-stable.js"
 hosted_widget_url = "{emulator}/widget/"
+# The tests measure links, not Belvo's firewall.
+rate_budget = {{ requests = 1000000, per_seconds = 1 }}
 
 [regions.{id}.branding]
 company_name = "Connect (tests)"

@@ -91,6 +91,8 @@ stale_in = "300d"
 credentials_storage = "store"
 widget_script_url = "{emulator_url}/belvo-widget-1-stable.js"
 hosted_widget_url = "{emulator_url}/widget/"
+# The tests measure tokens, not Belvo's firewall.
+rate_budget = {{ requests = 1000000, per_seconds = 1 }}
 [regions.{id}.branding]
 company_name = "ACME {id}"
 company_icon = "https://acme.example/icon.svg"
