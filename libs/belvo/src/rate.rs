@@ -46,6 +46,19 @@ impl Priority {
         Self::Resync,
     ];
 
+    /// Its rank, 0 the most urgent (as stored).
+    pub fn rank(self) -> i32 {
+        self as i32
+    }
+
+    /// The priority of a rank; the least urgent for a rank past them all.
+    pub fn from_rank(rank: i32) -> Self {
+        usize::try_from(rank)
+            .ok()
+            .and_then(|r| Self::ALL.get(r).copied())
+            .unwrap_or(Self::Resync)
+    }
+
     /// The name used in metrics and logs.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -687,6 +687,7 @@ impl DataService for Api {
                         &link.link_id,
                         resource,
                         crate::store::JobMode::Full,
+                        belvo::Priority::Resync,
                         None,
                         now,
                     )

@@ -421,7 +421,14 @@ impl Inbox {
         }
         let now = now_ms();
         store
-            .enqueue_job(link_id, pull.resource, pull.mode, pull.expected_rows, now)
+            .enqueue_job(
+                link_id,
+                pull.resource,
+                pull.mode,
+                belvo::Priority::Update,
+                pull.expected_rows,
+                now,
+            )
             .await?;
         store.touch_link(link_id, now).await?;
         self.engine.wake.notify_waiters();

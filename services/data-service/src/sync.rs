@@ -7,11 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use belvo::{Filters, Page};
-use futures::StreamExt;
-use futures::stream::BoxStream;
 use rand::Rng;
 use serde_json::value::RawValue;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tracing::Instrument as _;
 
 use crate::config::SyncConfig;
@@ -37,6 +35,9 @@ pub enum PullError {
     BadLinkId(String),
     #[error("stopped for shutdown")]
     Stopped,
+    /// Not a failure: another job waits, and this one gave its turn up between pages.
+    #[error("gave its turn up")]
+    TurnGiven,
     #[error("abandoned after {0} attempts whose worker stopped mid-job")]
     Abandoned(i32),
 }
@@ -152,6 +153,17 @@ impl Engine {
             }
             Err(PullError::Store(StoreError::LeaseLost)) => {
                 tracing::warn!("lease lost; another worker continues this job");
+                return;
+            }
+            Err(PullError::TurnGiven) => {
+                match self.store.park_job(job, worker, now_ms()).await {
+                    Ok(()) => tracing::debug!("gave the turn to another job"),
+                    Err(StoreError::LeaseLost) => {
+                        tracing::warn!("lease lost; another worker continues this job");
+                    }
+                    // Still under lease: taken over once the lease expires.
+                    Err(e) => tracing::error!(error = %e, "could not give a job's turn up"),
+                }
                 return;
             }
             Err(error) => error,
@@ -284,7 +296,9 @@ impl Engine {
     }
 
     /// Stores the job's pages from its checkpoint (the first page when it has none); returns
-    /// the job's rows written.
+    /// the job's rows written. Page N+1 is fetched while page N is stored, unless the job gives
+    /// its turn up after page N ([`PullError::TurnGiven`]: another job at least as urgent
+    /// waits) or the service stops: no page is fetched that is not stored.
     async fn pull_pages(
         &self,
         worker: &str,
@@ -310,17 +324,27 @@ impl Engine {
                 client.first_page_url(job.resource.path, &filters)?
             }
         };
+        let client = client.with_priority(job.priority);
         let mut rows_written = job.rows_written;
-        // Page N+1 is fetched (and parsed) while page N is being stored; at most one page
-        // waits, so a worker holds at most three pages.
-        let mut pages = Prefetch::start(client.pages_from::<Box<RawValue>>(start));
-        while let Some(page) = pages.next().await? {
+        let mut fetching = Some(Fetch::start(&client, start));
+        while let Some(fetch) = fetching.take() {
+            let page = fetch.page().await?;
+            let give_up = match &page.next {
+                Some(_) if self.stop.is_triggered() => Some(PullError::Stopped),
+                Some(_) if self.store.turn_wanted(job, now_ms()).await? => {
+                    Some(PullError::TurnGiven)
+                }
+                _ => None,
+            };
+            if let (Some(next), None) = (&page.next, &give_up) {
+                fetching = Some(Fetch::start(&client, next.clone()));
+            }
             rows_written += self
                 .store_page(worker, job, generation, &page, rows_written)
                 .await?;
             self.changed(&job.link_id);
-            if self.stop.is_triggered() && page.next.is_some() {
-                return Err(PullError::Stopped);
+            if let Some(reason) = give_up {
+                return Err(reason);
             }
         }
         Ok(rows_written)
@@ -388,38 +412,30 @@ impl Engine {
     }
 }
 
-/// A page stream driven by its own task, one page ahead of its reader; the task ends when
-/// this is dropped.
-struct Prefetch<T> {
-    pages: mpsc::Receiver<Result<Page<T>, belvo::Error>>,
-    task: tokio::task::JoinHandle<()>,
-}
+/// One page being fetched by its own task (while the previous page is stored); the fetch
+/// stops when this is dropped.
+struct Fetch(tokio::task::JoinHandle<Result<Page<Box<RawValue>>, belvo::Error>>);
 
-impl<T: Send + 'static> Prefetch<T> {
-    fn start(mut stream: BoxStream<'static, Result<Page<T>, belvo::Error>>) -> Self {
-        let (tx, pages) = mpsc::channel(1);
-        let task = tokio::spawn(
-            async move {
-                while let Some(page) = stream.next().await {
-                    let failed = page.is_err();
-                    if tx.send(page).await.is_err() || failed {
-                        return;
-                    }
-                }
-            }
-            .in_current_span(),
-        );
-        Self { pages, task }
+impl Fetch {
+    fn start(client: &belvo::Client, url: String) -> Self {
+        let client = client.clone();
+        Self(tokio::spawn(
+            async move { client.page(&url).await }.in_current_span(),
+        ))
     }
 
-    async fn next(&mut self) -> Result<Option<Page<T>>, belvo::Error> {
-        self.pages.recv().await.transpose()
+    async fn page(mut self) -> Result<Page<Box<RawValue>>, PullError> {
+        match (&mut self.0).await {
+            Ok(page) => Ok(page?),
+            // Not cancelled (only our drop aborts it): the fetch panicked.
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
     }
 }
 
-impl<T> Drop for Prefetch<T> {
+impl Drop for Fetch {
     fn drop(&mut self) {
-        self.task.abort();
+        self.0.abort();
     }
 }
 

@@ -52,7 +52,14 @@ pub(crate) async fn reconcile_overdue(engine: &Engine) -> Result<usize, StoreErr
             for resource in stored_resources(&link.fetch_resources) {
                 engine
                     .store
-                    .enqueue_job(&link.link_id, resource, JobMode::Full, None, now)
+                    .enqueue_job(
+                        &link.link_id,
+                        resource,
+                        JobMode::Full,
+                        belvo::Priority::Reconcile,
+                        None,
+                        now,
+                    )
                     .await?;
             }
             engine.store.mark_reconciled(&link.link_id, now).await?;

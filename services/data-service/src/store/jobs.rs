@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use belvo::Priority;
 use database::Backend;
 use database::sqlx::{self, Any, Row, Transaction};
 
@@ -54,6 +55,8 @@ pub struct Job {
     pub link_id: String,
     pub resource: &'static Resource,
     pub mode: JobMode,
+    /// Where its Belvo calls wait, and when it is claimed.
+    pub priority: Priority,
     pub attempts: i32,
     pub cursor: Option<String>,
     pub generation: i64,
@@ -117,8 +120,8 @@ pub struct Failure<'a> {
     pub code: &'a str,
 }
 
-const RETURNING: &str = "id, link_id, resource, mode, attempts, cursor, generation, rows_written, \
-                         expected_rows, pages_complete";
+const RETURNING: &str = "id, link_id, resource, mode, priority, attempts, cursor, generation, \
+                         rows_written, expected_rows, pages_complete";
 
 fn job_from_row(row: &sqlx::any::AnyRow) -> Result<Option<Job>, sqlx::Error> {
     // The claim only takes jobs this version knows (`known_jobs`).
@@ -134,6 +137,7 @@ fn job_from_row(row: &sqlx::any::AnyRow) -> Result<Option<Job>, sqlx::Error> {
         link_id: row.try_get("link_id")?,
         resource,
         mode,
+        priority: Priority::from_rank(row.try_get("priority")?),
         attempts: row.try_get("attempts")?,
         cursor: row.try_get("cursor")?,
         generation: row.try_get("generation")?,
@@ -154,6 +158,40 @@ fn known_jobs() -> String {
     format!("j.resource IN ({resources}) AND j.mode IN ('full', 'incremental')")
 }
 
+/// The priority a pull of `link`'s `resource` is stored with (SQL): `requested`, except that a
+/// webhook's update of a resource never pulled yet is the link's first pull.
+fn priority_sql(link: &str, resource: &str, requested: &str) -> String {
+    format!(
+        "CASE WHEN {requested} = {update} AND NOT EXISTS (SELECT 1 FROM sync_status s \
+         WHERE s.link_id = {link} AND s.resource = {resource} AND s.last_success_at IS NOT NULL) \
+         THEN {first} ELSE {requested} END",
+        update = Priority::Update.rank(),
+        first = Priority::FirstPull.rank(),
+    )
+}
+
+/// What a pending job that absorbs another keeps: the stronger mode, the count announced last,
+/// the more urgent priority.
+const ABSORB: &str = "ON CONFLICT (link_id, resource) WHERE state = 'pending' DO UPDATE SET \
+     mode = CASE WHEN sync_jobs.mode = 'full' OR excluded.mode = 'full' THEN 'full' \
+     ELSE 'incremental' END, \
+     expected_rows = COALESCE(excluded.expected_rows, sync_jobs.expected_rows), \
+     priority = CASE WHEN excluded.priority < sync_jobs.priority THEN excluded.priority \
+     ELSE sync_jobs.priority END, \
+     updated_at = excluded.updated_at";
+
+/// The SQL condition that job `j` may be claimed at `now` (the parameter `now`): pending and
+/// due, with no job of its link's resource under way; or under way with its lease expired (its
+/// worker died, or gave its turn up between pages).
+fn claimable(now: &str) -> String {
+    format!(
+        "{known} AND ((j.state = 'pending' AND j.run_after <= {now} AND NOT EXISTS (SELECT 1 \
+         FROM sync_jobs r WHERE r.link_id = j.link_id AND r.resource = j.resource \
+         AND r.state = 'running')) OR (j.state = 'running' AND j.lease_until < {now}))",
+        known = known_jobs()
+    )
+}
+
 impl Store {
     /// Schedules a pull of one link's resource. A job already pending for it absorbs this one
     /// (a full pull wins over an incremental one), so a burst of webhooks makes one pull; and
@@ -166,32 +204,31 @@ impl Store {
         link_id: &str,
         resource: &'static Resource,
         mode: JobMode,
+        priority: Priority,
         expected_rows: Option<i64>,
         now: i64,
     ) -> Result<(), StoreError> {
         // One write statement (SQLite: a transaction that reads before it writes cannot wait
         // for the write lock, it fails at once when another writer came first).
         let mut tx = self.db.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO sync_jobs (id, link_id, resource, mode, state, attempts, run_after, \
-             generation, rows_written, expected_rows, created_at, updated_at) \
+        let sql = format!(
+            "INSERT INTO sync_jobs (id, link_id, resource, mode, priority, state, attempts, \
+             run_after, generation, rows_written, expected_rows, created_at, updated_at) \
              VALUES ($1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM sync_status s \
                WHERE s.link_id = $2 AND s.resource = $3 AND s.full_pull_error IS NOT NULL) \
-             THEN 'full' ELSE $4 END, 'pending', 0, $5, 0, 0, $6, $5, $5) \
-             ON CONFLICT (link_id, resource) WHERE state = 'pending' DO UPDATE SET \
-             mode = CASE WHEN sync_jobs.mode = 'full' OR excluded.mode = 'full' THEN 'full' \
-             ELSE 'incremental' END, \
-             expected_rows = COALESCE(excluded.expected_rows, sync_jobs.expected_rows), \
-             updated_at = excluded.updated_at",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(link_id)
-        .bind(resource.name)
-        .bind(mode.as_str())
-        .bind(now)
-        .bind(expected_rows)
-        .execute(&mut *tx)
-        .await?;
+             THEN 'full' ELSE $4 END, {priority}, 'pending', 0, $5, 0, 0, $6, $5, $5) {ABSORB}",
+            priority = priority_sql("$2", "$3", "$7"),
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(link_id)
+            .bind(resource.name)
+            .bind(mode.as_str())
+            .bind(now)
+            .bind(expected_rows)
+            .bind(priority.rank())
+            .execute(&mut *tx)
+            .await?;
         Store::mark_pending(&mut tx, link_id, resource, expected_rows, now).await?;
         tx.commit().await?;
         Ok(())
@@ -237,22 +274,19 @@ impl Store {
                 format!(
                     "({id}, {l}, {res}, CASE WHEN EXISTS (SELECT 1 FROM sync_status s \
                      WHERE s.link_id = {l} AND s.resource = {res} AND s.full_pull_error IS NOT NULL) \
-                     THEN 'full' ELSE {mode} END, 'pending', 0, $1, 0, 0, {exp}, $1, $1)",
+                     THEN 'full' ELSE {mode} END, {priority}, 'pending', 0, $1, 0, 0, {exp}, $1, $1)",
                     id = p[0],
                     l = p[1],
                     res = p[2],
                     mode = p[3],
-                    exp = p[4]
+                    exp = p[4],
+                    priority = priority_sql(&p[1], &p[2], &Priority::Update.rank().to_string()),
                 )
             });
             let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO sync_jobs (id, link_id, resource, mode, state, attempts, run_after, \
-                 generation, rows_written, expected_rows, created_at, updated_at) VALUES {jobs} \
-                 ON CONFLICT (link_id, resource) WHERE state = 'pending' DO UPDATE SET \
-                 mode = CASE WHEN sync_jobs.mode = 'full' OR excluded.mode = 'full' THEN 'full' \
-                 ELSE 'incremental' END, \
-                 expected_rows = COALESCE(excluded.expected_rows, sync_jobs.expected_rows), \
-                 updated_at = excluded.updated_at"
+                "INSERT INTO sync_jobs (id, link_id, resource, mode, priority, state, attempts, \
+                 run_after, generation, rows_written, expected_rows, created_at, updated_at) \
+                 VALUES {jobs} {ABSORB}"
             )))
             .bind(now);
             for pull in chunk {
@@ -305,7 +339,8 @@ impl Store {
 
     /// Claims the next due job for `worker` until `lease_until`: a pending job whose link and
     /// resource has no job running, or a running job whose lease expired (its worker stopped
-    /// renewing it). Only jobs this version knows are claimed.
+    /// renewing it, or gave its turn up); the most urgent first, then the one waiting longest.
+    /// Only jobs this version knows are claimed.
     pub async fn claim_job(
         &self,
         worker: &str,
@@ -318,16 +353,13 @@ impl Store {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
-        let known = known_jobs();
         let sql = format!(
             "UPDATE sync_jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
              attempts = attempts + 1, updated_at = $3 \
-             WHERE id = (SELECT j.id FROM sync_jobs j WHERE {known} AND (\
-               (j.state = 'pending' AND j.run_after <= $3 AND NOT EXISTS (SELECT 1 FROM sync_jobs r \
-                  WHERE r.link_id = j.link_id AND r.resource = j.resource AND r.state = 'running')) \
-               OR (j.state = 'running' AND j.lease_until < $3)) \
-             ORDER BY j.run_after LIMIT 1 {lock}) \
-             RETURNING {RETURNING}"
+             WHERE id = (SELECT j.id FROM sync_jobs j WHERE {} \
+             ORDER BY j.priority, j.run_after LIMIT 1 {lock}) \
+             RETURNING {RETURNING}",
+            claimable("$3")
         );
         // Committed before the job runs: `fetch_optional` returns at the first row, before an
         // implicit commit would have happened.
@@ -394,6 +426,39 @@ impl Store {
              WHERE id = $3 AND lease_owner = $4 AND state = 'running'",
         )
         .bind(lease_until)
+        .bind(now)
+        .bind(&job.id)
+        .bind(worker)
+        .execute(self.db.pool())
+        .await?;
+        owned(done.rows_affected())
+    }
+
+    /// Whether a job other than `job`, at least as urgent, could be claimed at `now`: then
+    /// `job` gives its turn up after its current page ([`Store::park_job`]).
+    pub async fn turn_wanted(&self, job: &Job, now: i64) -> Result<bool, StoreError> {
+        let sql = format!(
+            "SELECT 1 FROM sync_jobs j WHERE j.id <> $1 AND j.priority <= $2 AND {} LIMIT 1",
+            claimable("$3")
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&job.id)
+            .bind(job.priority.rank())
+            .bind(now)
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Gives `job`'s turn up after a page: it stays under way from its checkpoint (a pending
+    /// pull of its link's resource still waits for it), claimable at once, behind the jobs of
+    /// its priority that waited longer; the claim that gave it the turn is not an attempt.
+    pub async fn park_job(&self, job: &Job, worker: &str, now: i64) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE sync_jobs SET lease_owner = NULL, lease_until = 0, run_after = $1, \
+             attempts = attempts - 1, updated_at = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+        )
         .bind(now)
         .bind(&job.id)
         .bind(worker)

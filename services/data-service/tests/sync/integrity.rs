@@ -65,7 +65,14 @@ async fn transactions_status(h: &mut Harness, link: uuid::Uuid) -> pb::ResourceS
 /// A full pull of `link`'s transactions, enqueued and claimed by `worker` for 30 s.
 async fn full_job(store: &Store, link: &str, worker: &str, now: i64) -> data_service::store::Job {
     store
-        .enqueue_job(link, transactions(), JobMode::Full, None, now)
+        .enqueue_job(
+            link,
+            transactions(),
+            JobMode::Full,
+            belvo::Priority::Update,
+            None,
+            now,
+        )
         .await
         .unwrap();
     store
@@ -115,7 +122,14 @@ async fn hand_back_folds(backend: Backend) {
     let generation = store.assign_generation(&job, "leaving").await.unwrap();
     assert_eq!(generation, 2, "the first full pull had 1");
     store
-        .enqueue_job(&id, transactions(), JobMode::Incremental, None, now)
+        .enqueue_job(
+            &id,
+            transactions(),
+            JobMode::Incremental,
+            belvo::Priority::Update,
+            None,
+            now,
+        )
         .await
         .unwrap();
     // Only the lease owner can give it back.
@@ -201,7 +215,14 @@ async fn failed_full_pull(backend: Backend) {
         .delete_object(link, "transactions", gone.parse().unwrap())
         .unwrap();
     store
-        .enqueue_job(&id, transactions(), JobMode::Incremental, None, now)
+        .enqueue_job(
+            &id,
+            transactions(),
+            JobMode::Incremental,
+            belvo::Priority::Update,
+            None,
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -396,7 +417,14 @@ async fn abandoned(backend: Backend) {
     let store = h.app.as_ref().unwrap().engine().store.clone();
     let (now, id) = (now_ms(), link.to_string());
     store
-        .enqueue_job(&id, transactions(), JobMode::Full, None, now)
+        .enqueue_job(
+            &id,
+            transactions(),
+            JobMode::Full,
+            belvo::Priority::Update,
+            None,
+            now,
+        )
         .await
         .unwrap();
     // Two workers claim it and die (their leases run out at once); the third claim is one

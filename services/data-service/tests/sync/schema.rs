@@ -157,6 +157,7 @@ async fn no_job_is_claimed_before_the_schema_is_ready(backend: Backend) {
             "7c9a1d2e-0000-4000-8000-000000000001",
             resource,
             JobMode::Full,
+            belvo::Priority::Update,
             None,
             0,
         )
