@@ -82,6 +82,7 @@ impl Svc {
         req: Request<Incoming>,
     ) -> Result<Response<Body>, DropConnection> {
         let started = Instant::now();
+        let arrived = fmt_ts(chrono::Utc::now());
         let method = req.method().to_string();
         let path = req.uri().path().to_owned();
         let query = req.uri().query().map(str::to_owned);
@@ -90,7 +91,8 @@ impl Svc {
         if !firewall::exempt(&path) && !self.shared.firewall().admit(peer, started) {
             tracing::debug!(%peer, %method, %path, "firewall: over the limit, HTML 403");
             self.shared.record_request(RequestRecord {
-                at: fmt_ts(chrono::Utc::now()),
+                at: arrived,
+                source: peer.to_string(),
                 method,
                 path,
                 query,
@@ -116,7 +118,8 @@ impl Svc {
             .cloned();
         let fault_name = picked.iter().map(Fault::name).collect::<Vec<_>>().join(",");
         let record = |status: u16| RequestRecord {
-            at: fmt_ts(chrono::Utc::now()),
+            at: arrived.clone(),
+            source: peer.to_string(),
             method: method.clone(),
             path: path.clone(),
             query: query.clone(),

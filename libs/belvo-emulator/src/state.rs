@@ -168,7 +168,10 @@ pub struct Attempt {
 /// One request the emulator received.
 #[derive(Debug, Clone, Serialize)]
 pub struct RequestRecord {
+    /// When it arrived.
     pub at: String,
+    /// The address it came from (what Belvo's firewall counts by).
+    pub source: String,
     pub method: String,
     pub path: String,
     pub query: Option<String>,

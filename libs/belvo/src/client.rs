@@ -69,6 +69,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     region: Option<String>,
     observer: Option<Arc<dyn Observer>>,
+    local_address: Option<std::net::IpAddr>,
 }
 
 impl ClientBuilder {
@@ -117,11 +118,19 @@ impl ClientBuilder {
         self
     }
 
+    /// The local address calls leave from (default: the system's choice). Belvo's firewall
+    /// counts requests by source address, and so does each rate budget: one per egress.
+    pub fn local_address(mut self, address: std::net::IpAddr) -> Self {
+        self.local_address = Some(address);
+        self
+    }
+
     /// Builds the client (and its connection pool).
     pub fn build(self) -> Result<Client, Error> {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(self.connect_timeout)
+            .local_address(self.local_address)
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .map_err(Error::Transport)?;
@@ -217,6 +226,7 @@ impl Client {
             connect_timeout: Duration::from_secs(10),
             region: None,
             observer: None,
+            local_address: None,
         }
     }
 

@@ -56,6 +56,10 @@ pub struct Delivery {
     pub outcome: Option<String>,
 }
 
+/// Where the test's own Belvo calls come from (the loopback network is all of 127/8).
+pub const TEST_ADDRESS: std::net::IpAddr =
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+
 /// Clients of everything the test talks to.
 #[derive(Debug, Clone)]
 pub struct Api {
@@ -83,6 +87,9 @@ impl Api {
             ..RetryPolicy::default()
         })
         .rate_budget(RateBudget::unlimited())
+        // Apart from the services' address (127.0.0.1), so that Belvo's firewall counts the
+        // test's own calls apart.
+        .local_address(TEST_ADDRESS)
         .build()?;
         let data = data_urls
             .iter()
@@ -166,6 +173,11 @@ impl Api {
     /// The requests the emulator received (Belvo API only; the control API is not logged).
     pub async fn emulator_requests(&self) -> anyhow::Result<Vec<Value>> {
         self.control_list("requests").await
+    }
+
+    /// The emulator's firewall: its limit and the requests it refused, by source address.
+    pub async fn firewall(&self) -> anyhow::Result<Value> {
+        ok_json(self.http.get(self.control("firewall")).send().await?).await
     }
 
     /// Forgets the received requests.

@@ -50,6 +50,12 @@ pub struct Options {
     pub balanced: bool,
     /// More environment for every process.
     pub env: Vec<(String, String)>,
+    /// Belvo's budget for the region: requests per window of seconds, shared as the
+    /// region's defaults share it. Unset: lifted (most scenarios measure sync, not Belvo's
+    /// firewall).
+    pub budget: Option<(u32, u32)>,
+    /// The emulator's firewall: requests per source address in a window of seconds. Unset: off.
+    pub firewall: Option<(u32, u64)>,
 }
 
 impl Default for Options {
@@ -62,6 +68,8 @@ impl Default for Options {
             data_connections: 5,
             balanced: true,
             env: Vec::new(),
+            budget: None,
+            firewall: None,
         }
     }
 }
@@ -170,7 +178,9 @@ impl Cluster {
             "--delete-rate-per-minute".to_owned(),
             "0".to_owned(),
             "--firewall-requests".to_owned(),
-            "0".to_owned(),
+            options.firewall.map_or(0, |f| f.0).to_string(),
+            "--firewall-window-secs".to_owned(),
+            options.firewall.map_or(30, |f| f.1).to_string(),
         ])
         .envs([("RUST_LOG", "warn")])
         .envs(options.env.clone());
@@ -193,6 +203,7 @@ impl Cluster {
             }
         };
 
+        let budget = options.budget.unwrap_or((1_000_000, 1));
         let common = |prefix: &str, listen: std::net::SocketAddr| {
             let mut env = vec![
                 (
@@ -208,14 +219,13 @@ impl Cluster {
                     "REGION_MX_HOSTED_WIDGET_URL".to_owned(),
                     format!("{emulator_url}/widget/"),
                 ),
-                // The tests measure sync, not Belvo's firewall.
                 (
                     "REGION_MX_RATE_BUDGET_REQUESTS".to_owned(),
-                    "1000000".to_owned(),
+                    budget.0.to_string(),
                 ),
                 (
                     "REGION_MX_RATE_BUDGET_PER_SECONDS".to_owned(),
-                    "1".to_owned(),
+                    budget.1.to_string(),
                 ),
                 ("NO_COLOR".to_owned(), "1".to_owned()),
             ];

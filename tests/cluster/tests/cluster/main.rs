@@ -3,6 +3,7 @@
 //! them in parallel; each ends by comparing every link's stored ids with Belvo's (the
 //! emulator's) and checking every resource's final sync status.
 
+mod budget;
 mod duplicate_webhooks;
 mod erasure;
 mod failed_repull;
