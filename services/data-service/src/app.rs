@@ -114,7 +114,11 @@ impl Service for Application {
         let sealed = SealedColumns::new(db.clone(), sealing.clone(), store::SEALED, &registry)?;
         let engine = Engine {
             metrics,
-            store: Store::new(db.clone(), sealing),
+            store: if config.sync.priorities {
+                Store::new(db.clone(), sealing)
+            } else {
+                Store::new(db.clone(), sealing).first_come_first_served()
+            },
             belvo: Arc::new(belvo),
             config: config.sync.clone(),
             wake: Arc::new(Notify::new()),

@@ -110,6 +110,10 @@ pub struct SyncConfig {
     pub poll_interval: Duration,
     /// Objects per Belvo page (Belvo's maximum is 1000).
     pub page_size: u32,
+    /// Jobs go by priority (a new link's first pull first) and take turns page by page.
+    /// `false`: first come, first served, each job to its end (for comparison: the budget
+    /// benchmark's baseline).
+    pub priorities: bool,
     /// The freshness watchdog's margin over a recurrent link's refresh rate.
     #[serde(with = "humantime_serde")]
     pub freshness_margin: Duration,
@@ -135,6 +139,7 @@ impl Default for SyncConfig {
             retry_max: Duration::from_secs(600),
             poll_interval: Duration::from_secs(2),
             page_size: 1000,
+            priorities: true,
             freshness_margin: Duration::from_secs(6 * 3600),
             watchdog_interval: Duration::from_secs(300),
             job_retention: Duration::from_secs(7 * 86_400),

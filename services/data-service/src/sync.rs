@@ -324,7 +324,11 @@ impl Engine {
                 client.first_page_url(job.resource.path, &filters)?
             }
         };
-        let client = client.with_priority(job.priority);
+        let client = client.with_priority(if self.config.priorities {
+            job.priority
+        } else {
+            belvo::Priority::Update
+        });
         let mut rows_written = job.rows_written;
         let mut fetching = Some(Fetch::start(&client, start));
         while let Some(fetch) = fetching.take() {

@@ -357,9 +357,14 @@ impl Store {
             "UPDATE sync_jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
              attempts = attempts + 1, updated_at = $3 \
              WHERE id = (SELECT j.id FROM sync_jobs j WHERE {} \
-             ORDER BY j.priority, j.run_after LIMIT 1 {lock}) \
+             ORDER BY {order} LIMIT 1 {lock}) \
              RETURNING {RETURNING}",
-            claimable("$3")
+            claimable("$3"),
+            order = if self.priorities {
+                "j.priority, j.run_after"
+            } else {
+                "j.run_after"
+            },
         );
         // Committed before the job runs: `fetch_optional` returns at the first row, before an
         // implicit commit would have happened.
@@ -437,6 +442,9 @@ impl Store {
     /// Whether a job other than `job`, at least as urgent, could be claimed at `now`: then
     /// `job` gives its turn up after its current page ([`Store::park_job`]).
     pub async fn turn_wanted(&self, job: &Job, now: i64) -> Result<bool, StoreError> {
+        if !self.priorities {
+            return Ok(false);
+        }
         let sql = format!(
             "SELECT 1 FROM sync_jobs j WHERE j.id <> $1 AND j.priority <= $2 AND {} LIMIT 1",
             claimable("$3")

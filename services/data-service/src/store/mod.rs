@@ -64,12 +64,24 @@ pub struct Store {
     /// Seals what stored objects say beyond their indexed columns, and webhook bodies
     /// ([`SEALED`]); `None`: stored in clear.
     sealing: Option<sealing::KeyRing>,
+    /// Jobs are claimed by priority and take turns (`sync.priorities`); else by due time.
+    priorities: bool,
 }
 
 impl Store {
     /// Wraps a connected, migrated database; with a key ring, objects are stored sealed.
     pub fn new(db: Database, sealing: Option<sealing::KeyRing>) -> Self {
-        Self { db, sealing }
+        Self {
+            db,
+            sealing,
+            priorities: true,
+        }
+    }
+
+    /// Claims jobs first come, first served, with no turns (`sync.priorities = false`).
+    pub fn first_come_first_served(mut self) -> Self {
+        self.priorities = false;
+        self
     }
 
     /// The database.

@@ -10,6 +10,7 @@ mod fake_link_service;
 mod integrity;
 mod lifecycle;
 mod metrics;
+mod priorities;
 mod scenarios;
 mod schema;
 mod support;
