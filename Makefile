@@ -122,4 +122,5 @@ bench-deps: ## Install what the benchmarks' baselines need (data-service's peer:
 
 .PHONY: bench
 bench: bench-deps ## Run the benchmarks (figures go in docs/benchmarks.md; BENCH_SCALE=100000 for a shorter data-service run)
+	$(CARGO) build --release --workspace --bins # the budget benchmark runs the binaries
 	$(CARGO) bench --workspace

@@ -7,8 +7,9 @@
 //! so no window of `per`, wherever it starts, holds more. Memory is fixed whatever the budget.
 //!
 //! Calls of one process wait in [`Priority`] order (then first come, first served): one
-//! waiter at a time asks the ledger, and sleeps until the ledger says there will be room.
-//! Nothing is reserved ahead, so a call that arrives later with a higher priority goes next.
+//! waiter at a time asks the ledger, and sleeps until the ledger says there will be room, or
+//! until a more urgent call arrives and takes its turn. Nothing is reserved ahead, so a call
+//! that arrives later with a higher priority goes next.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -17,7 +18,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 /// How urgent a call is; lower goes first within a process's budget.
@@ -256,7 +257,9 @@ impl RateBudget {
         if matches!(self.inner.ledger, Store::Unlimited) {
             return;
         }
-        let _turn = self.inner.queue.turn(priority).await;
+        let queue = &self.inner.queue;
+        let seq = queue.arrive();
+        let mut turn = queue.turn(priority, seq).await;
         let mut failures = 0u32;
         loop {
             let wait = match &self.inner.ledger {
@@ -282,7 +285,15 @@ impl RateBudget {
                     }
                 },
             };
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                // A more urgent call arrived while this one waits for room: it goes first, and
+                // this one waits again in its place.
+                () = queue.outranked(priority) => {
+                    drop(turn);
+                    turn = queue.turn(priority, seq).await;
+                }
+            }
         }
     }
 }
@@ -291,6 +302,8 @@ impl RateBudget {
 #[derive(Debug, Default)]
 struct Queue {
     state: Mutex<QueueState>,
+    /// Woken when a waiter is queued, so that a less urgent holder can give way.
+    queued: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -325,7 +338,14 @@ impl Drop for Waiting<'_> {
 }
 
 impl Queue {
-    async fn turn(&self, priority: Priority) -> Turn<'_> {
+    /// A call's place in arrival order, kept when it gives way and queues again.
+    fn arrive(&self) -> u64 {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.next += 1;
+        state.next
+    }
+
+    async fn turn(&self, priority: Priority, seq: u64) -> Turn<'_> {
         let rx = {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             if !state.busy {
@@ -333,16 +353,37 @@ impl Queue {
                 return Turn(self);
             }
             let (tx, rx) = oneshot::channel();
-            let seq = state.next;
-            state.next += 1;
             state.waiting.insert((priority, seq), tx);
             rx
         };
+        self.queued.notify_waiters();
         let mut waiting = Waiting { queue: self, rx };
         // Our sender is only dropped by `pass`, after it sent: the turn is ours (and, received,
         // no longer passed on by `Waiting`'s drop).
         let _ = (&mut waiting.rx).await;
         Turn(self)
+    }
+
+    /// Resolves once a call more urgent than `priority` waits for the turn.
+    async fn outranked(&self, priority: Priority) {
+        loop {
+            let queued = self.queued.notified();
+            tokio::pin!(queued);
+            // Registered before looking, so that a waiter queued meanwhile wakes us.
+            queued.as_mut().enable();
+            if self.more_urgent_waits(priority) {
+                return;
+            }
+            queued.await;
+        }
+    }
+
+    fn more_urgent_waits(&self, priority: Priority) -> bool {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state
+            .waiting
+            .first_key_value()
+            .is_some_and(|((first, _), _)| *first < priority)
     }
 
     /// Hands the turn to the most urgent live waiter, or frees it.
@@ -414,7 +455,8 @@ mod tests {
         budget.acquire(Priority::Update).await;
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
-        // The first waiter holds the turn while it waits for room; the rest queue behind it.
+        // The first waiter holds the turn while it waits for room, and gives it to more urgent
+        // ones as they come; equals keep their arrival order.
         for (n, priority) in [
             (0, Priority::Resync),
             (1, Priority::Update),
@@ -432,7 +474,7 @@ mod tests {
         for task in tasks {
             task.await.unwrap();
         }
-        assert_eq!(*order.lock().unwrap(), [0, 3, 1, 4, 2]);
+        assert_eq!(*order.lock().unwrap(), [3, 1, 4, 0, 2]);
     }
 
     #[tokio::test(start_paused = true)]

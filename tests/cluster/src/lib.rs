@@ -7,6 +7,7 @@
 //! ([`api`]). The scenarios are in `tests/cluster/`.
 
 pub mod api;
+pub mod belvo_log;
 pub mod cluster;
 pub mod postgres;
 pub mod process;

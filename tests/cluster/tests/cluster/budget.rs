@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
 use chrono::{DateTime, Utc};
+use cluster_tests::belvo_log::{busiest, services_requests, slots_before};
 use cluster_tests::{Cluster, Options, ids};
 use connect_proto::data::v1 as pb;
-use serde_json::Value;
 use uuid::Uuid;
 
 /// Requests per window of seconds: Belvo's firewall as the test sets it, and the budget.
@@ -43,14 +43,6 @@ async fn one_budget_for_every_replica_interactive_first_and_links_take_turns() {
     };
     let result = scenario(&mut cluster).await;
     cluster.finish(result).await;
-}
-
-/// A Belvo request the services made, as the emulator logged it.
-#[derive(Debug)]
-struct Sent {
-    at: DateTime<Utc>,
-    path: String,
-    link: Option<Uuid>,
 }
 
 async fn scenario(c: &mut Cluster) -> anyhow::Result<()> {
@@ -112,17 +104,8 @@ async fn scenario(c: &mut Cluster) -> anyhow::Result<()> {
 
     // The new link's first page came within a few budget slots of its webhook: at most one
     // request of each replica's worker (already waiting for the budget) went before it.
-    let data = |s: &&Sent| s.path == "/api/transactions/" || s.path == "/api/accounts/";
-    let first_fresh = sent
-        .iter()
-        .filter(data)
-        .find(|s| s.link == Some(fresh_id))
-        .context("no request for the new link")?;
-    let ahead = sent
-        .iter()
-        .filter(data)
-        .filter(|s| s.at >= delivered_at && s.at < first_fresh.at && s.link != Some(fresh_id))
-        .count();
+    let (ahead, _) =
+        slots_before(&sent, fresh_id, delivered_at).context("no request for the new link")?;
     ensure!(
         ahead <= 2 * c.datas.len(),
         "{ahead} backlog requests went before the new link's first page"
@@ -173,45 +156,6 @@ async fn scenario(c: &mut Cluster) -> anyhow::Result<()> {
         );
     }
     refused_at_start_up(c)
-}
-
-/// The services' requests to Belvo's API (the test's own come from another address), oldest
-/// first.
-fn services_requests(log: &[Value]) -> anyhow::Result<Vec<Sent>> {
-    let mut sent = Vec::new();
-    for r in log {
-        let (Some(source), Some(path)) = (r["source"].as_str(), r["path"].as_str()) else {
-            continue;
-        };
-        if source != "127.0.0.1" || !path.starts_with("/api/") {
-            continue;
-        }
-        let at = r["at"].as_str().context("a request without its time")?;
-        let link = r["query"]
-            .as_str()
-            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("link=")))
-            .and_then(|l| l.parse().ok());
-        sent.push(Sent {
-            at: DateTime::parse_from_rfc3339(at)?.with_timezone(&Utc),
-            path: path.to_owned(),
-            link,
-        });
-    }
-    sent.sort_by_key(|s| s.at);
-    Ok(sent)
-}
-
-/// The most requests any window of `window` holds.
-fn busiest(sent: &[Sent], window: chrono::Duration) -> usize {
-    let mut start = 0;
-    let mut most = 0;
-    for (end, s) in sent.iter().enumerate() {
-        while sent[start].at + window <= s.at {
-            start += 1;
-        }
-        most = most.max(end + 1 - start);
-    }
-    most
 }
 
 /// data-service started with a share over the region's budget exits, naming the region.
