@@ -13,7 +13,8 @@
 //! - the time to drain the backlog;
 //! - the busiest 3 s window of the services' requests against the budget, and the firewall's
 //!   refusals;
-//! - list requests per pull against the minimum (ceil(rows / page size) each).
+//! - the backlog's list requests against the minimum (ceil(rows / page size) a pull, from the
+//!   rows Belvo has).
 
 #![allow(
     clippy::print_stdout,
@@ -162,6 +163,11 @@ async fn measure(c: &Cluster, links: usize) -> anyhow::Result<Figures> {
     let expected = c.expected(&backlog).await?;
     c.wait_synced(&expected, Duration::from_secs(900)).await?;
     let drained = backlog_at.elapsed();
+    // The fewest list requests that pull what Belvo has: a page per PAGE transactions.
+    let minimum = expected
+        .values()
+        .map(|resources| (resources[1].len() as u64).div_ceil(PAGE))
+        .sum();
 
     let sent = services_requests(&c.api.emulator_requests().await?)?;
     let (slots_waited, first) = slots_before(&sent, fresh, delivered_at)
@@ -180,6 +186,6 @@ async fn measure(c: &Cluster, links: usize) -> anyhow::Result<Figures> {
         busiest: busiest(&sent, chrono::Duration::seconds(i64::from(WINDOW_SECS))),
         refused: firewall["refused_total"].as_u64().unwrap_or(u64::MAX),
         requests: transactions,
-        minimum: backlog.len() as u64 * ROWS.div_ceil(PAGE),
+        minimum,
     })
 }

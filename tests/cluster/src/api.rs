@@ -71,11 +71,13 @@ pub struct Api {
 }
 
 impl Api {
-    /// Clients of an emulator, gateways and data-service replicas at these URLs.
+    /// Clients of an emulator, gateways and data-service replicas at these URLs; the test's
+    /// own Belvo calls keep within `belvo_budget` (the emulator's firewall counts them too).
     pub fn new(
         emulator_url: String,
         gateway_urls: Vec<String>,
         data_urls: &[String],
+        belvo_budget: RateBudget,
     ) -> anyhow::Result<Self> {
         let belvo = BelvoClient::builder(
             emulator_url.parse().context("emulator URL")?,
@@ -86,7 +88,7 @@ impl Api {
             max_delay: Duration::from_millis(50),
             ..RetryPolicy::default()
         })
-        .rate_budget(RateBudget::unlimited())
+        .rate_budget(belvo_budget)
         // Apart from the services' address (127.0.0.1), so that Belvo's firewall counts the
         // test's own calls apart.
         .local_address(TEST_ADDRESS)

@@ -388,6 +388,12 @@ impl Cluster {
             emulator_url,
             gateway_addrs.iter().map(url).collect(),
             &data_addrs.iter().map(url).collect::<Vec<_>>(),
+            match options.firewall {
+                Some((requests, secs)) => {
+                    belvo::RateBudget::new(requests, Duration::from_secs(secs))
+                }
+                None => belvo::RateBudget::unlimited(),
+            },
         )?;
         Ok(Self {
             emulator,

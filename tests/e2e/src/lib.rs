@@ -91,6 +91,12 @@ impl Stack {
                 format!("{gateway_url}/webhooks/belvo/mx"),
                 Some(WEBHOOK_AUTHORIZATION.to_owned()),
             )],
+            // With Belvo's budget (the default), Belvo's firewall too: `stop` checks that it
+            // refused nothing.
+            firewall: options
+                .rate_budget
+                .is_none()
+                .then_some(belvo_emulator::FirewallLimit::BELVO),
             ..belvo_emulator::Config::for_tests()
         })
         .await
@@ -290,6 +296,10 @@ impl Stack {
     }
 
     /// Stops every component, the gateway first.
+    ///
+    /// # Panics
+    /// When Belvo's firewall (on with Belvo's budget) refused a request: the services went over
+    /// the budget.
     pub async fn stop(mut self) {
         for service in self.services.drain(..) {
             if let Err(e) = service.stop().await {
@@ -297,7 +307,12 @@ impl Stack {
             }
         }
         if let Some(emulator) = self.emulator.take() {
+            let firewall = emulator.control().firewall();
             emulator.shutdown().await;
+            assert_eq!(
+                firewall.refused_total, 0,
+                "Belvo's firewall refused requests: {firewall:?}"
+            );
         }
     }
 }
