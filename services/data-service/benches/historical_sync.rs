@@ -12,7 +12,8 @@
 //!   `executemany` (one commit per page), on `BENCH_PEER_LINKS` links (default 10), as rows/s.
 //!
 //! Then the same sync with encryption at rest on (a key ring: every row's body, description and
-//! amount sealed), into a fresh database, as a share of the clear run.
+//! amount sealed), twice, then clear again, each into a fresh database: the sealed runs as a
+//! share of the clear ones (clear, sealed, sealed, clear, so a drift weighs on both alike).
 //!
 //! data-service's peak memory is its VmHWM from `/proc/<pid>/status` at the end of the run.
 //! Knobs: `BENCH_SCALE`, `BENCH_LINKS` (100), `BENCH_WORKERS` (data-service `SYNC__WORKERS`
@@ -111,17 +112,28 @@ async fn run(k: Knobs) {
     assert_eq!(sync.rows, total, "data-service stored every row");
     report("data-service historical sync", &sync);
     // The same sync with encryption at rest on (issue 14: each row's body, description and
-    // amount sealed), into a database of its own, right after.
-    if let Some(sealed_db) = TestDatabase::new(Backend::Postgres).await {
+    // amount sealed), each into a database of its own: sealed twice, then clear again (clear,
+    // sealed, sealed, clear), so that a drift of the shared machine weighs on both alike.
+    let mut sealed_rate = 0.0;
+    for _ in 0..2 {
+        let Some(sealed_db) = TestDatabase::new(Backend::Postgres).await else {
+            break;
+        };
         let ring = common::key_ring_file();
         let sealed = sync_run(&k, &emulator, &sealed_db, &links, Some(&ring)).await;
         assert_eq!(sealed.rows, total, "data-service stored every row, sealed");
         report("data-service historical sync, encrypted at rest", &sealed);
+        sealed_rate += sealed.rate();
+    }
+    if sealed_rate > 0.0
+        && let Some(again_db) = TestDatabase::new(Backend::Postgres).await
+    {
+        let again = sync_run(&k, &emulator, &again_db, &links, None).await;
+        assert_eq!(again.rows, total, "data-service stored every row, again");
+        report("data-service historical sync, clear again", &again);
         println!(
-            "  -> encrypted / clear = {:.1}% (target >= 90%), CPU {:.1} s against {:.1} s",
-            100.0 * sealed.rate() / sync.rate(),
-            sealed.cpu_secs,
-            sync.cpu_secs
+            "  -> encrypted / clear = {:.1}% (clear, sealed, sealed, clear; target >= 90%)",
+            100.0 * sealed_rate / (sync.rate() + again.rate())
         );
     }
     let ceiling = fetch.rate().min(store.rate());
