@@ -3,9 +3,10 @@
 //! under an older key of the ring, or stored in clear, and counts values by key for
 //! `connect.sealing.v1.KeyUsageService`: the operator's check before a key leaves the ring.
 //!
-//! A pass walks each table in primary-key order and rewrites a row only if its value is
-//! unchanged since it was read, so a concurrent write (sealed under the active key already)
-//! always wins. On PostgreSQL each batch locks its rows with `SKIP LOCKED`: replicas running
+//! Each service records its passes in its `sealing_passes` table, so that its replicas share
+//! one pass per interval. A pass walks each table in primary-key order and rewrites a row only
+//! if its value is unchanged since it was read, so a concurrent write (sealed under the active
+//! key already) always wins. On PostgreSQL each batch locks its rows with `SKIP LOCKED`: replicas running
 //! passes at once take turns through the table rather than repeat each other's work.
 
 use std::collections::HashMap;
@@ -47,8 +48,9 @@ pub struct EncryptionConfig {
     /// to base64 AES-256 keys). Unset: values are stored in clear (tests only; `make run` and
     /// the production overlay set it). Values stored in clear before stay readable.
     pub key_ring_file: Option<PathBuf>,
-    /// How often a pass re-seals values under an older key (or in clear) with the active key;
-    /// one also runs at start-up.
+    /// How often the replicas, together, pass over the sealed tables to re-seal values under
+    /// an older key (or in clear) with the active key; a replica that starts with an active
+    /// key no pass used yet passes at once.
     #[serde(with = "humantime_serde")]
     pub reseal_every: Duration,
 }
@@ -57,7 +59,7 @@ impl Default for EncryptionConfig {
     fn default() -> Self {
         Self {
             key_ring_file: None,
-            reseal_every: Duration::from_secs(3600),
+            reseal_every: Duration::from_secs(6 * 3600),
         }
     }
 }
@@ -134,7 +136,10 @@ impl SealedColumns {
         })
     }
 
-    /// Passes every `every` (the first at once) until `stop`; nothing without a key ring.
+    /// Passes over the columns no replica passed over under the active key within `every`,
+    /// at start-up and then every `every`, until `stop`; nothing without a key ring. (A pass
+    /// reads a whole table: the replicas share one per interval, except that the replicas
+    /// starting with a new active key all pass at once, splitting the work.)
     pub async fn run(self, every: Duration, stop: Shutdown) {
         if self.ring.is_none() {
             return;
@@ -145,7 +150,7 @@ impl SealedColumns {
             tokio::select! {
                 () = stop.triggered() => return,
                 _ = tick.tick() => {
-                    if let Err(error) = self.pass().await {
+                    if let Err(error) = self.pass_unless_recent(every).await {
                         tracing::error!(%error, "re-sealing stored values failed");
                     }
                 }
@@ -155,9 +160,46 @@ impl SealedColumns {
 
     /// One pass over every sealed column.
     pub async fn pass(&self) -> Result<Vec<PassReport>, sqlx::Error> {
+        self.pass_unless_recent(Duration::ZERO).await
+    }
+
+    /// One pass over each sealed column that no replica passed over under the active key
+    /// within `every`; the columns passed over, with what the pass did.
+    pub async fn pass_unless_recent(
+        &self,
+        every: Duration,
+    ) -> Result<Vec<PassReport>, sqlx::Error> {
+        let Some(ring) = &self.ring else {
+            return Ok(Vec::new());
+        };
         let mut reports = Vec::with_capacity(self.columns.len());
         for column in self.columns {
+            let name = format!("{}.{}", column.table, column.column);
+            let now = chrono::Utc::now().timestamp_millis();
+            let since = now - every.as_millis() as i64;
+            let recent: Option<i64> = sqlx::query_scalar(
+                "SELECT finished_at FROM sealing_passes WHERE name = $1 AND active_key = $2 \
+                 AND finished_at > $3",
+            )
+            .bind(&name)
+            .bind(ring.active())
+            .bind(since)
+            .fetch_optional(self.db.pool())
+            .await?;
+            if every > Duration::ZERO && recent.is_some() {
+                continue;
+            }
             let report = self.pass_column(column).await?;
+            sqlx::query(
+                "INSERT INTO sealing_passes (name, active_key, finished_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET active_key = excluded.active_key, \
+                 finished_at = excluded.finished_at",
+            )
+            .bind(&name)
+            .bind(ring.active())
+            .bind(chrono::Utc::now().timestamp_millis())
+            .execute(self.db.pool())
+            .await?;
             let labels = [column.table, column.column];
             self.resealed
                 .with_label_values(&labels)

@@ -222,6 +222,9 @@ async fn rotation_finished(backend: Backend) {
         0,
         "a second pass finds nothing to do"
     );
+    // Another replica's periodic pass skips what was passed over lately under k2.
+    let hour = std::time::Duration::from_secs(3600);
+    assert!(columns.pass_unless_recent(hour).await.unwrap().is_empty());
     let after = columns.usage().await.unwrap();
     assert_eq!(after.active_key, "k2");
     assert_eq!(after.retirable_keys, ["k1"], "{after:?}");
@@ -285,4 +288,13 @@ async fn rotation_finished(backend: Backend) {
         with_k2_only.usage().await.unwrap().columns[0].unknown_key_values,
         1
     );
+    // A new active key is passed over at once, whatever the last pass under another key.
+    let k3 = SealedColumns::new(
+        db.db().clone(),
+        Some(ring("k3", &["k2", "k3"])),
+        store::SEALED,
+        &prometheus::Registry::new(),
+    )
+    .unwrap();
+    assert_eq!(k3.pass_unless_recent(hour).await.unwrap().len(), 2);
 }
