@@ -38,6 +38,10 @@ pub enum PullError {
     /// Not a failure: another job waits, and this one gave its turn up between pages.
     #[error("gave its turn up")]
     TurnGiven,
+    /// Not a failure: a full pull of the same resource was requested; this incremental one
+    /// stopped between pages and folds into it.
+    #[error("superseded by a full pull")]
+    Superseded,
     #[error("abandoned after {0} attempts whose worker stopped mid-job")]
     Abandoned(i32),
 }
@@ -173,6 +177,8 @@ impl Engine {
         let release = if matches!(error, PullError::Stopped) {
             // Handed back as it stands: the next worker resumes from its checkpoint.
             Release::HandBack
+        } else if matches!(error, PullError::Superseded) {
+            Release::Superseded
         } else {
             let next = (error.retryable() && job.attempts < self.config.max_attempts)
                 .then(|| now + self.backoff(job.attempts).as_millis() as i64);
@@ -296,9 +302,10 @@ impl Engine {
     }
 
     /// Stores the job's pages from its checkpoint (the first page when it has none); returns
-    /// the job's rows written. Page N+1 is fetched while page N is stored, unless the job gives
-    /// its turn up after page N ([`PullError::TurnGiven`]: another job at least as urgent
-    /// waits) or the service stops: no page is fetched that is not stored.
+    /// the job's rows written. Page N+1 is fetched while page N is stored, unless the job stops
+    /// after page N: the service stops, a full pull of the resource was requested and this one
+    /// is incremental ([`PullError::Superseded`]), or another job at least as urgent waits
+    /// ([`PullError::TurnGiven`]). No page is fetched that is not stored.
     async fn pull_pages(
         &self,
         worker: &str,
@@ -335,6 +342,7 @@ impl Engine {
             let page = fetch.page().await?;
             let give_up = match &page.next {
                 Some(_) if self.stop.is_triggered() => Some(PullError::Stopped),
+                Some(_) if self.store.superseded(job).await? => Some(PullError::Superseded),
                 Some(_) if self.store.turn_wanted(job, now_ms()).await? => {
                     Some(PullError::TurnGiven)
                 }

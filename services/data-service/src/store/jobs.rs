@@ -106,6 +106,9 @@ const IDS_PER_STATEMENT: usize = 500;
 pub enum Release<'a> {
     /// At shutdown: due again now, from its checkpoint, without counting as a failure.
     HandBack,
+    /// An incremental pull stopped between pages because a full pull of the same resource
+    /// was requested meanwhile: it folds into that one, without counting as a failure.
+    Superseded,
     /// A failed attempt, tried again at `at`.
     Retry { error: Failure<'a>, at: i64 },
     /// A failed attempt, the last one.
@@ -458,6 +461,25 @@ impl Store {
         Ok(row.is_some())
     }
 
+    /// Whether `job`, an incremental pull, is superseded: a full pull of its link's resource
+    /// waits, which will pull everything again (the rest of `job`'s pages would be requests
+    /// spent for nothing).
+    pub async fn superseded(&self, job: &Job) -> Result<bool, StoreError> {
+        if job.mode == JobMode::Full {
+            return Ok(false);
+        }
+        let row = sqlx::query(
+            "SELECT 1 FROM sync_jobs WHERE link_id = $1 AND resource = $2 AND state = 'pending' \
+             AND mode = 'full' AND id <> $3",
+        )
+        .bind(&job.link_id)
+        .bind(job.resource.name)
+        .bind(&job.id)
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.is_some())
+    }
+
     /// Gives `job`'s turn up after a page: it stays under way from its checkpoint (a pending
     /// pull of its link's resource still waits for it), claimable at once, behind the jobs of
     /// its priority that waited longer; the claim that gave it the turn is not an attempt.
@@ -546,6 +568,13 @@ impl Store {
                 },
                 Some(now),
             ),
+            Release::Superseded => (
+                Failure {
+                    message: "superseded by a full pull requested meanwhile",
+                    code: "",
+                },
+                Some(now),
+            ),
             Release::Retry { error, at } => (error, Some(at)),
             Release::Fail { error } => (error, None),
         };
@@ -585,7 +614,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        if !matches!(release, Release::HandBack) {
+        if !matches!(release, Release::HandBack | Release::Superseded) {
             Store::mark_attempt_failed(&mut tx, job, error, run_after, now).await?;
         }
         tx.commit().await?;

@@ -7,7 +7,7 @@
 use belvo::Priority;
 use data_service::MIGRATOR;
 use data_service::resource::Resource;
-use data_service::store::{JobMode, Store};
+use data_service::store::{JobMode, Release, Store};
 use database::Backend;
 use database::testing::TestDatabase;
 
@@ -121,4 +121,54 @@ async fn first_come(backend: Backend) {
     assert_eq!(first.link_id, link(1));
     assert!(!store.turn_wanted(&first, 10).await.unwrap());
     assert_eq!(claim_all(&store, 10).await, [link(2), link(3)]);
+}
+
+both_backends!(
+    an_incremental_pull_is_superseded_by_a_full_one_requested_meanwhile,
+    superseded
+);
+async fn superseded(backend: Backend) {
+    let Some(db) = TestDatabase::new(backend).await else {
+        return;
+    };
+    db.db().migrate(&MIGRATOR).await.unwrap();
+    let store = Store::new(db.db().clone(), None);
+    let incremental = |n: u8| {
+        let store = store.clone();
+        async move {
+            store
+                .enqueue_job(
+                    &link(n),
+                    transactions(),
+                    JobMode::Incremental,
+                    Priority::Update,
+                    None,
+                    i64::from(n),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    incremental(1).await;
+    let running = store.claim_job("w", 10, 60_000).await.unwrap().unwrap();
+    assert!(!store.superseded(&running).await.unwrap());
+    // Another incremental request waits behind it: nothing to supersede.
+    incremental(1).await;
+    assert!(!store.superseded(&running).await.unwrap());
+    // A full one: the running incremental pull stops and folds into it.
+    enqueue(&store, 1, Priority::Update).await;
+    assert!(store.superseded(&running).await.unwrap());
+    store
+        .release_job(&running, "w", Release::Superseded, 11)
+        .await
+        .unwrap();
+    let next = store.claim_job("w", 12, 60_000).await.unwrap().unwrap();
+    assert_eq!(
+        (next.link_id.as_str(), next.mode),
+        (link(1).as_str(), JobMode::Full)
+    );
+    assert!(store.claim_job("w", 12, 60_000).await.unwrap().is_none());
+    // A running full pull is never superseded.
+    enqueue(&store, 1, Priority::Update).await;
+    assert!(!store.superseded(&next).await.unwrap());
 }
