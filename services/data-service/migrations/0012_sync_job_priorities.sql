@@ -2,6 +2,5 @@
 -- before the watchdog's reconciliations (3) and operators' resyncs (4), as `belvo::Priority`
 -- ranks them; workers claim by priority, then by how long a job has waited, and a job gives
 -- its turn up between pages when another waits. Jobs written before wait as updates.
--- Expand-only (docs/migrations.md): a column with a default, and the claim's index.
+-- Expand-only (docs/migrations.md): a column with a default (the claim's index is 0013).
 ALTER TABLE sync_jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 2;
-CREATE INDEX sync_jobs_claim ON sync_jobs (state, priority, run_after);
