@@ -59,17 +59,6 @@ impl Priority {
             .and_then(|r| Self::ALL.get(r).copied())
             .unwrap_or(Self::Resync)
     }
-
-    /// The name used in metrics and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Interactive => "interactive",
-            Self::FirstPull => "first_pull",
-            Self::Update => "update",
-            Self::Reconcile => "reconcile",
-            Self::Resync => "resync",
-        }
-    }
 }
 
 /// A budget's size: `requests` calls in any window of `per`.
