@@ -1575,10 +1575,10 @@ fn each_service_has_a_share_and_the_shares_fit_in_the_budget() {
         let budget = load(toml, env).default_region().rate_budget();
         BelvoCaller::ALL.map(|c| budget.share(c).get())
     };
-    // By default a tenth, a fifth and the rest.
+    // By default a tenth, three tenths and the rest.
     assert_eq!(
         shares(&add(MX, "mx", "rate_budget = { requests = 100 }"), ENV),
-        [10, 20, 70]
+        [10, 30, 60]
     );
     let explicit = add(
         MX,

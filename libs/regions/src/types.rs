@@ -433,16 +433,17 @@ pub struct RateBudget {
 }
 
 impl RateBudget {
-    /// 70 requests per 30 seconds: 7 for token-service, 14 for link-service, 49 for
+    /// 70 requests per 30 seconds: 7 for token-service, 21 for link-service, 42 for
     /// data-service.
     pub const DEFAULT: Self = Self::new(non_zero(70), non_zero(30));
 
     /// Builds a budget of `requests` per `per_seconds`, shared by default: a tenth to
-    /// token-service, a fifth to link-service, the rest to data-service (at least 1 each).
+    /// token-service, three tenths to link-service (registration, status checks, refresh and
+    /// deletion, several calls a link), the rest to data-service (at least 1 each).
     pub const fn new(requests: NonZeroU32, per_seconds: NonZeroU32) -> Self {
         let r = requests.get();
         let token = non_zero(r / 10);
-        let link = non_zero(r / 5);
+        let link = non_zero(r * 3 / 10);
         let data = non_zero(r.saturating_sub(token.get() + link.get()));
         Self {
             requests,
@@ -580,6 +581,6 @@ mod tests {
         assert_eq!(budget.requests.get(), 70);
         assert_eq!(budget.window(), Duration::from_secs(30));
         let shares = BelvoCaller::ALL.map(|c| budget.share(c).get());
-        assert_eq!(shares, [7, 14, 49]);
+        assert_eq!(shares, [7, 21, 42]);
     }
 }

@@ -1,6 +1,6 @@
 //! Scenario 9 (issue 12): one Belvo budget for every service and replica, with Belvo's firewall
 //! on and set to the budget (60 requests per 3 s from the services' address; token-service 6,
-//! link-service 12, three data-service replicas 42 together, one worker each). Twelve links are
+//! link-service 18, three data-service replicas 36 together, one worker each). Twelve links are
 //! synced, then an operator resyncs them all at once: three huge links first (40 pages each),
 //! then nine small ones (5 pages). Meanwhile a user links a new account, and another opens the
 //! widget. Belvo (the emulator) then shows:
