@@ -279,6 +279,16 @@ impl KeyRing {
         Ok(fields)
     }
 
+    /// A column's value as stored, read back: opened with `ring` when sealed (one field), as
+    /// it is when stored in clear; sealed without a ring is [`OpenError::NoKeyRing`].
+    pub fn open_stored(ring: Option<&Self>, stored: String) -> Result<String, OpenError> {
+        if !Self::is_sealed(&stored) {
+            return Ok(stored);
+        }
+        let [plain] = ring.ok_or(OpenError::NoKeyRing)?.open_fields(&stored)?;
+        Ok(plain)
+    }
+
     /// Whether `value` is sealed under the active key (nothing to do after a rotation).
     pub fn is_current(&self, value: &str) -> bool {
         Self::key_of(value) == Some(self.active())

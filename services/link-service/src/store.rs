@@ -193,14 +193,9 @@ impl Store {
 
     /// A stored value read back: opened when sealed.
     fn open(&self, stored: Option<String>) -> Result<Option<String>, StoreError> {
-        match stored {
-            Some(value) if KeyRing::is_sealed(&value) => {
-                let ring = self.sealing.as_ref().ok_or(OpenError::NoKeyRing)?;
-                let [plain] = ring.open_fields(&value)?;
-                Ok(Some(plain))
-            }
-            clear => Ok(clear),
-        }
+        Ok(stored
+            .map(|value| KeyRing::open_stored(self.sealing.as_ref(), value))
+            .transpose()?)
     }
 
     /// Link ids changed from now on, by any replica.

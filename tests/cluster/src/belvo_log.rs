@@ -55,15 +55,14 @@ pub fn services_requests(log: &[Value]) -> anyhow::Result<Vec<Sent>> {
 
 /// The most requests any window of `window` holds.
 pub fn busiest(sent: &[Sent], window: chrono::Duration) -> usize {
-    let mut start = 0;
-    let mut most = 0;
-    for (end, s) in sent.iter().enumerate() {
-        while sent[start].at + window <= s.at {
-            start += 1;
-        }
-        most = most.max(end + 1 - start);
-    }
-    most
+    let Some(first) = sent.first() else {
+        return 0;
+    };
+    let times: Vec<std::time::Duration> = sent
+        .iter()
+        .map(|s| (s.at - first.at).to_std().unwrap_or_default())
+        .collect();
+    belvo::busiest_window(&times, window.to_std().unwrap_or_default())
 }
 
 /// How many data requests of other links arrived from `since` until `link`'s first one (the

@@ -119,11 +119,7 @@ impl Store {
     /// A stored webhook from its row, its body opened when sealed.
     fn webhook_from_row(&self, row: &sqlx::any::AnyRow) -> Result<StoredWebhook, StoreError> {
         let mut webhook = from_row(row)?;
-        if sealing::KeyRing::is_sealed(&webhook.body) {
-            let ring = self.sealing.as_ref().ok_or(sealing::OpenError::NoKeyRing)?;
-            let [body] = ring.open_fields(&webhook.body)?;
-            webhook.body = body;
-        }
+        webhook.body = sealing::KeyRing::open_stored(self.sealing.as_ref(), webhook.body)?;
         Ok(webhook)
     }
 
