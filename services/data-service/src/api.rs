@@ -7,16 +7,18 @@ use std::pin::Pin;
 use connect_proto::data::v1 as pb;
 use connect_proto::data::v1::data_service_server::DataService;
 use futures::Stream;
-use grpc_runtime::status::{FieldViolations, internal, invalid_field, request_id};
+use grpc_runtime::status::{
+    FieldViolations, internal, invalid_field, platform_error, request_id,
+};
 use grpc_runtime::{Admits, Gate};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
 
 use crate::inbox::{Inbox, IngestError, timestamp};
 use crate::resource::Resource;
 use crate::store::{
-    Ingested, LinkRow, RecordFilter, StatusRow, StoreError, StoredRecord, StoredWebhook, SyncState,
+    Change, ChangeKind, Ingested, LinkRow, RecordFilter, StatusRow, StoreError, StoredRecord, StoredWebhook, SyncState,
     WebhookFilter, WebhookState, now_ms,
 };
 
@@ -31,6 +33,12 @@ pub(crate) struct Api {
 /// The callers of the user-facing RPCs, of webhooks, and of link-service's notices.
 const GATEWAY: &[&str] = &["gateway"];
 const LINK_SERVICE: &[&str] = &["link-service"];
+
+/// `ErrorInfo.reason`s of `FAILED_PRECONDITION` from ListChanges and WatchChanges.
+const CURSOR_EXPIRED: &str = "CURSOR_EXPIRED";
+const CHANGE_LOG_OFF: &str = "CHANGE_LOG_OFF";
+/// Links one WatchChanges stream may follow.
+const MAX_WATCHED_LINKS: usize = 100;
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +74,18 @@ impl ApiError {
                 tracing::warn!(error = %e, "database unavailable");
                 Status::unavailable("the database is unavailable; try again")
             }
+            Self::Store(StoreError::BadCursor(why)) => invalid_field("cursor", why),
+            Self::Store(StoreError::CursorExpired) => platform_error(
+                Code::FailedPrecondition,
+                "the cursor has expired: changes after it are past the change retention; \
+                 list again from an empty cursor",
+                CURSOR_EXPIRED,
+            ),
+            Self::Store(StoreError::ChangeLogOff) => platform_error(
+                Code::FailedPrecondition,
+                "this data-service keeps no change log (sync.change_log = false)",
+                CHANGE_LOG_OFF,
+            ),
             Self::Store(
                 e @ (StoreError::Database(_) | StoreError::LeaseLost | StoreError::Sealed(_)),
             ) => internal(request_id, &e),
@@ -156,6 +176,22 @@ fn check_link_id(link_id: &str, v: &mut FieldViolations) {
         "link_id",
         "must be a Belvo link id (UUID)",
     );
+}
+
+/// Counts a stream as open until it is dropped (its task ended).
+struct OpenStream(prometheus::IntGauge);
+
+impl OpenStream {
+    fn new(gauge: &prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// What a `WatchSyncStatus` stream follows: one link, or every link of an owner.
@@ -275,6 +311,19 @@ fn record(r: StoredRecord) -> pb::Record {
         belvo_created_at: c.created_at.map(timestamp),
         synced_at: Some(timestamp(r.synced_at)),
         belvo_json: r.body,
+    }
+}
+
+fn change(c: Change) -> pb::Change {
+    pb::Change {
+        kind: match c.kind {
+            ChangeKind::Added => pb::ChangeKind::Added,
+            ChangeKind::Modified => pb::ChangeKind::Modified,
+            ChangeKind::Removed => pb::ChangeKind::Removed,
+        } as i32,
+        resource: c.resource.id as i32,
+        id: c.id,
+        record: c.record.map(record),
     }
 }
 
@@ -399,6 +448,7 @@ macro_rules! list_rpc {
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchSyncStatusResponse, Status>> + Send>>;
+type ChangesStream = Pin<Box<dyn Stream<Item = Result<pb::WatchChangesResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl DataService for Api {
@@ -557,6 +607,142 @@ impl DataService for Api {
     list_rpc!(list_tax_retentions, ListTaxRetentionsRequest, ListTaxRetentionsResponse, TaxRetentions, |r| {
         date: r.issued,
     });
+
+    async fn list_changes(
+        &self,
+        request: Request<pb::ListChangesRequest>,
+    ) -> Result<Response<pb::ListChangesResponse>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(&request, Admits::user(GATEWAY, &req.owner), &req.link_id)
+            .await?;
+        handle(request, |r| async move {
+            let mut v = FieldViolations::new();
+            check_link_id(&r.link_id, &mut v);
+            v.check(
+                (0..=MAX_PAGE).contains(&r.page_size),
+                "page_size",
+                "must be 0 (default 100) to 500",
+            );
+            let mut resources = Vec::new();
+            for (i, value) in r.resources.iter().enumerate() {
+                match Resource::from_proto(*value) {
+                    Some(resource) => resources.push(resource),
+                    None => {
+                        v.add(format!("resources[{i}]"), "not a resource data-service stores");
+                    }
+                }
+            }
+            if !v.is_empty() {
+                return Err(ApiError::Invalid(v));
+            }
+            self.owned_link(&r.link_id, &r.owner).await?;
+            let limit = match r.page_size {
+                0 => DEFAULT_PAGE,
+                size => size as usize,
+            };
+            let cursor = (!r.cursor.is_empty()).then_some(r.cursor.as_str());
+            let page = self
+                .inbox
+                .engine
+                .store
+                .list_changes(&r.link_id, &resources, cursor, limit)
+                .await?;
+            Ok(pb::ListChangesResponse {
+                changes: page.changes.into_iter().map(change).collect(),
+                next_cursor: page.next_cursor,
+                has_more: page.has_more,
+            })
+        })
+        .await
+    }
+
+    type WatchChangesStream = ChangesStream;
+
+    async fn watch_changes(
+        &self,
+        request: Request<pb::WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        let req = request.get_ref();
+        self.gate
+            .admit(
+                &request,
+                Admits::user(GATEWAY, &req.owner),
+                &req.link_ids.join(","),
+            )
+            .await?;
+        handle(request, |r| async move {
+            let mut v = FieldViolations::new();
+            v.check(
+                (1..=MAX_WATCHED_LINKS).contains(&r.link_ids.len()),
+                "link_ids",
+                "1 to 100 link ids are required",
+            );
+            for (i, link_id) in r.link_ids.iter().enumerate() {
+                if uuid::Uuid::parse_str(link_id).is_err() {
+                    v.add(format!("link_ids[{i}]"), "must be a Belvo link id (UUID)");
+                }
+            }
+            if !v.is_empty() {
+                return Err(ApiError::Invalid(v));
+            }
+            let store = self.inbox.engine.store.clone();
+            if !store.change_log() {
+                return Err(ApiError::Store(StoreError::ChangeLogOff));
+            }
+            for link_id in &r.link_ids {
+                self.owned_link(link_id, &r.owner).await?;
+            }
+            // Subscribed before the first cursors: a change in between is sent again.
+            let mut committed = self.inbox.engine.changes.subscribe();
+            let mut sent = std::collections::HashMap::new();
+            let (tx, rx) = tokio::sync::mpsc::channel(16);
+            let stop = self.inbox.engine.stop.clone();
+            let watched = r.link_ids;
+            let open = OpenStream::new(&self.inbox.engine.metrics.change_streams);
+            tokio::spawn(async move {
+                let _open = open;
+                let mut due = watched.clone();
+                loop {
+                    for link_id in due.drain(..) {
+                        let Ok(cursor) = store.newest_cursor(&link_id).await else {
+                            continue;
+                        };
+                        if sent.get(&link_id) == Some(&cursor) {
+                            continue;
+                        }
+                        let update = pb::WatchChangesResponse {
+                            link_id: link_id.clone(),
+                            cursor: cursor.clone(),
+                        };
+                        if tx.send(Ok(update)).await.is_err() {
+                            return;
+                        }
+                        sent.insert(link_id, cursor);
+                    }
+                    // The stream ends when the client goes away or the server shuts down.
+                    let notice = tokio::select! {
+                        () = tx.closed() => return,
+                        () = stop.triggered() => return,
+                        notice = committed.recv() => notice,
+                    };
+                    match notice.as_deref() {
+                        // Notices may have been missed: every watched link again.
+                        Ok(database::Feed::EVERYTHING) | Err(RecvError::Lagged(_)) => {
+                            due.clone_from(&watched);
+                        }
+                        Ok(link_id) if watched.iter().any(|w| w == link_id) => {
+                            due.push(link_id.to_owned());
+                        }
+                        Ok(_) => {}
+                        Err(RecvError::Closed) => return,
+                    }
+                }
+            });
+            Ok(Box::pin(ReceiverStream::new(rx)) as ChangesStream)
+        })
+        .await
+    }
 
     async fn get_sync_status(
         &self,

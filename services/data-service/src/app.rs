@@ -112,13 +112,16 @@ impl Service for Application {
             .key_ring()
             .map_err(|e| StartError::Setup(Box::new(e)))?;
         let sealed = SealedColumns::new(db.clone(), sealing.clone(), store::SEALED, &registry)?;
+        let mut store = Store::new(db.clone(), sealing);
+        if !config.sync.priorities {
+            store = store.first_come_first_served();
+        }
+        if !config.sync.change_log {
+            store = store.without_change_log();
+        }
         let engine = Engine {
             metrics,
-            store: if config.sync.priorities {
-                Store::new(db.clone(), sealing)
-            } else {
-                Store::new(db.clone(), sealing).first_come_first_served()
-            },
+            store,
             belvo: Arc::new(belvo),
             config: config.sync.clone(),
             wake: Arc::new(Notify::new()),

@@ -127,6 +127,13 @@ pub struct SyncConfig {
     /// hours; a duplicate arriving later is acted on again, which is idempotent).
     #[serde(with = "humantime_serde")]
     pub webhook_retention: Duration,
+    /// Each link's changes are logged for ListChanges. `false` only to measure what the log
+    /// costs: ListChanges then answers FAILED_PRECONDITION, and once it is on again a consumer
+    /// must start again from an empty cursor.
+    pub change_log: bool,
+    /// How long removals stay in the change log; a cursor older than that is expired.
+    #[serde(with = "humantime_serde")]
+    pub change_retention: Duration,
 }
 
 impl Default for SyncConfig {
@@ -144,6 +151,8 @@ impl Default for SyncConfig {
             watchdog_interval: Duration::from_secs(300),
             job_retention: Duration::from_secs(7 * 86_400),
             webhook_retention: Duration::from_secs(30 * 86_400),
+            change_log: true,
+            change_retention: Duration::from_secs(30 * 86_400),
         }
     }
 }
@@ -180,6 +189,7 @@ impl Validate for SyncConfig {
         for (retention, field) in [
             (self.job_retention, "job_retention"),
             (self.webhook_retention, "webhook_retention"),
+            (self.change_retention, "change_retention"),
         ] {
             report.check(
                 retention >= Duration::from_secs(3600),

@@ -15,6 +15,7 @@ pub struct Metrics {
     pub webhooks_unprocessed: IntGauge,
     pub webhooks: IntCounterVec,
     pub rows_synced: IntCounterVec,
+    pub change_streams: IntGauge,
 }
 
 impl Metrics {
@@ -56,7 +57,12 @@ impl Metrics {
                 ),
                 &["resource"],
             )?,
+            change_streams: IntGauge::with_opts(Opts::new(
+                "data_change_streams",
+                "WatchChanges streams open.",
+            ))?,
         };
+        registry.register(Box::new(m.change_streams.clone()))?;
         registry.register(Box::new(m.queue_depth.clone()))?;
         registry.register(Box::new(m.jobs.clone()))?;
         registry.register(Box::new(m.oldest_job_age.clone()))?;

@@ -25,11 +25,39 @@ pub fn epoch_ms(s: &str) -> Option<i64> {
     belvo::models::serde_lenient::parse_timestamp(s).map(|t| t.timestamp_millis())
 }
 
-/// What a stored object yields before it is written: Belvo's id and the indexed columns.
+/// What a stored object yields before it is written: Belvo's id, the indexed columns and the
+/// hash of its content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Indexed {
     pub id: String,
     pub columns: Columns,
+    pub content_hash: i64,
+}
+
+/// Top-level fields that change without the object changing, left out of its content hash:
+/// when Belvo collected it, and the account a transaction or balance embeds whole (its balance
+/// moves with every other transaction; which account it is stays in the hash).
+const VOLATILE: [&str; 2] = ["collected_at", "account"];
+
+/// The first 64 bits of the SHA-256 of `json` without the `volatile` values (slices of it, in
+/// order) and with `account_id`. The change log compares it with the stored one: a re-pull of
+/// the same content is no change. (The object holds Belvo's random ids and times, so a stored
+/// hash cannot confirm a guess at what a sealed object says.)
+fn content_hash(json: &str, volatile: &[&str], account_id: &str) -> i64 {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    let mut from = 0;
+    for value in volatile {
+        let start = value.as_ptr() as usize - json.as_ptr() as usize;
+        hasher.update(&json.as_bytes()[from..start]);
+        from = start + value.len();
+    }
+    hasher.update(&json.as_bytes()[from..]);
+    hasher.update(account_id.as_bytes());
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
 }
 
 /// Why an object could not be indexed.
@@ -52,10 +80,12 @@ pub fn index(resource: &'static Resource, json: &str) -> Result<Indexed, IndexEr
     };
     let column = |source: Source| fields.column(source).unwrap_or_default();
     let i = &resource.index;
+    let account_id = column(i.account_id);
     Ok(Indexed {
         id,
+        content_hash: content_hash(json, &fields.volatile, &account_id),
         columns: Columns {
-            account_id: column(i.account_id),
+            account_id,
             day: column(i.date),
             amount: column(i.amount),
             currency: column(i.currency),
@@ -79,6 +109,7 @@ mod fields {
     use resources::{Index, Source};
     use serde::Deserialize;
     use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    use serde_json::value::RawValue;
 
     /// A JSON value as a column sees it.
     #[derive(Debug)]
@@ -123,19 +154,23 @@ mod fields {
         }
     }
 
-    /// The kept top-level fields of one object.
+    /// The kept top-level fields of one object, and the text of its volatile values.
     #[derive(Debug, Default)]
-    pub(super) struct Fields<'a>(Vec<(&'static str, Field<'a>)>);
+    pub(super) struct Fields<'a> {
+        kept: Vec<(&'static str, Field<'a>)>,
+        /// The values of [`super::VOLATILE`] fields, slices of the object's text, in order.
+        pub(super) volatile: Vec<&'a str>,
+    }
 
     impl<'a> Fields<'a> {
         pub(super) fn get(&self, key: &str) -> Option<&Field<'a>> {
-            self.0.iter().find(|(k, _)| *k == key).map(|(_, f)| f)
+            self.kept.iter().find(|(k, _)| *k == key).map(|(_, f)| f)
         }
 
         fn set(&mut self, key: &'static str, field: Field<'a>) {
-            match self.0.iter_mut().find(|(k, _)| *k == key) {
+            match self.kept.iter_mut().find(|(k, _)| *k == key) {
                 Some(slot) => slot.1 = field,
-                None => self.0.push((key, field)),
+                None => self.kept.push((key, field)),
             }
         }
 
@@ -364,6 +399,22 @@ mod fields {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
             let mut fields = Fields::default();
             while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                if super::VOLATILE.contains(&key.as_ref()) {
+                    // Its text is kept (to leave it out of the hash), then read from it.
+                    let raw = map.next_value::<&'de RawValue>()?.get();
+                    fields.volatile.push(raw);
+                    if let Some(name) = top_level(self.0, &key) {
+                        let mut de = serde_json::Deserializer::from_str(raw);
+                        let field = FieldSeed {
+                            index: self.0,
+                            name,
+                        }
+                        .deserialize(&mut de)
+                        .map_err(de::Error::custom)?;
+                        fields.set(name, field);
+                    }
+                    continue;
+                }
                 match top_level(self.0, &key) {
                     Some(name) => {
                         let field = map.next_value_seed(FieldSeed {
@@ -406,6 +457,30 @@ mod tests {
 
     fn columns(id: pb::Resource, object: &serde_json::Value) -> Columns {
         index(of(id), &object.to_string()).unwrap().columns
+    }
+
+    #[test]
+    fn content_hash_ignores_when_belvo_collected_and_the_embedded_account() {
+        let hash = |t: serde_json::Value| {
+            index(of(pb::Resource::Transactions), &t.to_string())
+                .unwrap()
+                .content_hash
+        };
+        let t = |amount: f64, account: &str, balance: f64, collected: &str| {
+            json!({"id": "t1", "collected_at": collected, "amount": amount,
+                "account": {"id": account, "balance": {"current": balance}}, "value_date": "2024-01-02"})
+        };
+        let first = hash(t(10.5, "a1", 100.0, "2024-01-02T10:00:00Z"));
+        assert_eq!(first, hash(t(10.5, "a1", 250.0, "2024-02-01T09:00:00Z")));
+        assert_ne!(first, hash(t(10.75, "a1", 100.0, "2024-01-02T10:00:00Z")));
+        assert_ne!(first, hash(t(10.5, "a2", 100.0, "2024-01-02T10:00:00Z")));
+        // The account is still read from the embedded object.
+        let indexed = index(
+            of(pb::Resource::Transactions),
+            &t(1.0, "a9", 0.0, "2024-01-02T10:00:00Z").to_string(),
+        )
+        .unwrap();
+        assert_eq!(indexed.columns.account_id, "a9");
     }
 
     #[test]

@@ -288,8 +288,10 @@ impl Engine {
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         if job.mode == JobMode::Full {
+            let change = self.store.next_change(&mut tx, &job.link_id).await?;
             let swept =
-                Store::sweep_records(&mut tx, &job.link_id, job.resource, generation).await?;
+                Store::sweep_records(&mut tx, &job.link_id, job.resource, generation, change)
+                    .await?;
             if swept > 0 {
                 tracing::info!(swept, "removed rows Belvo no longer returns");
             }
@@ -389,12 +391,23 @@ impl Engine {
                 id: indexed.id.as_str(),
                 columns: std::mem::take(&mut indexed.columns),
                 body,
+                content_hash: indexed.content_hash,
             })
             .collect();
         let now = now_ms();
         let mut tx = self.store.begin().await?;
+        // First: it holds the link's change counter until this commits.
+        let change = self.store.next_change(&mut tx, &job.link_id).await?;
         self.store
-            .upsert_records(&mut tx, &job.link_id, job.resource, generation, now, &rows)
+            .upsert_records(
+                &mut tx,
+                &job.link_id,
+                job.resource,
+                generation,
+                now,
+                &rows,
+                change,
+            )
             .await?;
         let count = rows.len() as i64;
         Store::checkpoint_job(

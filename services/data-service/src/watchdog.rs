@@ -78,7 +78,7 @@ pub(crate) async fn reconcile_overdue(engine: &Engine) -> Result<usize, StoreErr
     Ok(scheduled)
 }
 
-/// Removes finished jobs and webhooks past their retention.
+/// Removes finished jobs, webhooks and the change log's removals past their retention.
 pub(crate) async fn delete_expired(engine: &Engine) -> Result<(), StoreError> {
     let now = now_ms();
     let (jobs, webhooks) = engine
@@ -88,11 +88,16 @@ pub(crate) async fn delete_expired(engine: &Engine) -> Result<(), StoreError> {
             now - engine.config.webhook_retention.as_millis() as i64,
         )
         .await?;
-    if jobs + webhooks > 0 {
+    let removals = engine
+        .store
+        .compact_changes(now - engine.config.change_retention.as_millis() as i64)
+        .await?;
+    if jobs + webhooks + removals > 0 {
         tracing::info!(
             jobs,
             webhooks,
-            "removed finished jobs and webhooks past retention"
+            removals,
+            "removed finished jobs, webhooks and logged removals past retention"
         );
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! data-service's storage: one portable set of SQL for SQLite and PostgreSQL (sqlx `Any`),
 //! with one explicit seam, job claiming (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
 
+mod changes;
 mod jobs;
 mod links;
 mod records;
@@ -10,6 +11,7 @@ mod webhooks;
 use database::{Backend, Database};
 use grpc_runtime::SealedColumn;
 
+pub use changes::{Change, ChangeKind, ChangesPage};
 pub use jobs::{Failure, Gauges, Job, JobMode, JobState, Planned, Pull, Release};
 pub use links::LinkRow;
 pub use records::{NewRecord, Page, RecordFilter, StoredRecord};
@@ -45,6 +47,16 @@ pub enum StoreError {
     /// The job's lease went to another worker (this one was too slow or presumed dead).
     #[error("the job's lease was lost")]
     LeaseLost,
+    /// A change cursor that this store did not issue, or issued for another link.
+    #[error("the cursor is not valid: {0}")]
+    BadCursor(&'static str),
+    /// Changes after the cursor were compacted away (past `sync.change_retention`), or the
+    /// link's changes were forgotten since: only an empty cursor can start again.
+    #[error("the cursor has expired")]
+    CursorExpired,
+    /// The change log is off (`sync.change_log = false`).
+    #[error("the change log is off")]
+    ChangeLogOff,
     /// A stored value is sealed and cannot be opened (no key ring, or not its key).
     #[error("a stored value cannot be opened: {0}")]
     Sealed(#[from] sealing::OpenError),
@@ -66,6 +78,8 @@ pub struct Store {
     sealing: Option<sealing::KeyRing>,
     /// Jobs are claimed by priority and take turns (`sync.priorities`); else by due time.
     priorities: bool,
+    /// Changes to stored objects are logged (`sync.change_log`).
+    change_log: bool,
 }
 
 impl Store {
@@ -75,13 +89,25 @@ impl Store {
             db,
             sealing,
             priorities: true,
+            change_log: true,
         }
+    }
+
+    /// Logs no changes (`sync.change_log = false`, to measure what the log costs).
+    pub fn without_change_log(mut self) -> Self {
+        self.change_log = false;
+        self
     }
 
     /// Claims jobs first come, first served, with no turns (`sync.priorities = false`).
     pub fn first_come_first_served(mut self) -> Self {
         self.priorities = false;
         self
+    }
+
+    /// Whether changes are logged.
+    pub fn change_log(&self) -> bool {
+        self.change_log
     }
 
     /// The database.

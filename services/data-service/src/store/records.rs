@@ -10,9 +10,12 @@ use serde::{Deserialize, Serialize};
 use super::{Store, StoreError, placeholders};
 use crate::resource::{Columns, Resource};
 
-/// Rows per INSERT statement: 14 parameters each stays far below both backends' limits.
+/// Rows per INSERT statement: 17 parameters each stays far below both backends' limits.
 const ROWS_PER_STATEMENT: usize = 400;
-const COLUMN_COUNT: usize = 14;
+
+/// What a read selects to build a [`StoredRecord`].
+pub(super) const RECORD_COLUMNS: &str = "id, link_id, account_id, day, amount, currency, kind, \
+     status, description, belvo_created_at, synced_at, body";
 
 /// One object to store.
 #[derive(Debug, Clone)]
@@ -20,6 +23,8 @@ pub struct NewRecord<'a> {
     pub id: &'a str,
     pub columns: Columns,
     pub body: &'a str,
+    /// [`crate::resource::Indexed::content_hash`].
+    pub content_hash: i64,
 }
 
 /// One stored object.
@@ -73,7 +78,10 @@ fn decode(token: &str) -> Result<Cursor, StoreError> {
 
 impl Store {
     /// Inserts or updates `rows` of one link's resource, tagged with `generation`, in the
-    /// caller's transaction; the body sealed when the store has a key ring.
+    /// caller's transaction; the body sealed when the store has a key ring. With `change` (the
+    /// transaction's [`Store::next_change`]), a row stored for the first time or with other
+    /// content than before is that change; a row stored again as it was keeps its position.
+    #[allow(clippy::too_many_arguments)]
     pub async fn upsert_records(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -82,26 +90,42 @@ impl Store {
         generation: i64,
         synced_at: i64,
         rows: &[NewRecord<'_>],
+        change: Option<i64>,
     ) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
+        let (tracked, tracking) = match change {
+            Some(_) => (
+                ", content_hash, change_seq, added_seq",
+                ", change_seq = CASE WHEN records.content_hash = excluded.content_hash \
+                 AND records.link_id = excluded.link_id THEN records.change_seq \
+                 ELSE excluded.change_seq END, \
+                 added_seq = CASE WHEN records.link_id = excluded.link_id \
+                 THEN records.added_seq ELSE excluded.added_seq END, \
+                 content_hash = excluded.content_hash",
+            ),
+            None => ("", ""),
+        };
+        let column_count = if change.is_some() { 17 } else { 14 };
         // Measured (docs/benchmarks.md, data-service): a PostgreSQL-only single statement
         // over `json_to_recordset($1::json)` cut data-service's CPU but cost PostgreSQL more
         // (JSON parsing) and lowered throughput by ~9%, so both backends keep these VALUES.
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let values = (0..chunk.len())
-                .map(|r| format!("({})", placeholders(r * COLUMN_COUNT + 1, COLUMN_COUNT)))
+                .map(|r| format!("({})", placeholders(r * column_count + 1, column_count)))
                 .collect::<Vec<_>>()
                 .join(", ");
             let sql = format!(
                 "INSERT INTO records (resource, id, link_id, account_id, day, amount, currency, kind, \
-                 status, description, belvo_created_at, generation, synced_at, body) VALUES {values} \
+                 status, description, belvo_created_at, generation, synced_at, body{tracked}) \
+                 VALUES {values} \
                  ON CONFLICT (resource, id) DO UPDATE SET link_id = excluded.link_id, \
                  account_id = excluded.account_id, day = excluded.day, amount = excluded.amount, \
                  currency = excluded.currency, kind = excluded.kind, status = excluded.status, \
                  description = excluded.description, belvo_created_at = excluded.belvo_created_at, \
-                 generation = excluded.generation, synced_at = excluded.synced_at, body = excluded.body"
+                 generation = excluded.generation, synced_at = excluded.synced_at, body = excluded.body\
+                 {tracking}"
             );
             // With a key ring the amount, description and body, which no query filters on,
             // are sealed together in the body column: one seal a row (`SEALED_RECORDS`).
@@ -137,6 +161,12 @@ impl Store {
                     .bind(generation)
                     .bind(synced_at)
                     .bind(body);
+                if let Some(seq) = change {
+                    query = query
+                        .bind(row.content_hash)
+                        .bind(seq)
+                        .bind(seq);
+                }
             }
             query.execute(&mut **tx).await?;
         }
@@ -144,13 +174,17 @@ impl Store {
     }
 
     /// Deletes the rows of one link's resource older than `generation` (those the complete
-    /// pull of that generation did not see).
+    /// pull of that generation did not see), as `change` when the log is on.
     pub async fn sweep_records(
         tx: &mut Transaction<'static, Any>,
         link_id: &str,
         resource: &'static Resource,
         generation: i64,
+        change: Option<i64>,
     ) -> Result<u64, StoreError> {
+        if let Some(seq) = change {
+            Store::record_removals(tx, seq, link_id, Some((resource, generation))).await?;
+        }
         let done = sqlx::query(
             "DELETE FROM records WHERE link_id = $1 AND resource = $2 AND generation < $3",
         )
@@ -186,9 +220,8 @@ impl Store {
         limit: usize,
         token: Option<&str>,
     ) -> Result<Page, StoreError> {
-        let mut sql = String::from(
-            "SELECT id, link_id, account_id, day, amount, currency, kind, status, description, \
-             belvo_created_at, synced_at, body FROM records WHERE link_id = $1 AND resource = $2",
+        let mut sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM records WHERE link_id = $1 AND resource = $2"
         );
         let mut binds: Vec<String> = vec![link_id.to_owned(), resource.name.to_owned()];
         let mut push = |sql: &mut String, clause: &str, value: String| {
@@ -235,33 +268,7 @@ impl Store {
         let rows = query.fetch_all(self.db.pool()).await?;
         let mut records = rows
             .iter()
-            .map(|row| {
-                let mut record = StoredRecord {
-                    id: row.try_get("id")?,
-                    link_id: row.try_get("link_id")?,
-                    resource,
-                    columns: Columns {
-                        account_id: row.try_get("account_id")?,
-                        day: row.try_get("day")?,
-                        amount: row.try_get("amount")?,
-                        currency: row.try_get("currency")?,
-                        kind: row.try_get("kind")?,
-                        status: row.try_get("status")?,
-                        description: row.try_get("description")?,
-                        created_at: row.try_get("belvo_created_at")?,
-                    },
-                    synced_at: row.try_get("synced_at")?,
-                    body: row.try_get("body")?,
-                };
-                if sealing::KeyRing::is_sealed(&record.body) {
-                    let ring = self.sealing.as_ref().ok_or(sealing::OpenError::NoKeyRing)?;
-                    let [amount, description, body] = ring.open_fields(&record.body)?;
-                    record.columns.amount = amount;
-                    record.columns.description = description;
-                    record.body = body;
-                }
-                Ok(record)
-            })
+            .map(|row| self.stored_record(row, resource))
             .collect::<Result<Vec<_>, StoreError>>()?;
         let next_token = if records.len() > limit {
             records.truncate(limit);
@@ -280,11 +287,48 @@ impl Store {
         })
     }
 
-    /// Deletes every stored object of a link.
+    /// A row selected with [`RECORD_COLUMNS`], opened when sealed.
+    pub(super) fn stored_record(
+        &self,
+        row: &sqlx::any::AnyRow,
+        resource: &'static Resource,
+    ) -> Result<StoredRecord, StoreError> {
+        let mut record = StoredRecord {
+            id: row.try_get("id")?,
+            link_id: row.try_get("link_id")?,
+            resource,
+            columns: Columns {
+                account_id: row.try_get("account_id")?,
+                day: row.try_get("day")?,
+                amount: row.try_get("amount")?,
+                currency: row.try_get("currency")?,
+                kind: row.try_get("kind")?,
+                status: row.try_get("status")?,
+                description: row.try_get("description")?,
+                created_at: row.try_get("belvo_created_at")?,
+            },
+            synced_at: row.try_get("synced_at")?,
+            body: row.try_get("body")?,
+        };
+        if sealing::KeyRing::is_sealed(&record.body) {
+            let ring = self.sealing.as_ref().ok_or(sealing::OpenError::NoKeyRing)?;
+            let [amount, description, body] = ring.open_fields(&record.body)?;
+            record.columns.amount = amount;
+            record.columns.description = description;
+            record.body = body;
+        }
+        Ok(record)
+    }
+
+    /// Deletes every stored object of a link, as `change` when the log is on.
     pub async fn purge_records(
         tx: &mut Transaction<'static, Any>,
         link_id: &str,
+        change: Option<i64>,
     ) -> Result<u64, StoreError> {
+        if let Some(seq) = change {
+            Store::record_removals(tx, seq, link_id, None).await?;
+        }
         let done = sqlx::query("DELETE FROM records WHERE link_id = $1")
             .bind(link_id)
             .execute(&mut **tx)

@@ -278,6 +278,8 @@ impl Store {
     /// the data rows deleted.
     pub async fn purge_link(&self, link_id: &str, erase: bool) -> Result<u64, StoreError> {
         let mut tx = self.db.pool().begin().await?;
+        // First: it holds the link's change counter, so no page of the link commits meanwhile.
+        let change = self.next_change(&mut tx, link_id).await?;
         let tombstone = if erase {
             "UPDATE links SET purged_at = $1, refresh_due_at = NULL, owner = '' WHERE link_id = $2"
         } else {
@@ -288,7 +290,12 @@ impl Store {
             .bind(link_id)
             .execute(&mut *tx)
             .await?;
-        let deleted = Store::purge_records(&mut tx, link_id).await?;
+        let deleted = if erase {
+            Store::forget_changes(&mut tx, link_id).await?;
+            Store::purge_records(&mut tx, link_id, None).await?
+        } else {
+            Store::purge_records(&mut tx, link_id, change).await?
+        };
         Store::purge_jobs(&mut tx, link_id).await?;
         // Otherwise kept until retention removes them: webhooks not processed yet (the
         // `link_deleted` being acted on still has to reach link-service), and the link's LINK

@@ -79,6 +79,21 @@ async fn call(channel: ClientChannel, rpc: &str, owner: &str) -> Result<(), Stat
             .watch_sync_status(pb::WatchSyncStatusRequest { link_id, owner })
             .await
             .map(drop),
+        "ListChanges" => data
+            .list_changes(pb::ListChangesRequest {
+                link_id,
+                owner,
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "WatchChanges" => data
+            .watch_changes(pb::WatchChangesRequest {
+                link_ids: vec![link_id],
+                owner,
+            })
+            .await
+            .map(drop),
         "ResyncLink" => data
             .resync_link(pb::ResyncLinkRequest {
                 link_id,
@@ -113,13 +128,15 @@ async fn call(channel: ClientChannel, rpc: &str, owner: &str) -> Result<(), Stat
 }
 
 /// Every RPC and the services that may call it (operators may call them all).
-const RPCS: [(&str, &[&str]); 11] = [
+const RPCS: [(&str, &[&str]); 13] = [
     ("IngestWebhook", &["gateway"]),
     ("NotifyLinkRegistered", &["link-service"]),
     ("ListRecords", &["gateway"]),
     ("ListTransactions", &["gateway"]),
     ("GetSyncStatus", &["gateway"]),
     ("WatchSyncStatus", &["gateway"]),
+    ("ListChanges", &["gateway"]),
+    ("WatchChanges", &["gateway"]),
     ("ResyncLink", &[]),
     ("PurgeLink", &["link-service"]),
     ("ListWebhookEvents", &[]),
@@ -160,7 +177,7 @@ async fn admits_by_flow(backend: Backend) {
         }
     }
     // Reading without an owner spans every user: operators only.
-    for rpc in ["ListRecords", "ListTransactions", "GetSyncStatus"] {
+    for rpc in ["ListRecords", "ListTransactions", "GetSyncStatus", "ListChanges"] {
         let result = call(channel(&h, "gateway"), rpc, "").await;
         assert_eq!(refusal(&result).as_deref(), Some("OWNER_REQUIRED"), "{rpc}");
         let result = call(channel(&h, "operator-bob"), rpc, "").await;
@@ -176,8 +193,8 @@ async fn admits_by_flow(backend: Backend) {
         .unwrap()
         .into_inner()
         .calls;
-    // 11 RPCs, 3 owner-less reads and this listing; nobody else's calls.
-    assert_eq!(calls.len(), 15, "{calls:?}");
+    // 13 RPCs, 4 owner-less reads and this listing; nobody else's calls.
+    assert_eq!(calls.len(), RPCS.len() + 5, "{calls:?}");
     assert!(calls.iter().all(|c| c.caller == "operator-bob"));
     let replay = calls
         .iter()

@@ -39,7 +39,7 @@ async fn store_one(store: &Store, id: &str, description: &str) {
         "description": description, "type": "OUTFLOW", "status": "PROCESSED",
     })
     .to_string();
-    let columns = index(transactions, &body).unwrap().columns;
+    let indexed = index(transactions, &body).unwrap();
     let mut tx = store.db().pool().begin().await.unwrap();
     store
         .upsert_records(
@@ -50,9 +50,11 @@ async fn store_one(store: &Store, id: &str, description: &str) {
             0,
             &[NewRecord {
                 id,
-                columns,
+                columns: indexed.columns,
                 body: &body,
+                content_hash: indexed.content_hash,
             }],
+            None,
         )
         .await
         .unwrap();

@@ -5,6 +5,7 @@
 
 mod access;
 mod binary;
+mod changes;
 mod encryption;
 mod fake_link_service;
 mod integrity;

@@ -234,7 +234,7 @@ async fn unknown_webhooks(backend: Backend) {
 }
 
 /// Everything a link's webhooks announce, synced; returns the transactions' ids at Belvo.
-async fn sync_link(
+pub(crate) async fn sync_link(
     h: &mut Harness,
     username: &str,
     fetch: &[&str],
@@ -550,9 +550,7 @@ async fn keyset_pages(backend: Backend) {
             let body = serde_json::json!({"id": id, "value_date": day}).to_string();
             let transactions =
                 data_service::resource::Resource::of(pb::Resource::Transactions).unwrap();
-            let columns = data_service::resource::index(transactions, &body)
-                .unwrap()
-                .columns;
+            let indexed = data_service::resource::index(transactions, &body).unwrap();
             let mut tx = store.db().pool().begin().await.unwrap();
             store
                 .upsert_records(
@@ -563,9 +561,11 @@ async fn keyset_pages(backend: Backend) {
                     0,
                     &[data_service::store::NewRecord {
                         id: &id,
-                        columns,
+                        columns: indexed.columns,
                         body: &body,
+                        content_hash: indexed.content_hash,
                     }],
+                    None,
                 )
                 .await
                 .unwrap();
