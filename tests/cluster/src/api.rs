@@ -533,6 +533,39 @@ impl Api {
         }
     }
 
+    /// The changes of a link after `cursor`, following `next_cursor` until `has_more` is
+    /// false, and the cursor to go on from.
+    pub async fn changes_since(
+        &self,
+        link: Uuid,
+        cursor: &str,
+    ) -> anyhow::Result<(Vec<pb::Change>, String)> {
+        let mut out = Vec::new();
+        let mut cursor = cursor.to_owned();
+        loop {
+            let page = self
+                .on_data(|mut c| {
+                    let cursor = cursor.clone();
+                    async move {
+                        c.list_changes(pb::ListChangesRequest {
+                            link_id: link.to_string(),
+                            cursor,
+                            page_size: 100,
+                            ..Default::default()
+                        })
+                        .await
+                        .map(tonic::Response::into_inner)
+                    }
+                })
+                .await?;
+            out.extend(page.changes);
+            cursor = page.next_cursor;
+            if !page.has_more {
+                return Ok((out, cursor));
+            }
+        }
+    }
+
     /// Every stored webhook event (all links), by webhook id.
     pub async fn webhook_events(&self) -> anyhow::Result<BTreeMap<String, pb::WebhookEvent>> {
         let mut out = BTreeMap::new();
