@@ -7,9 +7,7 @@ use std::pin::Pin;
 use connect_proto::data::v1 as pb;
 use connect_proto::data::v1::data_service_server::DataService;
 use futures::Stream;
-use grpc_runtime::status::{
-    FieldViolations, internal, invalid_field, platform_error, request_id,
-};
+use grpc_runtime::status::{FieldViolations, internal, invalid_field, platform_error, request_id};
 use grpc_runtime::{Admits, Gate};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::wrappers::ReceiverStream;
@@ -18,8 +16,8 @@ use tonic::{Code, Request, Response, Status};
 use crate::inbox::{Inbox, IngestError, timestamp};
 use crate::resource::Resource;
 use crate::store::{
-    Change, ChangeKind, Ingested, LinkRow, RecordFilter, StatusRow, StoreError, StoredRecord, StoredWebhook, SyncState,
-    WebhookFilter, WebhookState, now_ms,
+    Change, ChangeKind, Ingested, LinkRow, RecordFilter, StatusRow, StoreError, StoredRecord,
+    StoredWebhook, SyncState, WebhookFilter, WebhookState, now_ms,
 };
 
 /// The handlers.
@@ -629,7 +627,10 @@ impl DataService for Api {
                 match Resource::from_proto(*value) {
                     Some(resource) => resources.push(resource),
                     None => {
-                        v.add(format!("resources[{i}]"), "not a resource data-service stores");
+                        v.add(
+                            format!("resources[{i}]"),
+                            "not a resource data-service stores",
+                        );
                     }
                 }
             }

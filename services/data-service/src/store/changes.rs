@@ -132,7 +132,12 @@ impl Store {
                    (link_id, seq, resource, id, added_seq, change_seq, removed_at) \
                    SELECT link_id, $2, resource, id, added_seq, change_seq, $3 FROM records \
                    WHERE link_id = $1";
-        let query = |sql| sqlx::query(sql).bind(link_id).bind(seq).bind(super::now_ms());
+        let query = |sql| {
+            sqlx::query(sql)
+                .bind(link_id)
+                .bind(seq)
+                .bind(super::now_ms())
+        };
         match older {
             Some((resource, generation)) => {
                 query(sqlx::AssertSqlSafe(format!(
@@ -143,7 +148,11 @@ impl Store {
                 .execute(&mut **tx)
                 .await?
             }
-            None => query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut **tx).await?,
+            None => {
+                query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut **tx)
+                    .await?
+            }
         };
         Ok(())
     }
@@ -251,8 +260,7 @@ impl Store {
 
         let mut entries = Vec::with_capacity(records.len() + removals.len());
         for row in &records {
-            let Some(resource) = Resource::from_name(&row.try_get::<String, _>("resource")?)
-            else {
+            let Some(resource) = Resource::from_name(&row.try_get::<String, _>("resource")?) else {
                 continue;
             };
             let record = self.stored_record(row, resource)?;
@@ -262,8 +270,11 @@ impl Store {
             // (An object modified while a listing from the empty cursor is under way may be
             // listed as modified before that listing reached it: a consumer upserts either.)
             let added = change_seq <= position.f
-                || (row.try_get::<i64, _>("added_seq")?, resource.name, record.id.as_str())
-                    > position.key();
+                || (
+                    row.try_get::<i64, _>("added_seq")?,
+                    resource.name,
+                    record.id.as_str(),
+                ) > position.key();
             let kind = if added {
                 ChangeKind::Added
             } else {
@@ -280,8 +291,7 @@ impl Store {
             ));
         }
         for row in &removals {
-            let Some(resource) = Resource::from_name(&row.try_get::<String, _>("resource")?)
-            else {
+            let Some(resource) = Resource::from_name(&row.try_get::<String, _>("resource")?) else {
                 continue;
             };
             entries.push((
@@ -294,7 +304,9 @@ impl Store {
                 },
             ));
         }
-        entries.sort_by(|(a, x), (b, y)| (a, x.resource.name, &x.id).cmp(&(b, y.resource.name, &y.id)));
+        entries.sort_by(|(a, x), (b, y)| {
+            (a, x.resource.name, &x.id).cmp(&(b, y.resource.name, &y.id))
+        });
         let has_more = entries.len() > limit;
         entries.truncate(limit);
         let next = match entries.last() {

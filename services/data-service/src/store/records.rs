@@ -162,10 +162,7 @@ impl Store {
                     .bind(synced_at)
                     .bind(body);
                 if let Some(seq) = change {
-                    query = query
-                        .bind(row.content_hash)
-                        .bind(seq)
-                        .bind(seq);
+                    query = query.bind(row.content_hash).bind(seq).bind(seq);
                 }
             }
             query.execute(&mut **tx).await?;
@@ -220,9 +217,8 @@ impl Store {
         limit: usize,
         token: Option<&str>,
     ) -> Result<Page, StoreError> {
-        let mut sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM records WHERE link_id = $1 AND resource = $2"
-        );
+        let mut sql =
+            format!("SELECT {RECORD_COLUMNS} FROM records WHERE link_id = $1 AND resource = $2");
         let mut binds: Vec<String> = vec![link_id.to_owned(), resource.name.to_owned()];
         let mut push = |sql: &mut String, clause: &str, value: String| {
             binds.push(value);

@@ -177,7 +177,12 @@ async fn admits_by_flow(backend: Backend) {
         }
     }
     // Reading without an owner spans every user: operators only.
-    for rpc in ["ListRecords", "ListTransactions", "GetSyncStatus", "ListChanges"] {
+    for rpc in [
+        "ListRecords",
+        "ListTransactions",
+        "GetSyncStatus",
+        "ListChanges",
+    ] {
         let result = call(channel(&h, "gateway"), rpc, "").await;
         assert_eq!(refusal(&result).as_deref(), Some("OWNER_REQUIRED"), "{rpc}");
         let result = call(channel(&h, "operator-bob"), rpc, "").await;

@@ -280,7 +280,10 @@ fn pb_sync() -> data_service::config::SyncConfig {
     }
 }
 
-crate::both_backends!(watch_changes_announces_commits_and_ends_with_its_client, watch);
+crate::both_backends!(
+    watch_changes_announces_commits_and_ends_with_its_client,
+    watch
+);
 async fn watch(backend: Backend) {
     let Some(mut h) = Harness::start(backend, fast_sync()).await else {
         return;
@@ -298,7 +301,13 @@ async fn watch(backend: Backend) {
         .into_inner();
     let now = stream.message().await.unwrap().unwrap();
     assert_eq!(now.link_id, link.to_string());
-    assert!(list(&h, link, &now.cursor, 0).await.unwrap().changes.is_empty());
+    assert!(
+        list(&h, link, &now.cursor, 0)
+            .await
+            .unwrap()
+            .changes
+            .is_empty()
+    );
     assert_eq!(open_streams(&h).await, 1.0);
 
     let added = h
