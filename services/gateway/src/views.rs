@@ -3,7 +3,7 @@
 //! stored Belvo objects as Belvo's own JSON.
 
 use connect_proto::common::v1::AccessMode;
-use connect_proto::data::v1::{LinkSync, Record, ResourceSync, SyncState};
+use connect_proto::data::v1::{Change, ChangeKind, LinkSync, Record, ResourceSync, SyncState};
 use connect_proto::link::v1::{Link, LinkOrigin, LinkStatus};
 use connect_proto::token::v1::{WidgetConfig, WidgetFamily};
 use serde_json::value::RawValue;
@@ -147,17 +147,17 @@ pub fn widget(config: &WidgetConfig) -> Value {
 /// Belvo's objects of a page, as the stored JSON text: checked to be JSON, then written
 /// out verbatim (no tree is built and serialized again, which dominated the read path).
 pub fn records(records: &[Record]) -> Result<Vec<&RawValue>, ApiError> {
-    records
-        .iter()
-        .map(|record| {
-            serde_json::from_str::<&RawValue>(&record.belvo_json).map_err(|e| {
-                ApiError::Internal(format!(
-                    "data-service returned invalid JSON for record {}: {e}",
-                    record.id
-                ))
-            })
-        })
-        .collect()
+    records.iter().map(record).collect()
+}
+
+/// One Belvo object, as [`records`] writes it.
+fn record(record: &Record) -> Result<&RawValue, ApiError> {
+    serde_json::from_str::<&RawValue>(&record.belvo_json).map_err(|e| {
+        ApiError::Internal(format!(
+            "data-service returned invalid JSON for record {}: {e}",
+            record.id
+        ))
+    })
 }
 
 /// A page of Belvo objects: `{"data": [...], "has_more", "next_cursor"}`.
@@ -169,6 +169,66 @@ pub struct Page<'a> {
     pub has_more: bool,
     /// The cursor of the next page.
     pub next_cursor: Option<String>,
+}
+
+/// One change of a link's objects: `{"kind", "resource", "id", "record"?}`.
+#[derive(Debug, serde::Serialize)]
+pub struct ChangeView<'a> {
+    /// `added`, `modified` or `removed`.
+    pub kind: &'static str,
+    /// The resource's URL segment.
+    pub resource: &'static str,
+    /// Belvo's id of the object.
+    pub id: &'a str,
+    /// The object now, verbatim; absent for a removal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<&'a RawValue>,
+}
+
+/// A page of changes: `{"changes": [...], "next_cursor", "has_more"}`.
+#[derive(Debug, serde::Serialize)]
+pub struct ChangePage<'a> {
+    /// Oldest first.
+    pub changes: Vec<ChangeView<'a>>,
+    /// Where the next call starts; kept after the last page, it lists what changes next.
+    pub next_cursor: String,
+    /// Whether more changes are listed from `next_cursor` now.
+    pub has_more: bool,
+}
+
+/// A change as the client sees it; `None` for a resource this gateway does not serve (a
+/// data-service newer than the gateway), which the client could not read either.
+pub fn change(change: &Change) -> Result<Option<ChangeView<'_>>, ApiError> {
+    let Some(resource) = resources::Resource::from_proto(change.resource) else {
+        return Ok(None);
+    };
+    let kind = match ChangeKind::try_from(change.kind) {
+        Ok(ChangeKind::Added) => "added",
+        Ok(ChangeKind::Modified) => "modified",
+        Ok(ChangeKind::Removed) => "removed",
+        Ok(ChangeKind::Unspecified) | Err(_) => {
+            return Err(ApiError::Internal(format!(
+                "data-service returned change kind {} for {} {}",
+                change.kind, resource.segment, change.id
+            )));
+        }
+    };
+    let record = match (&change.record, kind) {
+        (_, "removed") => None,
+        (Some(stored), _) => Some(record(stored)?),
+        (None, _) => {
+            return Err(ApiError::Internal(format!(
+                "data-service returned a {kind} change without its record ({} {})",
+                resource.segment, change.id
+            )));
+        }
+    };
+    Ok(Some(ChangeView {
+        kind,
+        resource: resource.segment,
+        id: &change.id,
+        record,
+    }))
 }
 
 #[cfg(test)]
@@ -191,6 +251,41 @@ mod tests {
         );
         assert_eq!(resource_name(0), Value::Null);
         assert_eq!(resource_name(999), Value::Null);
+    }
+
+    #[test]
+    fn changes_name_their_resource_and_kind() {
+        use connect_proto::data::v1::Resource;
+        let removed = Change {
+            kind: ChangeKind::Removed as i32,
+            resource: Resource::RecurringExpenses as i32,
+            id: "re-1".into(),
+            record: None,
+        };
+        let view = change(&removed).unwrap().unwrap();
+        assert_eq!(
+            (view.kind, view.resource, view.id, view.record.is_none()),
+            ("removed", "recurring-expenses", "re-1", true)
+        );
+        // A resource this gateway does not serve is left out; a broken change is an error.
+        let unknown = Change {
+            resource: 999,
+            ..removed.clone()
+        };
+        assert!(change(&unknown).unwrap().is_none());
+        let without_record = Change {
+            kind: ChangeKind::Added as i32,
+            ..removed.clone()
+        };
+        assert!(matches!(
+            change(&without_record),
+            Err(ApiError::Internal(_))
+        ));
+        let unspecified = Change {
+            kind: ChangeKind::Unspecified as i32,
+            ..removed
+        };
+        assert!(matches!(change(&unspecified), Err(ApiError::Internal(_))));
     }
 
     #[test]

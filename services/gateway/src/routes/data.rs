@@ -1,9 +1,10 @@
 //! The stored data of a link, one route per entry of [`resources::Resource::ALL`]
 //! (`GET /v1/links/{id}/accounts`, ...), each with `limit`, `cursor` and the resource's
 //! filters under their public names, answered with Belvo's objects and paging info through
-//! data-service `ListRecords`; `GET /v1/resources`, that table as JSON for the web app; and
-//! `GET /v1/links/{id}/events`, a Server-Sent Events stream of the link's sync progress and
-//! status (data-service `WatchSyncStatus`).
+//! data-service `ListRecords`; `GET /v1/resources`, that table as JSON for the web app;
+//! `GET /v1/links/{id}/changes`, what was added, modified and removed since a cursor
+//! (data-service `ListChanges`); and `GET /v1/links/{id}/events`, a Server-Sent Events stream
+//! of the link's sync progress and status (data-service `WatchSyncStatus`).
 
 use std::borrow::Cow;
 use std::convert::Infallible;
@@ -15,7 +16,9 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse as _;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
-use connect_proto::data::v1::{DateRange, ListRecordsRequest, PageRequest, WatchSyncStatusRequest};
+use connect_proto::data::v1::{
+    DateRange, ListChangesRequest, ListRecordsRequest, PageRequest, WatchSyncStatusRequest,
+};
 use connect_proto::link::v1::WatchLinkRequest;
 use futures::Stream;
 use http::Method;
@@ -127,6 +130,28 @@ pub(super) fn routes() -> Vec<Route> {
         )
         .returns("ResourceList")
         .handler(get(list_resources)),
+    );
+    routes.push(
+        RouteDoc::new(
+            Method::GET,
+            "/v1/links/{id}/changes",
+            "listChanges",
+            "What was added to, modified in and removed from the link's data since a cursor, oldest first; from an empty cursor every stored object, as added",
+            "data",
+        )
+        .query(&[
+            ("cursor", "Empty: from the beginning. Else a `next_cursor` of this link: follow it until `has_more` is false, then keep it to list later exactly what changed since"),
+            ("resources", "Only these resources (URL segments, comma-separated or repeated: `transactions,recurring-expenses`); default: all. Any resources may follow one cursor"),
+            ("page_size", "Changes per page, 1 to 500 (default 100)"),
+        ])
+        .responses(&[
+            (200, "A page of changes"),
+            (400, "A bad parameter, named in `field` (`cursor`: not a cursor of this link)"),
+            (404, "No such link of the user"),
+            (409, "`CURSOR_EXPIRED`: the cursor is older than the change retention; list again from an empty cursor"),
+        ])
+        .returns("ChangePage")
+        .handler(get(changes)),
     );
     routes.push(
         RouteDoc::new(
@@ -308,6 +333,88 @@ async fn list(
         data: views::records(&page.records)?,
         has_more: next.is_some(),
         next_cursor: next,
+    })
+    .into_response())
+}
+
+/// The query of `GET /v1/links/{id}/changes` as a `ListChangesRequest` (without link and
+/// owner); anything else is a 400 naming the parameter.
+fn parse_changes_query(query: Vec<(String, String)>) -> Result<ListChangesRequest, ApiError> {
+    let mut out = ListChangesRequest::default();
+    for (key, value) in query {
+        match key.as_str() {
+            "cursor" => out.cursor = value,
+            "resources" => {
+                for segment in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    let resource = Resource::from_segment(segment).ok_or_else(|| {
+                        ApiError::field(
+                            "resources",
+                            format!("`{segment}` is not a resource (see GET /v1/resources)"),
+                        )
+                    })?;
+                    out.resources.push(resource.id as i32);
+                }
+            }
+            "page_size" => {
+                out.page_size = value
+                    .parse::<i32>()
+                    .ok()
+                    .filter(|n| (1..=500).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::field("page_size", "must be a number from 1 to 500")
+                    })?;
+            }
+            _ => {
+                return Err(ApiError::field(
+                    key,
+                    "unknown query parameter (cursor, resources, page_size)",
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The public query parameter of a `ListChangesRequest` field data-service named in a
+/// violation (`resources[1]` → `resources`); the gateway-wide names would call `page_size`
+/// `limit`.
+fn changes_field(field: &str) -> Option<String> {
+    let base = field.split('[').next().unwrap_or(field);
+    matches!(base, "cursor" | "resources" | "page_size").then(|| base.to_owned())
+}
+
+/// `GET /v1/links/{id}/changes`: one page of data-service's `ListChanges` for the user's link.
+/// An expired cursor is data-service's `FAILED_PRECONDITION` `CURSOR_EXPIRED`: a 409 with that
+/// code, whose message says to list again from an empty cursor.
+async fn changes(
+    State(state): State<Arc<AppState>>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    let Query(query) = query.map_err(|e| super::query_error(&e))?;
+    let wanted = parse_changes_query(query)?;
+    check_owned(&state, &user, &id).await?;
+    let page = state
+        .services
+        .data
+        .clone()
+        .list_changes(request(ListChangesRequest {
+            link_id: id,
+            owner: user.id,
+            ..wanted
+        }))
+        .await
+        .map_err(|status| ApiError::upstream_renamed(status, changes_field))?
+        .into_inner();
+    let mut changes = Vec::with_capacity(page.changes.len());
+    for change in &page.changes {
+        changes.extend(views::change(change)?);
+    }
+    Ok(Json(views::ChangePage {
+        changes,
+        next_cursor: page.next_cursor,
+        has_more: page.has_more,
     })
     .into_response())
 }

@@ -15,6 +15,7 @@ fn timestamp() -> Value {
 pub(super) fn components() -> Value {
     let strings = json!({"type": "array", "items": {"type": "string"}});
     let products: Vec<&str> = regions::Product::ALL.iter().map(|p| p.as_str()).collect();
+    let segments: Vec<&str> = resources::Resource::ALL.iter().map(|r| r.segment).collect();
     json!({
         "Error": {
             "type": "object",
@@ -154,6 +155,26 @@ pub(super) fn components() -> Value {
                 "data": {"type": "array", "items": {"type": "object"}},
                 "has_more": {"type": "boolean"},
                 "next_cursor": nullable("string")
+            }
+        },
+        "ChangePage": {
+            "type": "object",
+            "description": "What changed in a link's data since the cursor, oldest first: each object at most once, at its last change, with its content now",
+            "required": ["changes", "next_cursor", "has_more"],
+            "properties": {
+                "changes": {"type": "array", "items": {"$ref": "#/components/schemas/Change"}},
+                "next_cursor": {"type": "string", "description": "Where the next call starts; kept after the last page, it lists what changes next"},
+                "has_more": {"type": "boolean", "description": "More changes are listed from `next_cursor` now"}
+            }
+        },
+        "Change": {
+            "type": "object",
+            "required": ["kind", "resource", "id"],
+            "properties": {
+                "kind": {"enum": ["added", "modified", "removed"]},
+                "resource": {"enum": segments, "description": "URL segment: `/v1/links/{id}/<resource>`"},
+                "id": {"type": "string", "description": "Belvo's id of the object"},
+                "record": {"type": "object", "description": "The object now, as the resource's route returns it; absent for a removal"}
             }
         },
         "ResourceList": {

@@ -427,7 +427,10 @@ impl LinkService for FakeLink {
 /// Webhooks are kept (duplicates by `webhook_id`); a body without `webhook_id` is
 /// INVALID_ARGUMENT. `ListRecords` answers the records stored for (link, resource), a page at
 /// a time (the token is an offset), or [`FakeData::list_fails_with`] when set; the typed
-/// lists are UNIMPLEMENTED. `WatchSyncStatus` sends a snapshot, then whatever
+/// lists are UNIMPLEMENTED. `ListChanges` answers the changes stored for a link (see
+/// [`FakeData::add_change`]), a page at a time (the cursor is `c<offset>`), with data-service's
+/// errors: `expired` is FAILED_PRECONDITION `CURSOR_EXPIRED`, any other cursor it did not
+/// issue INVALID_ARGUMENT on `cursor`; or [`FakeData::changes_fail_with`] when set. `WatchSyncStatus` sends a snapshot, then whatever
 /// [`FakeData::push_sync`] sends.
 #[derive(Debug)]
 pub(crate) struct FakeData {
@@ -437,8 +440,12 @@ pub(crate) struct FakeData {
     /// gateway benchmark sends thousands).
     webhook_ids: Mutex<HashSet<String>>,
     pub(crate) records: Mutex<HashMap<(String, i32), Vec<Record>>>,
+    /// Each link's changes, oldest first.
+    pub(crate) changes: Mutex<HashMap<String, Vec<Change>>>,
     /// When set, `ListRecords` answers this.
     pub(crate) list_fails_with: Mutex<Option<Status>>,
+    /// When set, `ListChanges` answers this.
+    pub(crate) changes_fail_with: Mutex<Option<Status>>,
     pub(crate) sync: broadcast::Sender<LinkSync>,
 }
 
@@ -449,7 +456,9 @@ impl Default for FakeData {
             webhooks: Mutex::default(),
             webhook_ids: Mutex::default(),
             records: Mutex::default(),
+            changes: Mutex::default(),
             list_fails_with: Mutex::default(),
+            changes_fail_with: Mutex::default(),
             sync: broadcast::channel(16).0,
         }
     }
@@ -468,6 +477,35 @@ impl FakeData {
             belvo_json: belvo_json.to_owned(),
             ..Record::default()
         });
+    }
+
+    /// A change of one of the link's objects; `belvo_json` is the object now (`None` for a
+    /// removal).
+    pub(crate) fn add_change(
+        &self,
+        link_id: &str,
+        kind: ChangeKind,
+        resource: Resource,
+        id: &str,
+        belvo_json: Option<&str>,
+    ) {
+        self.changes
+            .lock()
+            .unwrap()
+            .entry(link_id.to_owned())
+            .or_default()
+            .push(Change {
+                kind: kind as i32,
+                resource: resource as i32,
+                id: id.to_owned(),
+                record: belvo_json.map(|json| Record {
+                    id: id.to_owned(),
+                    link_id: link_id.to_owned(),
+                    resource: resource as i32,
+                    belvo_json: json.to_owned(),
+                    ..Record::default()
+                }),
+            });
     }
 
     pub(crate) fn push_sync(&self, sync: LinkSync) {
@@ -542,6 +580,7 @@ macro_rules! typed_lists {
 }
 
 type LinkStream = Pin<Box<dyn Stream<Item = Result<WatchLinkResponse, Status>> + Send>>;
+type ChangesStream = Pin<Box<dyn Stream<Item = Result<WatchChangesResponse, Status>> + Send>>;
 type SyncStream = Pin<Box<dyn Stream<Item = Result<WatchSyncStatusResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -621,6 +660,83 @@ impl DataService for FakeData {
         list_tax_status, "ListTaxStatus", ListTaxStatusRequest, ListTaxStatusResponse;
         list_tax_compliance_status, "ListTaxComplianceStatus", ListTaxComplianceStatusRequest, ListTaxComplianceStatusResponse;
         list_tax_retentions, "ListTaxRetentions", ListTaxRetentionsRequest, ListTaxRetentionsResponse;
+    }
+
+    async fn list_changes(
+        &self,
+        request: Request<ListChangesRequest>,
+    ) -> Result<Response<ListChangesResponse>, Status> {
+        self.journal.record("ListChanges", &request);
+        if let Some(status) = self.changes_fail_with.lock().unwrap().clone() {
+            return Err(status);
+        }
+        let r = request.into_inner();
+        let start: usize = match r.cursor.as_str() {
+            "" => 0,
+            "expired" => {
+                return Err(grpc_runtime::status::platform_error(
+                    Code::FailedPrecondition,
+                    "the cursor has expired: changes after it are past the change retention; \
+                     list again from an empty cursor",
+                    "CURSOR_EXPIRED",
+                ));
+            }
+            cursor => cursor
+                .strip_prefix('c')
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| {
+                    grpc_runtime::status::invalid_field(
+                        "cursor",
+                        "not a cursor this service issued",
+                    )
+                })?,
+        };
+        let size = if r.page_size == 0 {
+            100
+        } else {
+            r.page_size as usize
+        };
+        let all = self
+            .changes
+            .lock()
+            .unwrap()
+            .get(&r.link_id)
+            .cloned()
+            .unwrap_or_default();
+        let total = all.len();
+        let mut matching = all
+            .into_iter()
+            .enumerate()
+            .skip(start)
+            .filter(|(_, c)| r.resources.is_empty() || r.resources.contains(&c.resource))
+            .peekable();
+        let mut changes = Vec::new();
+        let mut next = start;
+        while changes.len() < size
+            && let Some((at, change)) = matching.next()
+        {
+            changes.push(change);
+            next = at + 1;
+        }
+        let has_more = matching.peek().is_some();
+        if !has_more {
+            // Past everything stored now, as data-service's last cursor is.
+            next = next.max(total);
+        }
+        Ok(Response::new(ListChangesResponse {
+            changes,
+            next_cursor: format!("c{next}"),
+            has_more,
+        }))
+    }
+
+    type WatchChangesStream = ChangesStream;
+
+    async fn watch_changes(
+        &self,
+        _request: Request<WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        Err(Status::unimplemented("the gateway does not watch changes"))
     }
 
     async fn get_sync_status(

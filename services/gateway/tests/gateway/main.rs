@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod changes;
 mod data;
 mod errors;
 mod fakes;

@@ -74,6 +74,7 @@ fn expected_routes() -> BTreeSet<(String, String)> {
         ("delete", "/v1/links/{id}".into()),
         ("post", "/v1/links/{id}/refresh".into()),
         ("get", "/v1/links/{id}/events".into()),
+        ("get", "/v1/links/{id}/changes".into()),
         ("get", "/v1/resources".into()),
         ("post", "/webhooks/belvo/{region}".into()),
         ("delete", "/v1/me".into()),
