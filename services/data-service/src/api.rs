@@ -168,6 +168,23 @@ fn range(
     (from, to)
 }
 
+/// The resources of a request's `resources`, each unknown one a violation.
+fn resources(values: &[i32], v: &mut FieldViolations) -> Vec<&'static Resource> {
+    let mut out = Vec::new();
+    for (i, value) in values.iter().enumerate() {
+        match Resource::from_proto(*value) {
+            Some(resource) => out.push(resource),
+            None => {
+                v.add(
+                    format!("resources[{i}]"),
+                    "not a resource data-service stores",
+                );
+            }
+        }
+    }
+    out
+}
+
 fn check_link_id(link_id: &str, v: &mut FieldViolations) {
     v.check(
         uuid::Uuid::parse_str(link_id).is_ok(),
@@ -622,18 +639,7 @@ impl DataService for Api {
                 "page_size",
                 "must be 0 (default 100) to 500",
             );
-            let mut resources = Vec::new();
-            for (i, value) in r.resources.iter().enumerate() {
-                match Resource::from_proto(*value) {
-                    Some(resource) => resources.push(resource),
-                    None => {
-                        v.add(
-                            format!("resources[{i}]"),
-                            "not a resource data-service stores",
-                        );
-                    }
-                }
-            }
+            let resources = resources(&r.resources, &mut v);
             if !v.is_empty() {
                 return Err(ApiError::Invalid(v));
             }
@@ -846,18 +852,7 @@ impl DataService for Api {
         handle(request, |r| async move {
             let mut v = FieldViolations::new();
             check_link_id(&r.link_id, &mut v);
-            let mut resources = Vec::new();
-            for (i, value) in r.resources.iter().enumerate() {
-                match Resource::from_proto(*value) {
-                    Some(resource) => resources.push(resource),
-                    None => {
-                        v.add(
-                            format!("resources[{i}]"),
-                            "not a resource data-service stores",
-                        );
-                    }
-                }
-            }
+            let resources = resources(&r.resources, &mut v);
             if !v.is_empty() {
                 return Err(ApiError::Invalid(v));
             }
