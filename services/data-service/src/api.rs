@@ -852,7 +852,7 @@ impl DataService for Api {
         handle(request, |r| async move {
             let mut v = FieldViolations::new();
             check_link_id(&r.link_id, &mut v);
-            let resources = resources(&r.resources, &mut v);
+            let mut resources = resources(&r.resources, &mut v);
             if !v.is_empty() {
                 return Err(ApiError::Invalid(v));
             }
