@@ -102,6 +102,12 @@ export const api = {
     const suffix = query.toString() ? `?${query}` : "";
     return request("GET", `/v1/links/${encodeURIComponent(id)}/${resource}${suffix}`);
   },
+  // A page of what changed in these resources of a link since `cursor` ("": every stored
+  // object, as added): {changes: [{kind, resource, id, record?}], next_cursor, has_more}.
+  changes: (id, cursor, resources) => {
+    const query = new URLSearchParams({ cursor, resources: resources.join(","), page_size: "500" });
+    return request("GET", `/v1/links/${encodeURIComponent(id)}/changes?${query}`);
+  },
 };
 
 // Reads one Server-Sent Events stream (the spec's parsing rules: `event:`, `data:` lines

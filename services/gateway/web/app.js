@@ -31,6 +31,7 @@ const state = {
   stopStream: null,
   resource: null, // current tab's segment
   pages: new Map(), // segment -> {rows, cursor, hasMore, filters, loading}
+  cursors: new Map(), // link id -> its `/changes` cursor, older than what its lists show
   accounts: [],
   freshness: new Map(), // link id -> {last, stale}: its newest successful pull, the watchdog's flag
   charts: null, // {linkId, loading, summary}
@@ -301,6 +302,7 @@ async function selectLink(linkId, { focus = true } = {}) {
   state.stopStream = streamEvents(`/v1/links/${encodeURIComponent(linkId)}/events`, onStreamEvent, (connection) => {
     if (state.stream === current) onStreamState(connection);
   });
+  inOrder(() => takeCursor(linkId));
   loadPage(state.resource, { reset: true });
   loadCharts();
 }
@@ -491,6 +493,7 @@ function onStreamEvent(name, data) {
     }
   } else if (name === "sync" && data && data.link_id === state.selected) {
     setFreshness(data.link_id, data);
+    let fresh = false;
     for (const entry of data.resources || []) {
       const before = state.sync.get(entry.resource);
       state.sync.set(entry.resource, entry);
@@ -513,12 +516,15 @@ function onStreamEvent(name, data) {
         };
         announce(t("sync.progress", args));
       }
-      // Fresh data for the open tab (or the accounts the filters list): reload it.
+      // Fresh data: the loaded lists get what changed (the accounts the filters list are read again).
       if (entry.state === "succeeded" && (!before || before.state !== "succeeded" || before.records !== entry.records)) {
-        if (entry.resource === state.resource) loadPage(entry.resource, { reset: true, keepRows: true });
-        else state.pages.delete(entry.resource);
+        fresh = true;
         if (entry.resource === "accounts") state.accounts = [];
       }
+    }
+    if (fresh) {
+      const linkId = state.selected;
+      inOrder(() => updateFromChanges(linkId));
     }
     renderSync();
   }
@@ -708,11 +714,15 @@ async function loadPage(segment, { reset = false, keepRows = false } = {}) {
       const accounts = await api.resource(linkId, "accounts", { limit: 200 });
       state.accounts = accounts.data || [];
     }
-    const result = await api.resource(linkId, segment, params);
-    if (state.selected !== linkId || state.pages.get(segment) !== page) return;
-    page.rows.push(...(result.data || []));
-    page.cursor = result.next_cursor;
-    page.hasMore = Boolean(result.has_more);
+    await inOrder(async () => {
+      const result = await api.resource(linkId, segment, params);
+      if (state.selected !== linkId || state.pages.get(segment) !== page) return;
+      // A row a change put in already stays once.
+      const shown = new Set(page.rows.map((row) => row.id));
+      page.rows.push(...(result.data || []).filter((row) => !shown.has(row.id)));
+      page.cursor = result.next_cursor;
+      page.hasMore = Boolean(result.has_more);
+    });
   } catch (error) {
     if (state.selected === linkId) showError(error);
   } finally {
@@ -845,6 +855,106 @@ function table(def, rows) {
       ),
     ),
   );
+}
+
+// ---------------------------------------------------------------- live changes
+
+// List reads and change updates run one at a time, in the order asked: an update never meets
+// a list half read, and a list read after an update is newer than the cursor it kept.
+let queue = Promise.resolve();
+function inOrder(task) {
+  const run = queue.then(task);
+  queue = run.catch(() => {});
+  return run;
+}
+
+// Every change of these resources after `cursor`, following next_cursor while has_more.
+async function changesSince(linkId, cursor, segments) {
+  const changes = [];
+  for (;;) {
+    const page = await api.changes(linkId, cursor, segments);
+    changes.push(...page.changes);
+    cursor = page.next_cursor;
+    if (!page.has_more) return { changes, cursor };
+  }
+}
+
+// The link's cursor for "now", taken before its lists are read and then kept. From the empty
+// cursor every stored object is listed, so only the resource with the fewest is (a cursor
+// marks a place in all of the link's changes, whatever resources were listed with it).
+async function takeCursor(linkId) {
+  if (state.cursors.has(linkId)) return;
+  const stored = (r) => (state.sync.get(r.segment) || {}).records || 0;
+  const [fewest] = resourcesOf(null)
+    .slice()
+    .sort((a, b) => stored(a) - stored(b));
+  if (!fewest) return;
+  try {
+    state.cursors.set(linkId, (await changesSince(linkId, "", [fewest.segment])).cursor);
+  } catch {
+    // No cursor: the lists are read again after the next pull.
+  }
+}
+
+// After a pull, the loaded lists get what changed since the link's cursor, which moves on.
+// Without a cursor (none could be taken, or it expired: 409 CURSOR_EXPIRED after long away)
+// a new one is taken and the lists are read again.
+async function updateFromChanges(linkId) {
+  const segments = [...state.pages.keys()];
+  if (state.selected !== linkId || !segments.length) return;
+  const cursor = state.cursors.get(linkId);
+  const update = cursor === undefined ? null : await changesSince(linkId, cursor, segments).catch(() => null);
+  if (state.selected !== linkId) return;
+  if (!update) {
+    state.cursors.delete(linkId);
+    await takeCursor(linkId);
+    for (const segment of segments) reread(segment);
+    return;
+  }
+  state.cursors.set(linkId, update.cursor);
+  applyChanges(update.changes);
+}
+
+// A list read again: the open tab's now (its rows shown until the new ones come), others' when
+// they are opened.
+function reread(segment) {
+  if (segment === state.resource) loadPage(segment, { reset: true, keepRows: true });
+  else state.pages.delete(segment);
+}
+
+// Each change in the loaded list of its resource: a removed or modified object leaves its row,
+// an added or modified one goes in again where the list's order puts it. A filtered list is read
+// again instead (a change may take an object into or out of it).
+function applyChanges(changes) {
+  const touched = new Set();
+  for (const change of changes) {
+    const page = state.pages.get(change.resource);
+    const def = definition(change.resource);
+    // Not read yet: its read, queued after this update, brings the change.
+    if (!page || !def || (page.loading && !page.rows.length)) continue;
+    touched.add(change.resource);
+    if (Object.keys(page.filters).length) continue;
+    const at = page.rows.findIndex((row) => row.id === change.id);
+    if (at >= 0) page.rows.splice(at, 1);
+    if (change.record) insertRow(page, def, change.record);
+  }
+  for (const segment of touched) {
+    if (Object.keys(state.pages.get(segment).filters).length) reread(segment);
+    else if (segment === state.resource) renderPanel();
+  }
+}
+
+// Puts a row where the list routes order it (newest day first, then id, both descending), or
+// nowhere when that is past the rows read so far: a later page brings it.
+function insertRow(page, def, row) {
+  const key = (r) => [String(def.day(r) || "").slice(0, 10), String(r.id)];
+  const [day, id] = key(row);
+  const at = page.rows.findIndex((other) => {
+    const [d, i] = key(other);
+    return d < day || (d === day && i < id);
+  });
+  if (at >= 0) page.rows.splice(at, 0, row);
+  else if (!page.hasMore) page.rows.push(row);
 }
 
 // ---------------------------------------------------------------- widget
@@ -1003,6 +1113,7 @@ function start() {
     state.selected = null;
     state.detail = null;
     state.freshness = new Map();
+    state.cursors = new Map();
     state.charts = null;
     $("#link-list").replaceChildren();
     showLogin();

@@ -1,9 +1,11 @@
 // What the app shows of each Belvo resource. Which resources exist, their order, Belvo's name,
 // product group and filters come from the gateway (`GET /v1/resources`, loaded once with
-// setResources); what is display-specific stays here, per URL segment: columns, page size and
-// a JSON details view. Columns take Belvo's objects as they are (legacy banking shapes for
-// Mexico, current ones for the rest); a missing field shows as "—". A resource the gateway
-// lists but this file does not know gets generic columns (id, created_at) and the details view.
+// setResources); what is display-specific stays here, per URL segment: columns, page size, a
+// JSON details view, and the day its list is ordered by, newest first (by default its first
+// date column's; a changed object is put in the list by it). Columns take Belvo's objects as
+// they are (legacy banking shapes for Mexico, current ones for the rest); a missing field shows
+// as "—". A resource the gateway lists but this file does not know gets generic columns (id,
+// created_at) and the details view.
 
 const get = (path) => (row) => path.split(".").reduce((v, k) => (v == null ? v : v[k]), row);
 const money = (amountPath, currencyPath) => ({
@@ -64,6 +66,7 @@ const DISPLAY = {
     ],
   },
   incomes: {
+    day: get("last_transaction_date"),
     columns: [
       { label: "col.source", get: get("income_source_type"), format: "code" },
       { label: "col.streams", get: get("number_of_income_streams"), format: "number", numeric: true },
@@ -224,8 +227,11 @@ export function setResources(list) {
       .filter((f) => f.kind in FILTER_ORDER)
       .map(filterDefinition)
       .sort((a, b) => FILTER_ORDER[a.kind] - FILTER_ORDER[b.kind]);
+    const display = DISPLAY[entry.resource] || GENERIC;
+    const dated = display.columns.find((c) => c.format === "date");
     return {
-      ...(DISPLAY[entry.resource] || GENERIC),
+      ...display,
+      day: display.day || (dated ? dated.get : () => null),
       segment: entry.resource,
       belvo: entry.belvo_name,
       group: entry.product,
