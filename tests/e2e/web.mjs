@@ -4,7 +4,8 @@
 // stdout ({failure} when a step failed); the Rust test asserts on it. Steps:
 //   1. sign in (dev login), add a bank account without MFA, see the sync finish and the
 //      accounts and transactions (filtered, paged); its charts' figures against sums of the
-//      transactions the API serves, and when it was last refreshed;
+//      transactions the API serves, and when it was last refreshed; a transaction Belvo adds
+//      later reaches the open list through `/v1/links/{id}/changes`, the list not read again;
 //   2. add one with MFA (token 111111), and a fiscal one (invoices, tax status), which is
 //      then shown as stale (the watchdog's flag, set in the gateway's answer for it);
 //   3. wrong credentials: the widget shows Belvo's error, the app reports it on exit;
@@ -309,6 +310,36 @@ try {
   out.fresh_text = await page.textContent(`.link-item[data-link-id="${first.id}"] .link-fresh`);
   out.first_stale_badges = await page.$$eval(`.link-item[data-link-id="${first.id}"] [data-stale]`, (e) => e.length);
   step("charts");
+
+  // 1c. Belvo adds a transaction (dated after every other, so it tops the list) and announces
+  // it with its scheduled refresh: when the pull finishes, the app follows the link's changes
+  // and puts the row in the open, unfiltered list without reading the list again.
+  await page.click('[role="tab"][data-resource="transactions"]');
+  await page.click("#filters-reset");
+  out.live_rows_before = await rowsOf("transactions");
+  const newestDay = transactions.map((t) => t.value_date).sort().pop();
+  const nextDay = new Date(Date.parse(newestDay) + 86400000).toISOString().slice(0, 10);
+  const seen = { changes: 0, list_reads: 0 };
+  const count = (request) => {
+    const url = new URL(request.url());
+    if (url.pathname === `/v1/links/${first.id}/changes`) seen.changes += 1;
+    // The list's own pages (the charts read 500 at a time).
+    if (url.pathname === `/v1/links/${first.id}/transactions` && url.searchParams.get("limit") === "25") {
+      seen.list_reads += 1;
+    }
+  };
+  page.on("request", count);
+  const [added] = await control("POST", `links/${first.id}/data/transactions`, {
+    items: [{ value_date: nextDay, description: "E2E live change" }],
+  });
+  await control("POST", `links/${first.id}/recurrent-refresh`);
+  await page.waitForSelector(`[data-table="transactions"] tbody tr[data-id="${added.id}"]`, { timeout: 30000 });
+  page.off("request", count);
+  out.live_requests = seen;
+  out.live_rows_after = await page.$$eval('[data-table="transactions"] tbody tr', (rows) => rows.length);
+  out.live_first_row_is_new = (await page.getAttribute('[data-table="transactions"] tbody tr', "data-id")) === added.id;
+  out.live_row_text = await page.textContent(`[data-table="transactions"] tbody tr[data-id="${added.id}"]`);
+  step("live change");
 
   // 2. A bank with MFA.
   const beforeMfa = (await linkItems()).map((l) => l.id);

@@ -1,6 +1,7 @@
 //! The web app in headless Chromium against the whole stack: add a bank account (no MFA) and
 //! see its data, its charts (their figures equal to sums of the stored transactions) and when
-//! it was last refreshed, one with MFA, a stale badge, wrong credentials, Belvo's
+//! it was last refreshed, a transaction Belvo adds later put in the open list through
+//! `/v1/links/{id}/changes`, one with MFA, a stale badge, wrong credentials, Belvo's
 //! `token_required` → Reconnect (update mode) → valid, delete. `web.mjs` drives the page and reports what it saw; the
 //! assertions are here.
 
@@ -53,6 +54,7 @@ async fn the_web_app_links_accounts_and_shows_their_data() {
             "login",
             "first link",
             "charts",
+            "live change",
             "mfa link",
             "fiscal link",
             "wrong credentials",
@@ -132,6 +134,23 @@ async fn the_web_app_links_accounts_and_shows_their_data() {
         "{out:#}"
     );
     assert_eq!(out["first_stale_badges"], 0, "{out:#}");
+    // 1c. A transaction Belvo added came into the open list through `/changes`, at the top,
+    // and the list was not read again.
+    assert_eq!(out["live_rows_before"], 25, "{out:#}");
+    assert_eq!(out["live_rows_after"], 26, "{out:#}");
+    assert_eq!(out["live_first_row_is_new"], true, "{out:#}");
+    assert!(
+        out["live_row_text"]
+            .as_str()
+            .unwrap()
+            .contains("E2E live change"),
+        "{out:#}"
+    );
+    assert!(
+        out["live_requests"]["changes"].as_u64().unwrap() >= 1,
+        "{out:#}"
+    );
+    assert_eq!(out["live_requests"]["list_reads"], 0, "{out:#}");
     // 2. MFA: a second valid link.
     assert_eq!(out["links_after_mfa"], 2);
     // 2b. Fiscal: invoices and tax status, under fiscal tabs.
