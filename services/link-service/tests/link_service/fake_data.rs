@@ -106,6 +106,8 @@ impl DataService for FakeData {
 
     type WatchSyncStatusStream =
         futures::stream::BoxStream<'static, Result<WatchSyncStatusResponse, Status>>;
+    type WatchChangesStream =
+        futures::stream::BoxStream<'static, Result<WatchChangesResponse, Status>>;
 
     unimplemented_rpcs! {
         ingest_webhook(IngestWebhookRequest) -> IngestWebhookResponse;
@@ -125,6 +127,8 @@ impl DataService for FakeData {
         list_tax_retentions(ListTaxRetentionsRequest) -> ListTaxRetentionsResponse;
         get_sync_status(GetSyncStatusRequest) -> GetSyncStatusResponse;
         watch_sync_status(WatchSyncStatusRequest) -> Self::WatchSyncStatusStream;
+        list_changes(ListChangesRequest) -> ListChangesResponse;
+        watch_changes(WatchChangesRequest) -> Self::WatchChangesStream;
         resync_link(ResyncLinkRequest) -> ResyncLinkResponse;
         list_webhook_events(ListWebhookEventsRequest) -> ListWebhookEventsResponse;
         replay_webhook_event(ReplayWebhookEventRequest) -> ReplayWebhookEventResponse;
