@@ -84,6 +84,14 @@ impl Links {
             v.add("region", format!("unknown region `{}`", req.region));
         }
         let link_id = valid(v, link_id)?;
+        if let Some(link) = self.just_adopted(link_id, &req).await? {
+            // Idempotent; repairs a notice the adoption could not give.
+            self.data.link_registered(&link).await;
+            return Ok(pb::RegisterLinkResponse {
+                link: Some(link_message(&link)),
+                created: false,
+            });
+        }
         let (region, belvo_link, belvo_json) = self.find_at_belvo(link_id, &req.region).await?;
         let Some(owner) = self
             .owner_of(belvo_link.external_id.as_deref())
@@ -118,6 +126,26 @@ impl Links {
             link: Some(link_message(&link)),
             created,
         })
+    }
+
+    /// The link, when its webhook had it adopted for this owner moments ago: adoption looked
+    /// it up at Belvo then and found this owner's external id, so the registration from the
+    /// owner's page that follows spends none of link-service's share of Belvo's budget on the
+    /// same lookup (a share that one linking session would otherwise use twice per link).
+    async fn just_adopted(
+        &self,
+        link_id: Uuid,
+        req: &pb::RegisterLinkRequest,
+    ) -> Result<Option<LinkRow>> {
+        const FRESH_MS: i64 = 120_000;
+        let link = self.store.get(&link_id.to_string()).await?;
+        Ok(link.filter(|l| {
+            l.origin == Origin::Adopted
+                && l.owner == req.owner
+                && (req.region.is_empty() || l.region == req.region)
+                && l.deleted_at.is_none()
+                && now_ms() - l.registered_at < FRESH_MS
+        }))
     }
 
     /// The link now, then whenever a replica changed it (a change that leaves the message as

@@ -62,7 +62,19 @@ async fn adopts_a_link_for_the_owner_of_its_external_id(backend: Backend) {
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 
-    // The owner registering it later finds it already theirs.
+    // The owner registering it moments later finds it already theirs, without a second
+    // lookup at Belvo (adoption made it, with the same external id).
+    let link_gets = || {
+        bench
+            .emulator
+            .control()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == format!("/api/links/{id}/"))
+            .count()
+    };
+    let gets_before = link_gets();
+    assert!(gets_before > 0, "adoption looked the link up");
     let registered = bench
         .client()
         .register_link(register("carol", &id, "mx"))
@@ -71,6 +83,16 @@ async fn adopts_a_link_for_the_owner_of_its_external_id(backend: Backend) {
         .into_inner();
     assert!(!registered.created);
     assert_eq!(registered.link.unwrap().origin(), LinkOrigin::Adopted);
+    assert_eq!(link_gets(), gets_before);
+
+    // Another owner registering it still goes to Belvo, and is refused.
+    let err = bench
+        .client()
+        .register_link(register("mallory", &id, "mx"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(link_gets(), gets_before + 1);
     bench.stop().await;
 }
 
