@@ -7,8 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use connect_proto::data::v1 as pb;
+use connect_proto::data::v1::data_service_client::DataServiceClient;
 use database::Backend;
 use tonic::Code;
+use tonic::transport::Channel;
 
 use crate::scenarios::sync_link;
 use crate::support::{Harness, OWNER, eventually, fast_sync};
@@ -289,18 +291,25 @@ async fn watch(backend: Backend) {
         return;
     };
     let (link, _) = sync_link(&mut h, "bnk100", &["TRANSACTIONS"]).await;
-    let mut stream = h
-        .data
-        .clone()
-        .watch_changes(pb::WatchChangesRequest {
-            link_ids: vec![link.to_string()],
-            owner: OWNER.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = watch_changes(h.data.clone(), link).await;
     let now = stream.message().await.unwrap().unwrap();
     assert_eq!(now.link_id, link.to_string());
+    // On PostgreSQL, also on a replica that runs no pulls: it hears of the commits of the
+    // other one through LISTEN/NOTIFY.
+    let mut elsewhere = match backend {
+        Backend::Postgres => {
+            let replica = h
+                .replica(data_service::config::SyncConfig {
+                    workers: 0,
+                    ..fast_sync()
+                })
+                .await;
+            let mut stream = watch_changes(replica, link).await;
+            assert_eq!(stream.message().await.unwrap().unwrap().cursor, now.cursor);
+            Some(stream)
+        }
+        Backend::Sqlite => None,
+    };
     assert!(
         list(&h, link, &now.cursor, 0)
             .await
@@ -337,6 +346,14 @@ async fn watch(backend: Backend) {
     }
     let added = added[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(listed, BTreeSet::from([added]));
+    if let Some(stream) = &mut elsewhere {
+        let heard = tokio::time::timeout(Duration::from_secs(30), stream.message())
+            .await
+            .expect("the other replica announced the commit")
+            .unwrap()
+            .unwrap();
+        assert_ne!(heard.cursor, now.cursor);
+    }
 
     drop(stream);
     let closed = eventually(Duration::from_secs(10), || async {
@@ -356,6 +373,19 @@ async fn watch(backend: Backend) {
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     h.stop().await;
+}
+
+async fn watch_changes(
+    mut data: DataServiceClient<Channel>,
+    link: uuid::Uuid,
+) -> tonic::Streaming<pb::WatchChangesResponse> {
+    data.watch_changes(pb::WatchChangesRequest {
+        link_ids: vec![link.to_string()],
+        owner: OWNER.into(),
+    })
+    .await
+    .unwrap()
+    .into_inner()
 }
 
 async fn open_streams(h: &Harness) -> f64 {
