@@ -205,21 +205,16 @@ impl Store {
             Some(cursor) => Some(Position::decode(cursor, link_id)?),
             None => None,
         };
-        // Read first: every value up to it has committed (values commit in order), so both
-        // queries below see all of them whatever they see after; they stop at it.
-        let (seq, compacted) = self.counter(link_id).await?;
-        if let Some(from) = &from
-            // Removals it needs were compacted away; or the log was forgotten since.
-            && (from.f < compacted || from.s > seq + 1)
-        {
-            return Err(StoreError::CursorExpired);
-        }
-        let position = from.unwrap_or_else(|| Position::end_of(link_id, -1, seq));
+        // The link's counter and its records up to it, in one statement, so in one snapshot:
+        // every value up to the counter has committed there (values commit in order).
+        let mut position = from
+            .clone()
+            .unwrap_or_else(|| Position::end_of(link_id, -1, 0));
         let mut filter = String::new();
         if !resources.is_empty() {
             filter = format!(" AND resource IN ({})", placeholders(7, resources.len()));
         }
-        let bind = |sql: String| {
+        let bind = |sql: String, position: &Position, seq: i64| {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(link_id)
                 .bind(position.s)
@@ -232,35 +227,72 @@ impl Store {
             }
             query
         };
-        // One more row than asked tells whether a next page exists.
-        let records = bind(format!(
-            "SELECT {RECORD_COLUMNS}, resource, change_seq, added_seq FROM records \
-             WHERE link_id = $1 AND (change_seq, resource, id) > ($2, $3, $4) \
-             AND change_seq <= $5{filter} ORDER BY change_seq, resource, id LIMIT {}",
-            limit + 1
-        ))
+        // One more row than asked tells whether a next page exists. (The counter comes with
+        // every row, and alone when no record follows.)
+        let counter = "SELECT COALESCE(MAX(seq), 0) AS counter_seq, \
+                       COALESCE(MAX(compacted_seq), 0) AS counter_compacted \
+                       FROM change_counters WHERE link_id = $1";
+        let rows = bind(
+            format!(
+                "SELECT c.counter_seq, c.counter_compacted, r.* FROM ({counter}) c LEFT JOIN (\
+                 SELECT {RECORD_COLUMNS}, resource, change_seq, added_seq FROM records \
+                 WHERE link_id = $1 AND (change_seq, resource, id) > ($2, $3, $4) \
+                 AND change_seq <= (SELECT counter_seq FROM ({counter}) n){filter} \
+                 ORDER BY change_seq, resource, id LIMIT {}) r ON 1 = 1",
+                limit + 1
+            ),
+            &position,
+            0, // $5, unused: the statement reads the counter itself
+        )
         .fetch_all(self.db.pool())
         .await?;
+        let (seq, compacted) = match rows.first() {
+            Some(row) => (
+                row.try_get("counter_seq")?,
+                row.try_get("counter_compacted")?,
+            ),
+            None => (0, 0),
+        };
+        if let Some(from) = &from
+            // Removals it needs were compacted away; or the log was forgotten since.
+            && (from.f < compacted || from.s > seq + 1)
+        {
+            return Err(StoreError::CursorExpired);
+        }
+        if from.is_none() {
+            position.f = seq;
+        }
         // Only objects the cursor's holder may have seen: added at or before its position, and
-        // (when last changed before the floor, so at one place all along) there.
-        let removals = if cursor.is_some() {
-            bind(format!(
-                "SELECT seq, resource, id FROM record_removals \
-                 WHERE link_id = $1 AND (seq, resource, id) > ($2, $3, $4) AND seq <= $5 \
-                 AND seq > $6 AND (added_seq, resource, id) <= ($2, $3, $4) \
-                 AND (change_seq > $6 OR (change_seq, resource, id) <= ($2, $3, $4)){filter} \
-                 ORDER BY seq, resource, id LIMIT {}",
-                limit + 1
-            ))
+        // (when last changed before the floor, so at one place all along) there. Only removals
+        // after the floor count: when the floor is at `seq` already (a listing from the empty
+        // cursor of a link that has not changed since it started, a caught-up reader) there
+        // are none, and no query.
+        let removals = if cursor.is_some() && position.f < seq {
+            bind(
+                format!(
+                    "SELECT seq, resource, id FROM record_removals \
+                     WHERE link_id = $1 AND (seq, resource, id) > ($2, $3, $4) AND seq <= $5 \
+                     AND seq > $6 AND (added_seq, resource, id) <= ($2, $3, $4) \
+                     AND (change_seq > $6 OR (change_seq, resource, id) <= ($2, $3, $4)){filter} \
+                     ORDER BY seq, resource, id LIMIT {}",
+                    limit + 1
+                ),
+                &position,
+                seq,
+            )
             .fetch_all(self.db.pool())
             .await?
         } else {
             Vec::new()
         };
 
-        let mut entries = Vec::with_capacity(records.len() + removals.len());
-        for row in &records {
-            let Some(resource) = Resource::from_name(&row.try_get::<String, _>("resource")?) else {
+        let mut entries = Vec::with_capacity(rows.len() + removals.len());
+        for row in &rows {
+            // The counter alone when no record follows it.
+            let Some(name) = row.try_get::<Option<String>, _>("resource")? else {
+                continue;
+            };
+            let Some(resource) = Resource::from_name(&name) else {
                 continue;
             };
             let record = self.stored_record(row, resource)?;
