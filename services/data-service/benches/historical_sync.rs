@@ -11,11 +11,19 @@
 //! - peer: what a Belvo user would write, `belvo-python`'s list generator with `psycopg`
 //!   `executemany` (one commit per page), on `BENCH_PEER_LINKS` links (default 10), as rows/s.
 //!
-//! Then the same sync with encryption at rest on (a key ring: every row's body, description and
-//! amount sealed), twice, then clear again, each into a fresh database: the sealed runs as a
-//! share of the clear ones (clear, sealed, sealed, clear, so a drift weighs on both alike).
+//! Then two comparisons, each in ABBA order (A, B, B, A, every run into a fresh database, so that
+//! a drift of the shared machine weighs on both alike), B's rate as a share of A's:
+//! - encryption at rest (a key ring: every row's body, description and amount sealed) against
+//!   the clear sync above (clear, sealed, sealed, clear; the first clear run is the one above);
+//! - the change log (issue 17) on, the default, against off (on, off, off, on): the off runs
+//!   start data-service with `DATA_SERVICE__SYNC__CHANGE_LOG=false` (no counter, no content
+//!   hash, no removals) and drop the `records_changes` index once data-service has migrated
+//!   their database, before the sync starts (a migration creates it either way). Here it is
+//!   on's rate as a share of off's.
 //!
-//! data-service's peak memory is its VmHWM from `/proc/<pid>/status` at the end of the run.
+//! data-service's peak memory is its VmHWM from `/proc/<pid>/status` at the end of the run;
+//! each sync also reports the WAL PostgreSQL wrote meanwhile (`pg_current_wal_lsn()`, the whole
+//! server's) and the size of the `records` table with its indexes.
 //! Knobs: `BENCH_SCALE`, `BENCH_LINKS` (100), `BENCH_WORKERS` (data-service `SYNC__WORKERS`
 //! and the fetch ceiling's readers, 8), `BENCH_DB_CONNECTIONS` (pool size, 10),
 //! `BENCH_PEER_LINKS` (10; 0 skips the peer), `TEST_POSTGRES_URL`.
@@ -108,32 +116,47 @@ async fn run(k: Knobs) {
     assert_eq!(store.rows, total, "the store ceiling loaded every row");
     report("store ceiling (COPY, 2 streams)", &store);
 
-    let sync = sync_run(&k, &emulator, &sync_db, &links, None).await;
+    let sync = sync_run(&k, &emulator, &sync_db, &links, &Arm::CLEAR).await;
     assert_eq!(sync.rows, total, "data-service stored every row");
-    report("data-service historical sync", &sync);
+    report(Arm::CLEAR.label, &sync);
     // The same sync with encryption at rest on (issue 14: each row's body, description and
-    // amount sealed), each into a database of its own: sealed twice, then clear again (clear,
-    // sealed, sealed, clear), so that a drift of the shared machine weighs on both alike.
-    let mut sealed_rate = 0.0;
-    for _ in 0..2 {
-        let Some(sealed_db) = TestDatabase::new(Backend::Postgres).await else {
-            break;
-        };
-        let ring = common::key_ring_file();
-        let sealed = sync_run(&k, &emulator, &sealed_db, &links, Some(&ring)).await;
-        assert_eq!(sealed.rows, total, "data-service stored every row, sealed");
-        report("data-service historical sync, encrypted at rest", &sealed);
-        sealed_rate += sealed.rate();
-    }
-    if sealed_rate > 0.0
-        && let Some(again_db) = TestDatabase::new(Backend::Postgres).await
+    // amount sealed): clear (the run above), sealed, sealed, clear.
+    let ring = common::key_ring_file();
+    let sealed = Arm {
+        label: "data-service historical sync, encrypted at rest",
+        key_ring: Some(&ring),
+        ..Arm::CLEAR
+    };
+    if let Some(([_, again], [s1, s2])) =
+        abba(&k, &emulator, &links, Arm::CLEAR, sealed, Some(&sync)).await
     {
-        let again = sync_run(&k, &emulator, &again_db, &links, None).await;
-        assert_eq!(again.rows, total, "data-service stored every row, again");
-        report("data-service historical sync, clear again", &again);
         println!(
             "  -> encrypted / clear = {:.1}% (clear, sealed, sealed, clear; target >= 90%)",
-            100.0 * sealed_rate / (sync.rate() + again.rate())
+            100.0 * (s1.rate() + s2.rate()) / (sync.rate() + again.rate())
+        );
+    }
+    // What the change log (issue 17) costs the sync: on (the default), off, off, on, the off
+    // runs without the log's index either.
+    let on = Arm {
+        label: "data-service historical sync, change log on",
+        ..Arm::CLEAR
+    };
+    let off = Arm {
+        label: "data-service historical sync, change log off",
+        change_log_off: true,
+        ..Arm::CLEAR
+    };
+    if let Some(([on1, on2], [off1, off2])) = abba(&k, &emulator, &links, on, off, None).await {
+        println!(
+            "  -> change log on / off = {:.1}% (on, off, off, on; target >= 90%); \
+             CPU {:.1} s / {:.1} s, WAL {:.0} / {:.0} MiB, records {:.0} / {:.0} MiB a run",
+            100.0 * (on1.rate() + on2.rate()) / (off1.rate() + off2.rate()),
+            (on1.cpu_secs + on2.cpu_secs) / 2.0,
+            (off1.cpu_secs + off2.cpu_secs) / 2.0,
+            (on1.wal_mib + on2.wal_mib) / 2.0,
+            (off1.wal_mib + off2.wal_mib) / 2.0,
+            (on1.table_mib + on2.table_mib) / 2.0,
+            (off1.table_mib + off2.table_mib) / 2.0,
         );
     }
     let ceiling = fetch.rate().min(store.rate());
@@ -160,12 +183,16 @@ async fn run(k: Knobs) {
     emulator.shutdown().await;
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 struct Measured {
     rows: u64,
     secs: f64,
     peak_rss_mib: f64,
     cpu_secs: f64,
+    /// WAL PostgreSQL wrote during a sync (the whole server's).
+    wal_mib: f64,
+    /// `records` with its indexes after a sync.
+    table_mib: f64,
 }
 
 impl Measured {
@@ -175,12 +202,75 @@ impl Measured {
 }
 
 fn report(label: &str, m: &Measured) {
-    println!(
-        "{label:<44} {:>9} rows {:>8.2} s {:>10.0} rows/s",
+    print!(
+        "{label:<54} {:>9} rows {:>8.2} s {:>10.0} rows/s",
         m.rows,
         m.secs,
         m.rate()
     );
+    if m.wal_mib > 0.0 {
+        print!(
+            "  (CPU {:.1} s, WAL {:.0} MiB, records {:.0} MiB)",
+            m.cpu_secs, m.wal_mib, m.table_mib
+        );
+    }
+    println!();
+}
+
+/// How a sync run's data-service differs from the default one.
+#[derive(Clone, Copy)]
+struct Arm<'a> {
+    label: &'static str,
+    /// Objects sealed at rest with this key ring.
+    key_ring: Option<&'a std::path::Path>,
+    /// `SYNC__CHANGE_LOG=false`, and the log's index dropped before the sync.
+    change_log_off: bool,
+}
+
+impl Arm<'static> {
+    const CLEAR: Self = Self {
+        label: "data-service historical sync",
+        key_ring: None,
+        change_log_off: false,
+    };
+}
+
+/// `a`, `b`, `b`, `a`, each sync into a fresh database, so that a drift of the shared machine
+/// weighs on both alike; `first`, when given, is an `a` run already measured. The `a` runs and
+/// the `b` runs; `None` when PostgreSQL gave no fresh database.
+async fn abba(
+    k: &Knobs,
+    emulator: &EmulatorHandle,
+    links: &[uuid::Uuid],
+    a: Arm<'_>,
+    b: Arm<'_>,
+    first: Option<&Measured>,
+) -> Option<([Measured; 2], [Measured; 2])> {
+    let first = match first {
+        Some(m) => *m,
+        None => fresh_sync(k, emulator, links, &a, a.label).await?,
+    };
+    let b1 = fresh_sync(k, emulator, links, &b, b.label).await?;
+    let b2 = fresh_sync(k, emulator, links, &b, b.label).await?;
+    let again = format!("{}, again", a.label);
+    let last = fresh_sync(k, emulator, links, &a, &again).await?;
+    Some(([first, last], [b1, b2]))
+}
+
+/// One sync of `arm` into a fresh database, checked and reported.
+async fn fresh_sync(
+    k: &Knobs,
+    emulator: &EmulatorHandle,
+    links: &[uuid::Uuid],
+    arm: &Arm<'_>,
+    label: &str,
+) -> Option<Measured> {
+    let db = TestDatabase::new(Backend::Postgres).await?;
+    let m = sync_run(k, emulator, &db, links, arm).await;
+    let total = (k.total / k.links).max(1) * k.links;
+    assert_eq!(m.rows, total, "{label}: data-service stored every row");
+    report(label, &m);
+    Some(m)
 }
 
 fn transactions() -> &'static Resource {
@@ -406,15 +496,18 @@ async fn sync_run(
     emulator: &EmulatorHandle,
     db: &TestDatabase,
     links: &[uuid::Uuid],
-    key_ring: Option<&std::path::Path>,
+    arm: &Arm<'_>,
 ) -> Measured {
     let regions = regions_file(emulator);
     let grpc = format!("127.0.0.1:{}", free_port());
     let admin = format!("127.0.0.1:{}", free_port());
     let mut command = Command::new(env!("CARGO_BIN_EXE_data-service"));
     command.env_clear();
-    if let Some(ring) = key_ring {
+    if let Some(ring) = arm.key_ring {
         command.env("DATA_SERVICE__ENCRYPTION__KEY_RING_FILE", ring);
+    }
+    if arm.change_log_off {
+        command.env("DATA_SERVICE__SYNC__CHANGE_LOG", "false");
     }
     let child = command
         .env("DATA_SERVICE__DATABASE__URL", db.url())
@@ -443,6 +536,33 @@ async fn sync_run(
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     };
+    let pg = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(db.url())
+        .await
+        .unwrap();
+    if arm.change_log_off {
+        // Its listener is open before it has migrated the database.
+        let newest = data_service::MIGRATOR.iter().map(|m| m.version).max();
+        loop {
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(&pg)
+                    .await
+                    .unwrap_or(None);
+            if applied == newest {
+                break;
+            }
+            assert!(Instant::now() < deadline, "data-service did not migrate");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // A migration creates the log's index whether the log is on or not; without the log
+        // it would only cost the writes.
+        sqlx::query("DROP INDEX records_changes")
+            .execute(&pg)
+            .await
+            .unwrap();
+    }
     for link in links {
         data.notify_link_registered(pb::NotifyLinkRegisteredRequest {
             link_id: link.to_string(),
@@ -464,11 +584,7 @@ async fn sync_run(
         .filter(|e| e["webhook_code"] == "historical_update" && e["webhook_type"] == "TRANSACTIONS")
         .collect();
     assert_eq!(hooks.len(), links.len());
-    let pg = PgPoolOptions::new()
-        .max_connections(1)
-        .connect(db.url())
-        .await
-        .unwrap();
+    let wal_before = wal_lsn(&pg).await;
     let cpu_before = proc_cpu_secs(pid);
 
     let started = Instant::now();
@@ -498,6 +614,12 @@ async fn sync_run(
     let secs = started.elapsed().as_secs_f64();
     let peak_rss_mib = proc_status_kib(pid, "VmHWM:") as f64 / 1024.0;
     let cpu_secs = proc_cpu_secs(pid) - cpu_before;
+    let (wal,): (f64,) =
+        sqlx::query_as("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8")
+            .bind(&wal_before)
+            .fetch_one(&pg)
+            .await
+            .unwrap();
 
     // Every link complete through the API too, and every row there.
     for link in links {
@@ -519,10 +641,35 @@ async fn sync_run(
             "{link} complete"
         );
     }
-    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM records")
-        .fetch_one(&pg)
-        .await
-        .unwrap();
+    let (rows, table): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), pg_total_relation_size('records') FROM records")
+            .fetch_one(&pg)
+            .await
+            .unwrap();
+    // The log written, or not at all.
+    let (counters, hashed): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM change_counters), \
+         (SELECT COUNT(*) FROM records WHERE content_hash IS NOT NULL)",
+    )
+    .fetch_one(&pg)
+    .await
+    .unwrap();
+    if arm.change_log_off {
+        assert_eq!(
+            (counters, hashed),
+            (0, 0),
+            "{}: no change logged",
+            arm.label
+        );
+    } else {
+        assert_eq!(
+            counters,
+            links.len() as i64,
+            "{}: a counter a link",
+            arm.label
+        );
+        assert_eq!(hashed, rows, "{}: every row hashed", arm.label);
+    }
     pg.close().await;
     let _ = std::fs::remove_file(regions);
     Measured {
@@ -530,7 +677,19 @@ async fn sync_run(
         secs,
         peak_rss_mib,
         cpu_secs,
+        wal_mib: wal / MIB,
+        table_mib: table as f64 / MIB,
     }
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// PostgreSQL's current WAL position.
+async fn wal_lsn(pg: &PgPool) -> String {
+    sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+        .fetch_one(pg)
+        .await
+        .unwrap()
 }
 
 /// The peer script on `links`, into a fresh `records` table.

@@ -11,7 +11,14 @@
 //!   (issue 14), on its own database with the same link, as a share of the clear one;
 //! - throughput: closed loop with `BENCH_READ_CONCURRENCY` (default 8) requests in flight for
 //!   the same duration; requests/s of each path and their ratio, the clear and sealed paths
-//!   measured in turn (clear, sealed, sealed, clear).
+//!   measured in turn (clear, sealed, sealed, clear);
+//! - reading the link's change log (issue 17) beside it: `ListChanges` from the empty cursor,
+//!   following `next_cursor` until `has_more` is false (every stored object, as added, each
+//!   with its record), against the same walk through `ListTransactions` (first page, then
+//!   `next_page_token` to the end): the same link, the same rows, the same page size, from the
+//!   same data-service. One walker, then `BENCH_READ_CONCURRENCY`, each walking again from the
+//!   start when it reaches the end, for the same duration; rows/s of each, measured in turn
+//!   (ListTransactions, ListChanges, ListChanges, ListTransactions).
 
 #![allow(
     clippy::print_stdout,
@@ -126,8 +133,10 @@ async fn run() {
         token: String::new(),
         cursor: None,
     }];
+    let mut listed = Vec::new();
     loop {
         let page = list(&mut data, &link, &positions[positions.len() - 1].token).await;
+        listed.extend(page.records.into_iter().map(|r| r.id));
         if page.next_page_token.is_empty() {
             break;
         }
@@ -141,6 +150,28 @@ async fn run() {
             )),
         });
     }
+    // The change log from the empty cursor lists the same rows, each once, as added.
+    let mut changed = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = changes(&mut data, &link, &cursor).await;
+        for c in page.changes {
+            assert_eq!(c.kind, pb::ChangeKind::Added as i32);
+            assert_eq!(c.record.map(|r| r.id), Some(c.id.clone()));
+            changed.push(c.id);
+        }
+        cursor = page.next_cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    listed.sort_unstable();
+    changed.sort_unstable();
+    assert_eq!(listed.len() as u64, rows);
+    assert!(
+        listed == changed,
+        "ListChanges lists the rows ListTransactions does"
+    );
     positions.shuffle(&mut rand::rngs::StdRng::seed_from_u64(7));
     let positions = Arc::new(positions);
     println!(
@@ -184,6 +215,29 @@ async fn run() {
         100.0 * clear / 2.0 / throughput[4],
         100.0 * (throughput[1] + throughput[2]) / clear
     );
+    // The link's change log from the empty cursor against the same walk through
+    // ListTransactions, in turn.
+    for walkers in [1, concurrency] {
+        let mut rates = Vec::new();
+        for listing in [
+            Listing::Transactions,
+            Listing::Changes,
+            Listing::Changes,
+            Listing::Transactions,
+        ] {
+            let per_sec = walks(&data, &link, listing, walkers, run_for).await;
+            println!(
+                "{:<36} {walkers} walking: {per_sec:>8.0} rows/s",
+                listing.label()
+            );
+            rates.push(per_sec);
+        }
+        println!(
+            "  -> ListChanges from empty / ListTransactions = {:.1}% ({walkers} walking; \
+             transactions, changes, changes, transactions; target >= 90%)",
+            100.0 * (rates[1] + rates[2]) / (rates[0] + rates[3])
+        );
+    }
 
     pg.close().await;
     sealed_pg.close().await;
@@ -287,6 +341,95 @@ async fn list(
     .await
     .unwrap()
     .into_inner()
+}
+
+async fn changes(
+    data: &mut DataServiceClient<Channel>,
+    link: &str,
+    cursor: &str,
+) -> pb::ListChangesResponse {
+    data.list_changes(pb::ListChangesRequest {
+        link_id: link.to_owned(),
+        cursor: cursor.to_owned(),
+        page_size: PAGE as i32,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+/// What a walk through a link's rows follows, page after page.
+#[derive(Clone, Copy)]
+enum Listing {
+    /// `ListTransactions`, from the first page along `next_page_token`.
+    Transactions,
+    /// `ListChanges`, from the empty cursor along `next_cursor` while `has_more`.
+    Changes,
+}
+
+impl Listing {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Transactions => "ListTransactions, walk",
+            Self::Changes => "ListChanges from empty, walk",
+        }
+    }
+
+    /// The page at `at` (empty: the first): its rows, and where the next one is (`None` after
+    /// the last).
+    async fn page(
+        self,
+        data: &mut DataServiceClient<Channel>,
+        link: &str,
+        at: &str,
+    ) -> (usize, Option<String>) {
+        match self {
+            Self::Transactions => {
+                let page = list(data, link, at).await;
+                let next = (!page.next_page_token.is_empty()).then_some(page.next_page_token);
+                (page.records.len(), next)
+            }
+            Self::Changes => {
+                let page = changes(data, link, at).await;
+                (
+                    page.changes.len(),
+                    page.has_more.then_some(page.next_cursor),
+                )
+            }
+        }
+    }
+}
+
+/// `walkers` clients each walking `listing` from its first page to its last, then again from
+/// the first, for `run_for`; rows read per second.
+async fn walks(
+    data: &DataServiceClient<Channel>,
+    link: &str,
+    listing: Listing,
+    walkers: usize,
+    run_for: Duration,
+) -> f64 {
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..walkers.max(1) {
+        let (mut data, link) = (data.clone(), link.to_owned());
+        tasks.spawn(async move {
+            let mut rows = 0;
+            let mut at = String::new();
+            while started.elapsed() < run_for {
+                let (n, next) = listing.page(&mut data, &link, &at).await;
+                rows += n;
+                at = next.unwrap_or_default();
+            }
+            rows
+        });
+    }
+    let mut total = 0;
+    while let Some(rows) = tasks.join_next().await {
+        total += rows.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
 }
 
 #[derive(Clone)]
