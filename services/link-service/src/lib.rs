@@ -14,6 +14,7 @@ mod owners;
 mod removals;
 mod service;
 mod store;
+mod turns;
 
 use belvo_accounts::BelvoAccounts;
 use connect_proto::link::v1::link_service_server::LinkServiceServer;

@@ -3,6 +3,7 @@
 //! mapped to a status in one place ([`ServiceError::into_status`]).
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use connect_proto::link::v1 as pb;
@@ -24,6 +25,7 @@ use crate::error::ServiceError;
 use crate::owners::ExternalIds;
 use crate::removals::{Erasure, Removals};
 use crate::store::{LinkEvent, LinkRow, Origin, Status as LinkStatus, Store};
+use crate::turns::Turns;
 use belvo_accounts::BelvoAccounts;
 
 /// ListLinks page size when the request gives none.
@@ -49,6 +51,8 @@ pub(crate) struct Links {
     /// Who may call what; records operator calls.
     gate: Gate,
     shutdown: Shutdown,
+    /// One adoption of a link at a time in this process.
+    adoptions: Arc<Turns>,
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchLinkResponse, Status>> + Send>>;
@@ -73,6 +77,7 @@ impl Links {
             removals,
             gate,
             shutdown,
+            adoptions: Arc::default(),
         }
     }
 
@@ -128,10 +133,12 @@ impl Links {
         })
     }
 
-    /// The link, when its webhook had it adopted for this owner moments ago: adoption looked
-    /// it up at Belvo then and found this owner's external id, so the registration from the
-    /// owner's page that follows spends none of link-service's share of Belvo's budget on the
-    /// same lookup (a share that one linking session would otherwise use twice per link).
+    /// The link, when its webhook had it adopted for this owner moments ago and it is valid
+    /// still: adoption looked it up at Belvo then and found this owner's external id, so the
+    /// registration from the owner's page that follows spends none of link-service's share
+    /// of Belvo's budget on the same lookup (a share that one linking session would otherwise
+    /// use twice per link). A link in another status is looked up: a registration after the
+    /// widget's update mode is how its new status is read.
     async fn just_adopted(
         &self,
         link_id: Uuid,
@@ -141,6 +148,7 @@ impl Links {
         let link = self.store.get(&link_id.to_string()).await?;
         Ok(link.filter(|l| {
             l.origin == Origin::Adopted
+                && l.status == LinkStatus::Valid
                 && l.owner == req.owner
                 && (req.region.is_empty() || l.region == req.region)
                 && l.deleted_at.is_none()
@@ -480,6 +488,8 @@ impl Links {
         check_id(&mut v, "external_id", &req.external_id);
         let link_id = valid(v, link_id)?;
         let id = link_id.to_string();
+        // A link's first webhooks ask at once: the first adopts it, the others find it stored.
+        let _turn = self.adoptions.take(&id).await;
         if let Some(existing) = self.store.get(&id).await? {
             // Registered already: the webhook must name the link's own external id.
             if existing.external_id.as_deref() != Some(req.external_id.as_str()) {
