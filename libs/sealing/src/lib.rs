@@ -7,8 +7,8 @@
 //! A data key seals many values (each with its own random 96-bit nonce) and is replaced after
 //! [`DATA_KEY_USES`] of them, so sealing costs one AES-GCM pass, not three; opening unwraps each
 //! data key once and remembers it. A value of [`COMPRESS_FROM`] bytes or more is compressed
-//! (LZ4) before it is encrypted when that makes it smaller: Belvo's JSON shrinks several times,
-//! so a sealed body costs the database fewer bytes than the clear one did.
+//! (LZ4, against a dictionary of Belvo's JSON) before it is encrypted when that makes it
+//! smaller, so that a sealed body costs the database fewer bytes than the clear one did.
 //!
 //! Sealed text: `sealed1:<key id>:<base64url(wrap nonce ‖ wrapped data key ‖ nonce ‖
 //! ciphertext)>`.
@@ -35,9 +35,17 @@ const WRAPPED: usize = 48;
 const OPEN_CACHE: usize = 4096;
 /// Values at least this long are compressed before encryption (when it helps).
 pub const COMPRESS_FROM: usize = 128;
-/// The first byte of a plaintext as encrypted: as it is, or LZ4-compressed.
+/// The first byte of a plaintext as encrypted: as it is, LZ4-compressed, or LZ4-compressed
+/// against [`DICTIONARY_V1`] (what is sealed now; the others are still opened).
 const RAW: u8 = 0;
 const LZ4: u8 = 1;
+const LZ4_DICTIONARY_V1: u8 = 2;
+/// What LZ4 finds repeated in a value besides the value itself: one Belvo invoice and one
+/// transaction as the emulator serves them (Belvo's field names and common values). One object
+/// alone shrinks to about 62%, against it to about 41% (measured on 15 objects of 9 resources,
+/// for about 0.4 µs more a value). Never changed: values sealed with it need it to open; a
+/// better one is a new version.
+const DICTIONARY_V1: &[u8] = include_bytes!("dictionary_v1.json");
 /// The largest value opened (a compressed one says its size; sealed values are authenticated,
 /// so this only bounds a bug).
 const MAX_OPENED: usize = 64 << 20;
@@ -181,11 +189,11 @@ impl KeyRing {
         let key = self.data_key();
         let mut framed = Vec::with_capacity(plaintext.len() + 1);
         let compressed = (plaintext.len() >= COMPRESS_FROM)
-            .then(|| lz4_flex::compress_prepend_size(plaintext))
+            .then(|| lz4_flex::block::compress_prepend_size_with_dict(plaintext, DICTIONARY_V1))
             .filter(|c| c.len() < plaintext.len());
         match compressed {
             Some(c) => {
-                framed.push(LZ4);
+                framed.push(LZ4_DICTIONARY_V1);
                 framed.extend_from_slice(&c);
             }
             None => {
@@ -230,19 +238,21 @@ impl KeyRing {
         let framed = cipher
             .decrypt(Nonce::from_slice(nonce), ciphertext)
             .map_err(|_| OpenError::Damaged)?;
-        match framed.split_first() {
-            Some((&RAW, plain)) => Ok(plain.to_vec()),
-            Some((&LZ4, compressed)) => {
-                let size = compressed
-                    .get(..4)
-                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
-                if size.is_none_or(|size| size > MAX_OPENED) {
-                    return Err(OpenError::Damaged);
-                }
-                lz4_flex::decompress_size_prepended(compressed).map_err(|_| OpenError::Damaged)
-            }
-            _ => Err(OpenError::Damaged),
+        let (frame, compressed) = framed.split_first().ok_or(OpenError::Damaged)?;
+        let dictionary: &[u8] = match *frame {
+            RAW => return Ok(compressed.to_vec()),
+            LZ4 => &[],
+            LZ4_DICTIONARY_V1 => DICTIONARY_V1,
+            _ => return Err(OpenError::Damaged),
+        };
+        let size = compressed
+            .get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+        if size.is_none_or(|size| size > MAX_OPENED) {
+            return Err(OpenError::Damaged);
         }
+        lz4_flex::block::decompress_size_prepended_with_dict(compressed, dictionary)
+            .map_err(|_| OpenError::Damaged)
     }
 
     /// `fields` sealed as one value: each but the last as a 4-byte little-endian length and its
@@ -418,6 +428,33 @@ mod tests {
         let mut noise = vec![0u8; 1000];
         rand::rng().fill_bytes(&mut noise);
         assert_eq!(ring.open(&ring.seal(&noise)).unwrap(), noise);
+    }
+
+    #[test]
+    fn a_belvo_object_shrinks_against_the_dictionary_and_older_values_still_open() {
+        let sealer = KeyRing::generate("k1");
+        // Another transaction than the dictionary's, as Belvo's list returns it.
+        let transaction = r#"{"id":"5e471e1f-3739-492e-9243-da17fc8090eb","account":{"id":"aec1f66a-8653-448d-994a-ad8e717e98a2","link":"a2637d13-d171-4278-aadf-a8a3fbe8379b","institution":{"name":"erebor_mx_retail","type":"bank"},"created_at":"2026-12-06T09:02:20.286728Z","collected_at":"2026-12-06T09:02:20.286728Z","category":"CHECKING_ACCOUNT","balance_type":"ASSET","type":"Cuentas de efectivo","name":"Cuenta Perfiles- M.N. - MXN-619","number":"3348651943619","balance":{"current":68261.01,"available":68200.0},"currency":"MXN"},"collected_at":"2026-12-06T09:02:20.286728Z","created_at":"2026-12-06T09:02:20.757378Z","value_date":"2026-12-06","accounting_date":"2026-12-06T14:33:11.000Z","amount":17387.85,"balance":66293.52,"currency":"MXN","description":"PAGO NOMINA","observations":null,"merchant":null,"category":"Income & Payments","subcategory":"Salary","reference":"206629","type":"INFLOW","status":"PENDING"}"#;
+        let with =
+            lz4_flex::block::compress_prepend_size_with_dict(transaction.as_bytes(), DICTIONARY_V1);
+        let without = lz4_flex::compress_prepend_size(transaction.as_bytes());
+        assert!(
+            with.len() * 4 < without.len() * 3,
+            "{} against {}",
+            with.len(),
+            without.len()
+        );
+        assert_eq!(
+            sealer.open(&sealer.seal(transaction.as_bytes())).unwrap(),
+            transaction.as_bytes()
+        );
+        // Sealed before the dictionary (LZ4 alone), with key k1 = [1; 32].
+        let before = "sealed1:k1:BtfQp8R9Yk63aOl-_8ZZDwCKlZV_LzQPxKC6ueNycAPl2Z-Gx3Jgq0D6PJkHTBoAxx9Lez8aDmB6eh43uH6lO3iidDeCM5v0CbKac08VTq5VwxHYA6PCHNySi4L4ILSDBgsNk__AOKtSMhsV_hNBZ1pq9JdhutnMHT6-mOP6mUczwOnDGET1J6QikMwi1AU";
+        let json = vec!["{\"description\":\"SPEI\",\"amount\":10.5}"; 4].join(",");
+        assert_eq!(
+            ring("k1", &[("k1", [1; 32])]).open(before).unwrap(),
+            format!("[{json}]").as_bytes()
+        );
     }
 
     #[test]
