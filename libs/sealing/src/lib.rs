@@ -450,7 +450,7 @@ mod tests {
         );
         // Sealed before the dictionary (LZ4 alone), with key k1 = [1; 32].
         let before = "sealed1:k1:BtfQp8R9Yk63aOl-_8ZZDwCKlZV_LzQPxKC6ueNycAPl2Z-Gx3Jgq0D6PJkHTBoAxx9Lez8aDmB6eh43uH6lO3iidDeCM5v0CbKac08VTq5VwxHYA6PCHNySi4L4ILSDBgsNk__AOKtSMhsV_hNBZ1pq9JdhutnMHT6-mOP6mUczwOnDGET1J6QikMwi1AU";
-        let json = vec!["{\"description\":\"SPEI\",\"amount\":10.5}"; 4].join(",");
+        let json = ["{\"description\":\"SPEI\",\"amount\":10.5}"; 4].join(",");
         assert_eq!(
             ring("k1", &[("k1", [1; 32])]).open(before).unwrap(),
             format!("[{json}]").as_bytes()
