@@ -290,12 +290,11 @@ impl Store {
             .bind(link_id)
             .execute(&mut *tx)
             .await?;
-        let deleted = if erase {
+        // An erased owner's links keep no change log (their cursors expire).
+        let deleted = Store::purge_records(&mut tx, link_id, change.filter(|_| !erase)).await?;
+        if erase {
             Store::forget_changes(&mut tx, link_id).await?;
-            Store::purge_records(&mut tx, link_id, None).await?
-        } else {
-            Store::purge_records(&mut tx, link_id, change).await?
-        };
+        }
         Store::purge_jobs(&mut tx, link_id).await?;
         // Otherwise kept until retention removes them: webhooks not processed yet (the
         // `link_deleted` being acted on still has to reach link-service), and the link's LINK
